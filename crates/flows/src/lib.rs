@@ -6,3 +6,13 @@
 mod types;
 pub use types::*;
 pub use tracehound_capture::Timestamp;
+
+mod engine;
+pub mod pkt;
+mod reasm;
+mod tcp;
+
+pub use engine::{Config, Engine, EngineStats};
+pub use pkt::Pkt;
+mod pass;
+pub use pass::{DecodeStats, Issue, Pass};
