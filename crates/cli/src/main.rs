@@ -1,1 +1,88 @@
-fn main() {}
+//! `tracehound`: why Windows / DCE-RPC and TCP connections fail or crawl, from a capture or
+//! live. A thin binary: argument parsing and glue over the library crates.
+
+mod cmd;
+mod input;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (documented in the README and in `--help`).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// `analyze --fail-on`: a finding at or above that severity was raised.
+    pub const FINDINGS: u8 = 1;
+    /// Bad command line.
+    pub const USAGE: u8 = 2;
+    /// A capture could not be opened or is not a capture: nothing analysed from it.
+    pub const INPUT: u8 = 3;
+    /// A capture was damaged or cut short: everything before the damage was analysed.
+    pub const DAMAGED: u8 = 4;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 analyze --fail-on threshold reached; 2 bad command line;
+3 a capture could not be read at all; 4 a capture was damaged or cut short (everything before
+the damage was analysed). portqry uses PortQry's own codes with -q (see `tracehound portqry -?`).";
+
+#[derive(Parser)]
+#[command(
+    name = "tracehound",
+    version,
+    about = "Find out why Windows / DCE-RPC and TCP connections fail or crawl.",
+    long_about = "Find out why Windows / DCE-RPC and TCP connections fail or crawl — from a \
+packet capture (pcap, pcapng, gzip'd, or - for standard input) or live against a server — \
+and say it in plain words, with the evidence.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Say what went wrong in one or more captures, with the frames that prove it.
+    Analyze(cmd::analyze::Args),
+    /// Every TCP and UDP conversation: state, counts, retransmissions, resets.
+    Conversations(cmd::conversations::Args),
+    /// Every DCE/RPC call, and the endpoints the endpoint mapper handed out.
+    Rpc(cmd::rpc::Args),
+    /// Probe ports live with PortQry's switches (tracehound portqry -n HOST -e 135).
+    #[command(disable_help_flag = true)]
+    Portqry(cmd::portqry::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Analyze(a) => cmd::analyze::run(a),
+        Command::Conversations(a) => cmd::conversations::run(a),
+        Command::Rpc(a) => cmd::rpc::run(a),
+        Command::Portqry(a) => cmd::portqry::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // A closed pipe (e.g. `| head`) is not an error.
+            if let Some(ioe) = e.downcast_ref::<io::Error>() {
+                if ioe.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::from(exit::OK);
+                }
+            }
+            let _ = io::stdout().flush();
+            eprintln!("tracehound: {e:#}");
+            ExitCode::from(exit::INPUT)
+        }
+    }
+}

@@ -1,1 +1,7 @@
-//! tracehound report
+//! Output for people and for programs: aligned text tables (colour only on a terminal) and
+//! JSON objects with documented, stable field names.
+
+pub mod conversations;
+pub mod style;
+pub mod table;
+pub mod findings;

@@ -1,0 +1,4 @@
+pub mod analyze;
+pub mod conversations;
+pub mod portqry;
+pub mod rpc;

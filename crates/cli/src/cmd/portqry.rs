@@ -1,0 +1,17 @@
+//! `tracehound portqry`: PortQry's switches, passed through to the probe crate.
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// PortQry switches, e.g. -n HOST -e 135, -n HOST -r 1:1024 -p tcp, -local. `-?` for help.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "SWITCHES")]
+    args: Vec<String>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<u8> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match tracehound_probe::run(&a.args, &mut out) {
+        Ok(code) => Ok(code.clamp(0, 255) as u8),
+        Err(e) => Err(anyhow::anyhow!("portqry: {e}")),
+    }
+}

@@ -1,0 +1,109 @@
+//! Reading captures: one streaming pass per file, a progress bar on a terminal, and damage
+//! reported (not fatal) with the file and position.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tracehound_capture::{CaptureReader, CaptureStats};
+use tracehound_flows::{Config, Conversation, DecodeStats, EngineStats, Pass, StreamHandler};
+
+/// What one file's pass produced besides the conversations handed to the caller.
+pub struct FileRun {
+    pub name: String,
+    pub capture: CaptureStats,
+    pub decode: DecodeStats,
+    pub engine: EngineStats,
+    /// The capture was damaged / cut short at this point (frames before it were analysed).
+    pub damage: Option<String>,
+}
+
+/// Run the pass over `path`, handing every finished conversation to `on_conv`.
+pub fn run_file(
+    path: &Path,
+    cfg: Config,
+    handler: &mut dyn StreamHandler,
+    on_conv: &mut dyn FnMut(Conversation),
+    after_frame: &mut dyn FnMut(&mut dyn StreamHandler),
+) -> anyhow::Result<FileRun> {
+    let mut reader = CaptureReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = reader.name().to_string();
+    let bar = progress(&reader);
+    let mut pass = Pass::new(cfg);
+    let mut damage = None;
+    let mut n: u64 = 0;
+    loop {
+        match reader.next_frame() {
+            Ok(Some(f)) => pass.frame(&f, handler),
+            Ok(None) => break,
+            Err(e) => {
+                damage = Some(e.to_string());
+                break;
+            }
+        }
+        n += 1;
+        if n % 4096 == 0 {
+            for c in pass.take_finished() {
+                on_conv(c);
+            }
+            after_frame(handler);
+            if let Some(b) = &bar {
+                if n % 65536 == 0 {
+                    b.set_position(reader.source_bytes_read());
+                }
+            }
+        }
+    }
+    for c in pass.take_finished() {
+        on_conv(c);
+    }
+    for c in pass.finish(handler) {
+        on_conv(c);
+    }
+    after_frame(handler);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let capture = reader.stats().clone();
+    if damage.is_none() {
+        damage = capture.truncated.clone().map(|t| format!("{name}: {t}"));
+    }
+    Ok(FileRun { name, capture, decode: pass.decode_stats().clone(), engine: pass.engine.stats().clone(), damage })
+}
+
+fn progress(r: &CaptureReader) -> Option<ProgressBar> {
+    let len = r.source_len()?;
+    if !std::io::stderr().is_terminal() || len < 32 << 20 {
+        return None;
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .ok()?
+            .progress_chars("=> "),
+    );
+    b.set_message(r.name().to_string());
+    Some(b)
+}
+
+/// Print the damage / decode notes of a run on stderr, prefixed `tracehound:`.
+pub fn warn_run(run: &FileRun) {
+    if let Some(d) = &run.damage {
+        eprintln!("tracehound: {d} — stopped there; frames before it were analysed");
+    }
+    let d = &run.decode;
+    if d.decode_errors + d.malformed_transport > 0 {
+        let first = d.issues.first().map(|i| format!(" (first: frame {}: {})", i.frame, i.what)).unwrap_or_default();
+        eprintln!(
+            "tracehound: {}: {} frames could not be decoded{first}",
+            run.name,
+            d.decode_errors + d.malformed_transport
+        );
+    }
+    for (lt, n) in &d.unsupported_link_types {
+        eprintln!("tracehound: {}: {n} frames of unsupported link type {lt} skipped", run.name);
+    }
+    if run.engine.evicted_by_limit > 0 {
+        eprintln!("tracehound: {}: flow table limit reached, {} flows closed early", run.name, run.engine.evicted_by_limit);
+    }
+}

@@ -1,0 +1,1 @@
+//! Findings report (text and JSON).
