@@ -130,7 +130,27 @@ struct Flow {
     last_sig: [Option<(u16, u32, u32, u32, u8, u16)>; 2],
     last_ts: [Timestamp; 2],
     payload_seen: [bool; 2],
+    /// Last new data segment per direction: (time, length, sequence after it).
+    last_data: [Option<(Timestamp, u32, u32)>; 2],
+    /// A bare ACK that acknowledged all of this direction's small outstanding segment after
+    /// a delay: (time of the ACK, the delay, its frame).
+    delayed_ack: [Option<(Timestamp, f64, u64)>; 2],
+    /// A zero window advertised by this direction since this time.
+    zero_window_since: [Option<Timestamp>; 2],
+    /// Time of the previous packet of the flow (either direction).
+    prev_ts: Timestamp,
 }
+
+/// A bare ACK counts as delayed when it comes at least this long after the data it
+/// acknowledges (and at least three handshake round trips): Linux delays ACKs ~40 ms,
+/// Windows ~200 ms.
+const DELAYED_ACK_MIN: f64 = 0.020;
+/// The held-back segment must leave within this time of the delayed ACK.
+const NAGLE_RELEASE_MAX: f64 = 0.003;
+/// Segments below this size can be held back by Nagle when the MSS is unknown.
+const SMALL_SEGMENT: u32 = 536;
+/// Stall frames kept per conversation.
+const MAX_NAGLE_FRAMES: usize = 50;
 
 /// The conversation engine.
 pub struct Engine {
@@ -252,6 +272,10 @@ impl Engine {
             oversize_segments: 0,
             zero_ip_len: 0,
             duplicate_packets: 0,
+            idle_before_rst: None,
+            nagle: Default::default(),
+            zero_window_periods: [0; 2],
+            zero_window_secs: [0.0; 2],
         };
         let flow = Flow {
             key: k,
@@ -271,6 +295,10 @@ impl Engine {
             last_sig: [None; 2],
             last_ts: [Timestamp::ZERO; 2],
             payload_seen: [false; 2],
+            last_data: [None; 2],
+            delayed_ack: [None; 2],
+            zero_window_since: [None; 2],
+            prev_ts: p.ts,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -436,6 +464,13 @@ impl Engine {
             hist(f, dir, b'W');
         }
 
+        nagle_and_windows(f, dir, hdr, p, &v);
+        if rst && f.conv.idle_before_rst.is_none() {
+            let prev = f.last_ts[dir.flip().idx()].max(f.prev_ts);
+            f.conv.idle_before_rst = Some(p.ts.secs_since(prev));
+        }
+        f.prev_ts = p.ts;
+
         // Endpoint states and history.
         update_ep(f, dir, hdr.flags);
         if syn && fin {
@@ -592,8 +627,65 @@ impl Engine {
                 h.tcp_end(&info, f.conv.end);
             }
             f.conv.state = Some(conn_state(&f));
+            for d in 0..2 {
+                if let Some(t) = f.zero_window_since[d].take() {
+                    f.conv.zero_window_secs[d] += f.conv.end.secs_since(t);
+                }
+            }
         }
         self.finished.push(f.conv);
+    }
+}
+
+/// Nagle / delayed-ACK stalls and zero-window periods.
+///
+/// A stall: direction `d` sent a small segment; the peer's bare ACK of everything outstanding
+/// came only after a delay (its delayed-ACK timer); `d` sent its next data right after that
+/// ACK — it had the data but Nagle's algorithm held it until the small segment was
+/// acknowledged.
+fn nagle_and_windows(f: &mut Flow, dir: Dir, hdr: &TcpHdr, p: &Pkt<'_>, v: &tcp::Verdict) {
+    let (d, o) = (dir.idx(), dir.flip().idx());
+    let data = hdr.wire_len > 0;
+    let ctl = hdr.flags & (SYN | FIN | RST) != 0;
+    if data && !v.has(TcpFlag::Retransmission) && !ctl {
+        if let Some((ack_ts, delay, frame)) = f.delayed_ack[d].take() {
+            if p.ts.secs_since(ack_ts) <= NAGLE_RELEASE_MAX {
+                let n = &mut f.conv.nagle;
+                n.stalls += 1;
+                n.secs += delay;
+                n.max_secs = n.max_secs.max(delay);
+                if n.ack_frames.len() < MAX_NAGLE_FRAMES {
+                    n.ack_frames.push(frame);
+                    n.sender_dirs.push(dir);
+                }
+            }
+        }
+        f.last_data[d] = Some((p.ts, hdr.wire_len, hdr.seq.wrapping_add(hdr.wire_len)));
+        // Data from this side answers the peer: the peer is not waiting on an ACK from us.
+        f.delayed_ack[o] = None;
+    } else if !data && !ctl && hdr.flags & ACK != 0 {
+        // A bare ACK from this side: did it release the peer's small segment late?
+        if let Some((t0, len, end)) = f.last_data[o] {
+            let small = len < f.conv.dirs[d].mss.map(u32::from).unwrap_or(SMALL_SEGMENT + 1).min(SMALL_SEGMENT + 1) || len < SMALL_SEGMENT;
+            let delay = p.ts.secs_since(t0);
+            let rtt = f.conv.handshake_rtt.unwrap_or(0.0);
+            if hdr.ack == end && small && delay >= DELAYED_ACK_MIN.max(3.0 * rtt) {
+                f.delayed_ack[o] = Some((p.ts, delay, p.frame));
+            }
+        }
+    }
+    // Zero-window periods of this direction's advertised window.
+    if !ctl || hdr.flags & ACK != 0 {
+        if hdr.window == 0 && !ctl {
+            if f.zero_window_since[d].is_none() {
+                f.zero_window_since[d] = Some(p.ts);
+                f.conv.zero_window_periods[d] += 1;
+            }
+        } else if hdr.window != 0 {
+            if let Some(t) = f.zero_window_since[d].take() {
+                f.conv.zero_window_secs[d] += p.ts.secs_since(t);
+            }
+        }
     }
 }
 

@@ -270,6 +270,30 @@ pub struct Conversation {
     pub zero_ip_len: u64,
     /// Exact duplicate packets (same IP id, seq, ack, len, flags) seen back to back.
     pub duplicate_packets: u64,
+    /// Seconds of silence in the connection before its first RST (idle resets by middleboxes
+    /// come after long silences).
+    pub idle_before_rst: Option<f64>,
+    /// Nagle / delayed-ACK stalls: a small segment waited for the peer's delayed ACK before
+    /// the sender could send more (see the engine docs).
+    pub nagle: NagleStats,
+    /// Zero-window periods per direction (the advertiser's direction): count and seconds.
+    pub zero_window_periods: [u32; 2],
+    pub zero_window_secs: [f64; 2],
+}
+
+/// Nagle / delayed-ACK stall statistics of one conversation.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NagleStats {
+    pub stalls: u64,
+    /// Total seconds senders waited for delayed ACKs.
+    pub secs: f64,
+    /// The longest single wait.
+    pub max_secs: f64,
+    /// Frames of the delayed ACKs (bounded).
+    pub ack_frames: Vec<u64>,
+    /// Which side was held back (index of the sending direction), per stall, same order.
+    #[serde(skip)]
+    pub sender_dirs: Vec<Dir>,
 }
 
 impl Conversation {

@@ -8,7 +8,10 @@
 //! `handshake_rtt`, `syn_to_synack`, `analysis` (TCP: a count per Wireshark flag name),
 //! `syn_frames`, `synack_frame`, `rst_frames` (`[frame, "orig"|"resp"]`), `icmp_errors`,
 //! `artifacts` (`bad_checksums`, `oversize_segments`, `zero_ip_len`, `duplicate_packets`),
-//! `events_dropped`.
+//! `events_dropped`, `idle_before_rst` (seconds of silence before the first RST), `nagle`
+//! (`stalls`, `secs`, `max_secs`, `ack_frames`: small segments held back until a delayed ACK),
+//! `zero_window` (`orig_periods`, `orig_secs`, `resp_periods`, `resp_secs`: periods each side
+//! advertised a zero window).
 
 use serde_json::{json, Map, Value};
 use tracehound_flows::{ConnState, Conversation, Dir, DirStats, Proto, RoleSource, TcpFlag};
@@ -95,6 +98,9 @@ pub fn to_json(c: &Conversation, file: &str) -> Value {
             c.rst_frames.iter().map(|(f, d)| json!([f, if *d == Dir::Orig { "orig" } else { "resp" }])).collect();
         o.insert("rst_frames".into(), Value::Array(rst));
         o.insert("events_dropped".into(), json!(c.events_dropped));
+        o.insert("idle_before_rst".into(), json!(c.idle_before_rst));
+        o.insert("nagle".into(), json!({"stalls": c.nagle.stalls, "secs": c.nagle.secs, "max_secs": c.nagle.max_secs, "ack_frames": c.nagle.ack_frames}));
+        o.insert("zero_window".into(), json!({"orig_periods": c.zero_window_periods[0], "orig_secs": c.zero_window_secs[0], "resp_periods": c.zero_window_periods[1], "resp_secs": c.zero_window_secs[1]}));
     }
     o.insert("icmp_errors".into(), json!(c.icmp_errors));
     o.insert(
