@@ -19,12 +19,13 @@ pub struct FileRun {
 }
 
 /// Run the pass over `path`, handing every finished conversation to `on_conv`.
-pub fn run_file(
+/// `after_frame` runs every few thousand frames and at the end (to drain analyzer output).
+pub fn run_file<H: StreamHandler>(
     path: &Path,
     cfg: Config,
-    handler: &mut dyn StreamHandler,
+    handler: &mut H,
     on_conv: &mut dyn FnMut(Conversation),
-    after_frame: &mut dyn FnMut(&mut dyn StreamHandler),
+    after_frame: &mut dyn FnMut(&mut H),
 ) -> anyhow::Result<FileRun> {
     let mut reader = CaptureReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let name = reader.name().to_string();

@@ -2,6 +2,7 @@
 //! live. A thin binary: argument parsing and glue over the library crates.
 
 mod cmd;
+mod analysis;
 mod input;
 
 use std::io::{self, Write};

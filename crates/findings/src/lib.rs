@@ -9,4 +9,20 @@ mod facts;
 mod finding;
 pub mod rules;
 
+pub use facts::{CaptureFacts, Facts};
 pub use finding::*;
+
+/// Run every rule over the facts; findings sorted by severity, then weight (strongest first).
+pub fn evaluate(facts: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in rules::all() {
+        (r.check)(facts, &mut out);
+    }
+    sort(&mut out);
+    out
+}
+
+/// Severity first, then weight, then id (stable output).
+pub fn sort(v: &mut [Finding]) {
+    v.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.weight.cmp(&a.weight)).then(a.id.cmp(b.id)).then(a.title.cmp(&b.title)));
+}

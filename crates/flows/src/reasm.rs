@@ -36,10 +36,6 @@ impl Reasm {
         }
     }
 
-    pub fn pending_bytes(&self) -> usize {
-        self.pending_bytes
-    }
-
     /// Offer a segment. In-order data is passed to `emit` directly; anything that becomes
     /// contiguous after it follows.
     pub fn segment(&mut self, seq: u32, data: &[u8], limit: usize, emit: &mut dyn FnMut(Out<'_>)) {

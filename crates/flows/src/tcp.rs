@@ -173,7 +173,6 @@ pub(crate) fn analyze(
         if !finished && seglen == 0 && !control && same_seq_ack && h.window != 0 && same_window {
             a[fi].dupacks = a[fi].dupacks.saturating_add(1);
             v.push(TcpFlag::DuplicateAck);
-            finished = true;
         }
     }
     // The duplicate-ACK run ends when this side acknowledges something new (data segments

@@ -75,6 +75,26 @@ pub trait StreamHandler {
     fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp);
 }
 
+/// Two handlers fed the same data (e.g. the DCE/RPC and the application analyzers).
+impl<A: StreamHandler, B: StreamHandler> StreamHandler for (A, B) {
+    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+        self.0.tcp_data(flow, dir, offset, data, frame, ts);
+        self.1.tcp_data(flow, dir, offset, data, frame, ts);
+    }
+    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+        self.0.tcp_gap(flow, dir, offset, len, frame, ts);
+        self.1.tcp_gap(flow, dir, offset, len, frame, ts);
+    }
+    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.0.tcp_end(flow, ts);
+        self.1.tcp_end(flow, ts);
+    }
+    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
+        self.0.udp(flow, dir, data, frame, ts);
+        self.1.udp(flow, dir, data, frame, ts);
+    }
+}
+
 /// A handler that ignores everything (for `conversations`, which needs no protocol data).
 pub struct NoHandler;
 impl StreamHandler for NoHandler {

@@ -5,3 +5,4 @@ pub mod conversations;
 pub mod style;
 pub mod table;
 pub mod findings;
+pub mod rpc;

@@ -65,12 +65,15 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn ethertype(&self) -> u16 {
         be16(self.buffer.as_ref(), field::TYPE)
     }
-    /// Bytes after the 14-byte header (VLAN tags not yet removed).
-    pub fn payload(&self) -> &[u8] {
-        tail(self.buffer.as_ref(), HEADER_LEN)
-    }
     pub fn into_inner(self) -> T {
         self.buffer
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// Bytes after the 14-byte header (VLAN tags not yet removed).
+    pub fn payload(&self) -> &'a [u8] {
+        tail(self.buffer.as_ref(), HEADER_LEN)
     }
 }
 
@@ -84,15 +87,22 @@ pub struct VlanTag {
     pub vid: u16,
 }
 
-/// Removes the VLAN tags that follow `ethertype`.
-///
-/// Returns the inner EtherType, the bytes after the last tag, the number of tags and the
-/// outermost tag (if any). `offset` is the frame offset of `data`, used in errors.
-pub fn strip_vlans(
-    mut ethertype: u16,
-    mut data: &[u8],
-    offset: usize,
-) -> Result<(u16, &[u8], u8, Option<VlanTag>), DecodeError> {
+/// What is left after the VLAN tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Untagged<'a> {
+    /// The inner EtherType.
+    pub ethertype: u16,
+    /// The bytes after the last tag.
+    pub payload: &'a [u8],
+    /// Number of tags removed.
+    pub count: u8,
+    /// The outermost tag, if any.
+    pub outer: Option<VlanTag>,
+}
+
+/// Removes the VLAN tags that follow `ethertype`. `offset` is the frame offset of `data`,
+/// used in errors.
+pub fn strip_vlans(mut ethertype: u16, mut data: &[u8], offset: usize) -> Result<Untagged<'_>, DecodeError> {
     let mut count = 0u8;
     let mut outer = None;
     let mut off = offset;
@@ -117,7 +127,7 @@ pub fn strip_vlans(
         count += 1;
         off = off.saturating_add(4);
     }
-    Ok((ethertype, data, count, outer))
+    Ok(Untagged { ethertype, payload: data, count, outer })
 }
 
 /// Owned Ethernet header (for building test frames).
@@ -151,9 +161,9 @@ mod tests {
     fn qinq_two_tags() {
         // 802.1ad S-tag vid 100, then 802.1Q C-tag vid 200 (pcp 5), then IPv4.
         let data = [0xa0, 0x64, 0x81, 0x00, 0xa0, 0xc8, 0x08, 0x00, 0x45];
-        let (t, rest, n, outer) = strip_vlans(ethertype::QINQ, &data, 12).unwrap();
-        assert_eq!((t, rest, n), (ethertype::IPV4, &[0x45][..], 2));
-        assert_eq!(outer, Some(VlanTag { tpid: 0x88a8, pcp: 5, dei: false, vid: 100 }));
+        let u = strip_vlans(ethertype::QINQ, &data, 12).unwrap();
+        assert_eq!((u.ethertype, u.payload, u.count), (ethertype::IPV4, &[0x45][..], 2));
+        assert_eq!(u.outer, Some(VlanTag { tpid: 0x88a8, pcp: 5, dei: false, vid: 100 }));
     }
 
     #[test]

@@ -131,16 +131,18 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn dst_addr(&self) -> Ipv4Addr {
         Ipv4Addr::from(arr::<4>(self.buffer.as_ref(), field::DST))
     }
-    /// The header including options.
-    pub fn header(&self) -> &[u8] {
-        sub(self.buffer.as_ref(), 0, self.header_len())
-    }
-    pub fn options(&self) -> Options<'_> {
-        Options { data: sub(self.buffer.as_ref(), MIN_HEADER_LEN, self.header_len()), off: 0 }
+    /// Captured payload length (trimmed to the total length).
+    pub fn captured_payload_len(&self) -> usize {
+        let b = self.buffer.as_ref();
+        let end = match self.total_len() {
+            0 => b.len(),
+            t => usize::from(t).min(b.len()),
+        };
+        end.saturating_sub(self.header_len())
     }
     /// True when the header checksum is right.
     pub fn verify_checksum(&self) -> bool {
-        checksum::fold(checksum::sum(self.header())) == 0xffff
+        checksum::fold(checksum::sum(sub(self.buffer.as_ref(), 0, self.header_len()))) == 0xffff
     }
     /// Payload length according to the header (`total_len - header_len`), or `None` when
     /// the total length is 0 (TSO).
@@ -150,8 +152,18 @@ impl<T: AsRef<[u8]>> Packet<T> {
             t => Some(t.saturating_sub(self.header_len() as u16)),
         }
     }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    /// The header including options.
+    pub fn header(&self) -> &'a [u8] {
+        sub(self.buffer.as_ref(), 0, self.header_len())
+    }
+    pub fn options(&self) -> Options<'a> {
+        Options { data: sub(self.buffer.as_ref(), MIN_HEADER_LEN, self.header_len()), off: 0 }
+    }
     /// The captured payload, trimmed to the total length (link padding removed).
-    pub fn payload(&self) -> &[u8] {
+    pub fn payload(&self) -> &'a [u8] {
         let b = self.buffer.as_ref();
         let end = match self.total_len() {
             0 => b.len(),
@@ -160,7 +172,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         sub(b, self.header_len(), end)
     }
     /// Everything after the header, including padding.
-    pub fn payload_untrimmed(&self) -> &[u8] {
+    pub fn payload_untrimmed(&self) -> &'a [u8] {
         tail(self.buffer.as_ref(), self.header_len())
     }
 }
@@ -242,7 +254,7 @@ impl Repr {
             frag_offset: p.frag_offset(),
             payload_len: p
                 .payload_wire_len()
-                .unwrap_or(u16::try_from(p.payload().len()).unwrap_or(u16::MAX)),
+                .unwrap_or(u16::try_from(p.captured_payload_len()).unwrap_or(u16::MAX)),
         }
     }
 
@@ -269,5 +281,88 @@ impl Repr {
         put_slice(buf, field::DST, &self.dst.octets());
         let c = checksum::checksum(sub(buf, 0, MIN_HEADER_LEN));
         put16(buf, field::CHECKSUM, c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_options(opts: &[u8]) -> Vec<u8> {
+        let r = Repr {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            protocol: 17,
+            ttl: 64,
+            dscp_ecn: 0,
+            ident: 7,
+            dont_frag: false,
+            more_frags: true,
+            frag_offset: 1480,
+            payload_len: 8,
+        };
+        let mut b = vec![0u8; 20];
+        r.emit(&mut b);
+        let hl = 20 + opts.len();
+        b[0] = 0x40 | (hl / 4) as u8;
+        b.extend_from_slice(opts);
+        b.extend_from_slice(&[0xee; 8]);
+        let total = (hl + 8) as u16;
+        b[2..4].copy_from_slice(&total.to_be_bytes());
+        b[10] = 0;
+        b[11] = 0;
+        let c = checksum::checksum(&b[..hl]);
+        b[10..12].copy_from_slice(&c.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn options_record_route_nop_eol() {
+        // Record Route (7), length 7, pointer 4, one empty slot; NOP; EOL (RFC 791).
+        let b = with_options(&[7, 7, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.header_len(), 32);
+        assert!(p.verify_checksum());
+        let opts: Vec<_> = p.options().collect();
+        assert_eq!(
+            opts,
+            vec![
+                Ok(Opt { kind: 7, data: &[4, 0, 0, 0, 0] }),
+                Ok(Opt { kind: 1, data: &[] }),
+                Ok(Opt { kind: 0, data: &[] })
+            ]
+        );
+        assert_eq!(p.payload(), &[0xee; 8]);
+        assert_eq!((p.more_frags(), p.frag_offset(), p.ident()), (true, 1480, 7));
+        // option length running past the header: one Err, then the iterator stops
+        let b = with_options(&[1, 68, 12, 0]);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.options().collect::<Vec<_>>(), vec![Ok(Opt { kind: 1, data: &[] }), Err(1)]);
+        let b = with_options(&[68, 1, 0, 0]);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.options().collect::<Vec<_>>(), vec![Err(0)]);
+    }
+
+    #[test]
+    fn repr_round_trip_and_padding() {
+        let b = with_options(&[]);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        let r = Repr::parse(&p);
+        let mut out = vec![0u8; 20];
+        r.emit(&mut out);
+        assert_eq!(&out[..], &b[..20]);
+        // trailing padding is not payload
+        let mut padded = b.clone();
+        padded.extend_from_slice(&[0; 18]);
+        let p = Packet::new_checked(&padded[..]).unwrap();
+        assert_eq!(p.payload().len(), 8);
+        assert_eq!(p.payload_untrimmed().len(), 26);
+        // header length beyond the data
+        let mut short = b.clone();
+        short[0] = 0x4f;
+        assert!(matches!(
+            Packet::new_checked(&short[..]).unwrap_err().what,
+            What::HeaderLenBeyondData { len: 60, have: 28 }
+        ));
     }
 }

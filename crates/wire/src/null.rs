@@ -62,7 +62,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         Family::Other(le)
     }
-    pub fn payload(&self) -> &[u8] {
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    pub fn payload(&self) -> &'a [u8] {
         tail(self.buffer.as_ref(), HEADER_LEN)
     }
 }

@@ -54,7 +54,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn protocol(&self) -> u16 {
         be16(self.buffer.as_ref(), 14)
     }
-    pub fn payload(&self) -> &[u8] {
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
+    pub fn payload(&self) -> &'a [u8] {
         tail(self.buffer.as_ref(), V1_HEADER_LEN)
     }
 }
@@ -91,7 +94,10 @@ impl<T: AsRef<[u8]>> Packet2<T> {
     pub fn addr(&self) -> [u8; 8] {
         arr(self.buffer.as_ref(), 12)
     }
-    pub fn payload(&self) -> &[u8] {
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Packet2<&'a T> {
+    pub fn payload(&self) -> &'a [u8] {
         tail(self.buffer.as_ref(), V2_HEADER_LEN)
     }
 }

@@ -1,14 +1,102 @@
-//! `tracehound analyze` (wired up once the findings land).
+//! `tracehound analyze`: findings with evidence and next steps.
+
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
-    #[arg(long)]
-    json: bool,
+use clap::ValueEnum;
+use tracehound_findings::{evaluate, sort, Facts, Finding, Severity};
+use tracehound_report::findings::{text, to_json};
+use tracehound_report::style::Style;
+
+use crate::analysis::analyze_file;
+use crate::exit;
+use crate::input::warn_run;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Problem,
+    Warning,
+    Info,
+    Artifact,
 }
 
-pub fn run(_a: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("analyze: not wired yet")
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  tracehound analyze capture.pcapng
+  tracehound analyze client-side.pcap server-side.pcap     # both ends of the same problem
+  tracehound analyze --json capture.pcap | jq -r '.id + \" \" + .title'
+  tracehound analyze --fail-on problem nightly.pcap.gz || echo 'trouble'
+
+Finding ids (stable): tcp.connect_unanswered, tcp.connect_refused, udp.port_unreachable,
+rpc.endpoint_unreachable, rpc.endpoint_address_mismatch, rpc.endpoint_not_registered,
+rpc.refused, tcp.nagle_delayed_ack, tcp.pmtu_blackhole, tcp.mss_exceeded, tcp.loss,
+tcp.zero_window, tcp.service_reset, tcp.idle_reset, app.slow_responder, dns.failure,
+tls.handshake_failure, tls.certificate_mismatch, tls.certificate_expired, capture.artifact,
+capture.missed_packets, capture.damaged.")]
+pub struct Args {
+    /// Capture files (pcap, pcapng, optionally .gz; - for standard input).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// One JSON object per finding instead of the text report.
+    #[arg(long)]
+    json: bool,
+    /// Exit with code 1 when a finding of this severity or worse was raised.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<u8> {
+    let mut all: Vec<Finding> = Vec::new();
+    let mut names = Vec::new();
+    let mut code = exit::OK;
+    for path in &a.files {
+        let ff = match analyze_file(path, &mut |_| {}) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("tracehound: {e:#}");
+                code = exit::INPUT;
+                continue;
+            }
+        };
+        warn_run(&ff.run);
+        if ff.run.damage.is_some() && code == exit::OK {
+            code = exit::DAMAGED;
+        }
+        let facts = Facts {
+            file: &ff.run.name,
+            capture: &ff.capture,
+            conversations: &ff.conversations,
+            rpc: &ff.rpc,
+            endpoints: &ff.endpoints,
+            apps: &ff.apps,
+        };
+        all.extend(evaluate(&facts));
+        names.push(ff.run.name.clone());
+    }
+    if names.is_empty() {
+        return Ok(code);
+    }
+    sort(&mut all);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if a.json {
+        for f in &all {
+            writeln!(out, "{}", to_json(f))?;
+        }
+    } else {
+        write!(out, "{}", text(&all, &names, Style::for_stdout()))?;
+    }
+    out.flush()?;
+    if let Some(t) = a.fail_on {
+        let limit = match t {
+            FailOn::Problem => Severity::Problem,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+            FailOn::Artifact => Severity::Artifact,
+        };
+        if all.iter().any(|f| f.severity <= limit) && code == exit::OK {
+            code = exit::FINDINGS;
+        }
+    }
+    Ok(code)
 }

@@ -3,7 +3,18 @@
 use crate::Finding;
 pub use crate::facts::Facts;
 
-/// A rule: a name (its finding id or family) and its check function.
+mod capture;
+mod rpc_endpoints;
+mod rpc_refused;
+mod tcp_connect;
+mod tcp_loss;
+mod tcp_mtu;
+mod tcp_nagle;
+mod tcp_reset;
+mod tcp_window;
+pub mod util;
+
+/// A rule: a name (its finding family) and its check function.
 pub struct Rule {
     pub name: &'static str,
     pub check: fn(&Facts, &mut Vec<Finding>),
@@ -12,6 +23,14 @@ pub struct Rule {
 /// Every rule, in no particular order (the report sorts findings).
 pub fn all() -> Vec<Rule> {
     vec![
-        // rules are registered here, one line each
+        Rule { name: "tcp.connect", check: tcp_connect::check },
+        Rule { name: "rpc.endpoints", check: rpc_endpoints::check },
+        Rule { name: "rpc.refused", check: rpc_refused::check },
+        Rule { name: "tcp.loss", check: tcp_loss::check },
+        Rule { name: "tcp.zero_window", check: tcp_window::check },
+        Rule { name: "tcp.reset", check: tcp_reset::check },
+        Rule { name: "tcp.nagle_delayed_ack", check: tcp_nagle::check },
+        Rule { name: "tcp.mtu", check: tcp_mtu::check },
+        Rule { name: "capture", check: capture::check },
     ]
 }

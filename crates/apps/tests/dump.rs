@@ -1,0 +1,8 @@
+mod common;
+#[test]
+#[ignore]
+fn dump() {
+    let p = std::env::var("CAP").unwrap();
+    let (r, _) = common::run(std::path::Path::new(&p));
+    println!("{}", serde_json::to_string_pretty(&r).unwrap());
+}

@@ -1,0 +1,927 @@
+//! [`CaptureReader`]: one streaming pass over a pcap or pcapng input.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{CaptureError, ErrorKind};
+use crate::pcap;
+use crate::pcapng::{self, Interface};
+use crate::source::{hex, Endian, Source};
+use crate::{Frame, LinkType, Timestamp};
+
+/// Buffers grow in steps of at most this much, so a block length that promises more data
+/// than the input holds never allocates more than one step beyond what was really read.
+const GROW_STEP: usize = 1 << 20;
+
+/// Caps on everything that grows from the input. Hitting one is reported (an error for
+/// framing, an entry in [`CaptureStats::problems`] for a skipped packet), never silent.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest captured packet accepted (pcap record or pcapng packet block). A pcap record
+    /// over it is a framing error; a pcapng packet over it is skipped and reported.
+    pub max_packet_len: u32,
+    /// Largest pcapng block accepted; larger is a framing error.
+    pub max_block_len: u32,
+    /// Interfaces per pcapng section.
+    pub max_interfaces: usize,
+    /// Comment texts kept in [`CaptureStats::first_comments`] (all are counted).
+    pub max_comments_kept: usize,
+    /// Bytes kept of each such comment.
+    pub max_comment_len: usize,
+    /// Problem descriptions kept in [`CaptureStats::problems`] (all are counted).
+    pub max_problems_kept: usize,
+    /// Distinct block types kept in [`CaptureStats::unknown_blocks`].
+    pub max_unknown_block_types: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_packet_len: 256 * 1024,
+            max_block_len: 256 * 1024 * 1024,
+            max_interfaces: 4096,
+            max_comments_kept: 8,
+            max_comment_len: 1024,
+            max_problems_kept: 32,
+            max_unknown_block_types: 64,
+        }
+    }
+}
+
+/// The container format, from the input's magic number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum CaptureFormat {
+    Pcap {
+        /// Nanosecond timestamps (magic `a1b23c4d`) rather than microseconds.
+        nanos: bool,
+        big_endian: bool,
+        /// (major, minor), normally (2, 4).
+        version: (u16, u16),
+        /// 0 = no limit.
+        snaplen: u32,
+    },
+    /// pcapng; byte order is per section.
+    Pcapng,
+}
+
+/// What the reader saw so far (complete once [`CaptureReader::next_frame`] returned
+/// `Ok(None)`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureStats {
+    pub format: CaptureFormat,
+    /// The input was gzip-compressed.
+    pub gzip: bool,
+    /// Frames delivered.
+    pub frames: u64,
+    /// Blocks that hold no packet but that Wireshark (tshark 4.0) lists as frames: Custom
+    /// Blocks and systemd Journal Export Blocks. Each takes a frame number, so that
+    /// [`Frame::number`] stays Wireshark's frame number.
+    pub numbered_non_packets: u64,
+    /// pcapng sections (0 for pcap).
+    pub sections: u64,
+    /// pcapng interfaces over all sections (0 for pcap).
+    pub interfaces: u64,
+    /// pcapng blocks skipped, by block type (name rows, statistics, secrets, custom, unknown...).
+    pub unknown_blocks: BTreeMap<u32, u64>,
+    /// Skipped blocks of types beyond [`Limits::max_unknown_block_types`] distinct ones.
+    pub unknown_blocks_other: u64,
+    /// `opt_comment` options seen (section, interface and packet comments).
+    pub comments: u64,
+    /// The first few comments (see [`Limits`]), lossily decoded as UTF-8.
+    pub first_comments: Vec<String>,
+    /// Frames whose captured length is less than their original length.
+    pub frames_cut_by_snaplen: u64,
+    /// pcap frames whose captured length exceeds the file's snaplen (tolerated).
+    pub caplen_over_snaplen: u64,
+    /// Simple Packet Blocks carry no timestamp: they get the previous frame's (or 0).
+    pub frames_without_timestamp: u64,
+    /// Frames per link type.
+    pub link_types_seen: BTreeMap<LinkType, u64>,
+    /// Packet blocks skipped because their own fields were wrong while the block framing was
+    /// intact (undefined interface, captured length beyond the block); see `problems`.
+    pub skipped_packets: u64,
+    /// Descriptions of skipped packets and malformed options, with byte offsets.
+    pub problems: Vec<String>,
+    /// Problems beyond [`Limits::max_problems_kept`].
+    pub problems_not_kept: u64,
+    /// Set when the input ends inside a record or block (or a gzip stream ends early): what
+    /// was cut, and where. The frames before it were delivered.
+    pub truncated: Option<String>,
+}
+
+impl CaptureStats {
+    fn new(gzip: bool) -> CaptureStats {
+        CaptureStats {
+            format: CaptureFormat::Pcapng,
+            gzip,
+            frames: 0,
+            numbered_non_packets: 0,
+            sections: 0,
+            interfaces: 0,
+            unknown_blocks: BTreeMap::new(),
+            unknown_blocks_other: 0,
+            comments: 0,
+            first_comments: Vec::new(),
+            frames_cut_by_snaplen: 0,
+            caplen_over_snaplen: 0,
+            frames_without_timestamp: 0,
+            link_types_seen: BTreeMap::new(),
+            skipped_packets: 0,
+            problems: Vec::new(),
+            problems_not_kept: 0,
+            truncated: None,
+        }
+    }
+
+    fn note_comment(&mut self, limits: &Limits, v: &[u8]) {
+        self.comments = self.comments.saturating_add(1);
+        if self.first_comments.len() < limits.max_comments_kept {
+            let kept = v.get(..limits.max_comment_len).unwrap_or(v);
+            self.first_comments
+                .push(String::from_utf8_lossy(kept).into_owned());
+        }
+    }
+
+    /// Wireshark's number of the last frame (delivered or numbered non-packet).
+    fn last_number(&self) -> u64 {
+        self.frames.saturating_add(self.numbered_non_packets)
+    }
+
+    fn note_problem(&mut self, limits: &Limits, at: u64, what: String) {
+        if self.problems.len() < limits.max_problems_kept {
+            self.problems.push(format!(
+                "at byte {at} (after frame {}): {what}",
+                self.last_number()
+            ));
+        } else {
+            self.problems_not_kept = self.problems_not_kept.saturating_add(1);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PcapState {
+    endian: Endian,
+    nanos: bool,
+    snaplen: u32,
+    link: LinkType,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Pcap(PcapState),
+    Pcapng,
+}
+
+/// A packet found in the buffer, waiting to be handed out as a [`Frame`].
+struct Pending {
+    ts: Timestamp,
+    link: LinkType,
+    start: usize,
+    len: usize,
+    orig_len: u32,
+    interface: u32,
+}
+
+enum Step {
+    Packet(Pending),
+    Continue,
+    End,
+}
+
+/// Streaming reader of one pcap or pcapng input (see the crate docs for formats and the error
+/// contract).
+pub struct CaptureReader {
+    name: String,
+    src: Source,
+    source_len: Option<u64>,
+    limits: Limits,
+    kind: Kind,
+    /// Byte order and interfaces of the current pcapng section.
+    ng_endian: Endian,
+    interfaces: Vec<Interface>,
+    /// Holds the current record or block; grows to the largest one seen, then is reused.
+    buf: Vec<u8>,
+    /// Bytes consumed from the uncompressed stream.
+    pos: u64,
+    stats: CaptureStats,
+    last_ts: Timestamp,
+    done: bool,
+}
+
+impl CaptureReader {
+    /// Opens a capture file (`-` = standard input). gzip is detected by its magic and
+    /// decompressed transparently. Reads and checks the file header (pcap) or first Section
+    /// Header Block (pcapng).
+    pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::open_with(path, Limits::default())
+    }
+
+    /// [`open`](CaptureReader::open) with explicit [`Limits`].
+    pub fn open_with(path: &Path, limits: Limits) -> Result<CaptureReader, CaptureError> {
+        if path == Path::new("-") {
+            return CaptureReader::from_reader_with(Box::new(io::stdin()), "<stdin>", limits);
+        }
+        let name = path.display().to_string();
+        let io_err = |e| CaptureError {
+            file: name.clone(),
+            offset: 0,
+            frame: 0,
+            kind: ErrorKind::Io(e),
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let source_len = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        CaptureReader::start(Box::new(file), name, source_len, limits)
+    }
+
+    /// Reads a capture from any byte stream (standard input, a pipe, memory); `name` is used
+    /// in error messages. gzip is detected as for files.
+    pub fn from_reader(r: Box<dyn Read + Send>, name: &str) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::from_reader_with(r, name, Limits::default())
+    }
+
+    /// [`from_reader`](CaptureReader::from_reader) with explicit [`Limits`].
+    pub fn from_reader_with(
+        r: Box<dyn Read + Send>,
+        name: &str,
+        limits: Limits,
+    ) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::start(r, name.to_string(), None, limits)
+    }
+
+    fn start(
+        r: Box<dyn Read + Send>,
+        name: String,
+        source_len: Option<u64>,
+        limits: Limits,
+    ) -> Result<CaptureReader, CaptureError> {
+        let src = match Source::new(r) {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(CaptureError {
+                    file: name,
+                    offset: 0,
+                    frame: 0,
+                    kind: ErrorKind::Io(e),
+                })
+            }
+        };
+        let gzip = src.is_gzip();
+        let mut rd = CaptureReader {
+            name,
+            src,
+            source_len,
+            limits,
+            kind: Kind::Pcapng,
+            ng_endian: Endian::Little,
+            interfaces: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
+            stats: CaptureStats::new(gzip),
+            last_ts: Timestamp::ZERO,
+            done: false,
+        };
+        let n = rd.fill(0, 4)?;
+        let magic: [u8; 4] = rd.buf.first_chunk::<4>().copied().unwrap_or_default();
+        if n == 4 && pcap::magic(&magic).is_some() {
+            let m = rd.fill(4, pcap::HEADER_LEN - 4)?;
+            if m < pcap::HEADER_LEN - 4 {
+                let what = format!(
+                    "file ends after {} bytes, inside the {}-byte pcap file header",
+                    4 + m,
+                    pcap::HEADER_LEN
+                );
+                return Err(rd.error(0, ErrorKind::Truncated(what)));
+            }
+            let Some(h) = rd
+                .buf
+                .first_chunk::<{ pcap::HEADER_LEN }>()
+                .and_then(pcap::Header::parse)
+            else {
+                return Err(rd.error(0, ErrorKind::Corrupt("pcap file header unreadable".into())));
+            };
+            if h.version.0 != 2 {
+                let what = format!(
+                    "pcap file header: version {}.{} is not supported (only 2.x)",
+                    h.version.0, h.version.1
+                );
+                return Err(rd.error(4, ErrorKind::Corrupt(what)));
+            }
+            rd.stats.format = CaptureFormat::Pcap {
+                nanos: h.nanos,
+                big_endian: h.endian == Endian::Big,
+                version: h.version,
+                snaplen: h.snaplen,
+            };
+            rd.kind = Kind::Pcap(PcapState {
+                endian: h.endian,
+                nanos: h.nanos,
+                snaplen: h.snaplen,
+                link: h.link,
+            });
+            return Ok(rd);
+        }
+        if n == 4 && magic == pcapng::SHB.to_le_bytes() {
+            rd.stats.format = CaptureFormat::Pcapng;
+            match rd.ng_step(4) {
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    if let Some(t) = rd.stats.truncated.take() {
+                        return Err(rd.error(0, ErrorKind::Truncated(t)));
+                    }
+                }
+            }
+            return Ok(rd);
+        }
+        let more = if n == 4 { rd.fill(4, 12)? } else { 0 };
+        let first_bytes = rd.buf.get(..n + more).unwrap_or(&[]).to_vec();
+        let hint = if n == 4 && pcap::is_modified_magic(&magic) {
+            Some("this is a modified (Kuznetzov) pcap, which is not supported: convert it with `editcap -F pcap`")
+        } else if gzip {
+            Some("the input is gzip-compressed: these are its first decompressed bytes")
+        } else {
+            None
+        };
+        Err(rd.error(0, ErrorKind::NotACapture { first_bytes, hint }))
+    }
+
+    /// The next frame, borrowed from the reader's buffer until the next call. `Ok(None)` at the
+    /// end of input (see [`CaptureStats::truncated`] for an input that ends inside a record).
+    /// After an error, every further call returns `Ok(None)`.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let step = match self.kind {
+                Kind::Pcap(p) => self.pcap_step(p),
+                Kind::Pcapng => self.ng_step(0),
+            };
+            match step {
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Ok(Step::End) => {
+                    self.done = true;
+                    if self.stats.truncated.is_none() {
+                        if let Some(why) = self.src.cut_short() {
+                            self.stats.truncated = Some(format!(
+                                "the gzip stream ends early ({why}) after {} uncompressed bytes",
+                                self.pos
+                            ));
+                        }
+                    }
+                    return Ok(None);
+                }
+                Ok(Step::Continue) => continue,
+                Ok(Step::Packet(p)) => {
+                    let st = &mut self.stats;
+                    st.frames = st.frames.saturating_add(1);
+                    let caplen = u32::try_from(p.len).unwrap_or(u32::MAX);
+                    if caplen < p.orig_len {
+                        st.frames_cut_by_snaplen = st.frames_cut_by_snaplen.saturating_add(1);
+                    }
+                    let c = st.link_types_seen.entry(p.link).or_insert(0);
+                    *c = c.saturating_add(1);
+                    self.last_ts = p.ts;
+                    let data = p
+                        .start
+                        .checked_add(p.len)
+                        .and_then(|end| self.buf.get(p.start..end))
+                        .unwrap_or(&[]);
+                    return Ok(Some(Frame {
+                        number: st.last_number(),
+                        ts: p.ts,
+                        link: p.link,
+                        data,
+                        orig_len: p.orig_len,
+                        interface: p.interface,
+                    }));
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> &CaptureStats {
+        &self.stats
+    }
+
+    /// The name used in messages: the path as given, or the `from_reader` name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Bytes consumed from the uncompressed stream (the offset of the next record).
+    pub fn bytes_consumed(&self) -> u64 {
+        self.pos
+    }
+
+    /// Bytes read from the underlying file or stream (compressed bytes for gzip input); with
+    /// [`source_len`](CaptureReader::source_len) this drives a progress bar. The read buffer
+    /// runs ahead of parsing by up to 64 KiB.
+    pub fn source_bytes_read(&self) -> u64 {
+        self.src.raw_bytes_read()
+    }
+
+    /// Size of the input when it is a regular file.
+    pub fn source_len(&self) -> Option<u64> {
+        self.source_len
+    }
+
+    fn error(&self, offset: u64, kind: ErrorKind) -> CaptureError {
+        CaptureError {
+            file: self.name.clone(),
+            offset,
+            frame: self.stats.last_number(),
+            kind,
+        }
+    }
+
+    /// Reads up to `len` bytes into `buf[at..at + len]`, growing `buf` as data arrives;
+    /// returns how many were read (fewer only at the end of input).
+    fn fill(&mut self, at: usize, len: usize) -> Result<usize, CaptureError> {
+        let end = at.saturating_add(len);
+        let mut filled = at;
+        while filled < end {
+            let step_end = end.min(filled.saturating_add(GROW_STEP));
+            if self.buf.len() < step_end {
+                self.buf.resize(step_end, 0);
+            }
+            let Some(dst) = self.buf.get_mut(filled..step_end) else {
+                break;
+            };
+            let want = dst.len();
+            let n = match self.src.read_full(dst) {
+                Ok(n) => n,
+                Err(e) => return Err(self.error(self.pos, ErrorKind::Io(e))),
+            };
+            filled += n;
+            self.pos = self.pos.saturating_add(n as u64);
+            if n < want {
+                break;
+            }
+        }
+        Ok(filled - at)
+    }
+
+    /// Records that the input ended inside something.
+    fn ended_inside(&mut self, what: String) -> Step {
+        let note = match self.src.cut_short() {
+            Some(why) => format!(" (the gzip stream itself ends early: {why})"),
+            None => String::new(),
+        };
+        self.stats.truncated = Some(format!("{what}{note}"));
+        Step::End
+    }
+
+    fn pcap_step(&mut self, p: PcapState) -> Result<Step, CaptureError> {
+        const HDR: usize = pcap::RECORD_HEADER_LEN;
+        let start = self.pos;
+        let n = self.fill(0, HDR)?;
+        if n == 0 {
+            return Ok(Step::End);
+        }
+        if n < HDR {
+            return Ok(self.ended_inside(format!(
+                "file ends {n} bytes into a {HDR}-byte packet record header at offset {start}"
+            )));
+        }
+        let Some(rh) = self
+            .buf
+            .first_chunk::<HDR>()
+            .and_then(|b| pcap::RecordHeader::parse(b, p.endian))
+        else {
+            return Err(self.error(
+                start,
+                ErrorKind::Corrupt("pcap record header unreadable".into()),
+            ));
+        };
+        if rh.caplen > self.limits.max_packet_len {
+            let what = format!(
+                "pcap packet record says {} bytes were captured (original length {}, snaplen {}), \
+                 over the {}-byte limit: the record framing cannot be trusted",
+                rh.caplen, rh.orig_len, p.snaplen, self.limits.max_packet_len
+            );
+            return Err(self.error(start, ErrorKind::Corrupt(what)));
+        }
+        let caplen = rh.caplen as usize;
+        let got = self.fill(HDR, caplen)?;
+        if got < caplen {
+            return Ok(self.ended_inside(format!(
+                "file ends {} bytes into a {}-byte packet record at offset {start} \
+                 ({HDR}-byte header + {caplen} bytes of packet data)",
+                HDR + got,
+                HDR + caplen
+            )));
+        }
+        if p.snaplen != 0 && rh.caplen > p.snaplen {
+            self.stats.caplen_over_snaplen = self.stats.caplen_over_snaplen.saturating_add(1);
+        }
+        Ok(Step::Packet(Pending {
+            ts: rh.timestamp(p.nanos),
+            link: p.link,
+            start: HDR,
+            len: caplen,
+            orig_len: rh.orig_len,
+            interface: 0,
+        }))
+    }
+
+    /// Reads and handles one pcapng block. `have` bytes of its header are already in
+    /// `buf[..have]` (and counted in `pos`).
+    fn ng_step(&mut self, have: usize) -> Result<Step, CaptureError> {
+        const HDR: usize = pcapng::BLOCK_HEADER_LEN;
+        let start = self.pos.saturating_sub(have as u64);
+        let n = have + self.fill(have, HDR.saturating_sub(have))?;
+        if n == 0 {
+            return Ok(Step::End);
+        }
+        if n < HDR {
+            return Ok(self.ended_inside(format!(
+                "file ends {n} bytes into a pcapng block header at offset {start}"
+            )));
+        }
+        let raw_type: [u8; 4] = self.buf.first_chunk::<4>().copied().unwrap_or_default();
+        let (endian, btype, hdr_len) = if raw_type == pcapng::SHB.to_le_bytes() {
+            let m = self.fill(HDR, 4)?;
+            if m < 4 {
+                return Ok(self.ended_inside(format!(
+                    "file ends {} bytes into a pcapng Section Header Block at offset {start}",
+                    HDR + m
+                )));
+            }
+            let bom: [u8; 4] = self
+                .buf
+                .get(HDR..HDR + 4)
+                .and_then(|b| b.try_into().ok())
+                .unwrap_or_default();
+            let Some(e) = pcapng::bom_endian(&bom) else {
+                let what = format!(
+                    "pcapng Section Header Block: byte-order magic {} is neither 1a2b3c4d nor 4d3c2b1a",
+                    hex(&bom)
+                );
+                return Err(self.error(start, ErrorKind::Corrupt(what)));
+            };
+            (e, pcapng::SHB, HDR + 4)
+        } else {
+            let e = self.ng_endian;
+            (e, e.u32(&self.buf, 0).unwrap_or_default(), HDR)
+        };
+        let len = endian.u32(&self.buf, 4).unwrap_or_default();
+        let name = pcapng::block_name(btype);
+        let min = if btype == pcapng::SHB {
+            pcapng::MIN_SHB_LEN
+        } else {
+            pcapng::MIN_BLOCK_LEN
+        };
+        let bad_len = if len % 4 != 0 {
+            Some(format!("block total length {len} is not a multiple of 4"))
+        } else if len < min {
+            Some(format!(
+                "block total length {len} is less than the minimum {min}"
+            ))
+        } else if len > self.limits.max_block_len {
+            Some(format!(
+                "block total length {len} is over the {}-byte limit",
+                self.limits.max_block_len
+            ))
+        } else {
+            None
+        };
+        if let Some(what) = bad_len {
+            return Err(self.error(start, ErrorKind::Corrupt(format!("pcapng {name}: {what}"))));
+        }
+        let len_us = len as usize;
+        let rest = len_us.saturating_sub(hdr_len);
+        let got = self.fill(hdr_len, rest)?;
+        if got < rest {
+            return Ok(self.ended_inside(format!(
+                "file ends {} bytes into a {len}-byte pcapng {name} at offset {start}",
+                hdr_len + got
+            )));
+        }
+        let trailer = endian.u32(&self.buf, len_us - 4).unwrap_or_default();
+        if trailer != len {
+            let what = format!(
+                "pcapng {name}: block total length is {len} at the start of the block but {trailer} at its end"
+            );
+            return Err(self.error(start, ErrorKind::Corrupt(what)));
+        }
+        let body_end = len_us - 4;
+        match btype {
+            pcapng::SHB => self.on_shb(start, endian, body_end),
+            pcapng::IDB => self.on_idb(start, body_end),
+            pcapng::EPB | pcapng::OPB => Ok(self.on_packet_block(start, btype, body_end)),
+            pcapng::SPB => Ok(self.on_spb(start, body_end)),
+            other => {
+                if pcapng::wireshark_numbers(other) {
+                    self.stats.numbered_non_packets =
+                        self.stats.numbered_non_packets.saturating_add(1);
+                }
+                let st = &mut self.stats;
+                if let Some(c) = st.unknown_blocks.get_mut(&other) {
+                    *c = c.saturating_add(1);
+                } else if st.unknown_blocks.len() < self.limits.max_unknown_block_types {
+                    st.unknown_blocks.insert(other, 1);
+                } else {
+                    st.unknown_blocks_other = st.unknown_blocks_other.saturating_add(1);
+                }
+                Ok(Step::Continue)
+            }
+        }
+    }
+
+    fn body(&self, body_end: usize) -> &[u8] {
+        self.buf
+            .get(pcapng::BLOCK_HEADER_LEN..body_end)
+            .unwrap_or(&[])
+    }
+
+    fn on_shb(
+        &mut self,
+        start: u64,
+        endian: Endian,
+        body_end: usize,
+    ) -> Result<Step, CaptureError> {
+        let body = self
+            .buf
+            .get(pcapng::BLOCK_HEADER_LEN..body_end)
+            .unwrap_or(&[]);
+        let major = endian.u16(body, 4).unwrap_or_default();
+        let minor = endian.u16(body, 6).unwrap_or_default();
+        if major != 1 {
+            let what = format!(
+                "pcapng Section Header Block: version {major}.{minor} is not supported (only 1.x)"
+            );
+            return Err(self.error(start, ErrorKind::Corrupt(what)));
+        }
+        self.ng_endian = endian;
+        self.interfaces.clear();
+        self.stats.sections = self.stats.sections.saturating_add(1);
+        let opts = body.get(pcapng::SHB_FIXED..).unwrap_or(&[]);
+        let (st, limits) = (&mut self.stats, &self.limits);
+        let r = pcapng::for_each_option(opts, endian, |code, v| {
+            if code == pcapng::OPT_COMMENT {
+                st.note_comment(limits, v);
+            }
+        });
+        if let Err(e) = r {
+            let at = start
+                .saturating_add((pcapng::BLOCK_HEADER_LEN + pcapng::SHB_FIXED + e.offset) as u64);
+            st.note_problem(
+                limits,
+                at,
+                format!("pcapng Section Header Block option: {}", e.what),
+            );
+        }
+        Ok(Step::Continue)
+    }
+
+    fn on_idb(&mut self, start: u64, body_end: usize) -> Result<Step, CaptureError> {
+        if self.interfaces.len() >= self.limits.max_interfaces {
+            let what = format!(
+                "pcapng Interface Description Block: more than {} interfaces in one section (limit)",
+                self.limits.max_interfaces
+            );
+            return Err(self.error(start, ErrorKind::Corrupt(what)));
+        }
+        let endian = self.ng_endian;
+        let body = self
+            .buf
+            .get(pcapng::BLOCK_HEADER_LEN..body_end)
+            .unwrap_or(&[]);
+        let (st, limits) = (&mut self.stats, &self.limits);
+        let Some((iface, problem)) =
+            pcapng::parse_idb(body, endian, |v| st.note_comment(limits, v))
+        else {
+            let what = format!(
+                "pcapng Interface Description Block: body is {} bytes, shorter than its {}-byte fixed part",
+                body.len(),
+                pcapng::IDB_FIXED
+            );
+            return Err(self.error(start, ErrorKind::Corrupt(what)));
+        };
+        if let Some(p) = problem {
+            st.note_problem(
+                limits,
+                start,
+                format!(
+                    "pcapng Interface Description Block (interface {}): {p}",
+                    self.interfaces.len()
+                ),
+            );
+        }
+        self.interfaces.push(iface);
+        self.stats.interfaces = self.stats.interfaces.saturating_add(1);
+        Ok(Step::Continue)
+    }
+
+    fn skip_packet(&mut self, start: u64, what: String) -> Step {
+        self.stats.skipped_packets = self.stats.skipped_packets.saturating_add(1);
+        self.stats
+            .note_problem(&self.limits, start, format!("packet skipped: {what}"));
+        Step::Continue
+    }
+
+    fn on_packet_block(&mut self, start: u64, btype: u32, body_end: usize) -> Step {
+        let endian = self.ng_endian;
+        let name = pcapng::block_name(btype);
+        let body = self
+            .buf
+            .get(pcapng::BLOCK_HEADER_LEN..body_end)
+            .unwrap_or(&[]);
+        let body_len = body.len();
+        let (fields, fixed) = if btype == pcapng::EPB {
+            (pcapng::parse_epb(body, endian), pcapng::EPB_FIXED)
+        } else {
+            (pcapng::parse_opb(body, endian), pcapng::OPB_FIXED)
+        };
+        let Some(f) = fields else {
+            return self.skip_packet(
+                start,
+                format!(
+                    "{name}: body is {body_len} bytes, shorter than its {fixed}-byte fixed part"
+                ),
+            );
+        };
+        let Some(iface) = usize::try_from(f.interface)
+            .ok()
+            .and_then(|i| self.interfaces.get(i))
+            .copied()
+        else {
+            return self.skip_packet(
+                start,
+                format!(
+                    "{name} refers to interface {}, but the section has defined only {} interface(s) before it",
+                    f.interface,
+                    self.interfaces.len()
+                ),
+            );
+        };
+        let room = body_len.saturating_sub(fixed);
+        if f.caplen as usize > room {
+            return self.skip_packet(
+                start,
+                format!("{name}: captured length {} is more than the {room} bytes the block has room for", f.caplen),
+            );
+        }
+        if f.caplen > self.limits.max_packet_len {
+            return self.skip_packet(
+                start,
+                format!(
+                    "{name}: captured length {} is over the {}-byte limit",
+                    f.caplen, self.limits.max_packet_len
+                ),
+            );
+        }
+        let caplen = f.caplen as usize;
+        // Options follow the packet data, padded to 32 bits.
+        let opts_at = fixed + ((caplen + 3) & !3);
+        let opts = body.get(opts_at..).unwrap_or(&[]);
+        let (st, limits) = (&mut self.stats, &self.limits);
+        let r = pcapng::for_each_option(opts, endian, |code, v| {
+            if code == pcapng::OPT_COMMENT {
+                st.note_comment(limits, v);
+            }
+        });
+        if let Err(e) = r {
+            let at = start.saturating_add((pcapng::BLOCK_HEADER_LEN + opts_at + e.offset) as u64);
+            st.note_problem(limits, at, format!("{name} option: {}", e.what));
+        }
+        let ns = iface.tsresol.to_nanos(f.ts_ticks) + i128::from(iface.tsoffset) * 1_000_000_000;
+        let ts = Timestamp(ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
+        Step::Packet(Pending {
+            ts,
+            link: iface.link,
+            start: pcapng::BLOCK_HEADER_LEN + fixed,
+            len: caplen,
+            orig_len: f.orig_len,
+            interface: f.interface,
+        })
+    }
+
+    fn on_spb(&mut self, start: u64, body_end: usize) -> Step {
+        let endian = self.ng_endian;
+        let body_len = self.body(body_end).len();
+        let Some(orig_len) = endian.u32(self.body(body_end), 0) else {
+            return self.skip_packet(
+                start,
+                format!("Simple Packet Block: body is {body_len} bytes, too short"),
+            );
+        };
+        let Some(iface) = self.interfaces.first().copied() else {
+            return self.skip_packet(
+                start,
+                "Simple Packet Block, but the section has no interface defined before it"
+                    .to_string(),
+            );
+        };
+        // Captured length: the original length, cut by interface 0's snap length (spec) and
+        // by the room the block has.
+        let room = body_len.saturating_sub(pcapng::SPB_FIXED);
+        let mut caplen = orig_len as usize;
+        if iface.snaplen != 0 {
+            caplen = caplen.min(iface.snaplen as usize);
+        }
+        caplen = caplen.min(room);
+        if caplen > self.limits.max_packet_len as usize {
+            return self.skip_packet(
+                start,
+                format!(
+                    "Simple Packet Block: captured length {caplen} is over the {}-byte limit",
+                    self.limits.max_packet_len
+                ),
+            );
+        }
+        self.stats.frames_without_timestamp = self.stats.frames_without_timestamp.saturating_add(1);
+        Step::Packet(Pending {
+            ts: self.last_ts,
+            link: iface.link,
+            start: pcapng::BLOCK_HEADER_LEN + pcapng::SPB_FIXED,
+            len: caplen,
+            orig_len,
+            interface: 0,
+        })
+    }
+}
+
+impl std::fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("name", &self.name)
+            .field("pos", &self.pos)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(rel: &str) -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures/");
+        std::fs::read(format!("{dir}{rel}")).expect("shared captures missing")
+    }
+
+    fn reader(b: Vec<u8>) -> CaptureReader {
+        CaptureReader::from_reader(Box::new(std::io::Cursor::new(b)), "t").unwrap()
+    }
+
+    /// The record buffer grows to the largest record and no further: read the whole of
+    /// dcerpc/dcerpc__zerologon__input.pcap (largest record: 16-byte header + its largest
+    /// captured length, found by walking the records here).
+    #[test]
+    fn buffer_grows_to_largest_record_only() {
+        let b = shared("dcerpc/dcerpc__zerologon__input.pcap");
+        let mut at = 24;
+        let mut largest = 0;
+        while at + 16 <= b.len() {
+            let cap = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+            largest = largest.max(16 + cap);
+            at += 16 + cap;
+        }
+        let mut rd = reader(b);
+        while rd.next_frame().unwrap().is_some() {}
+        assert_eq!(rd.buf.len(), largest);
+        assert!(rd.buf.capacity() < 2 * largest);
+    }
+
+    /// A block claiming 200 MiB in a small input does not allocate 200 MiB: the buffer grows
+    /// with the data actually read. (dcerpc/zeek__dce_rpc_ntlm.pcapng: the length of its
+    /// first EPB, the block after the SHB and IDB, patched.)
+    #[test]
+    fn huge_block_length_does_not_allocate_up_front() {
+        let mut b = shared("dcerpc/zeek__dce_rpc_ntlm.pcapng");
+        let shb = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+        let idb = u32::from_le_bytes(b[shb + 4..shb + 8].try_into().unwrap()) as usize;
+        let epb = shb + idb;
+        b[epb + 4..epb + 8].copy_from_slice(&(200u32 << 20).to_le_bytes());
+        let mut rd = reader(b);
+        assert!(rd.next_frame().unwrap().is_none());
+        assert!(rd
+            .stats
+            .truncated
+            .as_deref()
+            .unwrap()
+            .contains("209715200-byte pcapng Enhanced Packet Block"));
+        assert!(rd.buf.capacity() <= 2 * GROW_STEP, "{}", rd.buf.capacity());
+    }
+
+    #[test]
+    fn reader_is_send() {
+        fn send<T: Send>() {}
+        send::<CaptureReader>();
+        send::<CaptureError>();
+    }
+}

@@ -1,0 +1,242 @@
+//! `app.slow_responder`: requests that wait long for their answer, split into network round
+//! trip and server think time.
+//!
+//! For every request/response transaction (HTTP, LDAP, SMB2 from `facts.apps`, DCE/RPC
+//! calls from `facts.rpc`) the wait is `first response byte − last request byte` (for
+//! DCE/RPC: the call's `rtt`, request to response). The network part is the TCP handshake
+//! round trip of the same connection (`handshake_rtt`, else `syn_to_synack`); the rest is
+//! server think time. Per server and protocol:
+//!
+//! - fires when at least [`MIN_TRANSACTIONS`] answered transactions have a median wait of at
+//!   least [`MIN_MEDIAN_WAIT`] (100 ms): healthy LAN servers answer in a few ms;
+//! - names the server as slow when the median think time is at least half the median wait,
+//!   else the network (the round trip itself is long);
+//! - severity warning, problem when the median wait reaches [`PROBLEM_MEDIAN_WAIT`] (1 s).
+//!
+//! Long-poll requests (SMB2 CHANGE_NOTIFY) wait by design and are left out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+
+use tracehound_apps::txn::Histogram;
+use tracehound_flows::{Conversation, Proto};
+
+use super::Facts;
+use crate::{Evidence, Finding, FlowRef, Severity};
+
+pub const ID: &str = "app.slow_responder";
+/// Answered transactions needed per server before judging.
+pub const MIN_TRANSACTIONS: u64 = 3;
+/// Median wait (seconds) from which a server counts as slow.
+pub const MIN_MEDIAN_WAIT: f64 = 0.100;
+/// Median wait (seconds) from which it is a problem rather than a warning.
+pub const PROBLEM_MEDIAN_WAIT: f64 = 1.0;
+const WORST: usize = 8;
+
+/// One slow transaction kept as evidence.
+struct Sample {
+    wait: f64,
+    what: String,
+    request_frame: u64,
+    response_frame: Option<u64>,
+}
+
+#[derive(Default)]
+struct Group {
+    flows: Vec<FlowRef>,
+    /// Exact waits while every transaction is known; else the merged histogram is used.
+    waits: Vec<f64>,
+    exact: bool,
+    hist: Histogram,
+    count: u64,
+    sum: f64,
+    max: f64,
+    /// Network round trips of the connections (seconds), one per connection that had one.
+    rtts: Vec<f64>,
+    worst: Vec<Sample>,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group { exact: true, ..Default::default() }
+    }
+    fn add_worst(&mut self, s: Sample) {
+        self.worst.push(s);
+        self.worst.sort_by(|a, b| b.wait.total_cmp(&a.wait));
+        self.worst.truncate(WORST);
+    }
+    fn quantile(&self, q: f64) -> f64 {
+        if self.exact && !self.waits.is_empty() {
+            let mut v = self.waits.clone();
+            v.sort_by(f64::total_cmp);
+            let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
+            v.get(i).copied().unwrap_or(0.0)
+        } else {
+            self.hist.quantile(q).unwrap_or(0.0)
+        }
+    }
+}
+
+fn rtt_of(c: &Conversation) -> Option<f64> {
+    c.handshake_rtt.or(c.syn_to_synack).filter(|r| *r >= 0.0)
+}
+
+pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
+    let by_addr: HashMap<(SocketAddr, SocketAddr), &Conversation> =
+        facts.conversations.iter().filter(|c| c.info.proto == Proto::Tcp).map(|c| ((c.info.orig, c.info.resp), c)).collect();
+    let mut groups: BTreeMap<(String, &'static str), Group> = BTreeMap::new();
+
+    for t in &facts.apps.transactions {
+        let answered = t.answered.saturating_sub(t.long_polls.min(t.answered));
+        if answered == 0 {
+            continue;
+        }
+        let g = groups.entry((t.flow.resp.to_string(), t.proto.name())).or_insert_with(Group::new);
+        g.flows.push(FlowRef::new(t.flow.proto, t.flow.orig, t.flow.resp));
+        if let Some(r) = by_id.get(&t.flow.id).and_then(|c| rtt_of(c)) {
+            g.rtts.push(r);
+        }
+        match t.exact_gaps() {
+            Some(gaps) => g.waits.extend(gaps.iter().map(|x| x.max(0.0))),
+            None => g.exact = false,
+        }
+        for (i, b) in t.gap_hist.buckets.iter().enumerate() {
+            if let Some(x) = g.hist.buckets.get_mut(i) {
+                *x = x.saturating_add(*b);
+            }
+        }
+        g.count += t.gap_hist.count();
+        g.sum += t.gap_sum;
+        g.max = g.max.max(t.gap_max);
+        for s in &t.slowest {
+            g.add_worst(Sample { wait: s.gap().unwrap_or(0.0), what: s.request.clone(), request_frame: s.request_frame, response_frame: s.response_frame });
+        }
+    }
+
+    for c in &facts.rpc.calls {
+        let Some(rtt) = c.rtt else { continue };
+        let (Ok(src), Ok(dst)) = (c.src.parse::<IpAddr>(), c.dst.parse::<IpAddr>()) else { continue };
+        let (sa, da) = (SocketAddr::new(src, c.sport), SocketAddr::new(dst, c.dport));
+        let g = groups.entry((da.to_string(), "DCE/RPC")).or_insert_with(Group::new);
+        let fr = FlowRef::new(Proto::Tcp, sa, da);
+        if !g.flows.contains(&fr) {
+            g.flows.push(fr);
+            if let Some(r) = by_addr.get(&(sa, da)).and_then(|c| rtt_of(c)) {
+                g.rtts.push(r);
+            }
+        }
+        let wait = rtt.max(0.0);
+        g.waits.push(wait);
+        g.hist.add(wait);
+        g.count += 1;
+        g.sum += wait;
+        g.max = g.max.max(wait);
+        let what = match (&c.interface, &c.operation) {
+            (Some(i), Some(o)) => format!("{i} {o}"),
+            (_, Some(o)) => o.clone(),
+            (Some(i), None) => i.clone(),
+            _ => format!("opnum {}", c.opnum.map(|o| o.to_string()).unwrap_or_else(|| "?".into())),
+        };
+        g.add_worst(Sample { wait, what, request_frame: c.frame, response_frame: c.response_frame });
+    }
+
+    for ((server, proto), g) in groups {
+        if g.count < MIN_TRANSACTIONS {
+            continue;
+        }
+        let median = g.quantile(0.5);
+        if median < MIN_MEDIAN_WAIT {
+            continue;
+        }
+        let p90 = g.quantile(0.9);
+        let rtt_known = !g.rtts.is_empty();
+        let rtt = if rtt_known {
+            let mut r = g.rtts.clone();
+            r.sort_by(f64::total_cmp);
+            r.get(r.len() / 2).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        let think = |w: f64| (w - rtt).max(0.0);
+        let (m_think, p90_think, max_think) = (think(median), think(p90), think(g.max));
+        let lost = (g.sum - rtt * g.count as f64).max(0.0);
+        let server_slow = m_think >= median * 0.5;
+        let who = if server_slow { "server" } else { "network" };
+        let mut ev = Evidence::default();
+        for f in g.flows.iter().take(20) {
+            ev.flows.push(*f);
+        }
+        for s in &g.worst {
+            ev.add_frames(std::iter::once(s.request_frame).chain(s.response_frame));
+            ev.line(format!(
+                "frame {}{}: {} waited {:.1} ms (think {:.1} ms + network {:.1} ms)",
+                s.request_frame,
+                s.response_frame.map(|f| format!(" → {f}")).unwrap_or_default(),
+                s.what,
+                s.wait * 1e3,
+                think(s.wait) * 1e3,
+                (s.wait - think(s.wait)) * 1e3
+            ));
+        }
+        ev.value("server", server.clone());
+        ev.value("protocol", proto);
+        ev.value("transactions", g.count);
+        ev.value("slow_side", who);
+        ev.value("median_wait_ms", round(median * 1e3));
+        ev.value("median_think_ms", round(m_think * 1e3));
+        ev.value("p90_think_ms", round(p90_think * 1e3));
+        ev.value("max_think_ms", round(max_think * 1e3));
+        ev.value("network_rtt_ms", if rtt_known { serde_json::json!(round(rtt * 1e3)) } else { serde_json::Value::Null });
+        ev.value("total_think_s", round(lost));
+        ev.value("quantiles_exact", g.exact);
+        ev.finish();
+        let severity = if median >= PROBLEM_MEDIAN_WAIT { Severity::Problem } else { Severity::Warning };
+        let rtt_text = if rtt_known { format!("{:.1} ms", rtt * 1e3) } else { "unknown (no TCP handshake captured; counted as 0)".into() };
+        out.push(Finding {
+            id: ID,
+            severity,
+            title: if server_slow {
+                format!("{proto} server {server} is slow to answer: median {:.0} ms think time over {} requests", m_think * 1e3, g.count)
+            } else {
+                format!("{proto} requests to {server} wait on the network: median wait {:.0} ms, round trip {:.0} ms", median * 1e3, rtt * 1e3)
+            },
+            explanation: format!(
+                "{} {proto} requests to {server} waited a median of {:.1} ms (90th percentile {:.1} ms, max {:.1} ms) between the end of the request and the start of the answer. The network round trip of these connections is {rtt_text}, so {} — about {:.1} s of server time in total.",
+                g.count,
+                median * 1e3,
+                p90 * 1e3,
+                g.max * 1e3,
+                if server_slow {
+                    format!("most of the wait is the server working (median think time {:.1} ms)", m_think * 1e3)
+                } else {
+                    "most of the wait is the network round trip, not the server".to_string()
+                },
+                lost
+            ),
+            likely_causes: if server_slow {
+                vec![
+                    "The server (or a back end it waits on: database, domain controller, storage) is overloaded or blocked.".into(),
+                    "Expensive requests (large LDAP searches without an index, big directory listings, slow RPC operations).".into(),
+                    "Name resolution, authentication or antivirus scanning on the server side delays each request.".into(),
+                ]
+            } else {
+                vec!["A long network path (WAN, VPN) between client and server; chatty protocols multiply each round trip.".into()]
+            },
+            next_steps: if server_slow {
+                vec![
+                    "Look at the server's CPU, disk and the service's own logs/performance counters at the capture time; capture on the server to see whether it waits on another system.".into(),
+                    "Check the slowest operations listed in the evidence — which requests are slow tells which component to look at.".into(),
+                ]
+            } else {
+                vec!["Reduce round trips (caching, batching) or move client and server closer; check the path for queueing (bufferbloat) with a ping during load.".into()]
+            },
+            evidence: ev,
+            weight: if server_slow { 60 } else { 45 },
+        });
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,287 @@
+//! Port states, probed concurrently under a semaphore and a rate limit.
+//!
+//! Time bound: with N ports, concurrency C, rate R (probes/s), T per attempt and K tries,
+//! the probing phase ends within `N/R + ceil(N/C) * K * T` (each probe holds a permit for
+//! at most K*T; permits are handed out in order, at most R per second). [`bound`] computes it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::net::{self, ConnectFail, UdpOutcome};
+use crate::Proto;
+
+/// A port's state in PortQry's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum PortState {
+    #[serde(rename = "LISTENING")]
+    Listening,
+    #[serde(rename = "NOT LISTENING")]
+    NotListening,
+    #[serde(rename = "FILTERED")]
+    Filtered,
+    #[serde(rename = "LISTENING or FILTERED")]
+    ListeningOrFiltered,
+}
+
+impl PortState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortState::Listening => "LISTENING",
+            PortState::NotListening => "NOT LISTENING",
+            PortState::Filtered => "FILTERED",
+            PortState::ListeningOrFiltered => "LISTENING or FILTERED",
+        }
+    }
+}
+
+impl std::fmt::Display for PortState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// PortQry's exit code for a set of states: 0 when every port is LISTENING, 1 when any
+/// is NOT LISTENING or FILTERED, otherwise 2 (some UDP port LISTENING or FILTERED).
+pub fn exit_code<I: IntoIterator<Item = PortState>>(states: I) -> i32 {
+    let mut code = 0;
+    for s in states {
+        match s {
+            PortState::Listening => {}
+            PortState::NotListening | PortState::Filtered => return 1,
+            PortState::ListeningOrFiltered => code = 2,
+        }
+    }
+    code
+}
+
+/// The state of one port as probed (before any protocol query).
+#[derive(Clone, Debug)]
+pub struct Probed {
+    pub proto: Proto,
+    pub port: u16,
+    pub state: PortState,
+    pub reason: String,
+    /// The UDP reply, kept for the protocol query (bounded by `MAX_UDP_REPLY`).
+    pub reply: Option<Vec<u8>>,
+    pub elapsed: Duration,
+}
+
+/// One JSON record: a probed target and port (see the crate docs for the schema).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PortReport {
+    pub host: String,
+    pub address: IpAddr,
+    pub proto: Proto,
+    pub port: u16,
+    pub service: &'static str,
+    pub state: PortState,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<serde_json::Value>,
+    /// Text block of the query (PortQry layout), not part of the JSON.
+    #[serde(skip)]
+    pub text: Vec<String>,
+}
+
+pub const MAX_UDP_REPLY: usize = 65536;
+
+/// Limits for a probing run.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub tries: u32,
+    pub concurrency: usize,
+    pub rate: u32,
+    pub source_port: Option<u16>,
+}
+
+/// Upper bound of the probing phase for `n` ports (see the module docs).
+pub fn bound(n: usize, l: &Limits) -> Duration {
+    let c = l.concurrency.max(1);
+    let rounds = n.div_ceil(c) as u32;
+    let pacing = if l.rate == 0 { Duration::ZERO } else { Duration::from_secs_f64(n as f64 / l.rate as f64) };
+    pacing + l.timeout.saturating_mul(l.tries.max(1)).saturating_mul(rounds)
+}
+
+/// Probes one TCP port: up to `tries` connects.
+pub async fn tcp_state(addr: SocketAddr, l: &Limits) -> (PortState, String) {
+    let tries = l.tries.max(1);
+    for attempt in 1..=tries {
+        let start = Instant::now();
+        match net::tcp_connect(addr, l.source_port, l.timeout).await {
+            Ok(s) => {
+                // Close with a reset: no TIME_WAIT left behind (65535-port sweeps, -sp reuse).
+                #[allow(deprecated)]
+                let _ = s.set_linger(Some(Duration::ZERO));
+                drop(s);
+                return (
+                    PortState::Listening,
+                    format!("TCP handshake completed in {} ms", start.elapsed().as_millis()),
+                );
+            }
+            Err(ConnectFail::Timeout) => continue,
+            Err(ConnectFail::Refused(None)) => {
+                return (PortState::NotListening, "TCP reset (connection refused)".into())
+            }
+            Err(f @ ConnectFail::Refused(Some(_))) => {
+                return (
+                    PortState::Filtered,
+                    format!("{} (a firewall's reject: a host answers a closed TCP port with a reset)", f.describe()),
+                )
+            }
+            Err(f @ ConnectFail::Unreachable { .. }) => {
+                let _ = attempt;
+                return (PortState::Filtered, f.describe());
+            }
+        }
+    }
+    (
+        PortState::Filtered,
+        format!("no answer to {tries} connection attempts of {} ms each", l.timeout.as_millis()),
+    )
+}
+
+/// Probes one UDP port with `payload`.
+pub async fn udp_state(addr: SocketAddr, payload: &[u8], l: &Limits) -> (PortState, String, Option<Vec<u8>>) {
+    match net::udp_exchange(addr, l.source_port, payload, l.timeout, l.tries, MAX_UDP_REPLY).await {
+        UdpOutcome::Reply(r) => (PortState::Listening, format!("reply received ({} bytes)", r.len()), Some(r)),
+        UdpOutcome::Failed(ConnectFail::Refused(icmp)) => (
+            PortState::NotListening,
+            icmp.map(|i| i.describe()).unwrap_or_else(|| "ICMP port unreachable".into()),
+            None,
+        ),
+        UdpOutcome::Failed(ConnectFail::Timeout) => (
+            PortState::ListeningOrFiltered,
+            format!(
+                "no reply and no ICMP error to {} datagrams ({} bytes, {} ms wait each)",
+                l.tries.max(1),
+                payload.len(),
+                l.timeout.as_millis()
+            ),
+            None,
+        ),
+        UdpOutcome::Failed(f) => (PortState::Filtered, f.describe(), None),
+    }
+}
+
+/// Paces new probes to at most `rate` per second.
+pub struct Pacer {
+    interval: Option<Duration>,
+    next: Instant,
+}
+
+impl Pacer {
+    pub fn new(rate: u32) -> Pacer {
+        Pacer {
+            interval: (rate > 0).then(|| Duration::from_secs_f64(1.0 / rate as f64)),
+            next: Instant::now(),
+        }
+    }
+
+    pub async fn wait(&mut self) {
+        if let Some(iv) = self.interval {
+            let now = Instant::now();
+            let slot = self.next.max(now);
+            self.next = slot + iv;
+            if slot > now + Duration::from_millis(1) {
+                tokio::time::sleep_until(slot.into()).await;
+            }
+        }
+    }
+}
+
+/// Probes every (proto, port) on `addr`; `payload(port)` gives the UDP datagram.
+/// Results come back in the order of `ports`.
+pub async fn probe_all(
+    addr: IpAddr,
+    ports: &[(Proto, u16)],
+    l: &Limits,
+    payload: &dyn Fn(u16) -> Vec<u8>,
+) -> Vec<Probed> {
+    let sem = Arc::new(Semaphore::new(l.concurrency.max(1)));
+    let mut pacer = Pacer::new(l.rate);
+    let mut set: JoinSet<(usize, Probed)> = JoinSet::new();
+    let mut out: Vec<Option<Probed>> = vec![None; ports.len()];
+    let lim = Arc::new(l.clone());
+    for (i, &(proto, port)) in ports.iter().enumerate() {
+        let Ok(permit) = sem.clone().acquire_owned().await else { break };
+        pacer.wait().await;
+        let lim = lim.clone();
+        let data = if proto == Proto::Udp { payload(port) } else { Vec::new() };
+        set.spawn(async move {
+            let start = Instant::now();
+            let sa = SocketAddr::new(addr, port);
+            let (state, reason, reply) = match proto {
+                Proto::Tcp => {
+                    let (s, r) = tcp_state(sa, &lim).await;
+                    (s, r, None)
+                }
+                Proto::Udp => udp_state(sa, &data, &lim).await,
+            };
+            drop(permit);
+            (i, Probed { proto, port, state, reason, reply, elapsed: start.elapsed() })
+        });
+        while let Some(Ok((i, p))) = set.try_join_next() {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(p);
+            }
+        }
+    }
+    while let Some(res) = set.join_next().await {
+        if let Ok((i, p)) = res {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(p);
+            }
+        }
+    }
+    out.into_iter()
+        .zip(ports)
+        .map(|(p, &(proto, port))| {
+            p.unwrap_or(Probed {
+                proto,
+                port,
+                state: PortState::Filtered,
+                reason: "probe task failed".into(),
+                reply: None,
+                elapsed: Duration::ZERO,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        use PortState::*;
+        assert_eq!(exit_code([Listening, Listening]), 0);
+        assert_eq!(exit_code([Listening, NotListening]), 1);
+        assert_eq!(exit_code([ListeningOrFiltered, Filtered]), 1);
+        assert_eq!(exit_code([Listening, ListeningOrFiltered]), 2);
+        assert_eq!(exit_code([]), 0);
+    }
+
+    #[test]
+    fn bound_formula() {
+        let l = Limits { timeout: Duration::from_millis(1000), tries: 2, concurrency: 500, rate: 0, source_port: None };
+        assert_eq!(bound(1000, &l), Duration::from_secs(4));
+        let l = Limits { rate: 1000, ..l };
+        assert_eq!(bound(1000, &l), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn states_serialize_as_portqry_words() {
+        assert_eq!(serde_json::to_string(&PortState::ListeningOrFiltered).unwrap(), "\"LISTENING or FILTERED\"");
+        assert_eq!(serde_json::to_string(&PortState::NotListening).unwrap(), "\"NOT LISTENING\"");
+    }
+}

@@ -1,0 +1,323 @@
+//! End-to-end portqry tests in network namespaces (root; they fail, never skip, without it).
+//! Servers are real programs (Python sockets, openssl s_server, python http.server); the
+//! reference for port states is nmap run in the same namespace against the same rules.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{json_lines, record, require_root_tools, Lab};
+
+const SERVERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/servers.py");
+
+fn python() -> String {
+    // Debian's interpreter: the namespace's PATH may not see a user's pyenv shims.
+    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    "python3".to_string()
+}
+
+/// nmap's grepable output -> (proto, port) -> state.
+fn nmap_states(out: &str) -> BTreeMap<(String, u16), String> {
+    let mut m = BTreeMap::new();
+    for line in out.lines().filter(|l| l.contains("Ports:")) {
+        let ports = line.split("Ports:").nth(1).unwrap_or("");
+        let ports = ports.split('\t').next().unwrap_or("");
+        for item in ports.split(',') {
+            let f: Vec<&str> = item.trim().split('/').collect();
+            if f.len() >= 3 {
+                m.insert((f[2].to_string(), f[0].parse().unwrap()), f[1].to_string());
+            }
+        }
+    }
+    m
+}
+
+fn portqry_to_nmap(state: &str) -> &'static str {
+    match state {
+        "LISTENING" => "open",
+        "NOT LISTENING" => "closed",
+        "FILTERED" => "filtered",
+        "LISTENING or FILTERED" => "open|filtered",
+        other => panic!("unknown state {other}"),
+    }
+}
+
+#[test]
+fn port_states_agree_with_nmap() {
+    require_root_tools(&["ip", "nft", "nmap"]);
+    let mut lab = Lab::new(0);
+    let ip = lab.server_ip.clone();
+    // No ICMP rate limit at the server: this test is about classification.
+    lab.server("sysctl -qw net.ipv4.icmp_ratelimit=0");
+    lab.spawn_server(&python(), &[SERVERS, "tcp-listen", &ip, "8001"]);
+    lab.spawn_server(&python(), &[SERVERS, "udp-echo", &ip, "8002"]);
+    lab.wait_listen("tcp", 8001);
+    lab.wait_listen("udp", 8002);
+    lab.server(
+        "nft add table inet pq && nft add chain inet pq in \"{ type filter hook input priority 0; }\" && \
+         nft add rule inet pq in tcp dport 8003 drop && \
+         nft add rule inet pq in tcp dport 8004 reject with icmp type admin-prohibited && \
+         nft add rule inet pq in udp dport 8005 drop && \
+         nft add rule inet pq in udp dport 8008 reject with icmp type admin-prohibited",
+    );
+    let (code, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-p", "both", "-r", "8001:8008", "--timeout", "500", "--json"]);
+    let recs = json_lines(&out);
+    assert_eq!(recs.len(), 16, "{out}");
+    // Exit code: some ports are NOT LISTENING / FILTERED -> 1.
+    assert_eq!(code, Ok(1), "{out}");
+
+    let nmap = lab.client_output(&format!(
+        "nmap -sT -sU -p 8001-8008 -n -Pn --max-retries 1 -oG - {ip}"
+    ));
+    let reference = nmap_states(&nmap);
+    assert_eq!(reference.len(), 16, "nmap output: {nmap}");
+    for r in &recs {
+        let proto = r["proto"].as_str().unwrap().to_string();
+        let port = r["port"].as_u64().unwrap() as u16;
+        let ours = portqry_to_nmap(r["state"].as_str().unwrap());
+        assert_eq!(
+            reference[&(proto.clone(), port)], ours,
+            "{proto} {port}: portqry {} ({}), nmap {}",
+            r["state"], r["reason"], reference[&(proto.clone(), port)]
+        );
+    }
+    // The reasons name the ICMP message and who sent it.
+    assert!(record(&recs, "tcp", 8004)["reason"].as_str().unwrap().contains(&format!("administratively prohibited from {ip}")));
+    assert!(record(&recs, "udp", 8003)["reason"].as_str().unwrap().contains("port unreachable"));
+    assert_eq!(record(&recs, "udp", 8005)["state"], "LISTENING or FILTERED");
+    assert_eq!(record(&recs, "tcp", 8003)["state"], "FILTERED");
+    assert!(record(&recs, "tcp", 8003)["reason"].as_str().unwrap().contains("no answer to 2 connection attempts"));
+    // Documented bound: N/rate + ceil(N/C) * tries * timeout = 16/5000 + 1*2*0.5 s.
+    assert!(elapsed < Duration::from_millis(1004 + 500), "took {elapsed:?}");
+
+    // Text layout and -q exit code for a single listening port.
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8001"]);
+    assert_eq!(code, Ok(0));
+    assert!(out.contains("TCP port 8001 (unknown service): LISTENING"), "{out}");
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8001", "-q"]);
+    assert_eq!((code, out.as_str()), (Ok(0), ""));
+    let (code, _, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8005", "-p", "udp", "-q", "--timeout", "200"]);
+    assert_eq!(code, Ok(2));
+    let (code, _, _) = lab.portqry(&["-n", &ip, "-nr", "-o", "8001,8006", "-q"]);
+    assert_eq!(code, Ok(1));
+}
+
+fn epm_replay_files(dir: &std::path::Path) -> (String, String) {
+    use tracehound_rpc::epm::{self, EpmResponse, Entry, Tower};
+    use tracehound_rpc::ndr::Drep;
+    use tracehound_rpc::pdu::{BindAck, Body, CtxResult, Repr, Response, Syntax};
+    let ack = Repr::new(
+        1,
+        Drep::LE,
+        Body::BindAck(BindAck {
+            max_xmit_frag: 5840,
+            max_recv_frag: 5840,
+            assoc_group: 0x1234,
+            sec_addr: b"135".to_vec(),
+            results: vec![CtxResult { result: 0, reason: 0, transfer_syntax: Syntax::NDR }],
+        }),
+    )
+    .emit();
+    let iface = "12345778-1234-abcd-ef00-0123456789ac".parse().unwrap();
+    let resp = EpmResponse {
+        opnum: 2,
+        status: 0,
+        entry_handle: [7; 20],
+        num_towers: 1,
+        entries: vec![Entry {
+            object: tracehound_rpc::uuid::Uuid::NIL,
+            annotation: "endless".into(),
+            tower: Some(Tower::ncacn_ip_tcp(&iface, 1, 0, std::net::Ipv4Addr::UNSPECIFIED, 49999)),
+        }],
+        ..Default::default()
+    };
+    let stub = epm::emit_response(Drep::LE, &resp);
+    let pdu = Repr::new(
+        1,
+        Drep::LE,
+        Body::Response(Response { alloc_hint: stub.len() as u32, context_id: 0, cancel_count: 0, stub }),
+    )
+    .emit();
+    let (a, r) = (dir.join("bind_ack.bin"), dir.join("resp.bin"));
+    std::fs::write(&a, ack).unwrap();
+    std::fs::write(&r, pdu).unwrap();
+    (a.display().to_string(), r.display().to_string())
+}
+
+#[test]
+fn hostile_servers_give_clear_errors_within_the_bound() {
+    require_root_tools(&["ip", "nft"]);
+    let mut lab = Lab::new(1);
+    let ip = lab.server_ip.clone();
+    let py = python();
+    lab.spawn_server(&py, &[SERVERS, "garbage", &ip, "135"]);
+    lab.spawn_server(&py, &[SERVERS, "huge", &ip, "389"]);
+    lab.spawn_server(&py, &[SERVERS, "swallow", &ip, "445"]);
+    lab.spawn_server(&py, &[SERVERS, "udp-swallow", &ip, "53"]);
+    for (p, port) in [("tcp", 135), ("tcp", 389), ("tcp", 445), ("udp", 53)] {
+        lab.wait_listen(p, port);
+    }
+    lab.server("nft add table inet pq && nft add chain inet pq in \"{ type filter hook input priority 0; }\" && nft add rule inet pq in tcp dport 88 drop");
+    let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-o", "135,389,445,88", "--timeout", "500", "--json"]);
+    let recs = json_lines(&out);
+    assert_eq!(code, Ok(1), "{out}");
+    let epm = record(&recs, "tcp", 135);
+    assert_eq!(epm["state"], "LISTENING");
+    let e = epm["result"]["error"].as_str().unwrap();
+    assert!(e.contains("endpoint mapper"), "{e}");
+    let ldap = record(&recs, "tcp", 389);
+    assert!(ldap["result"]["error"].as_str().unwrap().contains("larger than the 262144-byte limit"), "{ldap}");
+    let smb = record(&recs, "tcp", 445);
+    assert!(smb["result"]["error"].as_str().unwrap().contains("timed out after"), "{smb}");
+    let krb = record(&recs, "tcp", 88);
+    assert_eq!(krb["state"], "FILTERED");
+    assert!(krb.get("result").is_none());
+    // Bound: scan 2 * 0.5 s + each query <= 4 * 0.5 s (3 queries ran).
+    assert!(elapsed < Duration::from_millis(1000 + 3 * 2000 + 500), "took {elapsed:?}");
+
+    // UDP that swallows: LISTENING or FILTERED, the DNS query stays unanswered.
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "53", "--timeout", "300", "--json"]);
+    assert_eq!(code, Ok(2));
+    assert_eq!(record(&json_lines(&out), "udp", 53)["state"], "LISTENING or FILTERED");
+}
+
+#[test]
+fn endless_epm_paging_is_stopped() {
+    require_root_tools(&["ip"]);
+    let mut lab = Lab::new(2);
+    let ip = lab.server_ip.clone();
+    let (a, r) = epm_replay_files(&lab.dir);
+    lab.spawn_server(&python(), &[SERVERS, "replay", &ip, "135", &a, &r]);
+    lab.wait_listen("tcp", 135);
+    let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
+    assert_eq!(code, Ok(0), "{out}");
+    assert!(out.contains("endless paging"), "{out}");
+    assert!(out.contains("UUID: 12345778-1234-abcd-ef00-0123456789ac endless"), "{out}");
+    assert!(out.contains("Total endpoints found: 1"), "{out}");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    // With follow-up: the endpoint's port is closed -> verdict names it.
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500"]);
+    assert!(out.contains("1 of 1 TCP endpoints unreachable: 49999 NOT LISTENING"), "{out}");
+}
+
+#[test]
+fn tls_certificate_matches_openssl() {
+    require_root_tools(&["ip", "openssl"]);
+    let mut lab = Lab::new(3);
+    let ip = lab.server_ip.clone();
+    let d = lab.dir.display().to_string();
+    lab.server(&format!(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout {d}/key.pem -out {d}/cert.pem -days 30 \
+         -subj /CN=tls.lab.test -addext subjectAltName=DNS:tls.lab.test,IP:{ip} 2>/dev/null"
+    ));
+    // 8443: default (TLS 1.3 preferred); 443: TLS 1.2 only.
+    lab.spawn_server("openssl", &["s_server", "-quiet", "-accept", &format!("{ip}:8443"), "-cert", &format!("{d}/cert.pem"), "-key", &format!("{d}/key.pem")]);
+    lab.spawn_server("openssl", &["s_server", "-quiet", "-tls1_2", "-accept", &format!("{ip}:443"), "-cert", &format!("{d}/cert.pem"), "-key", &format!("{d}/key.pem")]);
+    lab.wait_listen("tcp", 8443);
+    lab.wait_listen("tcp", 443);
+    let subject = lab.client_output(&format!("openssl x509 -in {d}/cert.pem -noout -subject -nameopt RFC2253"));
+    let end = lab.client_output(&format!("openssl x509 -in {d}/cert.pem -noout -enddate -dateopt iso_8601"));
+    let subject = subject.trim().trim_start_matches("subject=").to_string();
+    let end = end.trim().trim_start_matches("notAfter=").trim_end_matches('Z').to_string();
+
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-o", "443,8443", "--json"]);
+    assert_eq!(code, Ok(0), "{out}");
+    let recs = json_lines(&out);
+    for (port, version) in [(443u16, "TLS 1.2"), (8443, "TLS 1.3")] {
+        let r = &record(&recs, "tcp", port)["result"];
+        assert_eq!(r["version"], version, "{r}");
+        assert_eq!(r["chain_length"], 1, "{r}");
+        let leaf = &r["chain"][0];
+        assert_eq!(leaf["subject"], subject.as_str(), "{r}");
+        assert_eq!(leaf["not_after"], format!("{end} UTC"), "{r}");
+        assert_eq!(leaf["san"], serde_json::json!(["DNS:tls.lab.test", format!("IP:{ip}")]));
+        assert_eq!(r["name_matches"], true);
+        assert_eq!(leaf["self_signed"], true);
+    }
+    // Text block.
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8443"]);
+    assert!(out.contains("TLS handshake: TLS 1.3 with TLS_AES_"), "{out}");
+    assert!(out.contains(&format!("name {ip} matches the certificate")), "{out}");
+}
+
+#[test]
+fn http_head_against_python_http_server() {
+    require_root_tools(&["ip"]);
+    let mut lab = Lab::new(4);
+    let ip = lab.server_ip.clone();
+    let dir = lab.dir.display().to_string();
+    lab.spawn_server(&python(), &["-m", "http.server", "8080", "--bind", &ip, "--directory", &dir]);
+    lab.wait_listen("tcp", 8080);
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8080", "--json"]);
+    assert_eq!(code, Ok(0));
+    let recs = json_lines(&out);
+    let r = &record(&recs, "tcp", 8080)["result"];
+    assert_eq!(r["status"], 200, "{r}");
+    assert!(r["server"].as_str().unwrap().starts_with("SimpleHTTP/"), "{r}");
+}
+
+#[test]
+fn local_mode_sees_namespace_listeners_with_owner() {
+    require_root_tools(&["ip"]);
+    let mut lab = Lab::new(5);
+    let ip = lab.server_ip.clone();
+    let pid = lab.spawn_server(&python(), &[SERVERS, "tcp-listen", &ip, "8101"]);
+    let upid = lab.spawn_server(&python(), &[SERVERS, "udp-echo", &ip, "8102"]);
+    lab.wait_listen("tcp", 8101);
+    lab.wait_listen("udp", 8102);
+    let (code, out) = lab.in_server(|| {
+        let mut o = Vec::new();
+        let r = tracehound_probe::run(&["-local".to_string(), "--json".to_string()], &mut o);
+        (r.map_err(|e| e.to_string()), String::from_utf8_lossy(&o).into_owned())
+    });
+    assert_eq!(code, Ok(0));
+    let socks = json_lines(&out);
+    let tcp = socks.iter().find(|s| s["local"] == format!("{ip}:8101")).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(tcp["state"], "LISTENING");
+    assert_eq!(tcp["pid"], pid);
+    let udp = socks.iter().find(|s| s["local"] == format!("{ip}:8102")).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(udp["pid"], upid);
+    // Only this namespace's sockets: the client namespace has none of them.
+    let (_, cout) = lab.in_client(|| {
+        let mut o = Vec::new();
+        let r = tracehound_probe::run(&["-local".to_string()], &mut o);
+        (r.map_err(|e| e.to_string()), String::from_utf8_lossy(&o).into_owned())
+    });
+    assert!(!cout.contains(":8101"), "{cout}");
+
+    // -wport: bounded by --count.
+    let (code, out) = lab.in_server(|| {
+        let mut o = Vec::new();
+        let args: Vec<String> = ["-wport", "8101", "-wt", "1", "--count", "2"].iter().map(|s| s.to_string()).collect();
+        let t = std::time::Instant::now();
+        let r = tracehound_probe::run(&args, &mut o);
+        assert!(t.elapsed() < Duration::from_secs(4));
+        (r.map_err(|e| e.to_string()), String::from_utf8_lossy(&o).into_owned())
+    });
+    assert_eq!(code, Ok(0));
+    assert!(out.contains("present:") && out.contains(&format!("{ip}:8101")), "{out}");
+}
+
+#[test]
+fn logfile_needs_y_to_overwrite() {
+    let dir = std::env::temp_dir().join(format!("thpq-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("out.log");
+    std::fs::write(&log, "old").unwrap();
+    let l = log.display().to_string();
+    let args: Vec<String> = ["-local", "-l", &l].iter().map(|s| s.to_string()).collect();
+    let err = tracehound_probe::run(&args, &mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("use -y"), "{err}");
+    let args: Vec<String> = ["-local", "-l", &l, "-y", "-q"].iter().map(|s| s.to_string()).collect();
+    let mut out = Vec::new();
+    assert_eq!(tracehound_probe::run(&args, &mut out).unwrap(), 0);
+    assert!(out.is_empty());
+    assert!(std::fs::read_to_string(&log).unwrap().contains("TCP/UDP Port Usage"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
