@@ -18,6 +18,7 @@
 #   ns_route "$CLI" 10.77.2.0/24 10.77.1.254  # or: ns_route NS default GW
 #   ns_exec "$CLI" ping -c1 10.77.1.2
 #   th_bg "$SRV" some-daemon --foo        # background, PID tracked -> $TH_LAST_PID
+#   th_run CMD...                         # foreground, but INT/TERM interrupt it (use for clients)
 #   th_track PID                          # track a PID started otherwise
 #   wait_port "$SRV" 10.77.1.2 135 30     # listener present (ss, no packets sent)
 #   wait_connect "$CLI" 10.77.1.2 135 30  # TCP connect succeeds (sends packets)
@@ -126,6 +127,20 @@ th_alive() {
     local st
     st=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
     [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# th_run CMD...: run CMD in the foreground but interruptibly: it runs as a
+# tracked background job and the script waits for it with `wait`, so SIGINT /
+# SIGTERM to the script act at once (bash defers traps while a foreground
+# child runs) and cleanup kills CMD. Returns CMD's exit status. stdin is
+# /dev/null.
+th_run() {
+    local pid rc=0
+    "$@" </dev/null &
+    pid=$!
+    th_track "$pid"
+    wait "$pid" || rc=$?
+    return $rc
 }
 
 # th_kill PID [TIMEOUT]: SIGTERM, wait up to TIMEOUT s (default 10), then SIGKILL.

@@ -28,18 +28,17 @@ net_init() {
     TMP=$TH_TMP
     chmod 0700 "$TMP"
     mkdir -p "$FIX_DIR"
-    PCAP="$FIX_DIR/$SCEN.pcap"
-    EXPECT="$FIX_DIR/$SCEN.expect.json"
-    rm -f "$PCAP" "$EXPECT"
+    # written in the temp dir, moved into tests/fixtures/lab/ only when the run succeeded:
+    # a failed run leaves the previous fixtures in place
+    mkdir -p "$TMP/out" "$TMP/out/certs"
+    PCAP="$TMP/out/$SCEN.pcap"
+    EXPECT="$TMP/out/$SCEN.expect.json"
     th_on_cleanup 'net_on_exit'
 }
 
 net_on_exit() {
-    # runs from netns_cleanup's hooks; on failure, leave no half-written fixture behind
-    if [ -z "${NET_OK:-}" ]; then
-        rm -f "$PCAP" "$EXPECT"
-        th_log "$SCEN: FAILED, no fixture written"
-    fi
+    # runs from netns_cleanup's hooks
+    [ -n "${NET_OK:-}" ] || th_log "$SCEN: FAILED, fixtures in $FIX_DIR left unchanged"
 }
 
 # nsx NAME CMD... : run CMD inside our namespace NAME (short name: cli, srv, rtr)
@@ -107,14 +106,45 @@ expect() {
         --client "${CLI_IP:-}" --server "${SRV_IP:-}" "$@"
 }
 
+# check COND... : self-check of the expect file, e.g. check 'tcp_rst>=1' 'tcp_retransmission==0'
+# (names are keys of "counts"); the run fails (no fixture written) when the capture does not
+# show what the scenario is meant to reproduce
+check() {
+    "$PY" - "$EXPECT" "$@" <<'PYEOF' || th_die "self-check failed: the capture does not show the scenario"
+import json, operator, re, sys
+counts = json.load(open(sys.argv[1]))["counts"]
+ops = {">=": operator.ge, "<=": operator.le, "==": operator.eq}
+bad = 0
+for cond in sys.argv[2:]:
+    m = re.fullmatch(r"(\w+)(>=|<=|==)(\d+)", cond)
+    if not m or m.group(1) not in counts:
+        sys.exit(f"bad check {cond!r}")
+    v = counts[m.group(1)]
+    if not ops[m.group(2)](v, int(m.group(3))):
+        print(f"check {cond}: got {v}", file=sys.stderr)
+        bad += 1
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
 net_done() {
     local sz ms
     sz=$(stat -c %s "$PCAP")
     ms=$(( ($(date +%s%N) - T0) / 1000000 ))
     [ "$sz" -lt 307200 ] || th_die "capture too large ($sz bytes)"
+    local frames
+    frames=$(capinfos -M -c "$PCAP" | awk '/Number of packets/ {print $NF}')
+    if compgen -G "$TMP/out/certs/*.pem" >/dev/null; then
+        mkdir -p "$CERT_DIR"
+        rm -f "$CERT_DIR/$SCEN"-*.pem
+        install -m 0644 "$TMP/out/certs/"*.pem "$CERT_DIR/"
+        echo "$SCEN: wrote $CERT_DIR/$SCEN-*.pem (public certificates)"
+    fi
+    install -m 0644 "$PCAP" "$FIX_DIR/$SCEN.pcap"
+    install -m 0644 "$EXPECT" "$FIX_DIR/$SCEN.expect.json"
     NET_OK=1
-    echo "$SCEN: wrote $PCAP ($sz bytes, $(capinfos -M -c "$PCAP" | awk '/Number of packets/ {print $NF}') frames)"
-    echo "$SCEN: wrote $EXPECT"
+    echo "$SCEN: wrote $FIX_DIR/$SCEN.pcap ($sz bytes, $frames frames)"
+    echo "$SCEN: wrote $FIX_DIR/$SCEN.expect.json"
     echo "$SCEN: runtime $((ms / 1000)).$(( (ms % 1000) / 100 )) s"
 }
 
@@ -150,8 +180,7 @@ extendedKeyUsage = serverAuth
 CNF
     (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
         -subj "/CN=tracehound lab CA" -days 30 2>/dev/null)
-    mkdir -p "$CERT_DIR"
-    install -m 0644 "$d/ca.pem" "$CERT_DIR/$SCEN-ca.pem"
+    install -m 0644 "$d/ca.pem" "$TMP/out/certs/$SCEN-ca.pem"
 }
 
 # make_cert NAME DNSNAME [STARTDATE ENDDATE] : $TMP/NAME.pem + $TMP/NAME.key signed by the CA;
@@ -165,7 +194,7 @@ make_cert() {
     openssl ca -batch -config "$d/ca.cnf" -extensions srv -startdate "$start" -enddate "$end" \
         -notext -in "$TMP/$name.csr" -out "$TMP/$name.pem" >/dev/null 2>&1 ||
         th_die "openssl ca failed for $name"
-    install -m 0644 "$TMP/$name.pem" "$CERT_DIR/$SCEN-$name.pem"
+    install -m 0644 "$TMP/$name.pem" "$TMP/out/certs/$SCEN-$name.pem"
 }
 
 TLS_VALUES=(--values "x509_names=x509ce.dNSName@tls.handshake.type==11"

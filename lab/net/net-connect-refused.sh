@@ -11,4 +11,5 @@ nsx cli "$PY" "$NET_DIR/peers.py" connect --host "$SRV_IP" --port 7001 --timeout
 cap_end
 expect tcp.connect_refused "SYN to a closed port (no listener): the server's kernel answers RST,ACK; 3 attempts" \
     --count rst_from_server="tcp.flags.reset==1 && ip.src==$SRV_IP"
+check 'tcp_syn==3' 'rst_from_server==3' 'tcp_synack==0'
 net_done

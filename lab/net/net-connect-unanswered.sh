@@ -20,4 +20,5 @@ cap_end
 expect tcp.connect_unanswered "SYN to a port dropped by a firewall (nft drop) in the server namespace; client gives up after 7 s" \
     --stats syn_times=frame.time_relative@"tcp.flags.syn==1 && tcp.flags.ack==0" \
     --count from_server="ip.src==$SRV_IP"
+check 'tcp_syn>=3' 'tcp_syn_retransmission>=2' 'tcp_synack==0' 'tcp_rst==0' 'from_server==0'
 net_done

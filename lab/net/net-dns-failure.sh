@@ -24,4 +24,5 @@ expect dns.failure "DNS answers: ok.lab.test NOERROR (control), nx.lab.test NXDO
     --count noerror="dns.flags.response==1 && dns.flags.rcode==0" \
     --count silent_queries="dns.qry.name==\"silent.lab.test\" && dns.flags.response==0" \
     --stats dns_time=dns.time@dns.flags.response==1
+check 'nxdomain==1' 'servfail==1' 'refused==1' 'noerror==1' 'dns_unanswered_query==2'
 net_done

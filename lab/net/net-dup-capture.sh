@@ -22,4 +22,5 @@ expect capture.artifact "tcpdump -i any in a router namespace: every forwarded p
     --values "interface_by_direction=sll.ifindex,ip.src,ip.ttl@ip" \
     --note "each IP packet appears twice with the same ip.id and payload; the copy on the outgoing interface has TTL one lower" \
     --note "tshark 4.0 marks the second copy of TCP segments as retransmissions/dup ACKs; a correct analyzer should recognise the duplicates"
+check 'tcp_retransmission>=5' 'http_response>=5'
 net_done

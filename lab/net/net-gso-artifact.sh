@@ -27,4 +27,5 @@ expect capture.artifact "bulk transfer captured on the sender with TSO/GSO and c
     --note "ARTIFACT: bad TCP checksums on the sender's packets come from checksum offload (the NIC/veth fills them in later)" \
     --note "sender offloads during capture: $offloads" \
     --note "snaplen 200: tshark can verify checksums only of frames it has whole; the truncated super-segments are unverified"
+check 'oversize_from_server>=1' 'tcp_bad_checksum>=1'
 net_done

@@ -34,4 +34,5 @@ expect none "healthy mix: DNS NOERROR, HTTP keep-alive with fast answers, 60 kB 
     "${TLS_VALUES[@]}" \
     --stats http_response_time=http.time@http.response \
     --count tcp_streams_with_fin_both="tcp.flags.fin==1"
+check 'tcp_retransmission==0' 'tcp_rst==0' 'tcp_zero_window==0' 'tls_server_hello==2' 'dns_response==3' 'dns_unanswered_query==0' 'http_response==5' 'tcp_fin==8'
 net_done

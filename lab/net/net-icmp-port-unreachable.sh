@@ -18,4 +18,5 @@ expect tcp.connect_refused "TCP SYN rejected with ICMP port unreachable (iptable
     --count icmp_for_tcp="icmp.type==3 && icmp.code==3 && ip.proto==6" \
     --count icmp_for_udp="icmp.type==3 && icmp.code==3 && udp" \
     --count udp_to_server="udp && !icmp && ip.dst==$SRV_IP"
+check 'icmp_for_tcp==3' 'icmp_for_udp==3' 'tcp_synack==0'
 net_done

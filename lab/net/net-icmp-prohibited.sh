@@ -14,4 +14,5 @@ nsx cli "$PY" "$NET_DIR/peers.py" connect --host "$SRV_IP" --port 7002 --timeout
 cap_end
 expect tcp.connect_refused "SYN rejected by a firewall in the server namespace with ICMP type 3 code 13 (admin prohibited); 3 attempts" \
     --note "Linux treats ICMP admin-prohibited to a SYN as a hard error: connect() fails at once with EHOSTUNREACH, no SYN retransmission."
+check 'tcp_syn==3' 'icmp_admin_prohibited==3' 'tcp_synack==0'
 net_done

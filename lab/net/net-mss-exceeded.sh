@@ -33,4 +33,5 @@ expect tcp.mss_exceeded "client offers MSS 536; a router rewrites it to 1460 in 
     --stats server_segment_len="tcp.len@ip.src==$SRV_IP && tcp.len>0" \
     --note "not a capture artifact: TSO/GSO/GRO are off on all interfaces, the capture is at the receiver, and frame.len matches ip.len+14" \
     --note "the MSS the server saw (1460) is not in this capture: the rewrite happens in the router"
+check 'oversize_from_server>=5' 'tcp_bad_checksum==0'
 net_done

@@ -26,7 +26,9 @@ args=(--count "client_data=ip.src==$CLI_IP && tcp.len>0"
 if [ -z "$flag" ]; then
     expect tcp.nagle_delayed_ack "client writes each request in two small writes with Nagle on; the server delays its ACK of the first (~40 ms), holding the second; 20 exchanges" "${args[@]}" \
         --note "Linux starts a connection in quick-ACK mode, so the first exchanges may not stall"
+    check 'server_ack_after_30ms>=10' 'client_data==40'
 else
     expect none "control for net-nagle-delayed-ack: same two-write requests with TCP_NODELAY; no stall" "${args[@]}"
+    check 'server_ack_after_30ms==0' 'client_data==40'
 fi
 net_done

@@ -26,4 +26,5 @@ expect tcp.service_reset "server process killed (SIGKILL by PID) mid-session: FI
     --count rst_to_syn="ip.src==$SRV_IP && tcp.flags.reset==1 && tcp.flags.ack==1 && tcp.seq==1 && tcp.len==0 && tcp.stream>0" \
     --count client_data_stream0="ip.src==$CLI_IP && tcp.len>0 && tcp.stream==0" \
     --count server_replies="ip.src==$SRV_IP && tcp.len>0"
+check 'rst_from_server==3' 'rst_to_syn==2' 'server_replies>=2'
 net_done

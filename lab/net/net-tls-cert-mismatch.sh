@@ -24,4 +24,5 @@ expect tls.certificate_mismatch "SNI other.lab.test, server certificate for serv
     "${TLS_VALUES[@]}" \
     --count finished_handshake="tls.handshake.type==16 || (tls.record.content_type==20)" \
     --count app_or_close="tls.record.content_type==23 || tls.alert_message"
+check 'tls_server_hello==1' 'tls_certificate==1'
 net_done

@@ -29,4 +29,5 @@ expect tls.certificate_expired "server certificate expired 30 days before the ca
     --count alert_certificate_expired="tls.alert_message.desc==45" \
     --values "capture_time=frame.time_epoch@frame.number==1" \
     --note "certificate notAfter is 30 days before the capture time (frame.time_epoch of frame 1)"
+check 'alert_certificate_expired==1' 'tls_certificate==2'
 net_done

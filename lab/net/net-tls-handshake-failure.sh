@@ -22,4 +22,5 @@ expect tls.handshake_failure "TLS 1.2 client and server with no cipher suite in 
     --count alert_handshake_failure="tls.alert_message.desc==40" \
     --count alert_from_server="tls.alert_message && ip.src==$SRV_IP" \
     --values "client_cipher_suites=tls.handshake.ciphersuite@tls.handshake.type==1"
+check 'alert_handshake_failure==1' 'tls_server_hello==0'
 net_done

@@ -17,4 +17,5 @@ nsx cli timeout 5 openssl s_client -connect "$SRV_IP:4433" -servername server.la
 cap_end
 expect tls.handshake_failure "server resets the TCP connection (RST) right after reading the ClientHello; no ServerHello" \
     --count rst_from_server="tcp.flags.reset==1 && ip.src==$SRV_IP"
+check 'tls_client_hello==1' 'rst_from_server==1' 'tls_server_hello==0'
 net_done

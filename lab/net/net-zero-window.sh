@@ -19,4 +19,5 @@ expect tcp.zero_window "receiver (server) stops reading for 3 s with a small rec
     --count probe_like_from_client="ip.src==$CLI_IP && (tcp.analysis.keep_alive || tcp.analysis.zero_window_probe)" \
     --stats zero_window_time="frame.time_relative@ip.src==$SRV_IP && tcp.analysis.zero_window" \
     --note "Linux zero-window probes are ACKs with seq = snd_una - 1 (no payload): tshark 4.0 calls them TCP Keep-Alive, not zero-window probes"
+check 'tcp_zero_window>=1' 'tcp_window_update>=1'
 net_done

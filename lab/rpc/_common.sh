@@ -43,7 +43,7 @@ rpc_pcap() { printf '%s/out/%s%s.pcap\n' "$TH_TMP" "$RPC_NAME" "${1:+-$1}"; }
 rpc_start_samba() {
     SAMBA_DIR=$TH_TMP/samba
     th_on_cleanup "'$LAB_DIR/samba-dc.sh' stop '$SAMBA_DIR' || true"
-    "$LAB_DIR/samba-dc.sh" start "$1" "$2" "$SAMBA_DIR" "$3" >/dev/null
+    th_run "$LAB_DIR/samba-dc.sh" start "$1" "$2" "$SAMBA_DIR" "$3" >/dev/null
 }
 
 rpc_two_hosts() {
@@ -54,7 +54,7 @@ rpc_two_hosts() {
     ns_link "$CLI" eth0 "$CLI_ADDR/24" "$SRV" eth0 "$SRV_ADDR/24"
     rpc_start_samba "$SRV" "$SRV_ADDR" "$mode"
     if [ -n "$user" ]; then
-        "$LAB_DIR/samba-dc.sh" adduser "$SAMBA_DIR" "$user"
+        th_run "$LAB_DIR/samba-dc.sh" adduser "$SAMBA_DIR" "$user"
         RPC_USER=$user RPC_PWFILE=$SAMBA_DIR/users/$user.pw
     fi
 }
@@ -64,7 +64,7 @@ rpc_client() {
     local action=$1 rc=0; shift
     local cred=()
     [ -z "$RPC_USER" ] || cred=(--user "$RPC_USER" --pwfile "$RPC_PWFILE")
-    timeout -k 5 "$RPC_CLIENT_TIMEOUT" ip netns exec "$CLI" "$PY" "$RPC_DIR/rpcclient.py" \
+    th_run timeout -k 5 "$RPC_CLIENT_TIMEOUT" ip netns exec "$CLI" "$PY" "$RPC_DIR/rpcclient.py" \
         "${cred[@]}" "$@" "$action" "${RPC_TARGET:-$SRV_ADDR}" >"$TH_TMP/client-$action.log" 2>&1 || rc=$?
     sed 's/^/[client] /' "$TH_TMP/client-$action.log" >&2
     return $rc

@@ -137,8 +137,9 @@ struct Flow {
     delayed_ack: [Option<(Timestamp, f64, u64)>; 2],
     /// A zero window advertised by this direction since this time.
     zero_window_since: [Option<Timestamp>; 2],
-    /// Time of the previous packet of the flow (either direction).
+    /// Time of the previous packet of the flow (either direction), and the gap before it.
     prev_ts: Timestamp,
+    prev_gap: f64,
 }
 
 /// A bare ACK counts as delayed when it comes at least this long after the data it
@@ -273,6 +274,8 @@ impl Engine {
             zero_ip_len: 0,
             duplicate_packets: 0,
             idle_before_rst: None,
+            ttl: [None; 2],
+            rst_ttl_mismatch: None,
             nagle: Default::default(),
             zero_window_periods: [0; 2],
             zero_window_secs: [0.0; 2],
@@ -299,6 +302,7 @@ impl Engine {
             delayed_ack: [None; 2],
             zero_window_since: [None; 2],
             prev_ts: p.ts,
+            prev_gap: 0.0,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -465,10 +469,22 @@ impl Engine {
         }
 
         nagle_and_windows(f, dir, hdr, p, &v);
-        if rst && f.conv.idle_before_rst.is_none() {
-            let prev = f.last_ts[dir.flip().idx()].max(f.prev_ts);
-            f.conv.idle_before_rst = Some(p.ts.secs_since(prev));
+        if rst {
+            if let Some(usual) = f.conv.ttl[d] {
+                if usual != p.ttl && f.conv.rst_ttl_mismatch.is_none() {
+                    f.conv.rst_ttl_mismatch = Some((p.frame, p.ttl, usual));
+                }
+            }
+        } else {
+            f.conv.ttl[d] = Some(p.ttl);
         }
+        let gap = p.ts.secs_since(f.prev_ts);
+        if rst && f.conv.idle_before_rst.is_none() {
+            // A middlebox resets when the first packet after the silence reaches it, so the
+            // silence is the gap before that packet or before the RST itself.
+            f.conv.idle_before_rst = Some(gap.max(f.prev_gap));
+        }
+        f.prev_gap = gap;
         f.prev_ts = p.ts;
 
         // Endpoint states and history.

@@ -128,6 +128,7 @@ impl Pass {
             src: ip.src,
             dst: ip.dst,
             ip_len,
+            ttl: ip.ttl,
             ip_id: if ip.src.is_ipv4() { ip.ident as u16 } else { 0 },
             zero_ip_len: ip.total_len_zero,
             checksum: None,

@@ -50,6 +50,8 @@ pub struct Pkt<'a> {
     pub dst: IpAddr,
     /// IP length (header + payload) per the IP header, or the captured length when that is 0.
     pub ip_len: u32,
+    /// IPv4 TTL / IPv6 hop limit.
+    pub ttl: u8,
     /// IPv4 identification (0 for IPv6), for duplicate detection.
     pub ip_id: u16,
     /// IPv4 total length was 0 (TSO on the capturing host).

@@ -293,6 +293,12 @@ pub struct Conversation {
     /// Seconds of silence in the connection before its first RST (idle resets by middleboxes
     /// come after long silences).
     pub idle_before_rst: Option<f64>,
+    /// TTL (hop limit) of this direction's ordinary packets (the last non-RST one).
+    pub ttl: [Option<u8>; 2],
+    /// A RST arrived with a TTL different from its direction's other packets: it was
+    /// probably sent by a device on the path (firewall, load balancer), not by the peer.
+    /// Holds (RST frame, RST TTL, usual TTL).
+    pub rst_ttl_mismatch: Option<(u64, u8, u8)>,
     /// Nagle / delayed-ACK stalls: a small segment waited for the peer's delayed ACK before
     /// the sender could send more (see the engine docs).
     pub nagle: NagleStats,

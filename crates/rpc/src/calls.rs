@@ -111,6 +111,11 @@ pub struct Call {
     pub status: Option<String>,
     /// The numeric status behind `status` (fault status, HRESULT, EPM status, reason code).
     pub status_code: Option<u32>,
+    /// The last 4 bytes of a complete, unencrypted response stub, as hex: where nearly every
+    /// MS-RPC method returns its NTSTATUS / WERROR / HRESULT. A non-zero value with a known
+    /// status name also fills `status` (the outcome stays "ok": the call was answered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_code: Option<String>,
     /// Request to (last fragment of the) response, seconds.
     pub rtt: Option<f64>,
     /// PDU bytes of all request fragments.
@@ -296,6 +301,8 @@ struct Half {
     drep: Option<Drep>,
     encrypted: bool,
     complete: bool,
+    /// The last (up to) 4 stub bytes seen, oldest first.
+    tail: Vec<u8>,
 }
 
 impl Half {
@@ -307,6 +314,9 @@ impl Half {
         self.last_frame = frame;
         self.last_ts = ts;
         self.bytes = self.bytes.saturating_add(pdu_len);
+        self.tail.extend_from_slice(&stub[stub.len().saturating_sub(4)..]);
+        let extra = self.tail.len().saturating_sub(4);
+        self.tail.drain(..extra);
         if keep {
             let room = max.saturating_sub(self.stub.len());
             if stub.len() > room {
@@ -532,6 +542,7 @@ impl Assoc {
             operation: Some(if pb.alter { "alter_context" } else { "bind" }.into()),
             outcome,
             status_code: status.as_ref().map(|s| s.1),
+            return_code: None,
             status: status.map(|s| s.0),
             rtt: resp.map(|r| r.1.secs_since(pb.ts)),
             request_bytes: pb.bytes,
@@ -675,6 +686,7 @@ impl Assoc {
             },
             status: p.fault.map(status_text),
             status_code: p.fault,
+            return_code: None,
             rtt: answered.then(|| p.resp.last_ts.secs_since(p.req.ts)),
             request_bytes: p.req.bytes,
             response_bytes: p.resp.bytes,
@@ -696,6 +708,16 @@ impl Assoc {
         }
         if call.encrypted {
             out.stats.encrypted_stubs += 1;
+        }
+        if let (true, false, None, 4) = (p.resp.complete, call.encrypted, p.fault, p.resp.tail.len()) {
+            let le = p.resp.drep.unwrap_or_default().little_endian;
+            let b: [u8; 4] = p.resp.tail[..4].try_into().unwrap_or([0; 4]);
+            let rc = if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) };
+            call.return_code = Some(format!("0x{rc:08x}"));
+            if let (true, Some(name)) = (rc != 0, names::status_name(rc)) {
+                call.status = Some(name.to_string());
+                call.status_code = Some(rc);
+            }
         }
         if let (Some(s), true, false, None) = (syn, p.resp.complete, call.encrypted, p.fault) {
             self.decode_stubs(out, &p, s, &mut call);

@@ -240,6 +240,7 @@ impl ClState {
             outcome: if answered { outcome } else { Outcome::NoResponse },
             status: status.map(status_text),
             status_code: status,
+            return_code: None,
             rtt: answered.then(|| p.resp_ts.secs_since(p.ts)),
             request_bytes: p.req_bytes,
             response_bytes: p.resp_bytes,

@@ -55,6 +55,9 @@ pub struct Attempt {
     pub outcome: &'static str,
     /// Zeek-style connection state.
     pub state: Option<String>,
+    /// ICMP errors quoting the attempt: "type T code C from ADDR (frame N)".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub icmp: Vec<String>,
 }
 
 /// An endpoint handed out and what became of it. Field names are the stable JSON.
@@ -87,7 +90,9 @@ fn is_zero(n: &u64) -> bool {
 fn attempt_outcome(c: &Conversation) -> &'static str {
     if c.synack_frame.is_some() {
         "answered"
-    } else if c.rst_frames.iter().any(|(_, d)| *d == Dir::Resp) {
+    } else if c.rst_frames.iter().any(|(_, d)| *d == Dir::Resp) || !c.icmp_errors.is_empty() {
+        // A RST, or an ICMP error (port unreachable, administratively prohibited): an
+        // active refusal either way.
         "refused"
     } else if c.syn_frames.is_empty() && c.dirs[Dir::Resp.idx()].packets > 0 {
         // No handshake in the capture, but the server talked: it was reachable.
@@ -147,6 +152,7 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                     delay: c.start.secs_since(h.ts),
                     outcome,
                     state: c.state.map(|s| format!("{s:?}")),
+                    icmp: c.icmp_errors.iter().take(8).map(|e| format!("type {} code {} from {} (frame {})", e.icmp_type, e.code, e.from, e.frame)).collect(),
                 });
             }
         }

@@ -43,8 +43,9 @@ const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 const MAX_PENDING: usize = 4096;
 const MAX_PIPES: usize = 1024;
 const MAX_TREES: usize = 1024;
-/// Longest SMB message accepted (NetBIOS allows 2^24 - 1; SMB2 with large MTU 8 MiB).
-const MAX_MESSAGE: usize = 8 << 20;
+/// Longest SMB message buffered whole. Longer ones (file data: SMB2 allows 8 MiB) are
+/// skipped after their header, without buffering; pipe traffic never comes near this.
+const MAX_BUFFERED: usize = 1 << 20;
 
 /// Is there a NetBIOS session message with an SMB header at `b[i..]`?
 pub fn netbios_smb_at(b: &[u8], i: usize) -> bool {
@@ -140,6 +141,8 @@ struct Framer {
     buf: Vec<u8>,
     /// Lost sync (gap): searching for the next NetBIOS+SMB header.
     lost: bool,
+    /// Bytes still to skip of a large message.
+    skip: u64,
 }
 
 /// SMB state of one TCP connection.
@@ -173,9 +176,15 @@ impl SmbConn {
     #[allow(clippy::too_many_arguments)]
     pub fn data(&mut self, out: &mut Out, cfg: &RpcConfig, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp, _synced: bool) {
         let d = dir.idx();
-        let cap = MAX_MESSAGE + 4;
+        let cap = MAX_BUFFERED + 4 + 65_536;
+        let mut data = data;
         {
             let f = &mut self.framers[d];
+            if f.skip > 0 {
+                let n = f.skip.min(data.len() as u64) as usize;
+                f.skip -= n as u64;
+                data = &data[n..];
+            }
             if f.buf.len().saturating_add(data.len()) > cap.max(cfg.max_buffer) {
                 out.stats.buffer_overflows += 1;
                 out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: buffer limit hit, {} bytes dropped; resynchronising", f.buf.len() + data.len()));
@@ -220,6 +229,15 @@ impl SmbConn {
                     self.framers[d].buf = buf;
                     continue;
                 }
+                if len > MAX_BUFFERED {
+                    // Large message: skip its body as it streams past.
+                    out.stats.smb_messages += 1;
+                    let have = rest.len() - 4;
+                    self.framers[d].skip = (len - have) as u64;
+                    pos = buf.len();
+                    self.framers[d].buf = buf;
+                    break;
+                }
                 self.framers[d].buf = buf;
                 break;
             };
@@ -245,6 +263,12 @@ impl SmbConn {
     pub fn gap(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64) {
         let f = &mut self.framers[dir.idx()];
         f.buf.clear();
+        if f.skip > 0 && len <= f.skip {
+            // The gap falls inside a message being skipped: still in sync after it.
+            f.skip -= len;
+            return;
+        }
+        f.skip = 0;
         f.lost = true;
         out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: {len} bytes missing at stream offset {offset}; resynchronising"));
     }

@@ -1,10 +1,12 @@
 //! Endpoint mapper stubs from real captures, decoded by `tracehound_rpc::epm`
 //! and compared field by field with tshark's `epm.*` fields.
 //!
-//! Bytes come from the captures themselves at test time: for every frame
-//! tshark shows as `epm`, the DCE/RPC PDU is taken from `tcp.payload` (or
-//! `tcp.reassembled.data`), its stub cut out using the common header
-//! (C706 12.6) and decoded here; tshark (must be installed) supplies the
+//! Bytes come from the captures themselves at test time: each TCP
+//! direction is rebuilt from tshark's `tcp.payload` fields, split into
+//! DCE/RPC PDUs by the common header (C706 12.6), and fragmented calls are
+//! reassembled by call_id (the lab's 53-entry ept_lookup response spans two
+//! fragments); the stub of the call ending in each frame tshark shows as
+//! `epm` is decoded here and tshark (must be installed) supplies the
 //! reference values. Captures: /work/shared/captures/dcerpc (see SOURCES.md),
 //! dcerpc__zerologon__input.pcap (ept_map request/response pairs, frames
 //! 7/8, 35/36, ...) and dcerpc__dcerpc-bind-no-frag-flag__input.pcap (EPM
@@ -22,9 +24,6 @@ const LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lab
 
 const FIELDS: &[&str] = &[
     "frame.number",
-    "tcp.payload",
-    "tcp.reassembled.data",
-    "udp.payload",
     "epm.opnum",
     "epm.num_towers",
     "epm.tower.num_floors",
@@ -86,36 +85,104 @@ fn unhex(s: &str) -> Vec<u8> {
     (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
-/// One complete connection-oriented PDU → (ptype, drep, opnum, stub).
-fn co_stub(pdu: &[u8]) -> Option<(u8, Drep, Option<u16>, Vec<u8>)> {
-    if pdu.len() < 16 || pdu[0] != 5 {
-        return None;
+/// A complete call's stub, reassembled from its fragments.
+struct CallStub {
+    ptype: u8,
+    drep: Drep,
+    opnum: Option<u16>,
+    stub: Vec<u8>,
+}
+
+/// Rebuilds every DCE/RPC (connection-oriented) call carried over TCP in
+/// `file`: per-direction byte streams from `tcp.payload` in sequence order
+/// (retransmitted bytes dropped), split into PDUs by `frag_length`, stubs of
+/// `first_frag`..`last_frag` fragments concatenated per call_id. Returns, for
+/// each frame in which a call's last fragment ends, the calls ending there.
+fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
+    use std::collections::HashMap;
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", "tcp.len>0", "-T", "fields", "-E", "separator=\t"])
+        .args(["-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.seq", "-e", "tcp.payload"])
+        .output()
+        .expect("tshark must be installed (/usr/bin/tshark)");
+    assert!(out.status.success());
+    struct Dir {
+        next_seq: Option<u64>,
+        buf: Vec<u8>,
+        dead: bool,
+        partial: HashMap<u32, CallStub>,
     }
-    let ptype = pdu[2];
-    let flags = pdu[3];
-    let drep = Drep::from_bytes([pdu[4], pdu[5], pdu[6], pdu[7]]);
-    let rd16 = |b: [u8; 2]| if drep.little_endian { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) };
-    let frag = rd16([pdu[8], pdu[9]]) as usize;
-    let auth = rd16([pdu[10], pdu[11]]) as usize;
-    // Only whole, unfragmented PDUs that fill the payload exactly.
-    if frag != pdu.len() || flags & 0x03 != 0x03 {
-        return None;
+    let mut dirs: HashMap<(String, String), Dir> = HashMap::new();
+    let mut calls: HashMap<u32, Vec<CallStub>> = HashMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (frame, seq, mut data): (u32, u64, Vec<u8>) = (f[0].parse().unwrap(), f[3].parse().unwrap(), unhex(f[4]));
+        let d = dirs
+            .entry((f[1].to_string(), f[2].to_string()))
+            .or_insert(Dir { next_seq: None, buf: Vec::new(), dead: false, partial: HashMap::new() });
+        let next = d.next_seq.unwrap_or(seq);
+        if seq + (data.len() as u64) <= next {
+            continue; // retransmission
+        }
+        if seq < next {
+            data.drain(..(next - seq) as usize);
+        }
+        d.next_seq = Some(next.max(seq) + data.len() as u64);
+        if d.dead {
+            continue;
+        }
+        d.buf.extend_from_slice(&data);
+        loop {
+            if d.buf.len() < 16 {
+                break;
+            }
+            if d.buf[0] != 5 {
+                d.dead = true; // not DCE/RPC over TCP (SMB, HTTP preamble, ...)
+                break;
+            }
+            let drep = Drep::from_bytes([d.buf[4], d.buf[5], d.buf[6], d.buf[7]]);
+            let rd16 = |b: [u8; 2]| if drep.little_endian { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) };
+            let rd32 = |b: [u8; 4]| if drep.little_endian { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) };
+            let frag = rd16([d.buf[8], d.buf[9]]) as usize;
+            if frag < 16 {
+                d.dead = true;
+                break;
+            }
+            if d.buf.len() < frag {
+                break;
+            }
+            let pdu: Vec<u8> = d.buf.drain(..frag).collect();
+            let (ptype, flags) = (pdu[2], pdu[3]);
+            if ptype != 0 && ptype != 2 {
+                continue;
+            }
+            let auth = rd16([pdu[10], pdu[11]]) as usize;
+            let call_id = rd32([pdu[12], pdu[13], pdu[14], pdu[15]]);
+            let mut hdr = 24;
+            if ptype == 0 && flags & 0x80 != 0 {
+                hdr += 16;
+            }
+            let mut end = frag;
+            if auth > 0 {
+                end = frag - auth - 8;
+                end -= pdu[end + 2] as usize;
+            }
+            let body = &pdu[hdr..end];
+            if flags & 0x01 != 0 {
+                let opnum = (ptype == 0).then(|| rd16([pdu[22], pdu[23]]));
+                d.partial.insert(call_id, CallStub { ptype, drep, opnum, stub: Vec::new() });
+            }
+            let Some(c) = d.partial.get_mut(&call_id) else { continue };
+            c.stub.extend_from_slice(body);
+            if flags & 0x02 != 0 {
+                let c = d.partial.remove(&call_id).unwrap();
+                calls.entry(frame).or_default().push(c);
+            }
+        }
     }
-    let (mut hdr, opnum) = match ptype {
-        0 => (24, Some(rd16([pdu[22], pdu[23]]))),
-        2 => (24, None),
-        _ => return None,
-    };
-    if ptype == 0 && flags & 0x80 != 0 {
-        hdr += 16;
-    }
-    let mut end = frag;
-    if auth > 0 {
-        end = frag.checked_sub(auth + 8)?;
-        let pad = *pdu.get(end + 2)? as usize;
-        end = end.checked_sub(pad)?;
-    }
-    Some((ptype, drep, opnum, pdu.get(hdr..end)?.to_vec()))
+    calls
 }
 
 #[derive(Default)]
@@ -148,7 +215,8 @@ impl Expect {
                 0x07 => self.tcp_port.push(f.port().unwrap().to_string()),
                 0x08 => self.udp_port.push(f.port().unwrap().to_string()),
                 0x09 => self.ip.push(f.ipv4().unwrap().to_string()),
-                0x0f => self.named_pipe.push(f.text()),
+                // tshark reports both named pipe (0x0f) and LRPC (0x10) rhs here.
+                0x0f | 0x10 => self.named_pipe.push(f.text()),
                 0x11 => self.netbios.push(f.text()),
                 _ => {}
             }
@@ -172,6 +240,7 @@ impl Expect {
 }
 
 struct Tally {
+    entries: usize,
     requests: usize,
     responses: usize,
     towers: usize,
@@ -182,13 +251,16 @@ struct Tally {
 fn check_file(path: &Path, t: &mut Tally) -> usize {
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let rows = tshark_rows(path);
+    if rows.is_empty() {
+        return 0;
+    }
+    let mut calls = tcp_calls(path);
     for row in &rows {
-        let data = row
-            .get("tcp.reassembled.data")
-            .first()
-            .or_else(|| row.get("tcp.payload").first())
-            .map(|h| unhex(h));
-        let Some((ptype, drep, opnum_hdr, stub)) = data.as_deref().and_then(co_stub) else {
+        // Exactly one call must end in this frame for a 1:1 comparison.
+        let Some(CallStub { ptype, drep, opnum: opnum_hdr, stub }) =
+            calls.remove(&row.frame).filter(|v| v.len() == 1).and_then(|mut v| v.pop())
+        else {
+            eprintln!("{name} frame {}: no single TCP DCE/RPC call ends here; skipped", row.frame);
             t.skipped += 1;
             continue;
         };
@@ -251,6 +323,7 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
                     for (s, a) in shown.iter().zip(&ann) {
                         assert_eq!(s, a, "{name} frame {}: annotation", row.frame);
                     }
+                    t.entries += resp.entries.len();
                     for e in &resp.entries {
                         if let Some(tw) = &e.tower {
                             want.tower(tw);
@@ -286,7 +359,7 @@ fn lab_captures() -> Vec<PathBuf> {
 fn epm_matches_tshark_on_shared_captures() {
     let dir = Path::new(SHARED).join("dcerpc");
     assert!(dir.is_dir(), "shared captures missing at {}", dir.display());
-    let mut t = Tally { requests: 0, responses: 0, towers: 0, skipped: 0 };
+    let mut t = Tally { entries: 0, requests: 0, responses: 0, towers: 0, skipped: 0 };
     for f in ["dcerpc__zerologon__input.pcap", "dcerpc__dcerpc-bind-no-frag-flag__input.pcap"] {
         let n = check_file(&dir.join(f), &mut t);
         assert!(n > 0, "{f}: tshark shows no epm frames");
@@ -302,27 +375,27 @@ fn epm_matches_tshark_on_shared_captures() {
 fn epm_matches_tshark_on_lab_captures() {
     // Every lab capture that tshark shows endpoint-mapper frames in.
     let files = lab_captures();
-    let mut t = Tally { requests: 0, responses: 0, towers: 0, skipped: 0 };
+    let mut t = Tally { entries: 0, requests: 0, responses: 0, towers: 0, skipped: 0 };
     let mut with_epm = Vec::new();
     for f in &files {
         if check_file(f, &mut t) > 0 {
             with_epm.push(f.file_name().unwrap().to_string_lossy().to_string());
         }
     }
-    if with_epm.is_empty() {
-        // The lab helper produces these; until then there is nothing to
-        // compare (the shared-capture test above is the one that must run).
-        eprintln!("no lab captures with EPM traffic under {LAB}");
-        return;
-    }
+    // The lab helper's captures (tests/fixtures/lab, committed) include a
+    // Samba AD DC ept_lookup and ept_map exchanges.
+    assert!(!with_epm.is_empty(), "no lab captures with EPM traffic under {LAB}");
     eprintln!("lab captures with EPM: {with_epm:?}");
     eprintln!(
-        "lab: {} files, {} requests, {} responses, {} towers, {} skipped",
+        "lab: {} files, {} requests, {} responses, {} lookup entries, {} towers, {} skipped",
         with_epm.len(),
         t.requests,
         t.responses,
+        t.entries,
         t.towers,
         t.skipped
     );
     assert!(t.responses > 0, "no lab EPM response decoded");
+    assert!(t.entries > 0, "no lab ept_lookup entries decoded");
+    assert_eq!(t.skipped, 0, "lab frames skipped");
 }

@@ -43,9 +43,13 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
     out.push(Finding {
         id: "capture.artifact",
         severity: Severity::Artifact,
-        title: "Checksum / segmentation offload: the capture was taken on a sending host".into(),
+        title: match (bad > 0, zero > 0 || big > super::tcp_mtu::ETHERNET_MAX_SEGMENT + 20) {
+            (true, true) => "Checksum and segmentation offload: the capture was taken on a sending host".into(),
+            (true, false) => format!("{bad} bad checksums from checksum offload: the capture was taken on a sending host"),
+            _ => format!("Segments of up to {big} bytes from segmentation offload (TSO/GSO): the capture was taken on a sending host"),
+        },
         explanation: format!(
-            "Some packets have wrong checksums, an IP length of 0, or segments larger than any Ethernet frame (up to {big} bytes). This is how a capture looks \
+            "Some packets have wrong checksums, an IP length of 0, or segments larger than an Ethernet frame allows. This is how a capture looks \
 on a host whose network card computes checksums and cuts large segments (checksum offload, TSO/GSO): the capture sees packets before the card finishes them. \
 These are not errors on the wire."
         ),

@@ -21,7 +21,7 @@ fn who(e: &EndpointReport) -> String {
         _ => "the endpoint mapper",
     };
     format!(
-        "{what} (frame {}{})",
+        "{what} in frame {}{}",
         by.response_frame,
         match (&by.interface, &by.operation) {
             (Some(i), Some(o)) => format!(", {i} {o}"),
@@ -66,15 +66,22 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
         ev.value("interface", iface.clone());
         for e in es.iter().take(5) {
             ev.add_frames([e.handed_out_by.frame, e.handed_out_by.response_frame]);
-            ev.line(format!("frame {}: {} handed out {} for {}", e.handed_out_by.response_frame, who(e), e.binding, e.interface.as_deref().unwrap_or("?")));
+            ev.line(format!("{} handed out {} for {}", who(e), e.binding, e.interface.as_deref().unwrap_or("?")));
             for a in e.attempts.iter().take(5) {
                 ev.add_frames(a.syn_frames.iter().copied());
                 ev.add_frames(a.rst_frames.iter().copied());
-                let what = match a.outcome {
-                    "refused" => format!("reset in frame {}", a.rst_frames.first().copied().unwrap_or(0)),
-                    _ => format!("{} — no answer", plural(a.syn_frames.len(), "SYN", "SYNs")),
+                let icmp: Vec<String> = f
+                    .conversations
+                    .iter()
+                    .filter(|c| c.first_frame == a.frame)
+                    .flat_map(|c| c.icmp_errors.iter().take(1).map(super::tcp_connect::icmp_name))
+                    .collect();
+                let what = match (a.rst_frames.first(), icmp.first()) {
+                    (Some(r), _) => format!("reset in frame {r}"),
+                    (None, Some(i)) => format!("answered by {i}"),
+                    (None, None) => format!("{} — no answer", plural(a.syn_frames.len(), "SYN", "SYNs")),
                 };
-                ev.line(format!("frame {}: {}:{} → {tgt} {:.2} s later: {what}", a.frame, a.src, a.sport, a.delay));
+                ev.line(format!("frame {}: {}:{} → {tgt}, {} ms after the answer: {what}", a.frame, a.src, a.sport, (a.delay * 1e3).round()));
             }
         }
         ev.finish();

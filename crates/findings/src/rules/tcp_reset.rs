@@ -67,34 +67,58 @@ The server host is up (it answers with resets) but nothing listens on the port a
             });
             continue;
         }
-        // Resets after a long silence.
-        let idle: Vec<&Conversation> = reset.iter().copied().filter(|c| c.idle_before_rst.is_some_and(|s| s >= IDLE_RESET_SECS)).collect();
-        if let Some(c) = idle.first() {
+        // Resets sent by a device on the path (TTL differs from the peer's packets), or after a
+        // long silence (an idle timer expired).
+        let mid: Vec<&Conversation> = reset
+            .iter()
+            .copied()
+            .filter(|c| c.rst_ttl_mismatch.is_some() || c.idle_before_rst.is_some_and(|s| s >= IDLE_RESET_SECS))
+            .collect();
+        if let Some(c) = mid.first() {
             let secs = c.idle_before_rst.unwrap_or(0.0);
             let (rst, by) = c.rst_frames.first().copied().unwrap_or((c.last_frame, Dir::Resp));
             let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-            for c in idle.iter().take(8) {
+            for c in mid.iter().take(8) {
                 ev.flows.push(FlowRef::of(c));
                 ev.add_frames(c.rst_frames.iter().map(|r| r.0).take(1));
-                ev.line(format!("{}: reset after {:.0} s of silence", FlowRef::of(c), c.idle_before_rst.unwrap_or(0.0)));
+                let ttl = match c.rst_ttl_mismatch {
+                    Some((fr, t, u)) => format!("; the RST (frame {fr}) has TTL {t}, the peer's own packets arrive with TTL {u}"),
+                    None => String::new(),
+                };
+                ev.line(format!("{}: reset after {:.1} s of silence{ttl}", FlowRef::of(c), c.idle_before_rst.unwrap_or(0.0)));
             }
             ev.value("idle_secs", secs);
+            if let Some((_, t, u)) = c.rst_ttl_mismatch {
+                ev.value("rst_ttl", t);
+                ev.value("peer_ttl", u);
+            }
             ev.finish();
+            let forged = c.rst_ttl_mismatch.is_some();
+            let sender = c.info.src(by);
             out.push(Finding {
                 id: "tcp.idle_reset",
                 severity: Severity::Warning,
-                title: format!("Connections to {server} were reset after {secs:.0} s idle"),
+                title: if forged {
+                    format!("A device on the path reset the connection to {server} after {secs:.1} s idle (the RST did not come from {})", sender.ip())
+                } else {
+                    format!("Connections to {server} were reset after {secs:.0} s idle")
+                },
                 explanation: format!(
-                    "The connection carried data, fell silent for {secs:.0} s, and was then reset (frame {rst}, towards the {}). \
-Resets that follow a fixed silence come from a firewall, NAT or load balancer whose idle timer expired and that dropped the connection.",
-                    if by == Dir::Orig { "server" } else { "client" }
+                    "The connection carried data, fell silent for {secs:.1} s, and was then reset (frame {rst}) in the name of {sender}. {}",
+                    if forged {
+                        "The reset's TTL differs from every other packet of that side, so it was made by a device on the path — a firewall, NAT or load balancer that \
+dropped the connection from its table (typically after its idle timeout) and answers the next packet with a reset."
+                    } else {
+                        "Resets that follow a long silence come from a firewall, NAT or load balancer whose idle timer expired."
+                    }
                 ),
                 likely_causes: vec!["an idle timeout on a firewall, NAT or load balancer shorter than the application's idle periods".into()],
                 next_steps: vec![
                     "Raise the idle timeout on the middlebox, or enable TCP keep-alives shorter than it (Windows KeepAliveTime; SO_KEEPALIVE).".into(),
+                    "Find the device: it is the hop whose distance matches the RST's TTL (compare with a traceroute).".into(),
                 ],
                 evidence: ev,
-                weight: 55,
+                weight: if forged { 75 } else { 55 },
             });
         }
     }
