@@ -462,8 +462,10 @@ EXIT CODES (also with -q)
 
 TIME BOUND
   The scan takes at most  N/rate + ceil(N/concurrency) x tries x timeout  seconds for N
-  ports (timeout doubled with -sl), plus for each protocol query at most 4 x timeout,
-  plus for the endpoint follow-up ceil(E/concurrency) x (tries+1) x timeout for E endpoints.
+  ports (timeout doubled with -sl); each protocol query adds at most 4 x timeout (TLS: 8);
+  the endpoint-mapper walk at most 64 pages; the endpoint follow-up probes E <= 512
+  endpoints with the same formula plus one bind (4 x timeout) per interface, concurrency
+  at a time. A hard limit over the whole run enforces the sum (error when reached).
 
 EXAMPLES
   tracehound portqry -n dc1.example.com -e 135

@@ -108,7 +108,7 @@ fn port_states_agree_with_nmap() {
     assert_eq!(code, Ok(1));
 }
 
-fn epm_replay_files(dir: &std::path::Path) -> (String, String) {
+fn epm_replay_files(dir: &std::path::Path, tower_ip: std::net::Ipv4Addr, status: u32) -> (String, String) {
     use tracehound_rpc::epm::{self, EpmResponse, Entry, Tower};
     use tracehound_rpc::ndr::Drep;
     use tracehound_rpc::pdu::{BindAck, Body, CtxResult, Repr, Response, Syntax};
@@ -127,13 +127,13 @@ fn epm_replay_files(dir: &std::path::Path) -> (String, String) {
     let iface = "12345778-1234-abcd-ef00-0123456789ac".parse().unwrap();
     let resp = EpmResponse {
         opnum: 2,
-        status: 0,
-        entry_handle: [7; 20],
+        status,
+        entry_handle: if status == 0 { [7; 20] } else { [0; 20] },
         num_towers: 1,
         entries: vec![Entry {
             object: tracehound_rpc::uuid::Uuid::NIL,
             annotation: "endless".into(),
-            tower: Some(Tower::ncacn_ip_tcp(&iface, 1, 0, std::net::Ipv4Addr::UNSPECIFIED, 49999)),
+            tower: Some(Tower::ncacn_ip_tcp(&iface, 1, 0, tower_ip, 49999)),
         }],
         ..Default::default()
     };
@@ -144,7 +144,7 @@ fn epm_replay_files(dir: &std::path::Path) -> (String, String) {
         Body::Response(Response { alloc_hint: stub.len() as u32, context_id: 0, cancel_count: 0, stub }),
     )
     .emit();
-    let (a, r) = (dir.join("bind_ack.bin"), dir.join("resp.bin"));
+    let (a, r) = (dir.join(format!("bind_ack-{status}.bin")), dir.join(format!("resp-{status}.bin")));
     std::fs::write(&a, ack).unwrap();
     std::fs::write(&r, pdu).unwrap();
     (a.display().to_string(), r.display().to_string())
@@ -192,8 +192,8 @@ fn endless_epm_paging_is_stopped() {
     require_root_tools(&["ip"]);
     let mut lab = Lab::new(2);
     let ip = lab.server_ip.clone();
-    let (a, r) = epm_replay_files(&lab.dir);
-    lab.spawn_server(&python(), &[SERVERS, "replay", &ip, "135", &a, &r]);
+    let (a, r) = epm_replay_files(&lab.dir, std::net::Ipv4Addr::UNSPECIFIED, 0);
+    let replay = lab.spawn_server(&python(), &[SERVERS, "replay", &ip, "135", &a, &r]);
     lab.wait_listen("tcp", 135);
     let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
     assert_eq!(code, Ok(0), "{out}");
@@ -204,6 +204,17 @@ fn endless_epm_paging_is_stopped() {
     // With follow-up: the endpoint's port is closed -> verdict names it.
     let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500"]);
     assert!(out.contains("1 of 1 TCP endpoints unreachable: 49999 NOT LISTENING"), "{out}");
+    assert!(!out.contains("WARNING"), "0.0.0.0 means the same host: {out}");
+
+    // A tower naming another address: warned about; the list ends normally
+    // (EPT_S_NOT_REGISTERED with a null handle).
+    lab.interrupt(replay);
+    let (a, r) = epm_replay_files(&lab.dir, std::net::Ipv4Addr::new(192, 0, 2, 7), 0x16c9_a0d6);
+    lab.spawn_server(&python(), &[SERVERS, "replay", &ip, "135", &a, &r]);
+    lab.wait_listen("tcp", 135);
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
+    assert!(out.contains(&format!("WARNING: endpoint ncacn_ip_tcp:192.0.2.7[49999] names 192.0.2.7, not the address asked ({ip})")), "{out}");
+    assert!(!out.contains("query error"), "{out}");
 }
 
 #[test]

@@ -40,13 +40,21 @@ pub enum Error {
     #[error("NTLMSSP message truncated at offset {0}")]
     Short(usize),
     #[error("NTLMSSP {what} field points outside the message (offset {offset}, length {len}, message {have} bytes)")]
-    Field { what: &'static str, offset: u32, len: u16, have: usize },
+    Field {
+        what: &'static str,
+        offset: u32,
+        len: u16,
+        have: usize,
+    },
 }
 
 /// Finds an NTLMSSP message in an auth value (raw NTLMSSP or wrapped in SPNEGO) and returns
 /// it from its signature on.
 pub fn find_ntlmssp(value: &[u8]) -> Option<&[u8]> {
-    let pos = value.windows(SIGNATURE.len()).take(4096).position(|w| w == SIGNATURE)?;
+    let pos = value
+        .windows(SIGNATURE.len())
+        .take(4096)
+        .position(|w| w == SIGNATURE)?;
     value.get(pos..)
 }
 
@@ -59,10 +67,16 @@ pub fn message_type(msg: &[u8]) -> Option<u32> {
 }
 
 fn le16(b: &[u8], at: usize) -> Result<u16, Error> {
-    b.get(at..at + 2).and_then(|s| s.try_into().ok()).map(u16::from_le_bytes).ok_or(Error::Short(at))
+    b.get(at..at + 2)
+        .and_then(|s| s.try_into().ok())
+        .map(u16::from_le_bytes)
+        .ok_or(Error::Short(at))
 }
 fn le32(b: &[u8], at: usize) -> Result<u32, Error> {
-    b.get(at..at + 4).and_then(|s| s.try_into().ok()).map(u32::from_le_bytes).ok_or(Error::Short(at))
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or(Error::Short(at))
 }
 
 fn string_field(msg: &[u8], at: usize, what: &'static str, unicode: bool) -> Result<String, Error> {
@@ -74,12 +88,26 @@ fn string_field(msg: &[u8], at: usize, what: &'static str, unicode: bool) -> Res
     let bytes = (offset as usize)
         .checked_add(len as usize)
         .and_then(|end| msg.get(offset as usize..end))
-        .ok_or(Error::Field { what, offset, len, have: msg.len() })?;
+        .ok_or(Error::Field {
+            what,
+            offset,
+            len,
+            have: msg.len(),
+        })?;
     Ok(if unicode {
-        let units = bytes.chunks_exact(2).take(MAX_CHARS).map(|c| u16::from_le_bytes([c[0], c[1]]));
-        char::decode_utf16(units).map(|r| r.unwrap_or('\u{fffd}')).collect()
+        let units = bytes
+            .chunks_exact(2)
+            .take(MAX_CHARS)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        char::decode_utf16(units)
+            .map(|r| r.unwrap_or('\u{fffd}'))
+            .collect()
     } else {
-        bytes.iter().take(MAX_CHARS).map(|&c| if c.is_ascii() { c as char } else { '\u{fffd}' }).collect()
+        bytes
+            .iter()
+            .take(MAX_CHARS)
+            .map(|&c| if c.is_ascii() { c as char } else { '\u{fffd}' })
+            .collect()
     })
 }
 
@@ -110,7 +138,11 @@ mod tests {
     use super::*;
 
     fn build(domain: &str, user: &str, ws: &str) -> Vec<u8> {
-        let enc = |s: &str| s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
+        let enc = |s: &str| {
+            s.encode_utf16()
+                .flat_map(|u| u.to_le_bytes())
+                .collect::<Vec<u8>>()
+        };
         let (d, u, w) = (enc(domain), enc(user), enc(ws));
         let mut m = SIGNATURE.to_vec();
         m.extend_from_slice(&3u32.to_le_bytes());
@@ -147,7 +179,13 @@ mod tests {
     fn lying_offsets_are_errors() {
         let mut m = build("CORP", "alice", "WS1");
         m[40..44].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-        assert!(matches!(parse_authenticate(&m), Err(Error::Field { what: "UserName", .. })));
+        assert!(matches!(
+            parse_authenticate(&m),
+            Err(Error::Field {
+                what: "UserName",
+                ..
+            })
+        ));
         assert!(matches!(parse_authenticate(&m[..30]), Err(Error::Short(_))));
     }
 }

@@ -23,7 +23,7 @@ use tracehound_flows::Timestamp;
 
 use crate::auth;
 use crate::ndr::Drep;
-use crate::pdu::{self, auth_level, auth_type, flags, Body, Packet, PType, Syntax};
+use crate::pdu::{self, auth_level, auth_type, flags, Body, PType, Packet, Syntax};
 use crate::uuid::Uuid;
 use crate::{dcom, epm, names};
 
@@ -232,13 +232,21 @@ pub(crate) struct Out {
 
 impl Out {
     pub fn new(limits: Limits) -> Out {
-        Out { limits, ..Default::default() }
+        Out {
+            limits,
+            ..Default::default()
+        }
     }
     pub fn issue(&mut self, frame: u64, src: SocketAddr, dst: SocketAddr, what: String) {
         if self.issues.len() >= self.limits.max_issues {
             self.issues_dropped += 1;
         } else {
-            self.issues.push(Issue { frame, src: src.to_string(), dst: dst.to_string(), what });
+            self.issues.push(Issue {
+                frame,
+                src: src.to_string(),
+                dst: dst.to_string(),
+                what,
+            });
         }
     }
     pub(crate) fn push_call(&mut self, c: Call) {
@@ -260,14 +268,20 @@ impl Out {
 
 /// Status code as text: its name, else hex.
 pub fn status_text(code: u32) -> String {
-    names::status_name(code).map(str::to_string).unwrap_or_else(|| format!("0x{code:08x}"))
+    names::status_name(code)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("0x{code:08x}"))
 }
 
 pub(crate) fn auth_type_text(t: u8) -> String {
-    auth_type::name(t).map(str::to_string).unwrap_or_else(|| format!("{t}"))
+    auth_type::name(t)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{t}"))
 }
 fn auth_level_text(l: u8) -> String {
-    auth_level::name(l).map(str::to_string).unwrap_or_else(|| format!("{l}"))
+    auth_level::name(l)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{l}"))
 }
 
 #[derive(Clone, Debug)]
@@ -306,7 +320,15 @@ struct Half {
 }
 
 impl Half {
-    fn add(&mut self, stub: &[u8], frame: u64, ts: Timestamp, pdu_len: u64, keep: bool, max: usize) {
+    fn add(
+        &mut self,
+        stub: &[u8],
+        frame: u64,
+        ts: Timestamp,
+        pdu_len: u64,
+        keep: bool,
+        max: usize,
+    ) {
         if self.bytes == 0 {
             self.frame = frame;
             self.ts = ts;
@@ -314,7 +336,8 @@ impl Half {
         self.last_frame = frame;
         self.last_ts = ts;
         self.bytes = self.bytes.saturating_add(pdu_len);
-        self.tail.extend_from_slice(&stub[stub.len().saturating_sub(4)..]);
+        self.tail
+            .extend_from_slice(&stub[stub.len().saturating_sub(4)..]);
         let extra = self.tail.len().saturating_sub(4);
         self.tail.drain(..extra);
         if keep {
@@ -358,18 +381,41 @@ pub(crate) struct Assoc {
 
 impl Assoc {
     pub fn new(pipe: Option<String>) -> Assoc {
-        Assoc { pipe, ..Default::default() }
+        Assoc {
+            pipe,
+            ..Default::default()
+        }
     }
 
-    fn note_cap(&mut self, out: &mut Out, frame: u64, src: SocketAddr, dst: SocketAddr, what: &str) {
+    fn note_cap(
+        &mut self,
+        out: &mut Out,
+        frame: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        what: &str,
+    ) {
         if !self.cap_noted {
             self.cap_noted = true;
-            out.issue(frame, src, dst, format!("limit reached: {what} (further hits on this association only counted)"));
+            out.issue(
+                frame,
+                src,
+                dst,
+                format!("limit reached: {what} (further hits on this association only counted)"),
+            );
         }
     }
 
     /// Takes one complete PDU (exactly `frag_length` bytes, header already checked).
-    pub fn pdu(&mut self, out: &mut Out, bytes: &[u8], src: SocketAddr, dst: SocketAddr, frame: u64, ts: Timestamp) {
+    pub fn pdu(
+        &mut self,
+        out: &mut Out,
+        bytes: &[u8],
+        src: SocketAddr,
+        dst: SocketAddr,
+        frame: u64,
+        ts: Timestamp,
+    ) {
         out.stats.pdus += 1;
         out.stats.pdu_bytes += bytes.len() as u64;
         let pkt = match Packet::new_checked(bytes) {
@@ -386,7 +432,12 @@ impl Assoc {
             if av.auth_type == auth_type::NTLMSSP || av.auth_type == auth_type::SPNEGO {
                 match auth::user_from_auth_value(&av.value) {
                     Some(Ok(a)) => self.user = Some(a.display()),
-                    Some(Err(e)) => out.issue(frame, src, dst, format!("NTLMSSP AUTHENTICATE in {}: {e}", pkt.ptype())),
+                    Some(Err(e)) => out.issue(
+                        frame,
+                        src,
+                        dst,
+                        format!("NTLMSSP AUTHENTICATE in {}: {e}", pkt.ptype()),
+                    ),
                     None => {}
                 }
             }
@@ -395,21 +446,32 @@ impl Assoc {
         match pkt.ptype() {
             PType::REQUEST => self.request(out, &pkt, src, dst, frame, ts, len),
             PType::RESPONSE | PType::FAULT => self.response(out, &pkt, src, dst, frame, ts, len),
-            PType::BIND | PType::ALTER_CONTEXT | PType::BIND_ACK | PType::ALTER_CONTEXT_RESP | PType::BIND_NAK => {
-                match pdu::Repr::from_packet(&pkt) {
-                    Ok(r) => self.binding(out, r, src, dst, frame, ts, len),
-                    Err(e) => {
-                        out.stats.malformed_pdus += 1;
-                        out.issue(frame, src, dst, format!("malformed {}: {e}", pkt.ptype()));
-                    }
+            PType::BIND
+            | PType::ALTER_CONTEXT
+            | PType::BIND_ACK
+            | PType::ALTER_CONTEXT_RESP
+            | PType::BIND_NAK => match pdu::Repr::from_packet(&pkt) {
+                Ok(r) => self.binding(out, r, src, dst, frame, ts, len),
+                Err(e) => {
+                    out.stats.malformed_pdus += 1;
+                    out.issue(frame, src, dst, format!("malformed {}: {e}", pkt.ptype()));
                 }
-            }
+            },
             _ => {}
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn binding(&mut self, out: &mut Out, r: pdu::Repr, src: SocketAddr, dst: SocketAddr, frame: u64, ts: Timestamp, len: u64) {
+    fn binding(
+        &mut self,
+        out: &mut Out,
+        r: pdu::Repr,
+        src: SocketAddr,
+        dst: SocketAddr,
+        frame: u64,
+        ts: Timestamp,
+        len: u64,
+    ) {
         let ptype = r.ptype();
         let call_id = r.call_id;
         match r.body {
@@ -421,17 +483,37 @@ impl Assoc {
                     self.max_recv_frag = Some(b.max_recv_frag);
                 }
                 for c in &b.contexts {
-                    if self.contexts.len() >= out.limits.max_contexts && !self.contexts.contains_key(&c.id) {
+                    if self.contexts.len() >= out.limits.max_contexts
+                        && !self.contexts.contains_key(&c.id)
+                    {
                         self.note_cap(out, frame, src, dst, "presentation contexts");
                         break;
                     }
-                    self.contexts.insert(c.id, Ctx { abstract_syntax: c.abstract_syntax, transfer: c.transfer_syntaxes.first().copied(), accepted: None });
+                    self.contexts.insert(
+                        c.id,
+                        Ctx {
+                            abstract_syntax: c.abstract_syntax,
+                            transfer: c.transfer_syntaxes.first().copied(),
+                            accepted: None,
+                        },
+                    );
                 }
                 if self.binds.len() >= 64 {
                     self.note_cap(out, frame, src, dst, "binds in flight");
                     return;
                 }
-                if let Some(old) = self.binds.insert(call_id, PendingBind { frame, ts, src, dst, alter, bytes: len, contexts: b.contexts }) {
+                if let Some(old) = self.binds.insert(
+                    call_id,
+                    PendingBind {
+                        frame,
+                        ts,
+                        src,
+                        dst,
+                        alter,
+                        bytes: len,
+                        contexts: b.contexts,
+                    },
+                ) {
                     self.bind_failed(out, old, Outcome::NoResponse, None, 0, None);
                 }
             }
@@ -451,7 +533,9 @@ impl Assoc {
                         Err(_) => (None, Some(sec.clone())),
                     };
                     let (protocol, binding) = match (port, &pipe) {
-                        (Some(p), _) => ("ncacn_ip_tcp", format!("ncacn_ip_tcp:{}[{p}]", pb.dst.ip())),
+                        (Some(p), _) => {
+                            ("ncacn_ip_tcp", format!("ncacn_ip_tcp:{}[{p}]", pb.dst.ip()))
+                        }
                         (None, Some(n)) => ("ncacn_np", format!("ncacn_np:{}[{n}]", pb.dst.ip())),
                         _ => ("", String::new()),
                     };
@@ -467,7 +551,9 @@ impl Assoc {
                         frame: pb.frame,
                         response_frame: frame,
                         ts,
-                        interface: first.and_then(|s| names::interface_name(&s.uuid, s.ver_major)).map(str::to_string),
+                        interface: first
+                            .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
+                            .map(str::to_string),
                         operation: Some(if pb.alter { "alter_context" } else { "bind" }.into()),
                         client: pb.src,
                         server: pb.dst,
@@ -488,8 +574,13 @@ impl Assoc {
                     if is_btfn {
                         continue;
                     }
-                    let reason = res.filter(|x| x.result != pdu::result::ACCEPTANCE).map(|x| x.reason);
-                    match by_iface.iter_mut().find(|(s, _, _)| *s == c.abstract_syntax) {
+                    let reason = res
+                        .filter(|x| x.result != pdu::result::ACCEPTANCE)
+                        .map(|x| x.reason);
+                    match by_iface
+                        .iter_mut()
+                        .find(|(s, _, _)| *s == c.abstract_syntax)
+                    {
                         Some(e) => {
                             e.1 |= accepted == Some(true);
                             if e.2.is_none() {
@@ -501,23 +592,64 @@ impl Assoc {
                 }
                 for (syn, ok, reason) in by_iface {
                     if !ok {
-                        let status = reason.map(|r| (names::provider_reason(r).map(str::to_string).unwrap_or_else(|| format!("0x{r:04x}")), u32::from(r)));
-                        self.bind_failed(out, pb_clone(&pb), Outcome::Rejected, status, len, Some((frame, ts, syn)));
+                        let status = reason.map(|r| {
+                            (
+                                names::provider_reason(r)
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| format!("0x{r:04x}")),
+                                u32::from(r),
+                            )
+                        });
+                        self.bind_failed(
+                            out,
+                            pb_clone(&pb),
+                            Outcome::Rejected,
+                            status,
+                            len,
+                            Some((frame, ts, syn)),
+                        );
                     }
                 }
             }
             Body::BindNak(n) => {
                 out.stats.bind_naks += 1;
-                let key = if self.binds.contains_key(&call_id) { Some(call_id) } else { self.binds.keys().next().copied() };
+                let key = if self.binds.contains_key(&call_id) {
+                    Some(call_id)
+                } else {
+                    self.binds.keys().next().copied()
+                };
                 if let Some(pb) = key.and_then(|k| self.binds.remove(&k)) {
-                    let status = (names::bind_nak_reason(n.reason).map(str::to_string).unwrap_or_else(|| format!("0x{:04x}", n.reason)), u32::from(n.reason));
-                    let syn = pb.contexts.iter().find(|c| !c.transfer_syntaxes.iter().any(|t| t.is_btfn())).map(|c| c.abstract_syntax);
+                    let status = (
+                        names::bind_nak_reason(n.reason)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| format!("0x{:04x}", n.reason)),
+                        u32::from(n.reason),
+                    );
+                    let syn = pb
+                        .contexts
+                        .iter()
+                        .find(|c| !c.transfer_syntaxes.iter().any(|t| t.is_btfn()))
+                        .map(|c| c.abstract_syntax);
                     match syn {
-                        Some(s) => self.bind_failed(out, pb, Outcome::BindNak, Some(status), len, Some((frame, ts, s))),
-                        None => self.bind_failed(out, pb, Outcome::BindNak, Some(status), len, None),
+                        Some(s) => self.bind_failed(
+                            out,
+                            pb,
+                            Outcome::BindNak,
+                            Some(status),
+                            len,
+                            Some((frame, ts, s)),
+                        ),
+                        None => {
+                            self.bind_failed(out, pb, Outcome::BindNak, Some(status), len, None)
+                        }
                     }
                 } else {
-                    out.issue(frame, src, dst, format!("bind_nak (reason {}) without a bind", n.reason));
+                    out.issue(
+                        frame,
+                        src,
+                        dst,
+                        format!("bind_nak (reason {}) without a bind", n.reason),
+                    );
                 }
             }
             _ => {}
@@ -525,8 +657,18 @@ impl Assoc {
     }
 
     /// Logs a failed bind as a call with `opnum: null`.
-    fn bind_failed(&self, out: &mut Out, pb: PendingBind, outcome: Outcome, status: Option<(String, u32)>, resp_len: u64, resp: Option<(u64, Timestamp, Syntax)>) {
-        let syn = resp.map(|r| r.2).or_else(|| pb.contexts.first().map(|c| c.abstract_syntax));
+    fn bind_failed(
+        &self,
+        out: &mut Out,
+        pb: PendingBind,
+        outcome: Outcome,
+        status: Option<(String, u32)>,
+        resp_len: u64,
+        resp: Option<(u64, Timestamp, Syntax)>,
+    ) {
+        let syn = resp
+            .map(|r| r.2)
+            .or_else(|| pb.contexts.first().map(|c| c.abstract_syntax));
         let call = Call {
             ts: pb.ts.as_secs_f64(),
             frame: pb.frame,
@@ -537,7 +679,9 @@ impl Assoc {
             pipe: self.pipe.clone(),
             uuid: syn.map(|s| s.uuid.to_string()),
             version: syn.map(|s| format!("{}.{}", s.ver_major, s.ver_minor)),
-            interface: syn.and_then(|s| names::interface_name(&s.uuid, s.ver_major)).map(str::to_string),
+            interface: syn
+                .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
+                .map(str::to_string),
             opnum: None,
             operation: Some(if pb.alter { "alter_context" } else { "bind" }.into()),
             outcome,
@@ -567,7 +711,16 @@ impl Assoc {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn request(&mut self, out: &mut Out, pkt: &Packet<&[u8]>, src: SocketAddr, dst: SocketAddr, frame: u64, ts: Timestamp, len: u64) {
+    fn request(
+        &mut self,
+        out: &mut Out,
+        pkt: &Packet<&[u8]>,
+        src: SocketAddr,
+        dst: SocketAddr,
+        frame: u64,
+        ts: Timestamp,
+        len: u64,
+    ) {
         let call_id = pkt.call_id();
         let stub = match pkt.stub() {
             Ok(s) => s,
@@ -577,7 +730,9 @@ impl Assoc {
                 &[]
             }
         };
-        let encrypted = pkt.auth().is_some_and(|a| a.auth_level == auth_level::PRIVACY);
+        let encrypted = pkt
+            .auth()
+            .is_some_and(|a| a.auth_level == auth_level::PRIVACY);
         let first = pkt.first_frag() || !self.pending.contains_key(&call_id);
         if first {
             if let Some(old) = self.pending.remove(&call_id) {
@@ -595,7 +750,10 @@ impl Assoc {
                 dst,
                 ctx_id,
                 opnum: pkt.opnum().unwrap_or(0),
-                req: Half { drep: Some(pkt.drep()), ..Default::default() },
+                req: Half {
+                    drep: Some(pkt.drep()),
+                    ..Default::default()
+                },
                 resp: Half::default(),
                 fault: None,
                 keep_stub: self.keep_stub(ctx_id),
@@ -604,7 +762,8 @@ impl Assoc {
         }
         let max = out.limits.max_stub;
         if let Some(p) = self.pending.get_mut(&call_id) {
-            p.req.add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
+            p.req
+                .add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
             p.req.encrypted |= encrypted;
             if pkt.last_frag() {
                 p.req.complete = true;
@@ -619,7 +778,16 @@ impl Assoc {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn response(&mut self, out: &mut Out, pkt: &Packet<&[u8]>, src: SocketAddr, dst: SocketAddr, frame: u64, ts: Timestamp, len: u64) {
+    fn response(
+        &mut self,
+        out: &mut Out,
+        pkt: &Packet<&[u8]>,
+        src: SocketAddr,
+        dst: SocketAddr,
+        frame: u64,
+        ts: Timestamp,
+        len: u64,
+    ) {
         let call_id = pkt.call_id();
         let Some(p) = self.pending.get_mut(&call_id) else {
             out.stats.responses_without_request += 1;
@@ -627,11 +795,21 @@ impl Assoc {
                 // A fault without its request (capture started mid-call, or a fault to a bind
                 // or auth3): keep it visible.
                 out.stats.faults += 1;
-                out.issue(frame, src, dst, format!("fault {} (call_id {call_id}) without a request seen", status_text(pkt.status().unwrap_or(0))));
+                out.issue(
+                    frame,
+                    src,
+                    dst,
+                    format!(
+                        "fault {} (call_id {call_id}) without a request seen",
+                        status_text(pkt.status().unwrap_or(0))
+                    ),
+                );
             }
             return;
         };
-        let encrypted = pkt.auth().is_some_and(|a| a.auth_level == auth_level::PRIVACY);
+        let encrypted = pkt
+            .auth()
+            .is_some_and(|a| a.auth_level == auth_level::PRIVACY);
         let max = out.limits.max_stub;
         if p.resp.bytes == 0 {
             p.resp.drep = Some(pkt.drep());
@@ -649,7 +827,8 @@ impl Assoc {
                     &[]
                 }
             };
-            p.resp.add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
+            p.resp
+                .add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
             p.resp.encrypted |= encrypted;
             if pkt.last_frag() {
                 p.resp.complete = true;
@@ -676,9 +855,13 @@ impl Assoc {
             pipe: self.pipe.clone(),
             uuid: syn.map(|s| s.uuid.to_string()),
             version: syn.map(|s| format!("{}.{}", s.ver_major, s.ver_minor)),
-            interface: syn.and_then(|s| names::interface_name(&s.uuid, s.ver_major)).map(str::to_string),
+            interface: syn
+                .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
+                .map(str::to_string),
             opnum: Some(p.opnum),
-            operation: syn.and_then(|s| names::opnum_name(&s.uuid, p.opnum)).map(str::to_string),
+            operation: syn
+                .and_then(|s| names::opnum_name(&s.uuid, p.opnum))
+                .map(str::to_string),
             outcome: match (answered, p.fault) {
                 (false, _) => Outcome::NoResponse,
                 (true, Some(_)) => Outcome::Fault,
@@ -709,10 +892,16 @@ impl Assoc {
         if call.encrypted {
             out.stats.encrypted_stubs += 1;
         }
-        if let (true, false, None, 4) = (p.resp.complete, call.encrypted, p.fault, p.resp.tail.len()) {
+        if let (true, false, None, 4) =
+            (p.resp.complete, call.encrypted, p.fault, p.resp.tail.len())
+        {
             let le = p.resp.drep.unwrap_or_default().little_endian;
             let b: [u8; 4] = p.resp.tail[..4].try_into().unwrap_or([0; 4]);
-            let rc = if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) };
+            let rc = if le {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            };
             call.return_code = Some(format!("0x{rc:08x}"));
             if let (true, Some(name)) = (rc != 0, names::status_name(rc)) {
                 call.status = Some(name.to_string());
@@ -727,7 +916,17 @@ impl Assoc {
 
     fn decode_stubs(&self, out: &mut Out, p: &Pending, syn: Syntax, call: &mut Call) {
         let drep = p.resp.drep.unwrap_or_default();
-        decode_answer(out, &syn.uuid, p.opnum, drep, &p.resp.stub, call, p.src, p.dst, p.resp.last_ts);
+        decode_answer(
+            out,
+            &syn.uuid,
+            p.opnum,
+            drep,
+            &p.resp.stub,
+            call,
+            p.src,
+            p.dst,
+            p.resp.last_ts,
+        );
     }
 
     /// Ends the association: unanswered calls become `no_response`, unanswered binds too.
@@ -748,7 +947,17 @@ impl Assoc {
 /// Decodes an EPM or DCOM response stub into `call` (status, endpoints) and records the
 /// endpoints handed out.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn decode_answer(out: &mut Out, iface: &Uuid, opnum: u16, drep: Drep, stub: &[u8], call: &mut Call, client: SocketAddr, server: SocketAddr, ts: Timestamp) {
+pub(crate) fn decode_answer(
+    out: &mut Out,
+    iface: &Uuid,
+    opnum: u16,
+    drep: Drep,
+    stub: &[u8],
+    call: &mut Call,
+    client: SocketAddr,
+    server: SocketAddr,
+    ts: Timestamp,
+) {
     let mut eps: Vec<Endpoint> = Vec::new();
     let mut err = None;
     if *iface == EPM_UUID {
@@ -760,9 +969,14 @@ pub(crate) fn decode_answer(out: &mut Out, iface: &Uuid, opnum: u16, drep: Drep,
                     call.status_code = Some(r.status);
                 }
                 call.epm_status = Some(st);
-                let towers = r.towers.iter().chain(r.entries.iter().filter_map(|e| e.tower.as_ref()));
+                let towers = r
+                    .towers
+                    .iter()
+                    .chain(r.entries.iter().filter_map(|e| e.tower.as_ref()));
                 for t in towers {
-                    let Some(binding) = t.binding_string() else { continue };
+                    let Some(binding) = t.binding_string() else {
+                        continue;
+                    };
                     eps.push(Endpoint {
                         binding,
                         protocol: t.protocol().map(str::to_string),
@@ -789,7 +1003,12 @@ pub(crate) fn decode_answer(out: &mut Out, iface: &Uuid, opnum: u16, drep: Drep,
     }
     if let Some((what, e)) = err {
         out.stats.stub_decode_errors += 1;
-        out.issue(call.response_frame.unwrap_or(call.frame), server, client, format!("{what} response stub (call frame {}): {e}", call.frame));
+        out.issue(
+            call.response_frame.unwrap_or(call.frame),
+            server,
+            client,
+            format!("{what} response stub (call frame {}): {e}", call.frame),
+        );
     }
     let source = if *iface == EPM_UUID { "epm" } else { "dcom" };
     for e in &eps {
@@ -814,7 +1033,15 @@ pub(crate) fn decode_answer(out: &mut Out, iface: &Uuid, opnum: u16, drep: Drep,
 }
 
 fn pb_clone(pb: &PendingBind) -> PendingBind {
-    PendingBind { frame: pb.frame, ts: pb.ts, src: pb.src, dst: pb.dst, alter: pb.alter, bytes: pb.bytes, contexts: pb.contexts.clone() }
+    PendingBind {
+        frame: pb.frame,
+        ts: pb.ts,
+        src: pb.src,
+        dst: pb.dst,
+        alter: pb.alter,
+        bytes: pb.bytes,
+        contexts: pb.contexts.clone(),
+    }
 }
 
 /// DCOM interfaces whose answers hand out endpoints: IRemoteSCMActivator / ISystemActivator,
@@ -830,7 +1057,9 @@ pub(crate) fn is_dcom_interface(u: &Uuid) -> bool {
 }
 
 /// (HRESULT, endpoints) from a DCOM response stub, via [`crate::dcom`].
-fn dcom_decode(iface: &Uuid, opnum: u16, drep: Drep, stub: &[u8]) -> Option<Result<(Option<u32>, Vec<Endpoint>), String>> {
+type DcomAnswer = Result<(Option<u32>, Vec<Endpoint>), String>;
+
+fn dcom_decode(iface: &Uuid, opnum: u16, drep: Drep, stub: &[u8]) -> Option<DcomAnswer> {
     let res = dcom::decode_response(iface, opnum, drep, stub)?;
     Some(match res {
         Ok(d) => {
@@ -846,7 +1075,14 @@ fn dcom_decode(iface: &Uuid, opnum: u16, drep: Drep, stub: &[u8]) -> Option<Resu
                         (Some(p), None) => format!("{p}:{host}"),
                         (None, _) => format!("tower_0x{:04x}:{}", b.tower_id, b.network_addr),
                     };
-                    Endpoint { binding, protocol, address: Some(host), port, pipe: None, uuid: None }
+                    Endpoint {
+                        binding,
+                        protocol,
+                        address: Some(host),
+                        port,
+                        pipe: None,
+                        uuid: None,
+                    }
                 })
                 .collect();
             Ok((Some(d.hresult), eps))

@@ -19,10 +19,10 @@ use std::net::SocketAddr;
 use tracehound_flows::{Dir, FlowInfo, Timestamp};
 
 use crate::calls::{decode_answer, is_dcom_interface, status_text, Call, Out, Outcome, EPM_UUID};
+use crate::names;
 use crate::ndr::Drep;
 use crate::pdu::{u16_at, u32_at, uuid_at, PType};
 use crate::uuid::Uuid;
-use crate::names;
 
 pub const CL_HEADER_LEN: usize = 80;
 
@@ -88,7 +88,11 @@ impl ClHeader {
         if b[4] & 0xee != 0 || b[5] > 3 || b[6] != 0 {
             return Err(ClError::Drep([b[4], b[5], b[6]]));
         }
-        let drep = Drep { little_endian: b[4] & 0x10 != 0, char_ebcdic: b[4] & 1 != 0, float: b[5] };
+        let drep = Drep {
+            little_endian: b[4] & 0x10 != 0,
+            char_ebcdic: b[4] & 1 != 0,
+            float: b[5],
+        };
         let le = drep.little_endian;
         let z = Uuid::NIL;
         let h = ClHeader {
@@ -109,7 +113,10 @@ impl ClHeader {
         };
         let body = b
             .get(CL_HEADER_LEN..CL_HEADER_LEN + h.body_len as usize)
-            .ok_or(ClError::BodyLen { len: h.body_len, have: b.len() - CL_HEADER_LEN })?;
+            .ok_or(ClError::BodyLen {
+                len: h.body_len,
+                have: b.len() - CL_HEADER_LEN,
+            })?;
         Ok((h, body))
     }
 }
@@ -141,13 +148,26 @@ pub(crate) struct ClState {
 }
 
 impl ClState {
-    pub fn datagram(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
+    pub fn datagram(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         // Only datagrams that look like CL DCE/RPC are ours; others are silently not RPC.
         let (h, body) = match ClHeader::parse(data) {
             Ok(x) => x,
             Err(ClError::BodyLen { len, have }) if data.first() == Some(&4) => {
                 out.stats.cl_malformed += 1;
-                out.issue(frame, flow.src(dir), flow.dst(dir), format!("ncadg: body length {len} exceeds the {have} bytes present"));
+                out.issue(
+                    frame,
+                    flow.src(dir),
+                    flow.dst(dir),
+                    format!("ncadg: body length {len} exceeds the {have} bytes present"),
+                );
                 return;
             }
             Err(_) => return,
@@ -163,7 +183,12 @@ impl ClState {
                         out.stats.pending_dropped += 1;
                         if !self.cap_noted {
                             self.cap_noted = true;
-                            out.issue(frame, src, dst, "ncadg: limit of calls in flight reached".into());
+                            out.issue(
+                                frame,
+                                src,
+                                dst,
+                                "ncadg: limit of calls in flight reached".into(),
+                            );
                         }
                         return;
                     }
@@ -200,8 +225,14 @@ impl ClState {
                 p.resp_frame = frame;
                 p.resp_ts = ts;
                 p.drep = h.drep;
-                let status = if h.ptype == PType::RESPONSE { None } else { u32_at(body, 0, h.drep.little_endian) };
-                if h.ptype == PType::RESPONSE && (p.interface == EPM_UUID || is_dcom_interface(&p.interface)) {
+                let status = if h.ptype == PType::RESPONSE {
+                    None
+                } else {
+                    u32_at(body, 0, h.drep.little_endian)
+                };
+                if h.ptype == PType::RESPONSE
+                    && (p.interface == EPM_UUID || is_dcom_interface(&p.interface))
+                {
                     let room = MAX_STUB.saturating_sub(p.stub.len());
                     p.stub.extend_from_slice(&body[..body.len().min(room)]);
                 }
@@ -237,7 +268,11 @@ impl ClState {
             interface: names::interface_name(&p.interface, major).map(str::to_string),
             opnum: Some(p.opnum),
             operation: names::opnum_name(&p.interface, p.opnum).map(str::to_string),
-            outcome: if answered { outcome } else { Outcome::NoResponse },
+            outcome: if answered {
+                outcome
+            } else {
+                Outcome::NoResponse
+            },
             status: status.map(status_text),
             status_code: status,
             return_code: None,
@@ -258,7 +293,17 @@ impl ClState {
             out.stats.faults += 1;
         }
         if answered && outcome == Outcome::Ok && !p.stub.is_empty() {
-            decode_answer(out, &p.interface, p.opnum, p.drep, &p.stub, &mut call, p.client, p.server, p.resp_ts);
+            decode_answer(
+                out,
+                &p.interface,
+                p.opnum,
+                p.drep,
+                &p.stub,
+                &mut call,
+                p.client,
+                p.server,
+                p.resp_ts,
+            );
         }
         let _ = p.done;
         out.push_call(call);

@@ -42,6 +42,10 @@ pub const CLSID_ACTIVATION_PROPERTIES_OUT: Uuid =
     Uuid::from_str_const("00000339-0000-0000-c000-000000000046");
 pub const CLSID_SCM_REPLY_INFO: Uuid = Uuid::from_str_const("000001b6-0000-0000-c000-000000000046");
 pub const CLSID_PROPS_OUT_INFO: Uuid = Uuid::from_str_const("00000339-0000-0000-c000-000000000046");
+pub const CLSID_ACTIVATION_PROPERTIES_IN: Uuid =
+    Uuid::from_str_const("00000338-0000-0000-c000-000000000046");
+pub const CLSID_INSTANTIATION_INFO: Uuid = Uuid::from_str_const("000001ab-0000-0000-c000-000000000046");
+pub const CLSID_SCM_REQUEST_INFO: Uuid = Uuid::from_str_const("000001aa-0000-0000-c000-000000000046");
 
 /// OBJREF signature "MEOW".
 pub const OBJREF_SIGNATURE: u32 = 0x574f_454d;
@@ -435,10 +439,14 @@ fn serialization_header(r: &mut Reader<'_>, what: &str) -> Result<(Drep, u32), S
     Ok((drep, len))
 }
 
-/// Parses an Activation Properties BLOB (MS-DCOM 2.2.22): dwSize,
-/// dwReserved, CustomHeader, properties. `base` is the blob's stub offset.
-pub fn parse_activation_blob(blob: &[u8], base: usize, out: &mut DcomResult) -> Result<(), StubError> {
-    let at = |r: &Reader<'_>| base + r.pos();
+/// One serialized property of an activation blob: (property CLSID, NDR
+/// body, stub offset of the body, body byte order).
+pub type Property<'a> = (Uuid, &'a [u8], usize, Drep);
+
+/// Splits an Activation Properties BLOB (MS-DCOM 2.2.22: dwSize,
+/// dwReserved, CustomHeader, properties) into its properties. `base` is the
+/// blob's stub offset, used in errors.
+pub fn activation_properties(blob: &[u8], base: usize) -> Result<Vec<Property<'_>>, StubError> {
     let mut r = Reader::new(blob, Drep::LE);
     let size = r.u32("activation blob dwSize")?;
     let _reserved = r.u32("activation blob dwReserved")?;
@@ -449,46 +457,15 @@ pub fn parse_activation_blob(blob: &[u8], base: usize, out: &mut DcomResult) -> 
         ));
     }
     let hdr_start = r.pos();
-    let (drep, hdr_len) = serialization_header(&mut r, "CustomHeader serialization header")?;
-    let n = r.check_count(hdr_len, 1, "CustomHeader")?;
-    let hdr_at = at(&r);
-    let mut h = Reader::new(r.take(n, "CustomHeader")?, drep);
-    let _total = h.u32("CustomHeader totalSize")?;
-    let header_size = h.u32("CustomHeader headerSize")?;
-    let _res = h.u32("CustomHeader dwReserved")?;
-    let _dest = h.u32("CustomHeader destCtx")?;
-    let count = h.u32("CustomHeader cIfs")?;
-    if count > MAX_PROPERTIES {
-        return Err(StubError::new(
-            format!("CustomHeader cIfs {count} exceeds MAX_ACTPROP_LIMIT {MAX_PROPERTIES}"),
-            hdr_at + 16,
-        ));
-    }
-    let _class_info = h.uuid("CustomHeader classInfoClsid")?;
-    let p_clsid = h.pointer("CustomHeader pclsid")?;
-    let p_sizes = h.pointer("CustomHeader pSizes")?;
-    let p_res = h.pointer("CustomHeader pdwReserved")?;
-    let mut clsids = Vec::new();
-    if p_clsid.is_some() {
-        let max = h.conformance("pclsid max_count")?;
-        let k = h.check_count(max.min(count), 16, "pclsid")?;
-        for _ in 0..k {
-            clsids.push(h.uuid("pclsid")?);
-        }
-    }
-    let mut sizes = Vec::new();
-    if p_sizes.is_some() {
-        let max = h.conformance("pSizes max_count")?;
-        let k = h.check_count(max.min(count), 4, "pSizes")?;
-        for _ in 0..k {
-            sizes.push(h.u32("pSizes")?);
-        }
-    }
-    if p_res.is_some() {
-        let _ = h.u32("pdwReserved");
-    }
+    let (drep, hdr_len) = serialization_header(&mut r, "CustomHeader serialization header")
+        .map_err(|e| rebase(e, base))?;
+    let n = r.check_count(hdr_len, 1, "CustomHeader").map_err(|e| rebase(e, base))?;
+    let hdr_at = base + r.pos();
+    let hdr = r.take(n, "CustomHeader").map_err(|e| rebase(e, base))?;
+    let (header_size, clsids, sizes) = custom_header(hdr, drep).map_err(|e| rebase(e, hdr_at))?;
     // Properties start headerSize bytes after the CustomHeader's start.
     let mut pos = hdr_start.saturating_add(header_size as usize);
+    let mut out = Vec::with_capacity(clsids.len());
     for (clsid, size) in clsids.iter().zip(sizes.iter()) {
         let end = pos.saturating_add(*size as usize);
         let Some(prop) = blob.get(pos..end) else {
@@ -498,16 +475,68 @@ pub fn parse_activation_blob(blob: &[u8], base: usize, out: &mut DcomResult) -> 
             ));
         };
         let mut pr = Reader::new(prop, Drep::LE);
-        let (pdrep, plen) = serialization_header(&mut pr, "property serialization header")?;
-        let m = pr.check_count(plen, 1, "property body")?;
-        let body_base = base + pos + 16;
-        let body = pr.take(m, "property body")?;
-        if *clsid == CLSID_SCM_REPLY_INFO {
-            scm_reply_info(body, body_base, pdrep, out)?;
-        } else if *clsid == CLSID_PROPS_OUT_INFO {
-            props_out_info(body, body_base, pdrep, out)?;
-        }
+        let (pdrep, plen) = serialization_header(&mut pr, "property serialization header")
+            .map_err(|e| rebase(e, base + pos))?;
+        let m = pr.check_count(plen, 1, "property body").map_err(|e| rebase(e, base + pos))?;
+        let body = pr.take(m, "property body").map_err(|e| rebase(e, base + pos))?;
+        out.push((*clsid, body, base + pos + 16, pdrep));
         pos = end;
+    }
+    Ok(out)
+}
+
+/// CustomHeader → (headerSize, property CLSIDs, property sizes).
+fn custom_header(hdr: &[u8], drep: Drep) -> Result<(u32, Vec<Uuid>, Vec<u32>), StubError> {
+    let mut h = Reader::new(hdr, drep);
+    let _total = h.u32("CustomHeader totalSize")?;
+    let header_size = h.u32("CustomHeader headerSize")?;
+    let _res = h.u32("CustomHeader dwReserved")?;
+    let _dest = h.u32("CustomHeader destCtx")?;
+    let count = h.u32("CustomHeader cIfs")?;
+    if count > MAX_PROPERTIES {
+        return Err(StubError::new(
+            format!("CustomHeader cIfs {count} exceeds MAX_ACTPROP_LIMIT {MAX_PROPERTIES}"),
+            16,
+        ));
+    }
+    let _class_info = h.uuid("CustomHeader classInfoClsid")?;
+    let p_clsid = h.pointer("CustomHeader pclsid")?;
+    let p_sizes = h.pointer("CustomHeader pSizes")?;
+    let _p_res = h.pointer("CustomHeader pdwReserved")?;
+    let mut clsids = Vec::new();
+    if p_clsid.is_some() {
+        let max = h.conformance("pclsid max_count")?;
+        if max != count {
+            return Err(h.err(format!("pclsid max_count {max} != cIfs {count}")));
+        }
+        let k = h.check_count(max, 16, "pclsid")?;
+        for _ in 0..k {
+            clsids.push(h.uuid("pclsid")?);
+        }
+    }
+    let mut sizes = Vec::new();
+    if p_sizes.is_some() {
+        let max = h.conformance("pSizes max_count")?;
+        if max != count {
+            return Err(h.err(format!("pSizes max_count {max} != cIfs {count}")));
+        }
+        let k = h.check_count(max, 4, "pSizes")?;
+        for _ in 0..k {
+            sizes.push(h.u32("pSizes")?);
+        }
+    }
+    Ok((header_size, clsids, sizes))
+}
+
+/// Parses an ActivationPropertiesOut blob into `out` (ScmReplyInfoData and
+/// PropsOutInfo properties). `base` is the blob's stub offset.
+pub fn parse_activation_blob(blob: &[u8], base: usize, out: &mut DcomResult) -> Result<(), StubError> {
+    for (clsid, body, body_base, drep) in activation_properties(blob, base)? {
+        if clsid == CLSID_SCM_REPLY_INFO {
+            scm_reply_info(body, body_base, drep, out)?;
+        } else if clsid == CLSID_PROPS_OUT_INFO {
+            props_out_info(body, body_base, drep, out)?;
+        }
     }
     Ok(())
 }
@@ -566,6 +595,269 @@ fn props_out_info(body: &[u8], base: usize, drep: Drep, out: &mut DcomResult) ->
         Ok(())
     };
     f(&mut r, out).map_err(|e| rebase(e, base))
+}
+
+/// What a DCOM request asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+pub struct DcomRequest {
+    pub opnum: u16,
+    /// OXID being resolved (ResolveOxid / ResolveOxid2).
+    pub oxid: Option<u64>,
+    /// Protocol sequences the client can use (tower ids).
+    pub requested_protseqs: Vec<u16>,
+    /// Class being activated (RemoteActivation, RemoteCreateInstance,
+    /// RemoteGetClassObject).
+    pub clsid: Option<Uuid>,
+    /// Interfaces requested from the new object.
+    pub iids: Vec<Uuid>,
+    /// Client COM version from ORPCTHIS (major, minor).
+    pub com_version: Option<(u16, u16)>,
+}
+
+/// Cap on requested interfaces / protseqs kept (MS-DCOM limits them to
+/// MAX_REQUESTED_INTERFACES = 0x8000 and MAX_REQUESTED_PROTSEQ = 0x8000).
+pub const MAX_LIST: u32 = 0x8000;
+
+/// Decodes a request stub of the DCOM activation / OXID-resolution methods.
+/// `None` when `(iface, opnum)` is not one of those.
+pub fn decode_request(
+    iface: &Uuid,
+    opnum: u16,
+    drep: Drep,
+    stub: &[u8],
+) -> Option<Result<DcomRequest, StubError>> {
+    let mut r = Reader::new(stub, drep);
+    let res = if *iface == IOBJECTEXPORTER {
+        match opnum {
+            0 | 4 => resolve_oxid_request(&mut r, opnum),
+            5 => Ok(DcomRequest { opnum, ..Default::default() }),
+            _ => return None,
+        }
+    } else if *iface == IACTIVATION {
+        match opnum {
+            0 => remote_activation_request(&mut r),
+            _ => return None,
+        }
+    } else if *iface == IREMOTESCMACTIVATOR {
+        match opnum {
+            3 | 4 => scm_activation_request(&mut r, opnum),
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    Some(res)
+}
+
+fn u16_list(r: &mut Reader<'_>, count: u32, what: &str) -> Result<Vec<u16>, StubError> {
+    if count > MAX_LIST {
+        return Err(r.err(format!("{what}: count {count} exceeds {MAX_LIST}")));
+    }
+    let n = r.check_count(count, 2, what)?;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(r.u16(what)?);
+    }
+    Ok(v)
+}
+
+fn uuid_list(r: &mut Reader<'_>, count: u32, what: &str) -> Result<Vec<Uuid>, StubError> {
+    if count > MAX_LIST {
+        return Err(r.err(format!("{what}: count {count} exceeds {MAX_LIST}")));
+    }
+    let n = r.check_count(count, 16, what)?;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(r.uuid(what)?);
+    }
+    Ok(v)
+}
+
+/// ResolveOxid(2): OXID* pOxid, u16 cRequestedProtseqs, [ref, size_is] u16 arRequestedProtseqs[].
+fn resolve_oxid_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest, StubError> {
+    let oxid = r.u64("pOxid")?;
+    let count = r.u16("cRequestedProtseqs")?;
+    let max = r.conformance("arRequestedProtseqs max_count")?;
+    if max != u32::from(count) {
+        return Err(r.err(format!("arRequestedProtseqs max_count {max} != cRequestedProtseqs {count}")));
+    }
+    let protseqs = u16_list(r, max, "arRequestedProtseqs")?;
+    Ok(DcomRequest { opnum, oxid: Some(oxid), requested_protseqs: protseqs, ..Default::default() })
+}
+
+/// ORPCTHIS: COMVERSION, flags, reserved1, cid, extensions (skipped).
+fn read_orpcthis(r: &mut Reader<'_>) -> Result<(u16, u16), StubError> {
+    let v = (r.u16("ORPCTHIS version major")?, r.u16("ORPCTHIS version minor")?);
+    let _flags = r.u32("ORPCTHIS flags")?;
+    let _reserved = r.u32("ORPCTHIS reserved1")?;
+    let _cid = r.uuid("ORPCTHIS cid")?;
+    if r.pointer("ORPCTHIS extensions")?.is_some() {
+        skip_extent_array(r)?;
+    }
+    Ok(v)
+}
+
+fn skip_extent_array(r: &mut Reader<'_>) -> Result<(), StubError> {
+    let size = r.u32("ORPC_EXTENT_ARRAY size")?;
+    let _reserved = r.u32("ORPC_EXTENT_ARRAY reserved")?;
+    if r.pointer("ORPC_EXTENT_ARRAY extent")?.is_some() {
+        let max = r.conformance("ORPC_EXTENT pointers max_count")?;
+        let want = size.saturating_add(1) & !1;
+        if max != want {
+            return Err(r.err(format!("ORPC_EXTENT array max_count {max}, expected {want}")));
+        }
+        let n = r.check_count(max, 4, "ORPC_EXTENT pointers")?;
+        let mut present = 0usize;
+        for _ in 0..n {
+            if r.pointer("ORPC_EXTENT pointer")?.is_some() {
+                present += 1;
+            }
+        }
+        for _ in 0..present {
+            let max = r.conformance("ORPC_EXTENT max_count")?;
+            let _id = r.uuid("ORPC_EXTENT id")?;
+            let _size = r.u32("ORPC_EXTENT size")?;
+            let n = r.check_count(max, 1, "ORPC_EXTENT data")?;
+            r.take(n, "ORPC_EXTENT data")?;
+        }
+    }
+    Ok(())
+}
+
+/// RemoteActivation request (MS-DCOM 3.1.2.5.2.3.1).
+fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubError> {
+    let mut out = DcomRequest { opnum: 0, ..Default::default() };
+    out.com_version = Some(read_orpcthis(r)?);
+    out.clsid = Some(r.uuid("Clsid")?);
+    if r.pointer("pwszObjectName")?.is_some() {
+        let _name = r.string_utf16("pwszObjectName")?;
+    }
+    if r.pointer("pObjectStorage")?.is_some() {
+        let _max = r.conformance("pObjectStorage max_count")?;
+        let cnt = r.u32("pObjectStorage ulCntData")?;
+        let n = r.check_count(cnt, 1, "pObjectStorage abData")?;
+        r.take(n, "pObjectStorage abData")?;
+    }
+    let _imp = r.u32("ClientImpLevel")?;
+    let _mode = r.u32("Mode")?;
+    let interfaces = r.u32("Interfaces")?;
+    if r.pointer("pIIDs")?.is_some() {
+        let max = r.conformance("pIIDs max_count")?;
+        if max != interfaces {
+            return Err(r.err(format!("pIIDs max_count {max} != Interfaces {interfaces}")));
+        }
+        out.iids = uuid_list(r, max, "pIIDs")?;
+    }
+    let count = r.u16("cRequestedProtseqs")?;
+    let max = r.conformance("aRequestedProtseqs max_count")?;
+    if max != u32::from(count) {
+        return Err(r.err(format!("aRequestedProtseqs max_count {max} != cRequestedProtseqs {count}")));
+    }
+    out.requested_protseqs = u16_list(r, max, "aRequestedProtseqs")?;
+    Ok(out)
+}
+
+/// RemoteGetClassObject (3) / RemoteCreateInstance (4) request: ORPCTHIS,
+/// [4 only] pUnkOuter, pActProperties → ActivationPropertiesIn blob.
+fn scm_activation_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest, StubError> {
+    let mut out = DcomRequest { opnum, ..Default::default() };
+    out.com_version = Some(read_orpcthis(r)?);
+    if opnum == 4 && r.pointer("pUnkOuter")?.is_some() {
+        let _max = r.conformance("pUnkOuter max_count")?;
+        let cnt = r.u32("pUnkOuter ulCntData")?;
+        let n = r.check_count(cnt, 1, "pUnkOuter abData")?;
+        r.take(n, "pUnkOuter abData")?;
+    }
+    if r.pointer("pActProperties")?.is_some() {
+        let max = r.conformance("MInterfacePointer max_count")?;
+        let cnt_at = r.pos();
+        let cnt = r.u32("MInterfacePointer ulCntData")?;
+        if cnt > max {
+            return Err(StubError::new(
+                format!("MInterfacePointer ulCntData {cnt} exceeds max_count {max}"),
+                cnt_at,
+            ));
+        }
+        let n = r.check_count(cnt, 1, "MInterfacePointer abData")?;
+        let base = r.pos();
+        let objref = r.take(n, "MInterfacePointer abData")?;
+        activation_in(objref, base, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// OBJREF_CUSTOM(ActivationPropertiesIn) → InstantiationInfoData and
+/// ScmRequestInfoData.
+fn activation_in(objref: &[u8], base: usize, out: &mut DcomRequest) -> Result<(), StubError> {
+    let mut r = Reader::new(objref, Drep::LE);
+    let sig = r.u32("OBJREF signature")?;
+    if sig != OBJREF_SIGNATURE {
+        return Err(StubError::new(format!("OBJREF signature {sig:#010x}, expected MEOW"), base));
+    }
+    let flags = r.u32("OBJREF flags")?;
+    if flags != OBJREF_CUSTOM {
+        return Err(StubError::new(format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"), base + 4));
+    }
+    let _iid = r.uuid("OBJREF iid")?;
+    let clsid = r.uuid("OBJREF_CUSTOM clsid")?;
+    if clsid != CLSID_ACTIVATION_PROPERTIES_IN {
+        return Err(StubError::new(
+            format!("OBJREF_CUSTOM clsid {clsid}, expected ActivationPropertiesIn"),
+            base + 24,
+        ));
+    }
+    let _cb_ext = r.u32("OBJREF_CUSTOM cbExtension")?;
+    let _size = r.u32("OBJREF_CUSTOM reserved/size")?;
+    let blob_base = base + r.pos();
+    for (clsid, body, body_base, drep) in activation_properties(r.rest(), blob_base)? {
+        let mut pr = Reader::new(body, drep);
+        let res: Result<(), StubError> = (|| {
+            if clsid == CLSID_INSTANTIATION_INFO {
+                // InstantiationInfoData { CLSID classId; DWORD classCtx; DWORD actvflags;
+                //   long fIsSurrogate; DWORD cIID; DWORD instFlag; IID* pIID; DWORD thisSize;
+                //   COMVERSION clientCOMVersion; }
+                out.clsid = Some(pr.uuid("InstantiationInfoData classId")?);
+                let _ctx = pr.u32("classCtx")?;
+                let _flags = pr.u32("actvflags")?;
+                let _sur = pr.u32("fIsSurrogate")?;
+                let c_iid = pr.u32("cIID")?;
+                let _inst = pr.u32("instFlag")?;
+                let p_iid = pr.pointer("pIID")?;
+                let _this = pr.u32("thisSize")?;
+                let _ver = (pr.u16("clientCOMVersion major")?, pr.u16("clientCOMVersion minor")?);
+                if p_iid.is_some() {
+                    let max = pr.conformance("pIID max_count")?;
+                    if max != c_iid {
+                        return Err(pr.err(format!("pIID max_count {max} != cIID {c_iid}")));
+                    }
+                    out.iids = uuid_list(&mut pr, max, "pIID")?;
+                }
+            } else if clsid == CLSID_SCM_REQUEST_INFO {
+                // ScmRequestInfoData { DWORD* pdwReserved; customREMOTE_REQUEST_SCM_INFO* remoteRequest; }
+                let res = pr.pointer("pdwReserved")?;
+                let req = pr.pointer("remoteRequest")?;
+                if res.is_some() {
+                    let _ = pr.u32("pdwReserved")?;
+                }
+                if req.is_some() {
+                    let _imp = pr.u32("ClientImpLevel")?;
+                    let count = pr.u16("cRequestedProtseqs")?;
+                    if pr.pointer("pRequestedProtseqs")?.is_some() {
+                        let max = pr.conformance("pRequestedProtseqs max_count")?;
+                        if max != u32::from(count) {
+                            return Err(pr.err(format!(
+                                "pRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"
+                            )));
+                        }
+                        out.requested_protseqs = u16_list(&mut pr, max, "pRequestedProtseqs")?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        res.map_err(|e| rebase(e, body_base))?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -704,43 +996,12 @@ pub fn emit_scm_activation_response(res: &DcomResult) -> Vec<u8> {
         w.u32(*hr);
     }
     let props = serialized(w.into_bytes());
-    // CustomHeader.
-    let mut w = Writer::new(Drep::LE);
-    w.u32(0); // totalSize, patched below
-    w.u32(0); // headerSize, patched below
-    w.u32(0);
-    w.u32(0);
-    w.u32(2);
-    w.uuid(&Uuid::NIL);
-    w.pointer(true);
-    w.pointer(true);
-    w.pointer(false);
-    w.u32(2);
-    w.uuid(&CLSID_PROPS_OUT_INFO);
-    w.uuid(&CLSID_SCM_REPLY_INFO);
-    w.u32(2);
-    w.u32(props.len() as u32);
-    w.u32(scm.len() as u32);
-    let mut hdr = serialized(w.into_bytes());
-    let header_size = hdr.len() as u32;
-    let total = header_size + props.len() as u32 + scm.len() as u32;
-    hdr[16..20].copy_from_slice(&total.to_le_bytes());
-    hdr[20..24].copy_from_slice(&header_size.to_le_bytes());
-    let mut blob = Vec::new();
-    blob.extend_from_slice(&total.to_le_bytes());
-    blob.extend_from_slice(&[0; 4]);
-    blob.extend_from_slice(&hdr);
-    blob.extend_from_slice(&props);
-    blob.extend_from_slice(&scm);
-    // OBJREF_CUSTOM.
-    let mut objref = Vec::new();
-    objref.extend_from_slice(&OBJREF_SIGNATURE.to_le_bytes());
-    objref.extend_from_slice(&OBJREF_CUSTOM.to_le_bytes());
-    objref.extend_from_slice(&Uuid::from_str_const("000001a3-0000-0000-c000-000000000046").to_ndr(Drep::LE));
-    objref.extend_from_slice(&CLSID_ACTIVATION_PROPERTIES_OUT.to_ndr(Drep::LE));
-    objref.extend_from_slice(&0u32.to_le_bytes());
-    objref.extend_from_slice(&(blob.len() as u32).to_le_bytes());
-    objref.extend_from_slice(&blob);
+    let blob = activation_blob(&[(CLSID_PROPS_OUT_INFO, props), (CLSID_SCM_REPLY_INFO, scm)]);
+    let objref = objref_custom(
+        &Uuid::from_str_const("000001a3-0000-0000-c000-000000000046"),
+        &CLSID_ACTIVATION_PROPERTIES_OUT,
+        &blob,
+    );
     // Stub.
     let mut w = Writer::new(Drep::LE);
     w.u32(0);
@@ -751,6 +1012,145 @@ pub fn emit_scm_activation_response(res: &DcomResult) -> Vec<u8> {
     w.bytes(&objref);
     w.u32(res.hresult);
     w.into_bytes()
+}
+
+/// Builds a ResolveOxid (0) / ResolveOxid2 (4) request stub.
+pub fn emit_resolve_oxid_request(drep: Drep, oxid: u64, protseqs: &[u16]) -> Vec<u8> {
+    let mut w = Writer::new(drep);
+    w.u64(oxid);
+    w.u16(protseqs.len() as u16);
+    w.u32(protseqs.len() as u32);
+    for p in protseqs {
+        w.u16(*p);
+    }
+    w.into_bytes()
+}
+
+fn write_orpcthis(w: &mut Writer, version: (u16, u16)) {
+    w.u16(version.0);
+    w.u16(version.1);
+    w.u32(0);
+    w.u32(0);
+    w.uuid(&Uuid::from_str_const("a1b2c3d4-0000-1111-2222-333344445555"));
+    w.pointer(false);
+}
+
+/// Builds a RemoteActivation request stub.
+pub fn emit_remote_activation_request(drep: Drep, req: &DcomRequest) -> Vec<u8> {
+    let mut w = Writer::new(drep);
+    write_orpcthis(&mut w, req.com_version.unwrap_or((5, 7)));
+    w.uuid(&req.clsid.unwrap_or_default());
+    w.pointer(false);
+    w.pointer(false);
+    w.u32(2);
+    w.u32(0);
+    w.u32(req.iids.len() as u32);
+    w.pointer(true);
+    w.u32(req.iids.len() as u32);
+    for i in &req.iids {
+        w.uuid(i);
+    }
+    w.u16(req.requested_protseqs.len() as u16);
+    w.u32(req.requested_protseqs.len() as u32);
+    for p in &req.requested_protseqs {
+        w.u16(*p);
+    }
+    w.into_bytes()
+}
+
+/// Builds a RemoteCreateInstance (4) / RemoteGetClassObject (3) request
+/// stub (little endian) with InstantiationInfoData and ScmRequestInfoData.
+pub fn emit_scm_activation_request(opnum: u16, req: &DcomRequest) -> Vec<u8> {
+    let mut w = Writer::new(Drep::LE);
+    w.uuid(&req.clsid.unwrap_or_default());
+    w.u32(0x14);
+    w.u32(0);
+    w.u32(0);
+    w.u32(req.iids.len() as u32);
+    w.u32(0);
+    w.pointer(true);
+    w.u32(0);
+    w.u16(5);
+    w.u16(7);
+    w.u32(req.iids.len() as u32);
+    for i in &req.iids {
+        w.uuid(i);
+    }
+    let inst = serialized(w.into_bytes());
+    let mut w = Writer::new(Drep::LE);
+    w.pointer(false);
+    w.pointer(true);
+    w.u32(2);
+    w.u16(req.requested_protseqs.len() as u16);
+    w.pointer(true);
+    w.u32(req.requested_protseqs.len() as u32);
+    for p in &req.requested_protseqs {
+        w.u16(*p);
+    }
+    let scm = serialized(w.into_bytes());
+    let blob = activation_blob(&[(CLSID_INSTANTIATION_INFO, inst), (CLSID_SCM_REQUEST_INFO, scm)]);
+    let objref = objref_custom(
+        &Uuid::from_str_const("000001a2-0000-0000-c000-000000000046"),
+        &CLSID_ACTIVATION_PROPERTIES_IN,
+        &blob,
+    );
+    let mut w = Writer::new(Drep::LE);
+    write_orpcthis(&mut w, req.com_version.unwrap_or((5, 7)));
+    if opnum == 4 {
+        w.pointer(false);
+    }
+    w.pointer(true);
+    w.u32(objref.len() as u32);
+    w.u32(objref.len() as u32);
+    w.bytes(&objref);
+    w.into_bytes()
+}
+
+/// Activation blob from serialized properties.
+fn activation_blob(props: &[(Uuid, Vec<u8>)]) -> Vec<u8> {
+    let mut w = Writer::new(Drep::LE);
+    w.u32(0); // totalSize, patched below
+    w.u32(0); // headerSize, patched below
+    w.u32(0);
+    w.u32(0);
+    w.u32(props.len() as u32);
+    w.uuid(&Uuid::NIL);
+    w.pointer(true);
+    w.pointer(true);
+    w.pointer(false);
+    w.u32(props.len() as u32);
+    for (c, _) in props {
+        w.uuid(c);
+    }
+    w.u32(props.len() as u32);
+    for (_, p) in props {
+        w.u32(p.len() as u32);
+    }
+    let mut hdr = serialized(w.into_bytes());
+    let header_size = hdr.len() as u32;
+    let total = header_size + props.iter().map(|(_, p)| p.len() as u32).sum::<u32>();
+    hdr[16..20].copy_from_slice(&total.to_le_bytes());
+    hdr[20..24].copy_from_slice(&header_size.to_le_bytes());
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&total.to_le_bytes());
+    blob.extend_from_slice(&[0; 4]);
+    blob.extend_from_slice(&hdr);
+    for (_, p) in props {
+        blob.extend_from_slice(p);
+    }
+    blob
+}
+
+fn objref_custom(iid: &Uuid, clsid: &Uuid, blob: &[u8]) -> Vec<u8> {
+    let mut objref = Vec::new();
+    objref.extend_from_slice(&OBJREF_SIGNATURE.to_le_bytes());
+    objref.extend_from_slice(&OBJREF_CUSTOM.to_le_bytes());
+    objref.extend_from_slice(&iid.to_ndr(Drep::LE));
+    objref.extend_from_slice(&clsid.to_ndr(Drep::LE));
+    objref.extend_from_slice(&0u32.to_le_bytes());
+    objref.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+    objref.extend_from_slice(blob);
+    objref
 }
 
 /// Decodes the UTF-16 text of a `[string] wchar_t*` helper (re-export for callers).
@@ -821,6 +1221,40 @@ mod tests {
         let stub = emit_scm_activation_response(&want4);
         let got = decode_response(&IREMOTESCMACTIVATOR, 4, Drep::LE, &stub).unwrap().unwrap();
         assert_eq!(got, want4);
+    }
+
+    #[test]
+    fn requests_roundtrip() {
+        let req = DcomRequest {
+            opnum: 4,
+            oxid: None,
+            requested_protseqs: vec![7, 0x1f],
+            clsid: Some("8bc3f05e-d86b-11d0-a075-00c04fb68820".parse().unwrap()),
+            iids: vec![IACTIVATION, "f309ad18-d86a-11d0-a075-00c04fb68820".parse().unwrap()],
+            com_version: Some((5, 7)),
+        };
+        for opnum in [3u16, 4] {
+            let mut want = req.clone();
+            want.opnum = opnum;
+            let stub = emit_scm_activation_request(opnum, &want);
+            let got = decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub).unwrap().unwrap();
+            assert_eq!(got, want);
+            for cut in 0..stub.len() {
+                let r = decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub[..cut]).unwrap();
+                assert!(r.unwrap_err().offset <= cut);
+            }
+        }
+        for drep in [Drep::LE, Drep::BE] {
+            let mut want = req.clone();
+            want.opnum = 0;
+            let stub = emit_remote_activation_request(drep, &want);
+            assert_eq!(decode_request(&IACTIVATION, 0, drep, &stub).unwrap().unwrap(), want);
+            let stub = emit_resolve_oxid_request(drep, 0x0102_0304_0506_0708, &[7, 8]);
+            let got = decode_request(&IOBJECTEXPORTER, 4, drep, &stub).unwrap().unwrap();
+            assert_eq!(got.oxid, Some(0x0102_0304_0506_0708));
+            assert_eq!(got.requested_protseqs, vec![7, 8]);
+        }
+        assert!(decode_request(&IOBJECTEXPORTER, 2, Drep::LE, &[]).is_none());
     }
 
     #[test]

@@ -123,13 +123,22 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
             None => None,
         };
         let address_differs = named.is_some_and(|ip| !ip.is_unspecified() && ip != asked);
-        let proto = if h.protocol.as_deref() == Some("ncadg_ip_udp") { Proto::Udp } else { Proto::Tcp };
+        let proto = if h.protocol.as_deref() == Some("ncadg_ip_udp") {
+            Proto::Udp
+        } else {
+            Proto::Tcp
+        };
         let mut attempts = Vec::new();
         let mut dropped = 0u64;
         if let Some(target) = target {
             let mut matching: Vec<&Conversation> = convs
                 .iter()
-                .filter(|c| c.info.proto == proto && c.info.resp.ip() == target && c.info.resp.port() == port && c.start >= h.ts)
+                .filter(|c| {
+                    c.info.proto == proto
+                        && c.info.resp.ip() == target
+                        && c.info.resp.port() == port
+                        && c.start >= h.ts
+                })
                 .collect();
             matching.sort_by_key(|c| c.first_frame);
             for c in matching {
@@ -138,7 +147,11 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                     continue;
                 }
                 let outcome = if proto == Proto::Udp {
-                    if c.dirs[Dir::Resp.idx()].packets > 0 { "answered" } else { "unanswered" }
+                    if c.dirs[Dir::Resp.idx()].packets > 0 {
+                        "answered"
+                    } else {
+                        "unanswered"
+                    }
                 } else {
                     attempt_outcome(c)
                 };
@@ -152,7 +165,17 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                     delay: c.start.secs_since(h.ts),
                     outcome,
                     state: c.state.map(|s| format!("{s:?}")),
-                    icmp: c.icmp_errors.iter().take(8).map(|e| format!("type {} code {} from {} (frame {})", e.icmp_type, e.code, e.from, e.frame)).collect(),
+                    icmp: c
+                        .icmp_errors
+                        .iter()
+                        .take(8)
+                        .map(|e| {
+                            format!(
+                                "type {} code {} from {} (frame {})",
+                                e.icmp_type, e.code, e.from, e.frame
+                            )
+                        })
+                        .collect(),
                 });
             }
         }
@@ -180,7 +203,12 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
             port: Some(port),
             protocol: h.protocol.clone(),
             uuid: h.uuid.clone(),
-            interface: h.uuid.as_deref().and_then(|u| u.parse().ok()).and_then(|u| crate::names::interface_name(&u, 0)).map(str::to_string),
+            interface: h
+                .uuid
+                .as_deref()
+                .and_then(|u| u.parse().ok())
+                .and_then(|u| crate::names::interface_name(&u, 0))
+                .map(str::to_string),
             follow_up: follow,
             attempts,
             address_differs,

@@ -8,7 +8,7 @@
 //!  8 frag_length u16   10 auth_length u16   12 call_id u32
 //! ```
 //!
-//! Multi-byte fields follow the byte order in `packed_drep` (low nibble... of byte 0: bit
+//! Multi-byte fields follow the byte order in `packed_drep` (high nibble of byte 0: bit
 //! 0x10 set = little-endian), which is read once per PDU ([`Packet::drep`]) and passed down.
 //! When `auth_length` is non-zero the PDU ends with an auth verifier: an 8-byte `sec_trailer`
 //! (`auth_type`, `auth_level`, `auth_pad_length`, reserved, `auth_context_id`) at
@@ -20,7 +20,8 @@
 //! ```
 //! use tracehound_rpc::pdu::{Body, Repr, Request};
 //! use tracehound_rpc::ndr::Drep;
-//! let req = Repr::new(7, Drep::BE, Body::Request(Request { opnum: 3, stub: vec![1, 2, 3, 4], ..Default::default() }));
+//! // alloc_hint 0 would be emitted as the stub length; give it explicitly to round-trip.
+//! let req = Repr::new(7, Drep::BE, Body::Request(Request { opnum: 3, alloc_hint: 4, stub: vec![1, 2, 3, 4], ..Default::default() }));
 //! let bytes = req.emit();
 //! let (back, used) = Repr::parse(&bytes).unwrap();
 //! assert_eq!(used, bytes.len());
@@ -127,7 +128,11 @@ pub mod flags {
 #[non_exhaustive]
 pub enum Error {
     #[error("short PDU: {what} needs {need} bytes, have {have}")]
-    Short { what: &'static str, need: usize, have: usize },
+    Short {
+        what: &'static str,
+        need: usize,
+        have: usize,
+    },
     #[error("not DCE/RPC connection-oriented: version {major}.{minor}")]
     Version { major: u8, minor: u8 },
     #[error("unknown PDU type {0}")]
@@ -141,17 +146,30 @@ pub enum Error {
     #[error("auth_pad_length {pad} reaches before the body (at offset {at})")]
     AuthPad { pad: u8, at: usize },
     #[error("{what} at offset {at}: {why}")]
-    Field { what: &'static str, at: usize, why: &'static str },
+    Field {
+        what: &'static str,
+        at: usize,
+        why: &'static str,
+    },
 }
 
 /// Reads the data representation label (4 bytes).
 pub fn drep_from_bytes(b: [u8; 4]) -> Drep {
-    Drep { little_endian: b[0] & 0x10 != 0, char_ebcdic: b[0] & 0x0f == 1, float: b[1] }
+    Drep {
+        little_endian: b[0] & 0x10 != 0,
+        char_ebcdic: b[0] & 0x0f == 1,
+        float: b[1],
+    }
 }
 
 /// Writes the data representation label.
 pub fn drep_to_bytes(d: Drep) -> [u8; 4] {
-    [(if d.little_endian { 0x10 } else { 0 }) | u8::from(d.char_ebcdic), d.float, 0, 0]
+    [
+        (if d.little_endian { 0x10 } else { 0 }) | u8::from(d.char_ebcdic),
+        d.float,
+        0,
+        0,
+    ]
 }
 
 /// Is `b` a data representation label a real stack would send? (integer rep 0/1, char rep
@@ -167,11 +185,19 @@ pub(crate) fn u8_at(b: &[u8], at: usize) -> Option<u8> {
 }
 pub(crate) fn u16_at(b: &[u8], at: usize, le: bool) -> Option<u16> {
     let s: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
+    Some(if le {
+        u16::from_le_bytes(s)
+    } else {
+        u16::from_be_bytes(s)
+    })
 }
 pub(crate) fn u32_at(b: &[u8], at: usize, le: bool) -> Option<u32> {
     let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
+    Some(if le {
+        u32::from_le_bytes(s)
+    } else {
+        u32::from_be_bytes(s)
+    })
 }
 pub(crate) fn uuid_at(b: &[u8], at: usize, drep: Drep) -> Option<Uuid> {
     let s: [u8; 16] = b.get(at..at.checked_add(16)?)?.try_into().ok()?;
@@ -200,7 +226,11 @@ pub struct Packet<T: AsRef<[u8]>> {
 /// frag_length >= 16, auth_length fits. Used to detect DCE/RPC in a byte stream.
 pub fn check_header(b: &[u8]) -> Result<(), Error> {
     if b.len() < HEADER_LEN {
-        return Err(Error::Short { what: "common header", need: HEADER_LEN, have: b.len() });
+        return Err(Error::Short {
+            what: "common header",
+            need: HEADER_LEN,
+            have: b.len(),
+        });
     }
     let (major, minor) = (b[0], b[1]);
     if major != 5 || minor > 1 {
@@ -210,7 +240,11 @@ pub fn check_header(b: &[u8]) -> Result<(), Error> {
         return Err(Error::UnknownPType(b[2]));
     }
     if !drep_plausible(&b[4..8]) {
-        return Err(Error::Field { what: "packed_drep", at: 4, why: "implausible data representation" });
+        return Err(Error::Field {
+            what: "packed_drep",
+            at: 4,
+            why: "implausible data representation",
+        });
     }
     let le = b[4] & 0x10 != 0;
     let frag_len = u16_at(b, 8, le).unwrap_or(0);
@@ -237,7 +271,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         let p = Packet { buf };
         let fl = p.frag_len();
         if (fl as usize) > p.buf.as_ref().len() {
-            return Err(Error::FragBeyondData { frag_len: fl, have: p.buf.as_ref().len() });
+            return Err(Error::FragBeyondData {
+                frag_len: fl,
+                have: p.buf.as_ref().len(),
+            });
         }
         Ok(p)
     }
@@ -258,7 +295,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         u8_at(self.b(), 3).unwrap_or(0)
     }
     pub fn drep_bytes(&self) -> [u8; 4] {
-        self.b().get(4..8).and_then(|s| s.try_into().ok()).unwrap_or([0x10, 0, 0, 0])
+        self.b()
+            .get(4..8)
+            .and_then(|s| s.try_into().ok())
+            .unwrap_or([0x10, 0, 0, 0])
     }
     pub fn drep(&self) -> Drep {
         drep_from_bytes(self.drep_bytes())
@@ -291,7 +331,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if self.auth_len() == 0 {
             return None;
         }
-        (self.frag_len() as usize).checked_sub(self.auth_len() as usize)?.checked_sub(SEC_TRAILER_LEN)
+        (self.frag_len() as usize)
+            .checked_sub(self.auth_len() as usize)?
+            .checked_sub(SEC_TRAILER_LEN)
     }
     /// The auth verifier, if any.
     pub fn auth(&self) -> Option<AuthVerifier> {
@@ -304,7 +346,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
             None => Ok(self.pdu().len()),
             Some(at) => {
                 let pad = u8_at(self.pdu(), at + 2).unwrap_or(0);
-                at.checked_sub(pad as usize).ok_or(Error::AuthPad { pad, at })
+                at.checked_sub(pad as usize)
+                    .ok_or(Error::AuthPad { pad, at })
             }
         }
     }
@@ -323,12 +366,19 @@ impl<T: AsRef<[u8]>> Packet<T> {
         let end = self.body_end()?;
         let have = self.pdu().len();
         if start > have {
-            return Err(Error::Short { what: "request/response header", need: start, have });
+            return Err(Error::Short {
+                what: "request/response header",
+                need: start,
+                have,
+            });
         }
         if end < start {
             // The pad points into the header: tolerate as empty stub (seen from some stacks
             // with auth_pad_length > stub length); report via Err so callers can note it.
-            return Err(Error::AuthPad { pad: u8_at(self.pdu(), end).unwrap_or(0), at: end });
+            return Err(Error::AuthPad {
+                pad: u8_at(self.pdu(), end).unwrap_or(0),
+                at: end,
+            });
         }
         Ok(self.pdu().get(start..end).unwrap_or(&[]))
     }
@@ -348,7 +398,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// `opnum` of a request.
     pub fn opnum(&self) -> Option<u16> {
-        (self.ptype() == PType::REQUEST).then(|| u16_at(self.pdu(), 22, self.le())).flatten()
+        (self.ptype() == PType::REQUEST)
+            .then(|| u16_at(self.pdu(), 22, self.le()))
+            .flatten()
     }
     /// Object UUID of a request with PFC_OBJECT_UUID.
     pub fn object(&self) -> Option<Uuid> {
@@ -360,7 +412,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// Fault status.
     pub fn status(&self) -> Option<u32> {
-        (self.ptype() == PType::FAULT).then(|| u32_at(self.pdu(), 24, self.le())).flatten()
+        (self.ptype() == PType::FAULT)
+            .then(|| u32_at(self.pdu(), 24, self.le()))
+            .flatten()
     }
 }
 
@@ -421,8 +475,14 @@ pub struct AuthVerifier {
 impl AuthVerifier {
     /// Parses the verifier whose `sec_trailer` starts at `at` in `pdu` (running to its end).
     pub fn parse(pdu: &[u8], at: usize, le: bool) -> Result<AuthVerifier, Error> {
-        let short = || Error::Short { what: "sec_trailer", need: at.saturating_add(SEC_TRAILER_LEN), have: pdu.len() };
-        let t = pdu.get(at..at.checked_add(SEC_TRAILER_LEN).ok_or_else(short)?).ok_or_else(short)?;
+        let short = || Error::Short {
+            what: "sec_trailer",
+            need: at.saturating_add(SEC_TRAILER_LEN),
+            have: pdu.len(),
+        };
+        let t = pdu
+            .get(at..at.checked_add(SEC_TRAILER_LEN).ok_or_else(short)?)
+            .ok_or_else(short)?;
         Ok(AuthVerifier {
             auth_type: t[0],
             auth_level: t[1],
@@ -444,8 +504,16 @@ pub struct Syntax {
 }
 
 impl Syntax {
-    pub const NDR: Syntax = Syntax { uuid: NDR_SYNTAX, ver_major: 2, ver_minor: 0 };
-    pub const NDR64: Syntax = Syntax { uuid: NDR64_SYNTAX, ver_major: 1, ver_minor: 0 };
+    pub const NDR: Syntax = Syntax {
+        uuid: NDR_SYNTAX,
+        ver_major: 2,
+        ver_minor: 0,
+    };
+    pub const NDR64: Syntax = Syntax {
+        uuid: NDR64_SYNTAX,
+        ver_major: 1,
+        ver_minor: 0,
+    };
 
     fn parse(b: &[u8], at: usize, drep: Drep) -> Option<Syntax> {
         Some(Syntax {
@@ -465,7 +533,8 @@ impl Syntax {
     }
     /// The feature bitmask of a bind-time feature negotiation syntax (MS-RPCE 2.2.2.14).
     pub fn btfn_bits(&self) -> Option<u64> {
-        self.is_btfn().then(|| u64::from_le_bytes(self.uuid.0[8..16].try_into().unwrap_or([0; 8])))
+        self.is_btfn()
+            .then(|| u64::from_le_bytes(self.uuid.0[8..16].try_into().unwrap_or([0; 8])))
     }
     /// A short name for transfer syntaxes: "ndr", "ndr64", "btfn", else the UUID.
     pub fn transfer_name(&self) -> String {
@@ -500,7 +569,12 @@ pub struct Bind {
 
 impl Default for Bind {
     fn default() -> Self {
-        Bind { max_xmit_frag: 5840, max_recv_frag: 5840, assoc_group: 0, contexts: Vec::new() }
+        Bind {
+            max_xmit_frag: 5840,
+            max_recv_frag: 5840,
+            assoc_group: 0,
+            contexts: Vec::new(),
+        }
     }
 }
 
@@ -635,7 +709,11 @@ pub struct Repr {
 
 fn parse_bind(p: &[u8], drep: Drep) -> Result<Bind, Error> {
     let le = drep.little_endian;
-    let s = |what| Error::Short { what, need: 28, have: p.len() };
+    let s = |what| Error::Short {
+        what,
+        need: 28,
+        have: p.len(),
+    };
     let mut b = Bind {
         max_xmit_frag: u16_at(p, 16, le).ok_or_else(|| s("bind header"))?,
         max_recv_frag: u16_at(p, 18, le).ok_or_else(|| s("bind header"))?,
@@ -648,14 +726,22 @@ fn parse_bind(p: &[u8], drep: Drep) -> Result<Bind, Error> {
         let f = field("p_cont_elem", at);
         let id = u16_at(p, at, le).ok_or_else(|| f("truncated context element"))?;
         let ntx = u8_at(p, at + 2).ok_or_else(|| f("truncated context element"))?;
-        let abstract_syntax = Syntax::parse(p, at + 4, drep).ok_or_else(|| f("truncated abstract syntax"))?;
+        let abstract_syntax =
+            Syntax::parse(p, at + 4, drep).ok_or_else(|| f("truncated abstract syntax"))?;
         at += 24;
         let mut transfer_syntaxes = Vec::with_capacity(ntx as usize);
         for _ in 0..ntx {
-            transfer_syntaxes.push(Syntax::parse(p, at, drep).ok_or_else(|| field("transfer syntax", at)("truncated"))?);
+            transfer_syntaxes.push(
+                Syntax::parse(p, at, drep)
+                    .ok_or_else(|| field("transfer syntax", at)("truncated"))?,
+            );
             at += 20;
         }
-        b.contexts.push(Context { id, abstract_syntax, transfer_syntaxes });
+        b.contexts.push(Context {
+            id,
+            abstract_syntax,
+            transfer_syntaxes,
+        });
     }
     Ok(b)
 }
@@ -679,7 +765,11 @@ fn emit_bind(v: &mut Vec<u8>, b: &Bind, le: bool, drep: Drep) {
 
 fn parse_bind_ack(p: &[u8], drep: Drep) -> Result<BindAck, Error> {
     let le = drep.little_endian;
-    let s = |what| Error::Short { what, need: 26, have: p.len() };
+    let s = |what| Error::Short {
+        what,
+        need: 26,
+        have: p.len(),
+    };
     let mut a = BindAck {
         max_xmit_frag: u16_at(p, 16, le).ok_or_else(|| s("bind_ack header"))?,
         max_recv_frag: u16_at(p, 18, le).ok_or_else(|| s("bind_ack header"))?,
@@ -687,7 +777,9 @@ fn parse_bind_ack(p: &[u8], drep: Drep) -> Result<BindAck, Error> {
         ..Default::default()
     };
     let alen = u16_at(p, 24, le).ok_or_else(|| s("sec_addr length"))? as usize;
-    let addr = p.get(26..26 + alen).ok_or_else(|| field("sec_addr", 26)("length beyond PDU"))?;
+    let addr = p
+        .get(26..26 + alen)
+        .ok_or_else(|| field("sec_addr", 26)("length beyond PDU"))?;
     // The port_spec is NUL-terminated; some stacks omit the NUL (zeek trace
     // bind-ack-no-inband-null): take up to the first NUL.
     let end = addr.iter().position(|&c| c == 0).unwrap_or(addr.len());
@@ -700,8 +792,13 @@ fn parse_bind_ack(p: &[u8], drep: Drep) -> Result<BindAck, Error> {
         let f = field("p_result", at);
         let result = u16_at(p, at, le).ok_or_else(|| f("truncated"))?;
         let reason = u16_at(p, at + 2, le).ok_or_else(|| f("truncated"))?;
-        let transfer_syntax = Syntax::parse(p, at + 4, drep).ok_or_else(|| f("truncated transfer syntax"))?;
-        a.results.push(CtxResult { result, reason, transfer_syntax });
+        let transfer_syntax =
+            Syntax::parse(p, at + 4, drep).ok_or_else(|| f("truncated transfer syntax"))?;
+        a.results.push(CtxResult {
+            result,
+            reason,
+            transfer_syntax,
+        });
         at += 24;
     }
     Ok(a)
@@ -761,14 +858,22 @@ impl Repr {
         let le = drep.little_endian;
         let body_end = pkt.body_end()?;
         let body_p = p.get(..body_end).unwrap_or(p);
-        let rr = |what: &'static str| Error::Short { what, need: 24, have: body_p.len() };
+        let rr = |what: &'static str| Error::Short {
+            what,
+            need: 24,
+            have: body_p.len(),
+        };
         let body = match pkt.ptype() {
             PType::REQUEST => Body::Request(Request {
                 alloc_hint: u32_at(body_p, 16, le).ok_or_else(|| rr("request header"))?,
                 context_id: u16_at(body_p, 20, le).ok_or_else(|| rr("request header"))?,
                 opnum: u16_at(body_p, 22, le).ok_or_else(|| rr("request header"))?,
                 object: if pkt.flags() & flags::OBJECT_UUID != 0 {
-                    Some(uuid_at(body_p, 24, drep).ok_or(Error::Short { what: "object UUID", need: 40, have: body_p.len() })?)
+                    Some(uuid_at(body_p, 24, drep).ok_or(Error::Short {
+                        what: "object UUID",
+                        need: 40,
+                        have: body_p.len(),
+                    })?)
                 } else {
                     None
                 },
@@ -784,7 +889,11 @@ impl Repr {
                 alloc_hint: u32_at(body_p, 16, le).ok_or_else(|| rr("fault header"))?,
                 context_id: u16_at(body_p, 20, le).ok_or_else(|| rr("fault header"))?,
                 cancel_count: u8_at(body_p, 22).ok_or_else(|| rr("fault header"))?,
-                status: u32_at(body_p, 24, le).ok_or(Error::Short { what: "fault status", need: 28, have: body_p.len() })?,
+                status: u32_at(body_p, 24, le).ok_or(Error::Short {
+                    what: "fault status",
+                    need: 28,
+                    have: body_p.len(),
+                })?,
                 stub: body_p.get(32..).unwrap_or(&[]).to_vec(),
             }),
             PType::BIND => Body::Bind(parse_bind(body_p, drep)?),
@@ -792,7 +901,11 @@ impl Repr {
             PType::BIND_ACK => Body::BindAck(parse_bind_ack(body_p, drep)?),
             PType::ALTER_CONTEXT_RESP => Body::AlterContextResp(parse_bind_ack(body_p, drep)?),
             PType::BIND_NAK => {
-                let reason = u16_at(body_p, 16, le).ok_or(Error::Short { what: "bind_nak reason", need: 18, have: body_p.len() })?;
+                let reason = u16_at(body_p, 16, le).ok_or(Error::Short {
+                    what: "bind_nak reason",
+                    need: 18,
+                    have: body_p.len(),
+                })?;
                 let n = u8_at(body_p, 18).unwrap_or(0);
                 let mut versions = Vec::new();
                 for i in 0..n as usize {
@@ -835,7 +948,11 @@ impl Repr {
         put32(&mut v, self.call_id, le);
         match &self.body {
             Body::Request(r) => {
-                let hint = if r.alloc_hint == 0 { r.stub.len() as u32 } else { r.alloc_hint };
+                let hint = if r.alloc_hint == 0 {
+                    r.stub.len() as u32
+                } else {
+                    r.alloc_hint
+                };
                 put32(&mut v, hint, le);
                 put16(&mut v, r.context_id, le);
                 put16(&mut v, r.opnum, le);
@@ -845,7 +962,11 @@ impl Repr {
                 v.extend_from_slice(&r.stub);
             }
             Body::Response(r) => {
-                let hint = if r.alloc_hint == 0 { r.stub.len() as u32 } else { r.alloc_hint };
+                let hint = if r.alloc_hint == 0 {
+                    r.stub.len() as u32
+                } else {
+                    r.alloc_hint
+                };
                 put32(&mut v, hint, le);
                 put16(&mut v, r.context_id, le);
                 v.extend_from_slice(&[r.cancel_count, 0]);
@@ -882,7 +1003,11 @@ impl Repr {
             auth_len = val.len() as u16;
         }
         let fl = v.len().min(u16::MAX as usize) as u16;
-        let (f, a) = if le { (fl.to_le_bytes(), auth_len.to_le_bytes()) } else { (fl.to_be_bytes(), auth_len.to_be_bytes()) };
+        let (f, a) = if le {
+            (fl.to_le_bytes(), auth_len.to_le_bytes())
+        } else {
+            (fl.to_be_bytes(), auth_len.to_be_bytes())
+        };
         v[8..10].copy_from_slice(&f);
         v[10..12].copy_from_slice(&a);
         v
@@ -900,7 +1025,11 @@ mod tests {
         for drep in [Drep::LE, Drep::BE] {
             let mut ctx = Context {
                 id: 0,
-                abstract_syntax: Syntax { uuid: "e1af8308-5d1f-11c9-91a4-08002b14a0fa".parse().unwrap(), ver_major: 3, ver_minor: 0 },
+                abstract_syntax: Syntax {
+                    uuid: "e1af8308-5d1f-11c9-91a4-08002b14a0fa".parse().unwrap(),
+                    ver_major: 3,
+                    ver_minor: 0,
+                },
                 transfer_syntaxes: vec![Syntax::NDR],
             };
             let mut contexts = vec![ctx.clone()];
@@ -908,9 +1037,20 @@ mod tests {
             let mut bits = [0u8; 16];
             bits[..8].copy_from_slice(&BTFN_PREFIX);
             bits[8] = 3;
-            ctx.transfer_syntaxes = vec![Syntax { uuid: Uuid(bits), ver_major: 1, ver_minor: 0 }];
+            ctx.transfer_syntaxes = vec![Syntax {
+                uuid: Uuid(bits),
+                ver_major: 1,
+                ver_minor: 0,
+            }];
             contexts.push(ctx);
-            let r = Repr::new(2, drep, Body::Bind(Bind { contexts, ..Default::default() }));
+            let r = Repr::new(
+                2,
+                drep,
+                Body::Bind(Bind {
+                    contexts,
+                    ..Default::default()
+                }),
+            );
             let b = r.emit();
             assert_eq!(b.len(), 16 + 12 + 2 * 44);
             let pkt = Packet::new_checked(&b[..]).unwrap();
@@ -938,12 +1078,26 @@ mod tests {
                     assoc_group: 0x1234,
                     sec_addr: b"49155".to_vec(),
                     results: vec![
-                        CtxResult { result: 0, reason: 0, transfer_syntax: Syntax::NDR },
-                        CtxResult { result: 2, reason: 2, transfer_syntax: Syntax::default() },
+                        CtxResult {
+                            result: 0,
+                            reason: 0,
+                            transfer_syntax: Syntax::NDR,
+                        },
+                        CtxResult {
+                            result: 2,
+                            reason: 2,
+                            transfer_syntax: Syntax::default(),
+                        },
                     ],
                 }),
             );
-            r.auth = Some(AuthVerifier { auth_type: 10, auth_level: 6, pad_len: 0, context_id: 0, value: b"NTLMSSP\0\x02\0\0\0".to_vec() });
+            r.auth = Some(AuthVerifier {
+                auth_type: 10,
+                auth_level: 6,
+                pad_len: 0,
+                context_id: 0,
+                value: b"NTLMSSP\0\x02\0\0\0".to_vec(),
+            });
             let b = r.emit();
             let (back, _) = Repr::parse(&b).unwrap();
             assert_eq!(back, r);
@@ -958,10 +1112,22 @@ mod tests {
         let mut r = Repr::new(
             5,
             Drep::BE,
-            Body::Request(Request { alloc_hint: 3, context_id: 1, opnum: 7, object: Some(Uuid([7; 16])), stub: vec![1, 2, 3] }),
+            Body::Request(Request {
+                alloc_hint: 3,
+                context_id: 1,
+                opnum: 7,
+                object: Some(Uuid([7; 16])),
+                stub: vec![1, 2, 3],
+            }),
         );
         r.flags |= flags::OBJECT_UUID;
-        r.auth = Some(AuthVerifier { auth_type: 10, auth_level: 5, pad_len: 1, context_id: 0, value: vec![9; 16] });
+        r.auth = Some(AuthVerifier {
+            auth_type: 10,
+            auth_level: 5,
+            pad_len: 1,
+            context_id: 0,
+            value: vec![9; 16],
+        });
         let b = r.emit();
         let pkt = Packet::new_checked(&b[..]).unwrap();
         assert_eq!(pkt.stub().unwrap(), &[1, 2, 3]);
@@ -972,14 +1138,28 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let good = Repr::new(1, Drep::LE, Body::Fault(Fault { status: 0x1c010003, ..Default::default() })).emit();
+        let good = Repr::new(
+            1,
+            Drep::LE,
+            Body::Fault(Fault {
+                status: 0x1c010003,
+                ..Default::default()
+            }),
+        )
+        .emit();
         assert!(matches!(Repr::parse(&good[..10]), Err(Error::Short { .. })));
         let mut lying = good.clone();
         lying[8] = 200; // frag_length beyond data
-        assert!(matches!(Repr::parse(&lying), Err(Error::FragBeyondData { frag_len: 200, .. })));
+        assert!(matches!(
+            Repr::parse(&lying),
+            Err(Error::FragBeyondData { frag_len: 200, .. })
+        ));
         let mut small = good.clone();
         small[8] = 10;
-        assert!(matches!(Repr::parse(&small), Err(Error::FragTooSmall { frag_len: 10 })));
+        assert!(matches!(
+            Repr::parse(&small),
+            Err(Error::FragTooSmall { frag_len: 10 })
+        ));
         let mut auth = good.clone();
         auth[10] = 30;
         assert!(matches!(Repr::parse(&auth), Err(Error::AuthTooLong { .. })));
@@ -989,6 +1169,9 @@ mod tests {
         assert!(Repr::parse(&pt).unwrap_err().to_string().contains("42"));
         let mut ver = good;
         ver[0] = 4;
-        assert!(matches!(Repr::parse(&ver), Err(Error::Version { major: 4, .. })));
+        assert!(matches!(
+            Repr::parse(&ver),
+            Err(Error::Version { major: 4, .. })
+        ));
     }
 }

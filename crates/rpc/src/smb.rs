@@ -53,27 +53,39 @@ pub fn netbios_smb_at(b: &[u8], i: usize) -> bool {
         Some([0, l0, l1, l2, m0, m1, m2, m3]) => {
             let len = u32::from_be_bytes([0, *l0, *l1, *l2]) as usize;
             let magic = [*m0, *m1, *m2, *m3];
-            len >= 32 && (&magic == SMB2_MAGIC || &magic == SMB1_MAGIC || &magic == SMB3_TRANSFORM_MAGIC)
+            len >= 32
+                && (&magic == SMB2_MAGIC || &magic == SMB1_MAGIC || &magic == SMB3_TRANSFORM_MAGIC)
         }
         _ => false,
     }
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn le64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 fn file_id(b: &[u8], at: usize) -> Option<[u8; 16]> {
     b.get(at..at.checked_add(16)?)?.try_into().ok()
 }
 fn utf16(b: &[u8]) -> String {
-    let units = b.chunks_exact(2).take(512).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units).map(|r| r.unwrap_or('\u{fffd}')).collect()
+    let units = b
+        .chunks_exact(2)
+        .take(512)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or('\u{fffd}'))
+        .collect()
 }
 /// `len` bytes at `off` (from the SMB2 header start) of message `m`.
 fn slice_at(m: &[u8], off: usize, len: usize) -> Option<&[u8]> {
@@ -174,7 +186,17 @@ impl SmbConn {
 
     /// In-order bytes of one direction. `synced`: `data` starts at a NetBIOS header.
     #[allow(clippy::too_many_arguments)]
-    pub fn data(&mut self, out: &mut Out, cfg: &RpcConfig, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp, _synced: bool) {
+    pub fn data(
+        &mut self,
+        out: &mut Out,
+        cfg: &RpcConfig,
+        flow: &FlowInfo,
+        dir: Dir,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+        _synced: bool,
+    ) {
         let d = dir.idx();
         let cap = MAX_BUFFERED + 4 + 65_536;
         let mut data = data;
@@ -187,7 +209,15 @@ impl SmbConn {
             }
             if f.buf.len().saturating_add(data.len()) > cap.max(cfg.max_buffer) {
                 out.stats.buffer_overflows += 1;
-                out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: buffer limit hit, {} bytes dropped; resynchronising", f.buf.len() + data.len()));
+                out.issue(
+                    frame,
+                    flow.src(dir),
+                    flow.dst(dir),
+                    format!(
+                        "smb: buffer limit hit, {} bytes dropped; resynchronising",
+                        f.buf.len() + data.len()
+                    ),
+                );
                 f.buf.clear();
                 f.lost = true;
                 return;
@@ -204,7 +234,12 @@ impl SmbConn {
                         pos += i;
                         self.framers[d].lost = false;
                         out.stats.resyncs += 1;
-                        out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: resynchronised after skipping {i} bytes"));
+                        out.issue(
+                            frame,
+                            flow.src(dir),
+                            flow.dst(dir),
+                            format!("smb: resynchronised after skipping {i} bytes"),
+                        );
                     }
                     None => {
                         pos += rest.len().saturating_sub(7);
@@ -221,9 +256,22 @@ impl SmbConn {
             let len = u32::from_be_bytes([0, rest[1], rest[2], rest[3]]) as usize;
             let kind = rest[0];
             let Some(msg) = rest.get(4..4 + len) else {
-                if kind != 0 && kind != 0x81 && kind != 0x82 && kind != 0x83 && kind != 0x84 && kind != 0x85 {
+                if kind != 0
+                    && kind != 0x81
+                    && kind != 0x82
+                    && kind != 0x83
+                    && kind != 0x84
+                    && kind != 0x85
+                {
                     out.stats.smb_errors += 1;
-                    out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: bad NetBIOS session message type 0x{kind:02x}; resynchronising"));
+                    out.issue(
+                        frame,
+                        flow.src(dir),
+                        flow.dst(dir),
+                        format!(
+                            "smb: bad NetBIOS session message type 0x{kind:02x}; resynchronising"
+                        ),
+                    );
                     self.framers[d].lost = true;
                     pos += 1;
                     self.framers[d].buf = buf;
@@ -246,7 +294,14 @@ impl SmbConn {
                 0x81..=0x85 => {} // session request / responses / keepalive
                 _ => {
                     out.stats.smb_errors += 1;
-                    out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: bad NetBIOS session message type 0x{kind:02x}; resynchronising"));
+                    out.issue(
+                        frame,
+                        flow.src(dir),
+                        flow.dst(dir),
+                        format!(
+                            "smb: bad NetBIOS session message type 0x{kind:02x}; resynchronising"
+                        ),
+                    );
                     self.framers[d].lost = true;
                     pos += 1;
                     self.framers[d].buf = buf;
@@ -260,7 +315,15 @@ impl SmbConn {
         f.buf.drain(..pos.min(f.buf.len()));
     }
 
-    pub fn gap(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64) {
+    pub fn gap(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+    ) {
         let f = &mut self.framers[dir.idx()];
         f.buf.clear();
         if f.skip > 0 && len <= f.skip {
@@ -270,17 +333,36 @@ impl SmbConn {
         }
         f.skip = 0;
         f.lost = true;
-        out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: {len} bytes missing at stream offset {offset}; resynchronising"));
+        out.issue(
+            frame,
+            flow.src(dir),
+            flow.dst(dir),
+            format!("smb: {len} bytes missing at stream offset {offset}; resynchronising"),
+        );
     }
 
-    fn message(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, msg: &[u8], frame: u64, ts: Timestamp) {
+    fn message(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        msg: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         match msg.get(..4) {
             Some(m) if m == SMB1_MAGIC => {
                 out.stats.smb1_messages += 1;
                 // An SMB1 NEGOTIATE (0x72) is how clients offer SMB2 dialects: not worth a note.
                 if msg.get(4) != Some(&0x72) && !self.smb1_noted {
                     self.smb1_noted = true;
-                    out.issue(frame, flow.src(dir), flow.dst(dir), "smb: SMB1 message(s) not decoded (named pipes over SMB1 are not followed)".into());
+                    out.issue(
+                        frame,
+                        flow.src(dir),
+                        flow.dst(dir),
+                        "smb: SMB1 message(s) not decoded (named pipes over SMB1 are not followed)"
+                            .into(),
+                    );
                 }
                 return;
             }
@@ -288,7 +370,12 @@ impl SmbConn {
                 out.stats.smb_encrypted += 1;
                 if !self.enc_noted {
                     self.enc_noted = true;
-                    out.issue(frame, flow.src(dir), flow.dst(dir), "smb: SMB3 encrypted messages: named pipe traffic not visible".into());
+                    out.issue(
+                        frame,
+                        flow.src(dir),
+                        flow.dst(dir),
+                        "smb: SMB3 encrypted messages: named pipe traffic not visible".into(),
+                    );
                 }
                 return;
             }
@@ -300,19 +387,41 @@ impl SmbConn {
         for _ in 0..256 {
             let Some(m) = msg.get(at..).and_then(Smb2::new_checked) else {
                 out.stats.smb_errors += 1;
-                out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: not an SMB2 header at message offset {at}"));
+                out.issue(
+                    frame,
+                    flow.src(dir),
+                    flow.dst(dir),
+                    format!("smb: not an SMB2 header at message offset {at}"),
+                );
                 return;
             };
             let next = m.next_command() as usize;
-            let this = if next == 0 { m.msg } else { m.msg.get(..next).unwrap_or(m.msg) };
+            let this = if next == 0 {
+                m.msg
+            } else {
+                m.msg.get(..next).unwrap_or(m.msg)
+            };
             out.stats.smb_messages += 1;
-            self.smb2(out, flow, dir, Smb2 { msg: this }, frame, ts, &mut last_create);
+            self.smb2(
+                out,
+                flow,
+                dir,
+                Smb2 { msg: this },
+                frame,
+                ts,
+                &mut last_create,
+            );
             if next == 0 {
                 return;
             }
             if next < SMB2_HEADER_LEN {
                 out.stats.smb_errors += 1;
-                out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: NextCommand {next} too small at message offset {at}"));
+                out.issue(
+                    frame,
+                    flow.src(dir),
+                    flow.dst(dir),
+                    format!("smb: NextCommand {next} too small at message offset {at}"),
+                );
                 return;
             }
             at += next;
@@ -322,30 +431,64 @@ impl SmbConn {
     fn note_cap(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, what: &str) {
         if !self.cap_noted {
             self.cap_noted = true;
-            out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: limit reached: {what}"));
+            out.issue(
+                frame,
+                flow.src(dir),
+                flow.dst(dir),
+                format!("smb: limit reached: {what}"),
+            );
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn smb2(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, m: Smb2<'_>, frame: u64, ts: Timestamp, last_create: &mut Option<[u8; 16]>) {
+    fn smb2(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        m: Smb2<'_>,
+        frame: u64,
+        ts: Timestamp,
+        last_create: &mut Option<[u8; 16]>,
+    ) {
         let b = m.body();
         let related = m.flags() & 4 != 0;
-        let fix = |id: [u8; 16], last: &Option<[u8; 16]>| if related && id == [0xff; 16] { last.unwrap_or(id) } else { id };
+        let fix = |id: [u8; 16], last: &Option<[u8; 16]>| {
+            if related && id == [0xff; 16] {
+                last.unwrap_or(id)
+            } else {
+                id
+            }
+        };
         if !m.is_response() {
             let req = match m.command() {
                 cmd::TREE_CONNECT => {
-                    let (off, len) = (le16(b, 4).unwrap_or(0) as usize, le16(b, 6).unwrap_or(0) as usize);
-                    Some(Req::TreeConnect(slice_at(m.msg, off, len).map(utf16).unwrap_or_default()))
+                    let (off, len) = (
+                        le16(b, 4).unwrap_or(0) as usize,
+                        le16(b, 6).unwrap_or(0) as usize,
+                    );
+                    Some(Req::TreeConnect(
+                        slice_at(m.msg, off, len).map(utf16).unwrap_or_default(),
+                    ))
                 }
                 cmd::CREATE => {
-                    let (off, len) = (le16(b, 44).unwrap_or(0) as usize, le16(b, 46).unwrap_or(0) as usize);
+                    let (off, len) = (
+                        le16(b, 44).unwrap_or(0) as usize,
+                        le16(b, 46).unwrap_or(0) as usize,
+                    );
                     let name = slice_at(m.msg, off, len).map(utf16).unwrap_or_default();
-                    Some(Req::Create { name, tree: m.tree_id() })
+                    Some(Req::Create {
+                        name,
+                        tree: m.tree_id(),
+                    })
                 }
                 cmd::READ => file_id(b, 16).map(|id| Req::Read(fix(id, last_create))),
                 cmd::WRITE => {
                     if let Some(id) = file_id(b, 16).map(|id| fix(id, last_create)) {
-                        let (off, len) = (le16(b, 2).unwrap_or(0) as usize, le32(b, 4).unwrap_or(0) as usize);
+                        let (off, len) = (
+                            le16(b, 2).unwrap_or(0) as usize,
+                            le32(b, 4).unwrap_or(0) as usize,
+                        );
                         if let Some(data) = slice_at(m.msg, off, len) {
                             self.pipe_data(out, flow, dir, id, 0, data, frame, ts);
                         }
@@ -356,7 +499,10 @@ impl SmbConn {
                     let code = le32(b, 4).unwrap_or(0);
                     match file_id(b, 8).map(|id| fix(id, last_create)) {
                         Some(id) if code == FSCTL_PIPE_TRANSCEIVE => {
-                            let (off, len) = (le32(b, 24).unwrap_or(0) as usize, le32(b, 28).unwrap_or(0) as usize);
+                            let (off, len) = (
+                                le32(b, 24).unwrap_or(0) as usize,
+                                le32(b, 28).unwrap_or(0) as usize,
+                            );
                             if let Some(data) = slice_at(m.msg, off, len) {
                                 self.pipe_data(out, flow, dir, id, 0, data, frame, ts);
                             }
@@ -389,7 +535,9 @@ impl SmbConn {
         if status == STATUS_PENDING && m.is_async() {
             return; // interim response; the final one follows
         }
-        let Some(req) = self.pending.remove(&m.message_id()) else { return };
+        let Some(req) = self.pending.remove(&m.message_id()) else {
+            return;
+        };
         let ok = status == 0 || status == STATUS_BUFFER_OVERFLOW;
         match req {
             Req::TreeConnect(path) => {
@@ -416,12 +564,22 @@ impl SmbConn {
                     }
                     out.stats.smb_pipes += 1;
                     let name = name.trim_start_matches('\\').to_string();
-                    self.pipes.insert(id, Pipe { rpc: None, assoc: Assoc::new(Some(name)), streams: [PduStream::synced(), PduStream::synced()] });
+                    self.pipes.insert(
+                        id,
+                        Pipe {
+                            rpc: None,
+                            assoc: Assoc::new(Some(name)),
+                            streams: [PduStream::synced(), PduStream::synced()],
+                        },
+                    );
                 }
             }
             Req::Read(id) => {
                 if ok {
-                    let (off, len) = (b.get(2).copied().unwrap_or(0) as usize, le32(b, 4).unwrap_or(0) as usize);
+                    let (off, len) = (
+                        b.get(2).copied().unwrap_or(0) as usize,
+                        le32(b, 4).unwrap_or(0) as usize,
+                    );
                     if let Some(data) = slice_at(m.msg, off, len) {
                         self.pipe_data(out, flow, dir, id, 1, data, frame, ts);
                     }
@@ -429,7 +587,10 @@ impl SmbConn {
             }
             Req::Ioctl(id) => {
                 if ok {
-                    let (off, len) = (le32(b, 32).unwrap_or(0) as usize, le32(b, 36).unwrap_or(0) as usize);
+                    let (off, len) = (
+                        le32(b, 32).unwrap_or(0) as usize,
+                        le32(b, 36).unwrap_or(0) as usize,
+                    );
                     if let Some(data) = slice_at(m.msg, off, len) {
                         self.pipe_data(out, flow, dir, id, 1, data, frame, ts);
                     }
@@ -440,20 +601,40 @@ impl SmbConn {
 
     /// Pipe bytes; `side` 0 = client to server, 1 = server to client.
     #[allow(clippy::too_many_arguments)]
-    fn pipe_data(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, id: [u8; 16], side: usize, data: &[u8], frame: u64, ts: Timestamp) {
+    fn pipe_data(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        id: [u8; 16],
+        side: usize,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         if !self.pipes.contains_key(&id) {
             // Create not seen (capture started later): follow the FileId if it carries DCE/RPC.
             if crate::pdu::check_header(data).is_err() || self.pipes.len() >= MAX_PIPES {
                 return;
             }
             out.stats.smb_pipes += 1;
-            self.pipes.insert(id, Pipe { rpc: Some(true), assoc: Assoc::new(Some("(create not seen)".into())), streams: [PduStream::synced(), PduStream::synced()] });
+            self.pipes.insert(
+                id,
+                Pipe {
+                    rpc: Some(true),
+                    assoc: Assoc::new(Some("(create not seen)".into())),
+                    streams: [PduStream::synced(), PduStream::synced()],
+                },
+            );
         }
         let max = self.max_buffer;
-        let Some(p) = self.pipes.get_mut(&id) else { return };
+        let Some(p) = self.pipes.get_mut(&id) else {
+            return;
+        };
         if p.rpc.is_none() {
             // Pipes carry other protocols too (e.g. PsExec's own): only DCE/RPC is followed.
-            let is_rpc = crate::pdu::check_header(data).is_ok() || data.len() < crate::pdu::HEADER_LEN && data.first() == Some(&5);
+            let is_rpc = crate::pdu::check_header(data).is_ok()
+                || data.len() < crate::pdu::HEADER_LEN && data.first() == Some(&5);
             p.rpc = Some(is_rpc);
             if !is_rpc {
                 out.stats.smb_non_rpc_pipes += 1;
@@ -462,8 +643,21 @@ impl SmbConn {
         if p.rpc == Some(false) {
             return;
         }
-        let Some(stream) = p.streams.get_mut(side) else { return };
-        deliver(stream, &mut p.assoc, out, data, max, flow.src(dir), flow.dst(dir), frame, ts, "smb pipe");
+        let Some(stream) = p.streams.get_mut(side) else {
+            return;
+        };
+        deliver(
+            stream,
+            &mut p.assoc,
+            out,
+            data,
+            max,
+            flow.src(dir),
+            flow.dst(dir),
+            frame,
+            ts,
+            "smb pipe",
+        );
     }
 
     pub fn finish(&mut self, out: &mut Out) {

@@ -43,7 +43,12 @@ pub struct RpcConfig {
 
 impl Default for RpcConfig {
     fn default() -> Self {
-        RpcConfig { limits: Limits::default(), max_buffer: 64 * 1024 + 65_535, detect_window: 64 * 1024, max_conns: 200_000 }
+        RpcConfig {
+            limits: Limits::default(),
+            max_buffer: 64 * 1024 + 65_535,
+            detect_window: 64 * 1024,
+            max_conns: 200_000,
+        }
     }
 }
 
@@ -87,7 +92,10 @@ fn find_header(b: &[u8]) -> Option<usize> {
 impl PduStream {
     /// A stream that expects a header at its first byte.
     pub fn synced() -> PduStream {
-        PduStream { synced: true, ..Default::default() }
+        PduStream {
+            synced: true,
+            ..Default::default()
+        }
     }
     /// A stream that first searches for a header.
     pub fn unsynced() -> PduStream {
@@ -102,8 +110,14 @@ impl PduStream {
     pub fn push(&mut self, data: &[u8], max_buffer: usize, mut f: impl FnMut(Event<'_>)) {
         if self.buf.len().saturating_add(data.len()) > max_buffer {
             let dropped = self.buf.len() as u64;
-            f(Event::Overflow { offset: self.offset, dropped: dropped + data.len() as u64 });
-            self.offset = self.offset.wrapping_add(dropped).wrapping_add(data.len() as u64);
+            f(Event::Overflow {
+                offset: self.offset,
+                dropped: dropped + data.len() as u64,
+            });
+            self.offset = self
+                .offset
+                .wrapping_add(dropped)
+                .wrapping_add(data.len() as u64);
             self.buf.clear();
             self.synced = false;
             return;
@@ -111,7 +125,9 @@ impl PduStream {
         self.buf.extend_from_slice(data);
         let mut pos = 0usize;
         if self.preamble {
-            if self.buf.len() < NCACN_HTTP_PREAMBLE.len() && NCACN_HTTP_PREAMBLE.starts_with(&self.buf) {
+            if self.buf.len() < NCACN_HTTP_PREAMBLE.len()
+                && NCACN_HTTP_PREAMBLE.starts_with(&self.buf)
+            {
                 return;
             }
             self.preamble = false;
@@ -128,7 +144,10 @@ impl PduStream {
                         self.skipped += i as u64;
                         self.synced = true;
                         if self.skipped > 0 {
-                            f(Event::Resync { offset: self.offset + pos as u64, skipped: self.skipped });
+                            f(Event::Resync {
+                                offset: self.offset + pos as u64,
+                                skipped: self.skipped,
+                            });
                         }
                         self.skipped = 0;
                     }
@@ -147,7 +166,10 @@ impl PduStream {
                 break;
             }
             if let Err(err) = check_header(rest) {
-                f(Event::Bad { offset: self.offset + pos as u64, err });
+                f(Event::Bad {
+                    offset: self.offset + pos as u64,
+                    err,
+                });
                 self.synced = false;
                 self.skipped = 1;
                 pos += 1;
@@ -155,7 +177,10 @@ impl PduStream {
             }
             let fl = Packet::new_unchecked(rest).frag_len() as usize;
             let Some(pdu) = rest.get(..fl) else { break };
-            f(Event::Pdu { offset: self.offset + pos as u64, pdu });
+            f(Event::Pdu {
+                offset: self.offset + pos as u64,
+                pdu,
+            });
             pos += fl;
         }
         self.buf.drain(..pos.min(self.buf.len()));
@@ -164,7 +189,10 @@ impl PduStream {
 
     /// `len` bytes were lost: drop the partial PDU and resynchronise.
     pub fn gap(&mut self, len: u64) {
-        self.offset = self.offset.wrapping_add(self.buf.len() as u64).wrapping_add(len);
+        self.offset = self
+            .offset
+            .wrapping_add(self.buf.len() as u64)
+            .wrapping_add(len);
         self.buf.clear();
         self.synced = false;
         self.skipped = 0;
@@ -254,7 +282,13 @@ impl Default for RpcAnalyzer {
 
 impl RpcAnalyzer {
     pub fn new(cfg: RpcConfig) -> RpcAnalyzer {
-        RpcAnalyzer { out: Out::new(cfg.limits.clone()), cfg, conns: HashMap::new(), cl: ClState::default(), conns_dropped: 0 }
+        RpcAnalyzer {
+            out: Out::new(cfg.limits.clone()),
+            cfg,
+            conns: HashMap::new(),
+            cl: ClState::default(),
+            conns_dropped: 0,
+        }
     }
 
     /// Completed calls so far (removed from the analyzer).
@@ -274,7 +308,12 @@ impl RpcAnalyzer {
         self.cl.finish(&mut self.out);
         if self.conns_dropped > 0 {
             let n = self.conns_dropped;
-            self.out.issues.push(crate::calls::Issue { frame: 0, src: String::new(), dst: String::new(), what: format!("{n} connections not analysed: connection limit reached") });
+            self.out.issues.push(crate::calls::Issue {
+                frame: 0,
+                src: String::new(),
+                dst: String::new(),
+                what: format!("{n} connections not analysed: connection limit reached"),
+            });
         }
         RpcReport {
             calls: self.out.calls,
@@ -295,7 +334,15 @@ impl RpcAnalyzer {
     }
 
     /// Classifies `flow` from the detection buffer of `dir`.
-    fn detect(out: &mut Out, cfg: &RpcConfig, c: &mut Conn, flow: &FlowInfo, dir: Dir, frame: u64, ts: Timestamp) {
+    fn detect(
+        out: &mut Out,
+        cfg: &RpcConfig,
+        c: &mut Conn,
+        flow: &FlowInfo,
+        dir: Dir,
+        frame: u64,
+        ts: Timestamp,
+    ) {
         let d = dir.idx();
         let buf = &c.det[d];
         let mut found: Option<(Kind, usize)> = None;
@@ -326,25 +373,53 @@ impl RpcAnalyzer {
                 for (i, bytes) in det.iter().enumerate() {
                     let dr = if i == 0 { Dir::Orig } else { Dir::Resp };
                     let (start, synced) = if i == d {
-                        (at, c.det_seen[i] == 0 && (at == 0 || at == NCACN_HTTP_PREAMBLE.len() && bytes.starts_with(NCACN_HTTP_PREAMBLE)))
+                        (
+                            at,
+                            c.det_seen[i] == 0
+                                && (at == 0
+                                    || at == NCACN_HTTP_PREAMBLE.len()
+                                        && bytes.starts_with(NCACN_HTTP_PREAMBLE)),
+                        )
                     } else if c.det_seen[i] == 0 && bytes.starts_with(NCACN_HTTP_PREAMBLE) {
                         (NCACN_HTTP_PREAMBLE.len(), true)
                     } else {
                         // The other direction starts clean when this one did (a connection
                         // seen from its start) and its bytes so far, if any, begin a header.
-                        let clean = c.det_seen[d] == 0 && (at == 0 || at == NCACN_HTTP_PREAMBLE.len());
-                        (0, clean && c.det_seen[i] == 0 && (bytes.is_empty() || plausible(bytes)))
+                        let clean =
+                            c.det_seen[d] == 0 && (at == 0 || at == NCACN_HTTP_PREAMBLE.len());
+                        (
+                            0,
+                            clean && c.det_seen[i] == 0 && (bytes.is_empty() || plausible(bytes)),
+                        )
                     };
                     let stream_off = c.det_seen[i] + start as u64;
                     if i == d && !synced {
                         out.issue(frame, flow.src(dr), flow.dst(dr), format!("DCE/RPC found mid-stream: first header at stream offset {stream_off}"));
                     }
-                    c.streams[i] = if synced { PduStream::synced() } else { PduStream::unsynced() };
+                    c.streams[i] = if synced {
+                        PduStream::synced()
+                    } else {
+                        PduStream::unsynced()
+                    };
                     c.streams[i].offset = stream_off;
                     // RPC over HTTP: the other side's preamble may still come.
-                    c.streams[i].preamble = i != d && start == 0 && synced && at == NCACN_HTTP_PREAMBLE.len();
-                    let (Some(a), Some(data)) = (c.assoc.as_mut(), bytes.get(start..)) else { continue };
-                    deliver(&mut c.streams[i], a, out, data, cfg.max_buffer, flow.src(dr), flow.dst(dr), frame, ts, "tcp");
+                    c.streams[i].preamble =
+                        i != d && start == 0 && synced && at == NCACN_HTTP_PREAMBLE.len();
+                    let (Some(a), Some(data)) = (c.assoc.as_mut(), bytes.get(start..)) else {
+                        continue;
+                    };
+                    deliver(
+                        &mut c.streams[i],
+                        a,
+                        out,
+                        data,
+                        cfg.max_buffer,
+                        flow.src(dr),
+                        flow.dst(dr),
+                        frame,
+                        ts,
+                        "tcp",
+                    );
                 }
             }
             Some((Kind::Smb, at)) => {
@@ -355,14 +430,27 @@ impl RpcAnalyzer {
                 for (i, bytes) in det.iter().enumerate() {
                     let dr = if i == 0 { Dir::Orig } else { Dir::Resp };
                     let start = if i == d { at } else { 0 };
-                    s.data(out, cfg, flow, dr, bytes.get(start..).unwrap_or(&[]), frame, ts, i == d);
+                    s.data(
+                        out,
+                        cfg,
+                        flow,
+                        dr,
+                        bytes.get(start..).unwrap_or(&[]),
+                        frame,
+                        ts,
+                        i == d,
+                    );
                 }
                 c.smb = Some(s);
             }
             _ => {
                 // Keep only a tail that could start a header; count the rest as searched.
                 let len = c.det[d].len();
-                let keep = if at_start && len < NCACN_HTTP_PREAMBLE.len() { len } else { len.min(HEADER_LEN - 1) };
+                let keep = if at_start && len < NCACN_HTTP_PREAMBLE.len() {
+                    len
+                } else {
+                    len.min(HEADER_LEN - 1)
+                };
                 c.det[d].drain(..len - keep);
                 c.det_seen[d] += (len - keep) as u64;
                 if c.det_seen[d] >= cfg.detect_window as u64 {
@@ -379,7 +467,15 @@ impl RpcAnalyzer {
 }
 
 impl StreamHandler for RpcAnalyzer {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, _offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        _offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         if data.is_empty() {
             return;
         }
@@ -390,7 +486,9 @@ impl StreamHandler for RpcAnalyzer {
             }
             self.conns.insert(flow.id, Conn::new());
         }
-        let Some(c) = self.conns.get_mut(&flow.id) else { return };
+        let Some(c) = self.conns.get_mut(&flow.id) else {
+            return;
+        };
         let out = &mut self.out;
         let cfg = &self.cfg;
         let d = dir.idx();
@@ -401,7 +499,9 @@ impl StreamHandler for RpcAnalyzer {
                     return;
                 }
                 // Search at most what is left of the window in this segment.
-                let room = (cfg.detect_window as u64).saturating_sub(c.det_seen[d]).min(usize::MAX as u64) as usize;
+                let room = (cfg.detect_window as u64)
+                    .saturating_sub(c.det_seen[d])
+                    .min(usize::MAX as u64) as usize;
                 let room = room.max(HEADER_LEN).min(data.len());
                 c.det[d].extend_from_slice(&data[..room]);
                 Self::detect(out, cfg, c, flow, dir, frame, ts);
@@ -411,7 +511,18 @@ impl StreamHandler for RpcAnalyzer {
                     match c.kind {
                         Kind::Rpc => {
                             if let Some(a) = c.assoc.as_mut() {
-                                deliver(&mut c.streams[d], a, out, rest, cfg.max_buffer, flow.src(dir), flow.dst(dir), frame, ts, "tcp");
+                                deliver(
+                                    &mut c.streams[d],
+                                    a,
+                                    out,
+                                    rest,
+                                    cfg.max_buffer,
+                                    flow.src(dir),
+                                    flow.dst(dir),
+                                    frame,
+                                    ts,
+                                    "tcp",
+                                );
                             }
                         }
                         Kind::Smb => {
@@ -425,7 +536,18 @@ impl StreamHandler for RpcAnalyzer {
             }
             Kind::Rpc => {
                 if let Some(a) = c.assoc.as_mut() {
-                    deliver(&mut c.streams[d], a, out, data, cfg.max_buffer, flow.src(dir), flow.dst(dir), frame, ts, "tcp");
+                    deliver(
+                        &mut c.streams[d],
+                        a,
+                        out,
+                        data,
+                        cfg.max_buffer,
+                        flow.src(dir),
+                        flow.dst(dir),
+                        frame,
+                        ts,
+                        "tcp",
+                    );
                 }
             }
             Kind::Smb => {
@@ -436,8 +558,18 @@ impl StreamHandler for RpcAnalyzer {
         }
     }
 
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, _ts: Timestamp) {
-        let Some(c) = self.conns.get_mut(&flow.id) else { return };
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        _ts: Timestamp,
+    ) {
+        let Some(c) = self.conns.get_mut(&flow.id) else {
+            return;
+        };
         let d = dir.idx();
         match c.kind {
             Kind::Rpc => {
@@ -484,7 +616,16 @@ mod tests {
     use crate::pdu::{Body, Repr, Request};
 
     fn req(call_id: u32) -> Vec<u8> {
-        Repr::new(call_id, Drep::LE, Body::Request(Request { opnum: 1, stub: vec![0; 10], ..Default::default() })).emit()
+        Repr::new(
+            call_id,
+            Drep::LE,
+            Body::Request(Request {
+                opnum: 1,
+                stub: vec![0; 10],
+                ..Default::default()
+            }),
+        )
+        .emit()
     }
 
     fn collect(s: &mut PduStream, data: &[u8]) -> Vec<String> {
@@ -528,7 +669,9 @@ mod tests {
         let mut v = Vec::new();
         let a = req(1);
         s.push(&a[..20], 30, |_| {});
-        s.push(&a[20..], 30, |e| v.push(matches!(e, Event::Overflow { dropped: 34, .. })));
+        s.push(&a[20..], 30, |e| {
+            v.push(matches!(e, Event::Overflow { dropped: 34, .. }))
+        });
         assert_eq!(v, vec![true]);
     }
 }

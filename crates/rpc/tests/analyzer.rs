@@ -6,19 +6,42 @@ mod common;
 
 use tracehound_flows::{Dir, FlowInfo, Proto, StreamHandler, Timestamp};
 use tracehound_rpc::ndr::Drep;
-use tracehound_rpc::pdu::{flags, Bind, BindAck, BindNak, Body, Context, CtxResult, Fault, Repr, Request, Response, Syntax};
+use tracehound_rpc::pdu::{
+    flags, Bind, BindAck, BindNak, Body, Context, CtxResult, Fault, Repr, Request, Response, Syntax,
+};
 use tracehound_rpc::uuid::Uuid;
 use tracehound_rpc::{Call, Outcome, RpcAnalyzer, RpcReport};
 
 const IFACE: Uuid = Uuid::from_str_const("12345778-1234-abcd-ef00-0123456789ac");
 
 fn flow() -> FlowInfo {
-    FlowInfo { id: 7, proto: Proto::Tcp, orig: "10.0.0.1:50000".parse().unwrap(), resp: "10.0.0.2:49700".parse().unwrap() }
+    FlowInfo {
+        id: 7,
+        proto: Proto::Tcp,
+        orig: "10.0.0.1:50000".parse().unwrap(),
+        resp: "10.0.0.2:49700".parse().unwrap(),
+    }
 }
 
 fn bind(call_id: u32, drep: Drep) -> Vec<u8> {
-    let ctx = Context { id: 0, abstract_syntax: Syntax { uuid: IFACE, ver_major: 1, ver_minor: 0 }, transfer_syntaxes: vec![Syntax::NDR] };
-    Repr::new(call_id, drep, Body::Bind(Bind { contexts: vec![ctx], ..Default::default() })).emit()
+    let ctx = Context {
+        id: 0,
+        abstract_syntax: Syntax {
+            uuid: IFACE,
+            ver_major: 1,
+            ver_minor: 0,
+        },
+        transfer_syntaxes: vec![Syntax::NDR],
+    };
+    Repr::new(
+        call_id,
+        drep,
+        Body::Bind(Bind {
+            contexts: vec![ctx],
+            ..Default::default()
+        }),
+    )
+    .emit()
 }
 fn bind_ack(call_id: u32, drep: Drep, result: u16) -> Vec<u8> {
     Repr::new(
@@ -29,18 +52,38 @@ fn bind_ack(call_id: u32, drep: Drep, result: u16) -> Vec<u8> {
             max_recv_frag: 4280,
             assoc_group: 1,
             sec_addr: b"49700".to_vec(),
-            results: vec![CtxResult { result, reason: if result == 0 { 0 } else { 1 }, transfer_syntax: Syntax::NDR }],
+            results: vec![CtxResult {
+                result,
+                reason: if result == 0 { 0 } else { 1 },
+                transfer_syntax: Syntax::NDR,
+            }],
         }),
     )
     .emit()
 }
 fn request(call_id: u32, drep: Drep, opnum: u16, stub: usize, fl: u8) -> Vec<u8> {
-    let mut r = Repr::new(call_id, drep, Body::Request(Request { opnum, stub: vec![0xab; stub], alloc_hint: 0, ..Default::default() }));
+    let mut r = Repr::new(
+        call_id,
+        drep,
+        Body::Request(Request {
+            opnum,
+            stub: vec![0xab; stub],
+            alloc_hint: 0,
+            ..Default::default()
+        }),
+    );
     r.flags = fl;
     r.emit()
 }
 fn response(call_id: u32, drep: Drep, stub: usize, fl: u8) -> Vec<u8> {
-    let mut r = Repr::new(call_id, drep, Body::Response(Response { stub: vec![0xcd; stub], ..Default::default() }));
+    let mut r = Repr::new(
+        call_id,
+        drep,
+        Body::Response(Response {
+            stub: vec![0xcd; stub],
+            ..Default::default()
+        }),
+    );
     r.flags = fl;
     r.emit()
 }
@@ -54,18 +97,30 @@ struct Feed {
 }
 impl Feed {
     fn new() -> Feed {
-        Feed { an: RpcAnalyzer::default(), off: [0, 0], frame: 0 }
+        Feed {
+            an: RpcAnalyzer::default(),
+            off: [0, 0],
+            frame: 0,
+        }
     }
     fn seg(&mut self, dir: Dir, data: &[u8]) -> u64 {
         self.frame += 1;
         let ts = Timestamp(1_000_000 * self.frame as i64);
-        self.an.tcp_data(&flow(), dir, self.off[dir.idx()], data, self.frame, ts);
+        self.an
+            .tcp_data(&flow(), dir, self.off[dir.idx()], data, self.frame, ts);
         self.off[dir.idx()] += data.len() as u64;
         self.frame
     }
     fn gap(&mut self, dir: Dir, len: u64) {
         self.frame += 1;
-        self.an.tcp_gap(&flow(), dir, self.off[dir.idx()], len, self.frame, Timestamp(1_000_000 * self.frame as i64));
+        self.an.tcp_gap(
+            &flow(),
+            dir,
+            self.off[dir.idx()],
+            len,
+            self.frame,
+            Timestamp(1_000_000 * self.frame as i64),
+        );
         self.off[dir.idx()] += len;
     }
     fn done(mut self) -> (Vec<Call>, RpcReport) {
@@ -104,9 +159,18 @@ fn pdu_split_across_segments() {
     let (calls, r) = f.done();
     assert_eq!(calls.len(), 1, "{calls:?}");
     let c = &calls[0];
-    assert_eq!(c.frame, last, "the request is logged in the frame that completed it");
-    assert_eq!((c.opnum, c.outcome, c.response_frame), (Some(13), Outcome::Ok, Some(resp_frame)));
-    assert_eq!(c.uuid.as_deref(), Some("12345778-1234-abcd-ef00-0123456789ac"));
+    assert_eq!(
+        c.frame, last,
+        "the request is logged in the frame that completed it"
+    );
+    assert_eq!(
+        (c.opnum, c.outcome, c.response_frame),
+        (Some(13), Outcome::Ok, Some(resp_frame))
+    );
+    assert_eq!(
+        c.uuid.as_deref(),
+        Some("12345778-1234-abcd-ef00-0123456789ac")
+    );
     assert_eq!(c.request_bytes, req.len() as u64);
     assert!(r.issues.is_empty(), "{:?}", r.issues);
 }
@@ -125,14 +189,28 @@ fn several_pdus_in_one_segment() {
     }
     let rf = f.seg(Dir::Resp, &back);
     let (calls, _) = f.done();
-    let got: Vec<_> = calls.iter().map(|c| (c.frame, c.opnum, c.outcome, c.response_frame)).collect();
-    assert_eq!(got, vec![(fr, Some(2), Outcome::Ok, Some(rf)), (fr, Some(3), Outcome::Ok, Some(rf)), (fr, Some(4), Outcome::Ok, Some(rf))]);
+    let got: Vec<_> = calls
+        .iter()
+        .map(|c| (c.frame, c.opnum, c.outcome, c.response_frame))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (fr, Some(2), Outcome::Ok, Some(rf)),
+            (fr, Some(3), Outcome::Ok, Some(rf)),
+            (fr, Some(4), Outcome::Ok, Some(rf))
+        ]
+    );
 }
 
 #[test]
 fn multi_fragment_request_and_response() {
     let mut f = bound(Drep::LE);
-    let parts = [request(5, Drep::LE, 9, 1000, flags::FIRST_FRAG), request(5, Drep::LE, 9, 1000, 0), request(5, Drep::LE, 9, 500, flags::LAST_FRAG)];
+    let parts = [
+        request(5, Drep::LE, 9, 1000, flags::FIRST_FRAG),
+        request(5, Drep::LE, 9, 1000, 0),
+        request(5, Drep::LE, 9, 500, flags::LAST_FRAG),
+    ];
     let first = f.seg(Dir::Orig, &parts[0]);
     f.seg(Dir::Orig, &parts[1]);
     f.seg(Dir::Orig, &parts[2]);
@@ -141,8 +219,14 @@ fn multi_fragment_request_and_response() {
     let (calls, _) = f.done();
     assert_eq!(calls.len(), 1);
     let c = &calls[0];
-    assert_eq!((c.frame, c.response_frame, c.outcome), (first, Some(last), Outcome::Ok));
-    assert_eq!(c.request_bytes, parts.iter().map(|p| p.len() as u64).sum::<u64>());
+    assert_eq!(
+        (c.frame, c.response_frame, c.outcome),
+        (first, Some(last), Outcome::Ok)
+    );
+    assert_eq!(
+        c.request_bytes,
+        parts.iter().map(|p| p.len() as u64).sum::<u64>()
+    );
     assert!((c.rtt.unwrap() - (last - first) as f64 * 1e-3).abs() < 1e-9);
 }
 
@@ -152,12 +236,29 @@ fn interleaved_calls_match_by_call_id() {
     let a = f.seg(Dir::Orig, &request(10, Drep::LE, 1, 8, SINGLE));
     let b = f.seg(Dir::Orig, &request(11, Drep::LE, 2, 8, SINGLE));
     let rb = f.seg(Dir::Resp, &response(11, Drep::LE, 8, SINGLE));
-    let fault = Repr::new(10, Drep::LE, Body::Fault(Fault { status: 0x1c01_0002, ..Default::default() })).emit();
+    let fault = Repr::new(
+        10,
+        Drep::LE,
+        Body::Fault(Fault {
+            status: 0x1c01_0002,
+            ..Default::default()
+        }),
+    )
+    .emit();
     let ra = f.seg(Dir::Resp, &fault);
     let (calls, _) = f.done();
-    let mut got: Vec<_> = calls.iter().map(|c| (c.frame, c.opnum, c.outcome, c.response_frame, c.status_code)).collect();
+    let mut got: Vec<_> = calls
+        .iter()
+        .map(|c| (c.frame, c.opnum, c.outcome, c.response_frame, c.status_code))
+        .collect();
     got.sort();
-    assert_eq!(got, vec![(a, Some(1), Outcome::Fault, Some(ra), Some(0x1c01_0002)), (b, Some(2), Outcome::Ok, Some(rb), None)]);
+    assert_eq!(
+        got,
+        vec![
+            (a, Some(1), Outcome::Fault, Some(ra), Some(0x1c01_0002)),
+            (b, Some(2), Outcome::Ok, Some(rb), None)
+        ]
+    );
 }
 
 #[test]
@@ -171,8 +272,22 @@ fn mid_stream_start_resyncs() {
     f.seg(Dir::Resp, &response(2, Drep::LE, 4, SINGLE));
     let (calls, r) = f.done();
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!((calls[0].frame, calls[0].opnum, calls[0].outcome, calls[0].uuid.clone()), (fr, Some(4), Outcome::Ok, None));
-    assert!(r.issues.iter().any(|i| i.frame == fr && i.what.contains("mid-stream")), "{:?}", r.issues);
+    assert_eq!(
+        (
+            calls[0].frame,
+            calls[0].opnum,
+            calls[0].outcome,
+            calls[0].uuid.clone()
+        ),
+        (fr, Some(4), Outcome::Ok, None)
+    );
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == fr && i.what.contains("mid-stream")),
+        "{:?}",
+        r.issues
+    );
 }
 
 #[test]
@@ -187,11 +302,26 @@ fn gap_then_resync() {
     let fr = f.seg(Dir::Orig, &seg);
     f.seg(Dir::Resp, &response(4, Drep::LE, 4, SINGLE));
     let (calls, r) = f.done();
-    let got: Vec<_> = calls.iter().map(|c| (c.frame, c.opnum, c.outcome)).collect();
+    let got: Vec<_> = calls
+        .iter()
+        .map(|c| (c.frame, c.opnum, c.outcome))
+        .collect();
     assert_eq!(got, vec![(fr, Some(8), Outcome::Ok)]);
     assert_eq!(r.stats.gaps, 1);
-    assert!(r.issues.iter().any(|i| i.frame == 4 && i.what.contains("150 bytes missing")), "{:?}", r.issues);
-    assert!(r.issues.iter().any(|i| i.frame == fr && i.what.contains("resynchronised")), "{:?}", r.issues);
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == 4 && i.what.contains("150 bytes missing")),
+        "{:?}",
+        r.issues
+    );
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == fr && i.what.contains("resynchronised")),
+        "{:?}",
+        r.issues
+    );
 }
 
 #[test]
@@ -202,13 +332,32 @@ fn big_endian_association() {
     assert_eq!(&req[4..8], &[0, 0, 0, 0], "big-endian drep");
     assert_eq!(&req[8..10], &(req.len() as u16).to_be_bytes());
     let fr = f.seg(Dir::Orig, &req);
-    let fault = Repr::new(2, Drep::BE, Body::Fault(Fault { status: 0x1c01_0003, ..Default::default() })).emit();
+    let fault = Repr::new(
+        2,
+        Drep::BE,
+        Body::Fault(Fault {
+            status: 0x1c01_0003,
+            ..Default::default()
+        }),
+    )
+    .emit();
     assert_eq!(&fault[24..28], &[0x1c, 0x01, 0, 0x03]);
     f.seg(Dir::Resp, &fault);
     let (calls, _) = f.done();
     assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].frame, calls[0].opnum, calls[0].outcome, calls[0].status_code), (fr, Some(0x0102), Outcome::Fault, Some(0x1c01_0003)));
-    assert_eq!(calls[0].uuid.as_deref(), Some("12345778-1234-abcd-ef00-0123456789ac"));
+    assert_eq!(
+        (
+            calls[0].frame,
+            calls[0].opnum,
+            calls[0].outcome,
+            calls[0].status_code
+        ),
+        (fr, Some(0x0102), Outcome::Fault, Some(0x1c01_0003))
+    );
+    assert_eq!(
+        calls[0].uuid.as_deref(),
+        Some("12345778-1234-abcd-ef00-0123456789ac")
+    );
 }
 
 #[test]
@@ -227,14 +376,37 @@ fn malformed_pdus_reported_with_frame() {
     let f3 = f.seg(Dir::Orig, &request(4, Drep::LE, 5, 8, SINGLE));
     f.seg(Dir::Resp, &response(4, Drep::LE, 8, SINGLE));
     let (calls, r) = f.done();
-    assert!(r.issues.iter().any(|i| i.frame == f1 && i.what.contains("frag_length 12")), "{:?}", r.issues);
-    assert!(r.issues.iter().any(|i| i.frame == f3 && i.what.contains("skipping 64 bytes")), "{:?}", r.issues);
-    assert!(calls.iter().any(|c| c.frame == f3 && c.opnum == Some(5) && c.outcome == Outcome::Ok), "{calls:?}");
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == f1 && i.what.contains("frag_length 12")),
+        "{:?}",
+        r.issues
+    );
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == f3 && i.what.contains("skipping 64 bytes")),
+        "{:?}",
+        r.issues
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.frame == f3 && c.opnum == Some(5) && c.outcome == Outcome::Ok),
+        "{calls:?}"
+    );
     // On a synchronised stream the lying auth_length is reported with its frame.
     let mut f = bound(Drep::LE);
     let f2 = f.seg(Dir::Orig, &bad2);
     let (_, r) = f.done();
-    assert!(r.issues.iter().any(|i| i.frame == f2 && i.what.contains("auth_length 500")), "{:?}", r.issues);
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == f2 && i.what.contains("auth_length 500")),
+        "{:?}",
+        r.issues
+    );
     assert_eq!(r.stats.malformed_pdus, 1);
 }
 
@@ -243,26 +415,58 @@ fn bind_failures_are_logged() {
     // bind_nak
     let mut f = Feed::new();
     let b = f.seg(Dir::Orig, &bind(1, Drep::LE));
-    let nak = Repr::new(1, Drep::LE, Body::BindNak(BindNak { reason: 4, versions: vec![(5, 0)] })).emit();
+    let nak = Repr::new(
+        1,
+        Drep::LE,
+        Body::BindNak(BindNak {
+            reason: 4,
+            versions: vec![(5, 0)],
+        }),
+    )
+    .emit();
     let n = f.seg(Dir::Resp, &nak);
     let (calls, _) = f.done();
     assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].frame, calls[0].outcome, calls[0].response_frame, calls[0].opnum, calls[0].status_code), (b, Outcome::BindNak, Some(n), None, Some(4)));
+    assert_eq!(
+        (
+            calls[0].frame,
+            calls[0].outcome,
+            calls[0].response_frame,
+            calls[0].opnum,
+            calls[0].status_code
+        ),
+        (b, Outcome::BindNak, Some(n), None, Some(4))
+    );
     // context rejected
     let mut f = Feed::new();
     f.seg(Dir::Orig, &bind(1, Drep::LE));
     f.seg(Dir::Resp, &bind_ack(1, Drep::LE, 2));
     let (calls, _) = f.done();
-    assert_eq!(calls.iter().map(|c| (c.outcome, c.status_code)).collect::<Vec<_>>(), vec![(Outcome::Rejected, Some(1))]);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.outcome, c.status_code))
+            .collect::<Vec<_>>(),
+        vec![(Outcome::Rejected, Some(1))]
+    );
     // no answer, and an unanswered request
     let mut f = Feed::new();
     f.seg(Dir::Orig, &bind(1, Drep::LE));
     let (calls, _) = f.done();
-    assert_eq!(calls.iter().map(|c| (c.outcome, c.operation.clone())).collect::<Vec<_>>(), vec![(Outcome::NoResponse, Some("bind".into()))]);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.outcome, c.operation.clone()))
+            .collect::<Vec<_>>(),
+        vec![(Outcome::NoResponse, Some("bind".into()))]
+    );
     let mut f = bound(Drep::LE);
     f.seg(Dir::Orig, &request(9, Drep::LE, 1, 8, SINGLE));
     let (calls, _) = f.done();
-    assert_eq!(calls.iter().map(|c| (c.outcome, c.rtt)).collect::<Vec<_>>(), vec![(Outcome::NoResponse, None)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.outcome, c.rtt)).collect::<Vec<_>>(),
+        vec![(Outcome::NoResponse, None)]
+    );
 }
 
 #[test]
@@ -273,8 +477,27 @@ fn json_field_names_are_stable() {
     let (calls, _) = f.done();
     let v = serde_json::to_value(&calls[0]).unwrap();
     for k in [
-        "ts", "frame", "src", "sport", "dst", "dport", "pipe", "uuid", "version", "interface", "opnum", "operation", "outcome", "status", "rtt",
-        "request_bytes", "response_bytes", "response_frame", "auth_type", "auth_level", "user",
+        "ts",
+        "frame",
+        "src",
+        "sport",
+        "dst",
+        "dport",
+        "pipe",
+        "uuid",
+        "version",
+        "interface",
+        "opnum",
+        "operation",
+        "outcome",
+        "status",
+        "rtt",
+        "request_bytes",
+        "response_bytes",
+        "response_frame",
+        "auth_type",
+        "auth_level",
+        "user",
     ] {
         assert!(v.get(k).is_some(), "missing {k} in {v}");
     }
@@ -296,7 +519,13 @@ fn ncacn_http_preamble() {
     let fr = f.seg(Dir::Orig, &request(2, Drep::LE, 6, 8, SINGLE));
     f.seg(Dir::Resp, &response(2, Drep::LE, 8, SINGLE));
     let (calls, r) = f.done();
-    assert_eq!(calls.iter().map(|c| (c.frame, c.opnum, c.outcome)).collect::<Vec<_>>(), vec![(fr, Some(6), Outcome::Ok)]);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.frame, c.opnum, c.outcome))
+            .collect::<Vec<_>>(),
+        vec![(fr, Some(6), Outcome::Ok)]
+    );
     assert!(r.issues.is_empty(), "{:?}", r.issues);
 }
 
@@ -305,7 +534,9 @@ fn other_protocols_are_left_alone_after_the_window() {
     // 100 KiB of bytes that never form a header: nothing reported; a header after the
     // 64 KiB detection window is not searched for.
     let mut f = Feed::new();
-    let noise: Vec<u8> = (0..100 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80).collect();
+    let noise: Vec<u8> = (0..100 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80)
+        .collect();
     for c in noise.chunks(1460) {
         f.seg(Dir::Orig, c);
     }
@@ -325,8 +556,20 @@ fn found_mid_stream_within_the_window() {
     let fr = f.seg(Dir::Orig, &request(2, Drep::LE, 6, 8, SINGLE));
     f.seg(Dir::Resp, &response(2, Drep::LE, 8, SINGLE));
     let (calls, r) = f.done();
-    assert_eq!(calls.iter().map(|c| (c.frame, c.outcome)).collect::<Vec<_>>(), vec![(fr, Outcome::Ok)]);
-    assert!(r.issues.iter().any(|i| i.what.contains("mid-stream: first header at stream offset 3000")), "{:?}", r.issues);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.frame, c.outcome))
+            .collect::<Vec<_>>(),
+        vec![(fr, Outcome::Ok)]
+    );
+    assert!(
+        r.issues.iter().any(|i| i
+            .what
+            .contains("mid-stream: first header at stream offset 3000")),
+        "{:?}",
+        r.issues
+    );
 }
 
 #[test]
@@ -343,7 +586,26 @@ fn smb3_encrypted_and_smb1_are_reported() {
     smb1.extend(std::iter::repeat_n(0u8, 35));
     let fr1 = f.seg(Dir::Orig, &smb1);
     let (_, r) = f.done();
-    assert_eq!((r.stats.smb_connections, r.stats.smb_encrypted, r.stats.smb1_messages), (1, 1, 1));
-    assert!(r.issues.iter().any(|i| i.frame == fr && i.what.contains("encrypted")), "{:?}", r.issues);
-    assert!(r.issues.iter().any(|i| i.frame == fr1 && i.what.contains("SMB1")), "{:?}", r.issues);
+    assert_eq!(
+        (
+            r.stats.smb_connections,
+            r.stats.smb_encrypted,
+            r.stats.smb1_messages
+        ),
+        (1, 1, 1)
+    );
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == fr && i.what.contains("encrypted")),
+        "{:?}",
+        r.issues
+    );
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.frame == fr1 && i.what.contains("SMB1")),
+        "{:?}",
+        r.issues
+    );
 }

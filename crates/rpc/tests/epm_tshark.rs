@@ -326,6 +326,9 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
                     t.entries += resp.entries.len();
                     for e in &resp.entries {
                         if let Some(tw) = &e.tower {
+                            let b = tw.binding_string();
+                            eprintln!("  {name} frame {}: {:?} {:?}", row.frame, e.annotation, b);
+                            assert!(b.is_some(), "{name} frame {}: no binding for {tw:?}", row.frame);
                             want.tower(tw);
                             t.towers += 1;
                         }

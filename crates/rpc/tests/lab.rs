@@ -13,14 +13,20 @@ use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::Outcome;
 
 fn lab() -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lab"));
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/lab"
+    ));
     assert!(p.is_dir(), "lab fixtures missing at {}", p.display());
     p
 }
 
 fn expect(name: &str) -> Value {
     let p = lab().join(format!("{name}.expect.json"));
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
 }
 
 fn hex(s: &str) -> u32 {
@@ -38,12 +44,22 @@ fn check(name: &str) -> (common::Run, Vec<EndpointReport>) {
         let frame = c["req_frame"].as_u64().unwrap();
         let outcome = c["outcome"].as_str().unwrap();
         let status = if outcome == "fault" {
-            let f = e["dcerpc_faults"].as_array().unwrap().iter().find(|f| f["req_frame"].as_u64() == Some(frame)).expect("fault entry");
+            let f = e["dcerpc_faults"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["req_frame"].as_u64() == Some(frame))
+                .expect("fault entry");
             hex(f["status"].as_str().unwrap())
         } else {
             hex(c["status"].as_str().unwrap_or("0"))
         };
-        theirs.push((frame, c["opnum"].as_u64().unwrap() as u16, if outcome == "response" { "ok" } else { outcome }, status));
+        theirs.push((
+            frame,
+            c["opnum"].as_u64().unwrap() as u16,
+            if outcome == "response" { "ok" } else { outcome },
+            status,
+        ));
     }
     let mut ours: Vec<(u64, u16, &str, u32)> = run
         .calls
@@ -71,23 +87,72 @@ fn check(name: &str) -> (common::Run, Vec<EndpointReport>) {
         .unwrap()
         .iter()
         .filter(|b| b["accepted"] == Value::Bool(false))
-        .map(|b| (b["frame"].as_u64().unwrap(), b["ack_reason"][0].as_u64().unwrap() as u32))
+        .map(|b| {
+            (
+                b["frame"].as_u64().unwrap(),
+                b["ack_reason"][0].as_u64().unwrap() as u32,
+            )
+        })
         .collect();
-    let ours_rej: Vec<(u64, u32)> = run.calls.iter().filter(|c| c.outcome == Outcome::Rejected).map(|c| (c.frame, c.status_code.unwrap())).collect();
+    let ours_rej: Vec<(u64, u32)> = run
+        .calls
+        .iter()
+        .filter(|c| c.outcome == Outcome::Rejected)
+        .map(|c| (c.frame, c.status_code.unwrap()))
+        .collect();
     assert_eq!(ours_rej, rejected, "{name}: rejected binds");
     // ept_map towers.
     for m in e["epm_map"].as_array().unwrap() {
         let frame = m["req_frame"].as_u64().unwrap();
-        let c = run.calls.iter().find(|c| c.frame == frame).unwrap_or_else(|| panic!("{name}: no call at {frame}"));
-        let ports: Vec<u64> = c.endpoints.iter().filter_map(|x| x.port.map(u64::from)).collect();
-        let ips: Vec<String> = c.endpoints.iter().filter_map(|x| x.address.clone()).collect();
-        assert_eq!(ports, m["tcp_ports"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect::<Vec<_>>(), "{name}: ports at {frame}");
-        assert_eq!(ips, m["ips"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect::<Vec<_>>(), "{name}: ips at {frame}");
-        assert_eq!(c.epm_status.is_some(), true);
-        assert_eq!(c.status_code.unwrap_or(0), hex(m["status"].as_str().unwrap()), "{name}: EPM status at {frame}");
+        let c = run
+            .calls
+            .iter()
+            .find(|c| c.frame == frame)
+            .unwrap_or_else(|| panic!("{name}: no call at {frame}"));
+        let ports: Vec<u64> = c
+            .endpoints
+            .iter()
+            .filter_map(|x| x.port.map(u64::from))
+            .collect();
+        let ips: Vec<String> = c
+            .endpoints
+            .iter()
+            .filter_map(|x| x.address.clone())
+            .collect();
+        assert_eq!(
+            ports,
+            m["tcp_ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_u64().unwrap())
+                .collect::<Vec<_>>(),
+            "{name}: ports at {frame}"
+        );
+        assert_eq!(
+            ips,
+            m["ips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            "{name}: ips at {frame}"
+        );
+        assert!(c.epm_status.is_some());
+        assert_eq!(
+            c.status_code.unwrap_or(0),
+            hex(m["status"].as_str().unwrap()),
+            "{name}: EPM status at {frame}"
+        );
     }
     // SMB2 pipes.
-    let files: BTreeSet<String> = e["smb2"]["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    let files: BTreeSet<String> = e["smb2"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
     let pipes: BTreeSet<String> = run.calls.iter().filter_map(|c| c.pipe.clone()).collect();
     assert_eq!(pipes, files, "{name}: pipes");
     let reps = follow_up(&run.report.endpoints, &run.convs);
@@ -122,11 +187,21 @@ fn only(reps: &[EndpointReport]) -> &EndpointReport {
 #[test]
 fn dynamic_port_outcomes() {
     let (_, r) = check("rpc-epm-map-then-call");
-    assert_eq!((only(&r).follow_up, only(&r).port, only(&r).address_differs), ("answered", Some(49154), false));
+    assert_eq!(
+        (only(&r).follow_up, only(&r).port, only(&r).address_differs),
+        ("answered", Some(49154), false)
+    );
     let (_, r) = check("rpc-dynamic-filtered");
     assert_eq!(only(&r).follow_up, "unanswered");
     // The expect file counts 7 SYNs to the dynamic port.
-    assert_eq!(only(&r).attempts.iter().map(|a| a.syn_frames.len()).sum::<usize>(), 7);
+    assert_eq!(
+        only(&r)
+            .attempts
+            .iter()
+            .map(|a| a.syn_frames.len())
+            .sum::<usize>(),
+        7
+    );
     let (_, r) = check("rpc-dynamic-filtered-server");
     assert_eq!(only(&r).follow_up, "unanswered");
     let (_, r) = check("rpc-dynamic-rejected");
@@ -134,10 +209,25 @@ fn dynamic_port_outcomes() {
     assert!(!only(&r).attempts[0].rst_frames.is_empty());
     let (_, r) = check("rpc-dynamic-icmp");
     assert_eq!(only(&r).follow_up, "refused");
-    assert!(only(&r).attempts[0].icmp.iter().any(|s| s.contains("type 3 code 13")), "{:?}", only(&r).attempts);
+    assert!(
+        only(&r).attempts[0]
+            .icmp
+            .iter()
+            .any(|s| s.contains("type 3 code 13")),
+        "{:?}",
+        only(&r).attempts
+    );
     let (_, r) = check("rpc-nat-mismatch");
     let x = only(&r);
-    assert_eq!((x.follow_up, x.address_differs, x.address.as_deref(), x.asked_address.as_str()), ("unanswered", true, Some("10.77.32.20"), "10.77.31.100"));
+    assert_eq!(
+        (
+            x.follow_up,
+            x.address_differs,
+            x.address.as_deref(),
+            x.asked_address.as_str()
+        ),
+        ("unanswered", true, Some("10.77.32.20"), "10.77.31.100")
+    );
 }
 
 #[test]
@@ -147,10 +237,23 @@ fn failures_named() {
     assert_eq!((c.outcome, c.status_code), (Outcome::Ok, Some(0x16c9_a0d6)));
     assert!(c.endpoints.is_empty());
     let (run, _) = check("rpc-fault");
-    let f = run.calls.iter().find(|c| c.outcome == Outcome::Fault).unwrap();
+    let f = run
+        .calls
+        .iter()
+        .find(|c| c.outcome == Outcome::Fault)
+        .unwrap();
     assert_eq!((f.frame, f.opnum, f.status_code), (20, Some(44), Some(5)));
     let denied = run.calls.iter().find(|c| c.frame == 52).unwrap();
-    assert_eq!((denied.outcome, denied.status_code), (Outcome::Ok, Some(0xc000_0022)));
+    assert_eq!(
+        (denied.outcome, denied.status_code),
+        (Outcome::Ok, Some(0xc000_0022))
+    );
     let (run, _) = check("rpc-context-rejected");
-    assert_eq!(run.calls.iter().filter(|c| c.outcome == Outcome::Rejected).count(), 2);
+    assert_eq!(
+        run.calls
+            .iter()
+            .filter(|c| c.outcome == Outcome::Rejected)
+            .count(),
+        2
+    );
 }

@@ -6,7 +6,9 @@
 
 use tracehound_flows::{Dir, FlowInfo, Proto, StreamHandler, Timestamp};
 use tracehound_rpc::ndr::Drep;
-use tracehound_rpc::pdu::{Bind, BindAck, Body, Context, CtxResult, Repr, Request, Response, Syntax};
+use tracehound_rpc::pdu::{
+    Bind, BindAck, Body, Context, CtxResult, Repr, Request, Response, Syntax,
+};
 use tracehound_rpc::uuid::Uuid;
 use tracehound_rpc::{Outcome, RpcAnalyzer};
 
@@ -45,7 +47,12 @@ fn body(h: Vec<u8>, size: usize, fields: &[(usize, &[u8])], tail: &[u8]) -> Vec<
 
 #[test]
 fn smb2_pipe_write_read_and_transceive() {
-    let flow = FlowInfo { id: 3, proto: Proto::Tcp, orig: "10.0.0.1:50001".parse().unwrap(), resp: "10.0.0.2:445".parse().unwrap() };
+    let flow = FlowInfo {
+        id: 3,
+        proto: Proto::Tcp,
+        orig: "10.0.0.1:50001".parse().unwrap(),
+        resp: "10.0.0.2:445".parse().unwrap(),
+    };
     let mut an = RpcAnalyzer::default();
     let mut frame = 0u64;
     let mut off = [0u64; 2];
@@ -53,49 +60,242 @@ fn smb2_pipe_write_read_and_transceive() {
         let mut last = 0;
         for c in bytes.chunks(1460) {
             frame += 1;
-            an.tcp_data(&flow, dir, off[dir.idx()], c, frame, Timestamp(frame as i64 * 1_000_000));
+            an.tcp_data(
+                &flow,
+                dir,
+                off[dir.idx()],
+                c,
+                frame,
+                Timestamp(frame as i64 * 1_000_000),
+            );
             off[dir.idx()] += c.len() as u64;
             last = frame;
         }
         last
     };
     let path = u16s("\\\\srv\\IPC$");
-    send(&mut an, Dir::Orig, &body(hdr(3, 1, 0, false), 8, &[(0, &9u16.to_le_bytes()), (4, &72u16.to_le_bytes()), (6, &(path.len() as u16).to_le_bytes())], &path));
-    send(&mut an, Dir::Resp, &body(hdr(3, 1, 5, true), 16, &[(0, &16u16.to_le_bytes()), (2, &[2])], &[]));
+    send(
+        &mut an,
+        Dir::Orig,
+        &body(
+            hdr(3, 1, 0, false),
+            8,
+            &[
+                (0, &9u16.to_le_bytes()),
+                (4, &72u16.to_le_bytes()),
+                (6, &(path.len() as u16).to_le_bytes()),
+            ],
+            &path,
+        ),
+    );
+    send(
+        &mut an,
+        Dir::Resp,
+        &body(
+            hdr(3, 1, 5, true),
+            16,
+            &[(0, &16u16.to_le_bytes()), (2, &[2])],
+            &[],
+        ),
+    );
     let name = u16s("lsarpc");
-    send(&mut an, Dir::Orig, &body(hdr(5, 2, 5, false), 56, &[(0, &57u16.to_le_bytes()), (44, &120u16.to_le_bytes()), (46, &(name.len() as u16).to_le_bytes())], &name));
-    send(&mut an, Dir::Resp, &body(hdr(5, 2, 5, true), 88, &[(0, &89u16.to_le_bytes()), (64, &FID)], &[]));
+    send(
+        &mut an,
+        Dir::Orig,
+        &body(
+            hdr(5, 2, 5, false),
+            56,
+            &[
+                (0, &57u16.to_le_bytes()),
+                (44, &120u16.to_le_bytes()),
+                (46, &(name.len() as u16).to_le_bytes()),
+            ],
+            &name,
+        ),
+    );
+    send(
+        &mut an,
+        Dir::Resp,
+        &body(
+            hdr(5, 2, 5, true),
+            88,
+            &[(0, &89u16.to_le_bytes()), (64, &FID)],
+            &[],
+        ),
+    );
     // A 2 MiB write to some other file in between: skipped as it streams past.
     let big = vec![0x5au8; 2 << 20];
-    send(&mut an, Dir::Orig, &body(hdr(9, 3, 5, false), 48, &[(0, &49u16.to_le_bytes()), (2, &112u16.to_le_bytes()), (4, &(big.len() as u32).to_le_bytes()), (16, &[9; 16])], &big));
+    send(
+        &mut an,
+        Dir::Orig,
+        &body(
+            hdr(9, 3, 5, false),
+            48,
+            &[
+                (0, &49u16.to_le_bytes()),
+                (2, &112u16.to_le_bytes()),
+                (4, &(big.len() as u32).to_le_bytes()),
+                (16, &[9; 16]),
+            ],
+            &big,
+        ),
+    );
     // bind via WRITE, bind_ack via READ.
-    let ctx = Context { id: 0, abstract_syntax: Syntax { uuid: LSA, ver_major: 0, ver_minor: 0 }, transfer_syntaxes: vec![Syntax::NDR] };
-    let bind = Repr::new(1, Drep::LE, Body::Bind(Bind { contexts: vec![ctx], ..Default::default() })).emit();
-    send(&mut an, Dir::Orig, &body(hdr(9, 4, 5, false), 48, &[(0, &49u16.to_le_bytes()), (2, &112u16.to_le_bytes()), (4, &(bind.len() as u32).to_le_bytes()), (16, &FID)], &bind));
-    send(&mut an, Dir::Orig, &body(hdr(8, 5, 5, false), 49, &[(0, &49u16.to_le_bytes()), (4, &4280u32.to_le_bytes()), (16, &FID)], &[]));
+    let ctx = Context {
+        id: 0,
+        abstract_syntax: Syntax {
+            uuid: LSA,
+            ver_major: 0,
+            ver_minor: 0,
+        },
+        transfer_syntaxes: vec![Syntax::NDR],
+    };
+    let bind = Repr::new(
+        1,
+        Drep::LE,
+        Body::Bind(Bind {
+            contexts: vec![ctx],
+            ..Default::default()
+        }),
+    )
+    .emit();
+    send(
+        &mut an,
+        Dir::Orig,
+        &body(
+            hdr(9, 4, 5, false),
+            48,
+            &[
+                (0, &49u16.to_le_bytes()),
+                (2, &112u16.to_le_bytes()),
+                (4, &(bind.len() as u32).to_le_bytes()),
+                (16, &FID),
+            ],
+            &bind,
+        ),
+    );
+    send(
+        &mut an,
+        Dir::Orig,
+        &body(
+            hdr(8, 5, 5, false),
+            49,
+            &[
+                (0, &49u16.to_le_bytes()),
+                (4, &4280u32.to_le_bytes()),
+                (16, &FID),
+            ],
+            &[],
+        ),
+    );
     let ack = Repr::new(
         1,
         Drep::LE,
-        Body::BindAck(BindAck { max_xmit_frag: 4280, max_recv_frag: 4280, assoc_group: 1, sec_addr: b"\\PIPE\\lsass".to_vec(), results: vec![CtxResult { result: 0, reason: 0, transfer_syntax: Syntax::NDR }] }),
+        Body::BindAck(BindAck {
+            max_xmit_frag: 4280,
+            max_recv_frag: 4280,
+            assoc_group: 1,
+            sec_addr: b"\\PIPE\\lsass".to_vec(),
+            results: vec![CtxResult {
+                result: 0,
+                reason: 0,
+                transfer_syntax: Syntax::NDR,
+            }],
+        }),
     )
     .emit();
-    send(&mut an, Dir::Resp, &body(hdr(8, 5, 5, true), 16, &[(0, &17u16.to_le_bytes()), (2, &[80]), (4, &(ack.len() as u32).to_le_bytes())], &ack));
+    send(
+        &mut an,
+        Dir::Resp,
+        &body(
+            hdr(8, 5, 5, true),
+            16,
+            &[
+                (0, &17u16.to_le_bytes()),
+                (2, &[80]),
+                (4, &(ack.len() as u32).to_le_bytes()),
+            ],
+            &ack,
+        ),
+    );
     // A call via IOCTL FSCTL_PIPE_TRANSCEIVE.
-    let req = Repr::new(2, Drep::LE, Body::Request(Request { opnum: 44, stub: vec![1; 24], ..Default::default() })).emit();
-    let rf = send(&mut an, Dir::Orig, &body(hdr(11, 6, 5, false), 56, &[(0, &57u16.to_le_bytes()), (4, &0x0011_c017u32.to_le_bytes()), (8, &FID), (24, &120u32.to_le_bytes()), (28, &(req.len() as u32).to_le_bytes())], &req));
+    let req = Repr::new(
+        2,
+        Drep::LE,
+        Body::Request(Request {
+            opnum: 44,
+            stub: vec![1; 24],
+            ..Default::default()
+        }),
+    )
+    .emit();
+    let rf = send(
+        &mut an,
+        Dir::Orig,
+        &body(
+            hdr(11, 6, 5, false),
+            56,
+            &[
+                (0, &57u16.to_le_bytes()),
+                (4, &0x0011_c017u32.to_le_bytes()),
+                (8, &FID),
+                (24, &120u32.to_le_bytes()),
+                (28, &(req.len() as u32).to_le_bytes()),
+            ],
+            &req,
+        ),
+    );
     let mut stub = vec![0u8; 20];
     stub.extend_from_slice(&0xc000_0022u32.to_le_bytes());
-    let resp = Repr::new(2, Drep::LE, Body::Response(Response { stub, ..Default::default() })).emit();
-    let pf = send(&mut an, Dir::Resp, &body(hdr(11, 6, 5, true), 48, &[(0, &49u16.to_le_bytes()), (4, &0x0011_c017u32.to_le_bytes()), (8, &FID), (32, &112u32.to_le_bytes()), (36, &(resp.len() as u32).to_le_bytes())], &resp));
+    let resp = Repr::new(
+        2,
+        Drep::LE,
+        Body::Response(Response {
+            stub,
+            ..Default::default()
+        }),
+    )
+    .emit();
+    let pf = send(
+        &mut an,
+        Dir::Resp,
+        &body(
+            hdr(11, 6, 5, true),
+            48,
+            &[
+                (0, &49u16.to_le_bytes()),
+                (4, &0x0011_c017u32.to_le_bytes()),
+                (8, &FID),
+                (32, &112u32.to_le_bytes()),
+                (36, &(resp.len() as u32).to_le_bytes()),
+            ],
+            &resp,
+        ),
+    );
     an.tcp_end(&flow, Timestamp(0));
     let r = an.finish();
     assert!(r.issues.is_empty(), "{:?}", r.issues);
     assert_eq!(r.stats.buffer_overflows, 0);
     assert_eq!(r.calls.len(), 1, "{:?}", r.calls);
     let c = &r.calls[0];
-    assert_eq!((c.frame, c.response_frame, c.opnum, c.outcome), (rf, Some(pf), Some(44), Outcome::Ok));
-    assert_eq!((c.pipe.as_deref(), c.uuid.as_deref()), (Some("lsarpc"), Some("12345778-1234-abcd-ef00-0123456789ab")));
-    assert_eq!((c.return_code.as_deref(), c.status_code), (Some("0xc0000022"), Some(0xc000_0022)));
+    assert_eq!(
+        (c.frame, c.response_frame, c.opnum, c.outcome),
+        (rf, Some(pf), Some(44), Outcome::Ok)
+    );
+    assert_eq!(
+        (c.pipe.as_deref(), c.uuid.as_deref()),
+        (Some("lsarpc"), Some("12345778-1234-abcd-ef00-0123456789ab"))
+    );
+    assert_eq!(
+        (c.return_code.as_deref(), c.status_code),
+        (Some("0xc0000022"), Some(0xc000_0022))
+    );
     // The bind_ack's secondary address (the pipe) is an endpoint handed out.
-    assert!(r.endpoints.iter().any(|e| e.source == "bind_ack" && e.pipe.as_deref() == Some("\\PIPE\\lsass")), "{:?}", r.endpoints);
+    assert!(
+        r.endpoints
+            .iter()
+            .any(|e| e.source == "bind_ack" && e.pipe.as_deref() == Some("\\PIPE\\lsass")),
+        "{:?}",
+        r.endpoints
+    );
 }

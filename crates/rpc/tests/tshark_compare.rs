@@ -82,7 +82,19 @@ fn as_list(v: Option<&Value>) -> Vec<&Value> {
 
 fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
     let p = path.to_str().unwrap();
-    let mut args = vec!["-r", p, "-o", "tcp.desegment_tcp_streams:TRUE", "-Y", "dcerpc", "-T", "json", "--no-duplicate-keys", "-J", "frame tcp udp smb2 dcerpc"];
+    let mut args = vec![
+        "-r",
+        p,
+        "-o",
+        "tcp.desegment_tcp_streams:TRUE",
+        "-Y",
+        "dcerpc",
+        "-T",
+        "json",
+        "--no-duplicate-keys",
+        "-J",
+        "frame tcp udp smb2 dcerpc",
+    ];
     args.extend(hints(name));
     let out = common::tshark(&args);
     let pkts: Value = serde_json::from_str(&out).expect("tshark json");
@@ -92,10 +104,15 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
     for pkt in pkts.as_array().unwrap() {
         let layers = &pkt["_source"]["layers"];
         let frame = num(&first_str(&layers["frame"], "frame.number").unwrap());
-        let stream = first_str(layers, "tcp.stream").map(|s| format!("t{s}")).or_else(|| first_str(layers, "udp.stream").map(|s| format!("u{s}"))).unwrap_or_default();
+        let stream = first_str(layers, "tcp.stream")
+            .map(|s| format!("t{s}"))
+            .or_else(|| first_str(layers, "udp.stream").map(|s| format!("u{s}")))
+            .unwrap_or_default();
         let fid = first_str(&layers["smb2"], "smb2.fid").unwrap_or_default();
         for d in as_list(layers.get("dcerpc")) {
-            let Some(pt) = first_str(d, "dcerpc.pkt_type") else { continue };
+            let Some(pt) = first_str(d, "dcerpc.pkt_type") else {
+                continue;
+            };
             let pt = num(&pt);
             if let Some(seq) = first_str(d, "dcerpc.dg_seqnum") {
                 // Connectionless.
@@ -115,8 +132,13 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
                     2 | 3 | 6 => {
                         if let Some(&i) = pending.get(&key) {
                             if rows[i].outcome == "no_response" {
-                                rows[i].outcome = match pt { 2 => "ok", 3 => "fault", _ => "rejected" };
-                                rows[i].status = first_str(d, "dcerpc.dg_status").map(|s| num(&s) as u32);
+                                rows[i].outcome = match pt {
+                                    2 => "ok",
+                                    3 => "fault",
+                                    _ => "rejected",
+                                };
+                                rows[i].status =
+                                    first_str(d, "dcerpc.dg_status").map(|s| num(&s) as u32);
                             }
                         }
                     }
@@ -158,11 +180,18 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
                     let key = if pending.contains_key(&key) {
                         Some(key)
                     } else {
-                        pending.keys().find(|k| k.0 == stream && k.2 == call_id).cloned()
+                        pending
+                            .keys()
+                            .find(|k| k.0 == stream && k.2 == call_id)
+                            .cloned()
                     };
                     if let Some(i) = key.and_then(|k| pending.remove(&k)) {
                         rows[i].outcome = if pt == 2 { "ok" } else { "fault" };
-                        rows[i].status = if pt == 3 { first_str(d, "dcerpc.cn_status").map(|s| num(&s) as u32) } else { None };
+                        rows[i].status = if pt == 3 {
+                            first_str(d, "dcerpc.cn_status").map(|s| num(&s) as u32)
+                        } else {
+                            None
+                        };
                     }
                 }
                 _ => {}
@@ -191,7 +220,14 @@ fn our_rows(path: &std::path::Path) -> Vec<Row> {
                     tracehound_rpc::Outcome::BindNak => "bind_nak",
                 },
                 // Only fault/reject statuses are compared (tshark does not decode EPM status here).
-                status: if matches!(c.outcome, tracehound_rpc::Outcome::Fault | tracehound_rpc::Outcome::Rejected) { c.status_code } else { None },
+                status: if matches!(
+                    c.outcome,
+                    tracehound_rpc::Outcome::Fault | tracehound_rpc::Outcome::Rejected
+                ) {
+                    c.status_code
+                } else {
+                    None
+                },
             })
         })
         .collect();
@@ -202,9 +238,16 @@ fn our_rows(path: &std::path::Path) -> Vec<Row> {
 #[test]
 fn calls_match_tshark_on_every_dcerpc_capture() {
     let dir = common::shared().join("dcerpc");
-    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
-    assert!(names.len() >= 30, "expected the 32 dcerpc captures, found {}", names.len());
+    assert!(
+        names.len() >= 30,
+        "expected the 32 dcerpc captures, found {}",
+        names.len()
+    );
     let mut failures = Vec::new();
     let mut total = 0;
     for name in &names {
@@ -213,17 +256,39 @@ fn calls_match_tshark_on_every_dcerpc_capture() {
         let extra = only_ours_expected(name);
         let all_ours = our_rows(&path);
         for f in &extra {
-            assert!(all_ours.iter().any(|r| r.frame == *f), "{name}: expected our extra call at frame {f}");
-            assert!(!theirs.iter().any(|r| r.frame == *f), "{name}: tshark now reads frame {f}: drop the exception");
+            assert!(
+                all_ours.iter().any(|r| r.frame == *f),
+                "{name}: expected our extra call at frame {f}"
+            );
+            assert!(
+                !theirs.iter().any(|r| r.frame == *f),
+                "{name}: tshark now reads frame {f}: drop the exception"
+            );
         }
-        let ours: Vec<Row> = all_ours.into_iter().filter(|r| !extra.contains(&r.frame)).collect();
+        let ours: Vec<Row> = all_ours
+            .into_iter()
+            .filter(|r| !extra.contains(&r.frame))
+            .collect();
         total += theirs.len();
         if theirs != ours {
-            let only_t: Vec<_> = theirs.iter().filter(|r| !ours.contains(r)).take(5).collect();
-            let only_o: Vec<_> = ours.iter().filter(|r| !theirs.contains(r)).take(5).collect();
+            let only_t: Vec<_> = theirs
+                .iter()
+                .filter(|r| !ours.contains(r))
+                .take(5)
+                .collect();
+            let only_o: Vec<_> = ours
+                .iter()
+                .filter(|r| !theirs.contains(r))
+                .take(5)
+                .collect();
             failures.push(format!("{name}: tshark {} calls, ours {}\n  only tshark: {only_t:?}\n  only ours: {only_o:?}", theirs.len(), ours.len()));
         }
     }
     assert!(total > 300, "tshark saw only {total} calls in all captures");
-    assert!(failures.is_empty(), "{} capture(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} capture(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

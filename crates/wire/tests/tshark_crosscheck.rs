@@ -1,36 +1,41 @@
-//! Cross-check of `decode` against tshark 4.0 for every TCP and UDP packet of every shared
+//! Cross-check of `decode_frame` against tshark 4.0 for every TCP, UDP and ICMP packet of every shared
 //! capture (/work/shared/captures, provenance in its SOURCES.md) and of our own captures
 //! (tests/data, see its README).
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use common::*;
-use tracehound_wire::{decode_frame, Net, Transport};
+use tracehound_wire::{decode_frame, Transport};
 
-const TCP_FIELDS: &[&str] = &[
-    "ip.src",
-    "ip.dst",
-    "ipv6.src",
-    "ipv6.dst",
-    "tcp.srcport",
-    "tcp.dstport",
-    "tcp.seq_raw",
-    "tcp.ack_raw",
-    "tcp.flags",
-    "tcp.window_size_value",
-    "tcp.len",
-    "tcp.options.mss_val",
-    "tcp.options.wscale.shift",
-    "tcp.options.sack_perm",
-    "tcp.options.timestamp.tsval",
-    "tcp.options.timestamp.tsecr",
+/// Fields asked of tshark, in this order (first occurrence of each).
+const FIELDS: &[&str] = &[
+    "ip.src",                      // 0
+    "ip.dst",                      // 1
+    "ipv6.src",                    // 2
+    "ipv6.dst",                    // 3
+    "tcp.srcport",                 // 4
+    "tcp.dstport",                 // 5
+    "tcp.seq_raw",                 // 6
+    "tcp.ack_raw",                 // 7
+    "tcp.flags",                   // 8
+    "tcp.window_size_value",       // 9
+    "tcp.len",                     // 10
+    "tcp.options.mss_val",         // 11
+    "tcp.options.wscale.shift",    // 12
+    "tcp.options.sack_perm",       // 13
+    "tcp.options.timestamp.tsval", // 14
+    "tcp.options.timestamp.tsecr", // 15
+    "udp.srcport",                 // 16
+    "udp.dstport",                 // 17
+    "udp.length",                  // 18
+    "icmp.type",                   // 19
+    "icmp.code",                   // 20
+    "icmpv6.type",                 // 21
+    "icmpv6.code",                 // 22
 ];
-
-const UDP_FIELDS: &[&str] =
-    &["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "udp.srcport", "udp.dstport", "udp.length"];
 
 fn opt(v: Option<impl ToString>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
@@ -48,13 +53,16 @@ fn addr(f: &[String], i4: usize) -> (String, String) {
 struct Tally {
     tcp_compared: usize,
     udp_compared: usize,
+    icmp_compared: usize,
+    icmp_quotes_compared: usize,
     /// tshark shows the transport of a reassembled datagram on its last fragment; we report
     /// a fragment there.
     reassembled_by_tshark: usize,
     mismatches: Vec<String>,
 }
 
-fn check_file(path: &Path, t: &mut Tally) {
+fn check_file(path: &Path) -> Tally {
+    let mut t = Tally::default();
     let recs = read_records(path);
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let mut ours: HashMap<u64, _> = HashMap::new();
@@ -63,132 +71,153 @@ fn check_file(path: &Path, t: &mut Tally) {
             ours.insert(r.number, d);
         }
     }
-    // --- TCP ---
-    let rows = tshark_fields(path, "tcp && !icmp && !icmpv6", TCP_FIELDS);
-    let mut seen = std::collections::HashSet::new();
+    let rows = tshark_fields(path, "tcp || udp || icmp || icmpv6", FIELDS);
+    let mut seen_tcp = HashSet::new();
+    let mut seen_udp = HashSet::new();
     for (n, f) in &rows {
-        seen.insert(*n);
         let Some(d) = ours.get(n) else {
-            t.mismatches.push(format!("{name} #{n}: tshark tcp, we failed to decode"));
-            continue;
-        };
-        let ip = d.net.ip().unwrap();
-        let seg = match &d.transport {
-            Transport::Tcp(s) => s,
-            Transport::Fragment { .. } if ip.fragment.is_some() => {
-                t.reassembled_by_tshark += 1;
-                continue;
-            }
-            other => {
-                t.mismatches.push(format!("{name} #{n}: tshark tcp, we {other:?}"));
-                continue;
-            }
-        };
-        let (src, dst) = addr(f, 0);
-        let mine = vec![
-            ip.src.to_string(),
-            ip.dst.to_string(),
-            seg.sport.to_string(),
-            seg.dport.to_string(),
-            seg.seq.to_string(),
-            seg.ack.to_string(),
-            format!("{:#04x}", seg.flags.0),
-            seg.window.to_string(),
-            seg.payload_wire_len.to_string(),
-            opt(seg.opts.mss),
-            opt(seg.opts.wscale),
-            seg.opts.sack_permitted.to_string(),
-            opt(seg.opts.ts.map(|x| x.0)),
-            opt(seg.opts.ts.map(|x| x.1)),
-        ];
-        let flags = u16::from_str_radix(f[8].trim_start_matches("0x"), 16).unwrap() & 0xff;
-        let theirs = vec![
-            src,
-            dst,
-            f[4].clone(),
-            f[5].clone(),
-            f[6].clone(),
-            f[7].clone(),
-            format!("{flags:#04x}"),
-            f[9].clone(),
-            f[10].clone(),
-            f[11].clone(),
-            f[12].clone(),
-            (!f[13].is_empty()).to_string(),
-            f[14].clone(),
-            f[15].clone(),
-        ];
-        if mine != theirs {
-            t.mismatches.push(format!("{name} #{n}: tcp ours {mine:?} tshark {theirs:?}"));
-        }
-        t.tcp_compared += 1;
-    }
-    for (n, d) in &ours {
-        if matches!(d.transport, Transport::Tcp(_)) && !seen.contains(n) {
-            t.mismatches.push(format!("{name} #{n}: we decode TCP, tshark does not"));
-        }
-    }
-    // --- UDP ---
-    let rows = tshark_fields(path, "udp && !icmp && !icmpv6", UDP_FIELDS);
-    let mut seen = std::collections::HashSet::new();
-    for (n, f) in &rows {
-        seen.insert(*n);
-        let Some(d) = ours.get(n) else {
-            t.mismatches.push(format!("{name} #{n}: tshark udp, we failed to decode"));
+            t.mismatches.push(format!("{name} #{n}: tshark decodes, we failed"));
             continue;
         };
         let Some(ip) = d.net.ip() else {
-            t.mismatches.push(format!("{name} #{n}: tshark udp, we {:?}", d.net));
+            t.mismatches.push(format!("{name} #{n}: tshark IP, we {:?}", d.net));
             continue;
         };
-        let u = match &d.transport {
-            Transport::Udp(u) => u,
-            Transport::Fragment { .. } if ip.fragment.is_some() => {
-                t.reassembled_by_tshark += 1;
-                continue;
-            }
-            other => {
-                t.mismatches.push(format!("{name} #{n}: tshark udp, we {other:?}"));
-                continue;
-            }
-        };
-        let (src, dst) = addr(f, 0);
-        let mine = vec![
-            ip.src.to_string(),
-            ip.dst.to_string(),
-            u.sport.to_string(),
-            u.dport.to_string(),
-            u.length.to_string(),
-        ];
-        let theirs = vec![src, dst, f[4].clone(), f[5].clone(), f[6].clone()];
-        if mine != theirs {
-            t.mismatches.push(format!("{name} #{n}: udp ours {mine:?} tshark {theirs:?}"));
+        if matches!(d.transport, Transport::Fragment { .. }) && ip.fragment.is_some() {
+            t.reassembled_by_tshark += 1;
+            continue;
         }
-        t.udp_compared += 1;
+        let (src, dst) = addr(f, 0);
+        let is_icmp = !f[19].is_empty() || !f[21].is_empty();
+        if is_icmp {
+            let Transport::Icmp(m) = &d.transport else {
+                t.mismatches.push(format!("{name} #{n}: tshark icmp, we {:?}", d.transport));
+                continue;
+            };
+            let (ty, code) = if m.v6 { (&f[21], &f[22]) } else { (&f[19], &f[20]) };
+            let mine = (ip.src.to_string(), ip.dst.to_string(), m.icmp_type.to_string(), m.code.to_string());
+            let theirs = (src, dst, ty.clone(), code.clone());
+            if mine != theirs {
+                t.mismatches.push(format!("{name} #{n}: icmp ours {mine:?} tshark {theirs:?}"));
+            }
+            // Quoted transport ports: tshark's first TCP/UDP port fields are the quoted ones.
+            let tp = if !f[4].is_empty() { Some((&f[4], &f[5])) } else if !f[16].is_empty() { Some((&f[16], &f[17])) } else { None };
+            if let Some((a, b)) = tp {
+                let q = m.quoted.and_then(|q| q.ports).map(|(x, y)| (x.to_string(), y.to_string()));
+                if q != Some((a.clone(), b.clone())) {
+                    t.mismatches.push(format!("{name} #{n}: quoted ports ours {q:?} tshark {a}/{b}"));
+                }
+                t.icmp_quotes_compared += 1;
+            }
+            t.icmp_compared += 1;
+            continue;
+        }
+        if !f[4].is_empty() {
+            seen_tcp.insert(*n);
+            let Transport::Tcp(seg) = &d.transport else {
+                t.mismatches.push(format!("{name} #{n}: tshark tcp, we {:?}", d.transport));
+                continue;
+            };
+            let mine = vec![
+                ip.src.to_string(),
+                ip.dst.to_string(),
+                seg.sport.to_string(),
+                seg.dport.to_string(),
+                seg.seq.to_string(),
+                seg.ack.to_string(),
+                format!("{:#04x}", seg.flags.0),
+                seg.window.to_string(),
+                seg.payload_wire_len.to_string(),
+                opt(seg.opts.mss),
+                opt(seg.opts.wscale),
+                seg.opts.sack_permitted.to_string(),
+                opt(seg.opts.ts.map(|x| x.0)),
+                opt(seg.opts.ts.map(|x| x.1)),
+            ];
+            let flags = u16::from_str_radix(f[8].trim_start_matches("0x"), 16).unwrap() & 0xff;
+            let theirs = vec![
+                src,
+                dst,
+                f[4].clone(),
+                f[5].clone(),
+                f[6].clone(),
+                f[7].clone(),
+                format!("{flags:#04x}"),
+                f[9].clone(),
+                f[10].clone(),
+                f[11].clone(),
+                f[12].clone(),
+                (!f[13].is_empty()).to_string(),
+                f[14].clone(),
+                f[15].clone(),
+            ];
+            if mine != theirs {
+                t.mismatches.push(format!("{name} #{n}: tcp ours {mine:?} tshark {theirs:?}"));
+            }
+            t.tcp_compared += 1;
+        } else if !f[16].is_empty() {
+            seen_udp.insert(*n);
+            let Transport::Udp(u) = &d.transport else {
+                t.mismatches.push(format!("{name} #{n}: tshark udp, we {:?}", d.transport));
+                continue;
+            };
+            let mine = vec![
+                ip.src.to_string(),
+                ip.dst.to_string(),
+                u.sport.to_string(),
+                u.dport.to_string(),
+                u.length.to_string(),
+            ];
+            let theirs = vec![src, dst, f[16].clone(), f[17].clone(), f[18].clone()];
+            if mine != theirs {
+                t.mismatches.push(format!("{name} #{n}: udp ours {mine:?} tshark {theirs:?}"));
+            }
+            t.udp_compared += 1;
+        }
     }
     for (n, d) in &ours {
-        if matches!(d.transport, Transport::Udp(_)) && !seen.contains(n) {
-            t.mismatches.push(format!("{name} #{n}: we decode UDP, tshark does not"));
-        }
-        if let Net::Other { ethertype, .. } = d.net {
-            let _ = ethertype;
+        match d.transport {
+            Transport::Tcp(_) if !seen_tcp.contains(n) => {
+                t.mismatches.push(format!("{name} #{n}: we decode TCP, tshark does not"))
+            }
+            Transport::Udp(_) if !seen_udp.contains(n) => {
+                t.mismatches.push(format!("{name} #{n}: we decode UDP, tshark does not"))
+            }
+            _ => {}
         }
     }
+    t
 }
 
 #[test]
-fn tcp_and_udp_fields_match_tshark_on_every_capture() {
-    let mut t = Tally::default();
+fn tcp_udp_icmp_fields_match_tshark_on_every_capture() {
     let mut files = shared_captures();
     files.extend(own_captures());
-    for f in &files {
-        check_file(f, &mut t);
+    // Two workers: tshark dominates the run time.
+    let (a, b) = files.split_at(files.len() / 2);
+    let parts: Vec<Tally> = std::thread::scope(|s| {
+        let ha = s.spawn(|| a.iter().map(|f| check_file(f)).collect::<Vec<_>>());
+        let hb = s.spawn(|| b.iter().map(|f| check_file(f)).collect::<Vec<_>>());
+        let mut v = ha.join().unwrap();
+        v.extend(hb.join().unwrap());
+        v
+    });
+    let mut t = Tally::default();
+    for p in parts {
+        t.tcp_compared += p.tcp_compared;
+        t.udp_compared += p.udp_compared;
+        t.icmp_compared += p.icmp_compared;
+        t.icmp_quotes_compared += p.icmp_quotes_compared;
+        t.reassembled_by_tshark += p.reassembled_by_tshark;
+        t.mismatches.extend(p.mismatches);
     }
     eprintln!(
-        "files {} tcp compared {} udp compared {} reassembled-by-tshark {}",
+        "files {} tcp {} udp {} icmp {} (quotes {}) reassembled-by-tshark {}",
         files.len(),
         t.tcp_compared,
         t.udp_compared,
+        t.icmp_compared,
+        t.icmp_quotes_compared,
         t.reassembled_by_tshark
     );
     for m in t.mismatches.iter().take(40) {
@@ -197,4 +226,6 @@ fn tcp_and_udp_fields_match_tshark_on_every_capture() {
     assert!(t.mismatches.is_empty(), "{} mismatches", t.mismatches.len());
     assert!(t.tcp_compared > 4_000, "too few TCP packets compared: {}", t.tcp_compared);
     assert!(t.udp_compared > 10, "too few UDP packets compared: {}", t.udp_compared);
+    assert!(t.icmp_compared > 10 && t.icmp_quotes_compared >= 3, "{t:?}");
+    assert!(t.reassembled_by_tshark >= 10, "frags.pcap completes 10 datagrams: {t:?}");
 }

@@ -4,14 +4,17 @@ use crate::Finding;
 pub use crate::facts::Facts;
 
 mod capture;
+mod dns;
 mod rpc_endpoints;
 mod rpc_refused;
+mod slow_responder;
 mod tcp_connect;
 mod tcp_loss;
 mod tcp_mtu;
 mod tcp_nagle;
 mod tcp_reset;
 mod tcp_window;
+mod tls;
 pub mod util;
 
 /// A rule: a name (its finding family) and its check function.
@@ -32,5 +35,8 @@ pub fn all() -> Vec<Rule> {
         Rule { name: "tcp.nagle_delayed_ack", check: tcp_nagle::check },
         Rule { name: "tcp.mtu", check: tcp_mtu::check },
         Rule { name: "capture", check: capture::check },
+        Rule { name: "dns.failure", check: dns::check },
+        Rule { name: "tls", check: tls::check },
+        Rule { name: "app.slow_responder", check: slow_responder::check },
     ]
 }

@@ -168,7 +168,7 @@ often drop such answers.",
                 "Behind a load balancer: use static RPC ports and balance them too, or avoid dynamic RPC through it.".into(),
             ],
             evidence: ev,
-            weight: if failed { 85 } else { 50 },
+            weight: if failed { 98 } else { 50 },
         });
     }
 }

@@ -11,7 +11,10 @@ use tracehound_rpc::{Call, RpcAnalyzer, RpcReport};
 
 /// The shared captures folder; panics (fails the test) when it is missing.
 pub fn shared() -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/captures"
+    ));
     assert!(p.is_dir(), "shared captures missing at {}", p.display());
     p
 }
@@ -44,12 +47,24 @@ pub fn run(path: &Path) -> Run {
     let mut report = an.finish();
     calls.append(&mut report.calls);
     calls.sort_by_key(|c| (c.frame, c.opnum));
-    Run { calls, report, convs }
+    Run {
+        calls,
+        report,
+        convs,
+    }
 }
 
 /// Runs tshark, failing the test when it is absent.
 pub fn tshark(args: &[&str]) -> String {
-    let out = Command::new("tshark").args(args).output().expect("tshark must be installed (tests compare with it)");
-    assert!(out.status.success(), "tshark {:?} failed: {}", args, String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("tshark")
+        .args(args)
+        .output()
+        .expect("tshark must be installed (tests compare with it)");
+    assert!(
+        out.status.success(),
+        "tshark {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf8")
 }
