@@ -2,7 +2,8 @@
 # Seeds fuzz/corpus/epm_stub/ for the epm_stub target: the EPM request and
 # response stubs of /work/shared/captures/dcerpc/dcerpc__zerologon__input.pcap
 # (provenance: its SOURCES.md), prefixed with [selector][opnum u16 LE], plus
-# a ResolveOxid2 / ServerAlive2 stub built here from MS-DCOM 3.1.2.5.1.
+# a ResolveOxid2 / ServerAlive2 stub built here from MS-DCOM 3.1.2.5.1, and
+# DCOM activation stubs written by the crate's emitters (epm_hostile test).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pcap="$here/../../shared/captures/dcerpc/dcerpc__zerologon__input.pcap"
@@ -36,4 +37,5 @@ sa2 = struct.pack("<HH", 5, 7) + struct.pack("<I", 0x20000) + dsa + struct.pack(
 open(f"{dst}/resolveoxid2", "wb").write(bytes([6]) + struct.pack("<H", 4) + ro2)
 open(f"{dst}/serveralive2", "wb").write(bytes([6]) + struct.pack("<H", 5) + sa2)
 PY
+(cd "$here/.." && EPM_STUB_SEED_DIR="$dst" cargo test -q -p tracehound-rpc --test epm_hostile dcom_activation_stubs_and_seeds >/dev/null)
 ls "$dst" | wc -l

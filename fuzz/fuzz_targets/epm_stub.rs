@@ -12,8 +12,12 @@ use libfuzzer_sys::fuzz_target;
 use tracehound_rpc::{dcom, epm, ndr::Drep};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let Some((op, stub)) = rest.split_first_chunk::<2>() else { return };
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Some((op, stub)) = rest.split_first_chunk::<2>() else {
+        return;
+    };
     let opnum = u16::from_le_bytes(*op);
     let drep = if sel & 1 == 1 { Drep::BE } else { Drep::LE };
     match (sel >> 1) & 7 {
@@ -27,13 +31,25 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             if let Ok(r) = epm::decode_response(opnum % 8, drep, stub) {
-                for t in r.towers.iter().chain(r.entries.iter().filter_map(|e| e.tower.as_ref())) {
-                    let _ = (t.binding_string(), t.interface(), t.transfer_syntax(), t.pipe(), t.address(), t.port());
+                for t in r
+                    .towers
+                    .iter()
+                    .chain(r.entries.iter().filter_map(|e| e.tower.as_ref()))
+                {
+                    let _ = (
+                        t.binding_string(),
+                        t.interface(),
+                        t.transfer_syntax(),
+                        t.pipe(),
+                        t.address(),
+                        t.port(),
+                    );
                 }
                 // Emit/decode round trip for what we understood.
                 if opnum % 8 == 3 {
                     let again = epm::emit_response(drep, &r);
-                    let back = epm::decode_response(opnum % 8, drep, &again).expect("re-emitted response decodes");
+                    let back = epm::decode_response(opnum % 8, drep, &again)
+                        .expect("re-emitted response decodes");
                     assert_eq!(back.towers, r.towers);
                     assert_eq!(back.status, r.status);
                 }
@@ -52,10 +68,13 @@ fuzz_target!(|data: &[u8]| {
             let _ = dcom::decode_response(&dcom::IREMOTESCMACTIVATOR, 3 + (opnum & 1), drep, stub);
         }
         6 => {
-            let mut out = dcom::DcomResult::default();
-            let _ = dcom::parse_activation_blob(stub, 0, &mut out);
+            let _ = dcom::decode_request(&dcom::IOBJECTEXPORTER, 4, drep, stub);
+            let _ = dcom::decode_request(&dcom::IACTIVATION, 0, drep, stub);
+            let _ = dcom::decode_request(&dcom::IREMOTESCMACTIVATOR, 3 + (opnum & 1), drep, stub);
         }
         _ => {
+            let mut out = dcom::DcomResult::default();
+            let _ = dcom::parse_activation_blob(stub, 0, &mut out);
             let mut r = tracehound_rpc::ndr::Reader::new(stub, drep);
             let _ = r.string_utf16("s");
             let _ = r.string_u8("s");

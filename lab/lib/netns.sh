@@ -16,13 +16,13 @@
 #   ns_link "$CLI" eth0 10.77.1.1/24 "$SRV" eth0 10.77.1.2/24
 #   RTR=$(ns_create rtr); ns_router "$RTR"   # ip_forward=1 in RTR
 #   ns_route "$CLI" 10.77.2.0/24 10.77.1.254  # or: ns_route NS default GW
-#   ns_exec "$CLI" ping -c1 10.77.1.2
+#   ns_exec "$CLI" ip -br addr           # run a command in a namespace
 #   th_bg "$SRV" some-daemon --foo        # background, PID tracked -> $TH_LAST_PID
 #   th_run CMD...                         # foreground, but INT/TERM interrupt it (use for clients)
 #   th_track PID                          # track a PID started otherwise
 #   wait_port "$SRV" 10.77.1.2 135 30     # listener present (ss, no packets sent)
 #   wait_connect "$CLI" 10.77.1.2 135 30  # TCP connect succeeds (sends packets)
-#   capture_start "$CLI" eth0 out.pcap [tcpdump filter...]   # env: TH_SNAPLEN
+#   capture_start "$CLI" eth0 out.pcap [tcpdump filter...]   # env: TH_SNAPLEN (default 0 = full); tcpdump -Z root
 #   ... run clients ...
 #   capture_stop out.pcap                 # or: capture_stop (all captures)
 #   # cleanup runs automatically on exit; or call netns_cleanup yourself.

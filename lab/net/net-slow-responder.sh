@@ -17,5 +17,5 @@ expect app.slow_responder "HTTP server with 300 ms think time per request; 10 GE
     --stats http_response_time=http.time@http.response \
     --stats handshake_rtt="tcp.analysis.ack_rtt@tcp.flags.syn==1 && tcp.flags.ack==1" \
     --stats server_ack_rtt="tcp.analysis.ack_rtt@ip.src==$SRV_IP && tcp.len==0"
-check 'http_response==10' 'tcp_retransmission==0'
+check 'http_response==10' 'http_request==10'
 net_done

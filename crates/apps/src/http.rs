@@ -64,7 +64,8 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
         let target = parts.next().unwrap_or(&[]);
         let ver = parts.next().unwrap_or(&[]);
         if m.is_empty() || !m.iter().all(|c| c.is_ascii_uppercase() || *c == b'_' || *c == b'-') || !ver.starts_with(b"HTTP/1.") {
-            return Err(ParseError::invalid("HTTP request line", 0, printable(first, 40)));
+            let what = if first.first().is_some_and(|c| c.is_ascii_uppercase()) { "HTTP request line" } else { "HTTP message start" };
+            return Err(ParseError::invalid(what, 0, printable(first, 40)));
         }
         h.method = Some(printable(m, 20));
         h.line = format!("{} {}", printable(m, 20), printable(target, 80));

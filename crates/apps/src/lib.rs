@@ -60,6 +60,9 @@ pub struct AppConfig {
     pub max_issues: usize,
     /// Bytes buffered per direction.
     pub stream_cap: usize,
+    /// Bytes buffered over all connections together; a direction that would pass it is no
+    /// longer followed.
+    pub total_buffer_cap: usize,
     /// A DNS query without answer for this long (capture time, seconds) is unanswered; an
     /// answer after it is late, and a new query for the same question after it is not a
     /// retry.
@@ -80,6 +83,7 @@ impl Default for AppConfig {
             max_transaction_flows: 20_000,
             max_issues: 1_000,
             stream_cap: 256 * 1024,
+            total_buffer_cap: 256 * 1024 * 1024,
             dns_timeout: 5.0,
             dns_min_wait: 1.0,
             sniff_bytes: 64,
@@ -170,6 +174,16 @@ enum Kind {
     Other,
 }
 
+impl TcpFlow {
+    fn buffered(&self) -> usize {
+        let tls = match &self.kind {
+            Kind::Tls(c) => c.buffered(),
+            _ => 0,
+        };
+        self.st.iter().map(|s| s.data().len()).sum::<usize>().saturating_add(tls)
+    }
+}
+
 struct TcpFlow {
     info: FlowInfo,
     kind: Kind,
@@ -189,6 +203,8 @@ pub struct AppAnalyzer {
     issues: Issues,
     stats: AppStats,
     last_ts: Timestamp,
+    /// Bytes buffered over all flows (streams + TLS handshake reassembly).
+    buffered: usize,
 }
 
 fn hint(info: &FlowInfo, ports: &[u16]) -> bool {
@@ -207,6 +223,7 @@ impl AppAnalyzer {
             issues,
             stats: AppStats::default(),
             last_ts: Timestamp::ZERO,
+            buffered: 0,
         }
     }
 
@@ -245,7 +262,7 @@ impl AppAnalyzer {
         } else if smb2::looks_like(data) {
             self.stats.smb2_flows += 1;
             Kind::Smb2 { f: Default::default(), m: txn::Matcher::new(info, AppProto::Smb2) }
-        } else if ldap::looks_like(data) {
+        } else if ldap::looks_like(data) || (hint(&info, &[389, 3268]) && data.first() == Some(&0x30)) {
             self.stats.ldap_flows += 1;
             Kind::Ldap { f: Default::default(), m: txn::Matcher::new(info, AppProto::Ldap) }
         } else if hint(&info, &[53]) && data.len() >= 14 && dns::parse(data.get(2..).unwrap_or(&[])).is_ok() {
@@ -452,14 +469,20 @@ impl StreamHandler for AppAnalyzer {
         if let Some(s) = f.seen.get_mut(d) {
             *s = s.saturating_add(data.len() as u64);
         }
+        let before = f.buffered();
+        self.buffered = self.buffered.saturating_sub(before);
         let cap = self.cfg.stream_cap;
-        let pushed = match f.st.get_mut(d) {
-            Some(st) => st.push(data, At { frame, ts }, cap),
-            None => Ok(()),
+        let pushed = if self.buffered.saturating_add(before).saturating_add(data.len()) > self.cfg.total_buffer_cap {
+            Err(format!("{}: all connections together buffer more than {} bytes, stopped following this one", kind_name(&f.kind), self.cfg.total_buffer_cap))
+        } else {
+            match f.st.get_mut(d) {
+                Some(st) => st.push(data, At { frame, ts }, cap).map_err(|_| format!("{}: more than {cap} bytes buffered in one direction, stopped following it", kind_name(&f.kind))),
+                None => Ok(()),
+            }
         };
-        if pushed.is_err() {
+        if let Err(what) = pushed {
             self.stats.buffer_overflows += 1;
-            self.issues.add(frame, format!("{}: more than {cap} bytes buffered in one direction, stopped following it", kind_name(&f.kind)));
+            self.issues.add(frame, what);
             self.abandon(&mut f, d);
         } else {
             if matches!(f.kind, Kind::Unknown) {
@@ -467,24 +490,28 @@ impl StreamHandler for AppAnalyzer {
             }
             self.parse(&mut f, d);
         }
+        self.buffered = self.buffered.saturating_add(f.buffered());
         self.flows.insert(flow.id, f);
     }
 
     fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
         self.last_ts = self.last_ts.max(ts);
         let Some(mut f) = self.flows.remove(&flow.id) else { return };
+        self.buffered = self.buffered.saturating_sub(f.buffered());
         let d = dir.idx();
         if !matches!(f.kind, Kind::Other | Kind::Unknown) && !f.dead.get(d).copied().unwrap_or(true) {
             self.stats.gaps += 1;
             self.issues.add(frame, format!("{}: {len} bytes at stream offset {offset} not captured, stopped following that direction", kind_name(&f.kind)));
         }
         self.abandon(&mut f, d);
+        self.buffered = self.buffered.saturating_add(f.buffered());
         self.flows.insert(flow.id, f);
     }
 
     fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
         self.last_ts = self.last_ts.max(ts);
         if let Some(f) = self.flows.remove(&flow.id) {
+            self.buffered = self.buffered.saturating_sub(f.buffered());
             self.close(f);
         }
     }

@@ -127,7 +127,7 @@ impl ClientHello {
         self.supported_versions
             .iter()
             .copied()
-            .filter(|v| !(v & 0x0f0f == 0x0a0a))
+            .filter(|v| v & 0x0f0f != 0x0a0a)
             .max()
             .unwrap_or(self.version)
     }
@@ -232,14 +232,14 @@ pub struct TlsSession {
     server_data_after_client: bool,
 }
 
-/// How a handshake without a ServerHello ended, told from the TCP conversation.
+/// How an unfinished handshake ended, told from the TCP conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoHelloEnd {
     /// A RST (`frame`, from the server when `by_server`) after the ClientHello.
     Reset { frame: u64, by_server: bool },
-    /// FIN after the ClientHello, no ServerHello.
-    Closed,
+    /// FIN after the ClientHello, no ServerHello (`by_server`: who sent the first FIN).
+    Closed { by_server: bool },
     /// Nothing came back.
     NoAnswer,
 }
@@ -282,20 +282,23 @@ impl TlsSession {
         }
         self.alerts.iter().find(|a| a.fatal() || a.encrypted)
     }
-    /// For [`TlsOutcome::NoServerHello`]: was the connection reset, closed, or left hanging?
+    /// For [`TlsOutcome::NoServerHello`] and [`TlsOutcome::Incomplete`] (without lost
+    /// sync): was the connection reset or closed after the last handshake message, or left
+    /// hanging? None for other outcomes.
     pub fn ending(&self, conv: Option<&Conversation>) -> Option<NoHelloEnd> {
-        if self.outcome != TlsOutcome::NoServerHello {
-            return None;
-        }
-        let ch = self.client_hello.as_ref().map(|c| c.frame).unwrap_or(0);
+        let last = match self.outcome {
+            TlsOutcome::NoServerHello => self.client_hello.as_ref().map(|c| c.frame).unwrap_or(0),
+            TlsOutcome::Incomplete if !self.lost_sync => self.events.iter().map(|e| e.frame).max().unwrap_or(0),
+            _ => return None,
+        };
         let Some(c) = conv else { return Some(NoHelloEnd::NoAnswer) };
-        if let Some(&(frame, dir)) = c.rst_frames.iter().find(|(f, _)| *f >= ch) {
+        if let Some(&(frame, dir)) = c.rst_frames.iter().find(|(f, _)| *f >= last) {
             return Some(NoHelloEnd::Reset { frame, by_server: dir == tracehound_flows::Dir::Resp });
         }
-        if c.history.contains('F') || c.history.contains('f') {
-            return Some(NoHelloEnd::Closed);
+        match c.history.chars().find(|&h| h == 'F' || h == 'f') {
+            Some(h) => Some(NoHelloEnd::Closed { by_server: h == 'f' }),
+            None => Some(NoHelloEnd::NoAnswer),
         }
-        Some(NoHelloEnd::NoAnswer)
     }
     fn event(&mut self, frame: u64, from: Side, what: String) {
         if self.events.len() < MAX_EVENTS {
@@ -367,9 +370,17 @@ impl Conn {
         Conn { s: TlsSession::new(flow), hs: [Vec::new(), Vec::new()], dead: [false; 2] }
     }
 
+    /// Bytes held in handshake reassembly buffers.
+    pub fn buffered(&self) -> usize {
+        self.hs.iter().map(Vec::len).sum()
+    }
+
     pub fn lose_sync(&mut self, d: usize) {
         if let Some(x) = self.dead.get_mut(d) {
             *x = true;
+        }
+        if let Some(b) = self.hs.get_mut(d) {
+            *b = Vec::new();
         }
         self.s.lost_sync = true;
     }

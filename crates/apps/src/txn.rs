@@ -44,6 +44,8 @@ pub struct Transaction {
     pub proto: AppProto,
     /// What was asked, e.g. `GET /index.html`, `searchRequest`, `CREATE`.
     pub request: String,
+    /// Message id (LDAP messageID, SMB2 MessageId); None for HTTP.
+    pub id: Option<u64>,
     /// Frame carrying the first byte of the request.
     pub request_frame: u64,
     pub request_start_ts: Timestamp,
@@ -206,6 +208,7 @@ impl FlowTransactions {
 }
 
 struct Pending {
+    id: Option<u64>,
     request: String,
     start: At,
     end: At,
@@ -234,7 +237,7 @@ impl Matcher {
             self.agg.outstanding_dropped += 1;
             return;
         }
-        let p = Pending { request, start, end, long_poll, resp_start: None };
+        let p = Pending { id, request, start, end, long_poll, resp_start: None };
         match id {
             None => self.fifo.push_back(p),
             Some(id) => {
@@ -283,6 +286,7 @@ impl Matcher {
         let t = Transaction {
             proto: self.agg.proto,
             request: p.request,
+            id: p.id,
             request_frame: p.start.frame,
             request_start_ts: p.start.ts,
             request_end_ts: p.end.ts,
@@ -318,8 +322,8 @@ mod tests {
         }
         h.add(1.0);
         let med = h.quantile(0.5).unwrap();
-        assert!(med >= 0.001 && med < 0.0021, "{med}");
+        assert!((0.001..0.0021).contains(&med), "{med}");
         let max = h.quantile(1.0).unwrap();
-        assert!(max >= 1.0 && max < 2.1, "{max}");
+        assert!((1.0..2.1).contains(&max), "{max}");
     }
 }

@@ -181,7 +181,7 @@ fn lab_slow_responder() {
     let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"]).into_iter().map(|x| x.1[0].parse().unwrap()).collect();
     times.sort_by(f64::total_cmp);
     assert_eq!(val(s, "transactions"), times.len());
-    let med = times[(times.len() + 1) / 2 - 1] * 1e3;
+    let med = times[times.len().div_ceil(2) - 1] * 1e3;
     let ours = val(s, "median_wait_ms").as_f64().unwrap();
     assert!((ours - med).abs() < 2.0, "median wait {ours} ms vs tshark {med} ms");
     let think = val(s, "median_think_ms").as_f64().unwrap();

@@ -165,3 +165,21 @@ fn every_shared_capture_is_analysed_without_a_crash() {
     }
     assert!(n > 70);
 }
+
+#[test]
+fn client_and_server_captures_together_locate_the_drop() {
+    // rpc-dynamic-filtered (client side) and rpc-dynamic-filtered-server (server side) were
+    // captured at the same time: the SYNs arrive at the server and it never answers.
+    let out = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .args(["analyze", "--json"])
+        .arg(lab("rpc-dynamic-filtered"))
+        .arg(lab("rpc-dynamic-filtered-server"))
+        .output()
+        .unwrap();
+    let fs: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(fs[0]["id"], "path.host_silent", "{fs:#?}");
+    assert_eq!(fs[0]["evidence"]["values"]["port"], 49154);
+    // Alone, the client capture cannot say where the SYNs died.
+    let (alone, _, _) = analyze(&lab("rpc-dynamic-filtered"));
+    assert!(alone.iter().all(|f| f["id"] != "path.host_silent"));
+}

@@ -7,6 +7,7 @@
 
 mod facts;
 mod finding;
+pub mod compare;
 pub mod rules;
 
 pub use facts::{CaptureFacts, Facts};

@@ -116,7 +116,7 @@ impl Default for Options {
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
 pub const DEFAULT_TRIES: u32 = 2;
 pub const DEFAULT_CONCURRENCY: usize = 500;
-pub const DEFAULT_RATE: u32 = 5000;
+pub const DEFAULT_RATE: u32 = 20_000;
 /// Upper bounds accepted on the command line.
 pub const MAX_CONCURRENCY: usize = 4096;
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
@@ -438,7 +438,7 @@ EXTRAS
   --timeout MS      wait per attempt (default 1000; -sl doubles it)
   --tries N         attempts per port before FILTERED (default 2, max 5)
   --concurrency N   sockets open at once (default 500)
-  --rate N          new probes per second (default 5000, 0 = unlimited)
+  --rate N          new probes per second (default 20000, 0 = unlimited)
   --preset NAME     port sets like PortQryUI: domain, exchange, sccm, rdp, sql, web,
                     netbios, ipsec, dns, kerberos, ldap, smb, snmp, tls, stun
   --map UUID        ept_map for one interface UUID on TCP 135

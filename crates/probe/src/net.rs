@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream, UdpSocket};
+use tokio::net::{TcpStream, UdpSocket};
 
 /// An ICMP error read from the socket's error queue.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -147,18 +147,6 @@ unsafe fn offender(p: *const u8, have: usize) -> Option<IpAddr> {
     }
 }
 
-/// A duplicate descriptor that outlives tokio's socket so the error queue can be read
-/// after a failed connect (tokio drops the socket on error).
-struct Dup(RawFd);
-impl Drop for Dup {
-    fn drop(&mut self) {
-        if self.0 >= 0 {
-            // SAFETY: we own this descriptor (from dup).
-            unsafe { libc::close(self.0) };
-        }
-    }
-}
-
 /// Why a connection attempt failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnectFail {
@@ -218,33 +206,101 @@ fn classify(e: &io::Error, icmp: Option<Icmp>) -> ConnectFail {
     }
 }
 
-/// One TCP connection attempt bounded by `wait`.
+/// A `sockaddr_in` / `sockaddr_in6` for `a`.
+fn sockaddr(a: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; we fill the variant matching the family.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match a {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
+                sin_zero: [0; 8],
+            };
+            unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in, sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr { s6_addr: v6.ip().octets() },
+                sin6_scope_id: v6.scope_id(),
+            };
+            unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}
+
+fn last_err() -> io::Error {
+    io::Error::last_os_error()
+}
+
+fn local_fail(what: &str, e: io::Error) -> ConnectFail {
+    ConnectFail::Unreachable { errno: e.raw_os_error().unwrap_or(0), icmp: None, text: format!("{what}: {}", errno_text(&e)) }
+}
+
+/// One TCP connection attempt bounded by `wait`: a non-blocking connect() on our own
+/// socket, so after a failure the same descriptor still holds the ICMP error queue.
 pub async fn tcp_connect(addr: SocketAddr, src_port: Option<u16>, wait: Duration) -> Result<TcpStream, ConnectFail> {
-    let sock = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
-    let sock = sock.map_err(|e| ConnectFail::Unreachable { errno: e.raw_os_error().unwrap_or(0), icmp: None, text: errno_text(&e) })?;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: plain socket(2); the descriptor is owned by `sock` right away.
+    let raw = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(local_fail("socket", last_err()));
+    }
+    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
     let fd = sock.as_raw_fd();
     set_recverr(fd, addr.is_ipv6());
     if let Some(sp) = src_port {
-        let local: SocketAddr = if addr.is_ipv4() {
-            (Ipv4Addr::UNSPECIFIED, sp).into()
-        } else {
-            (Ipv6Addr::UNSPECIFIED, sp).into()
+        let one: libc::c_int = 1;
+        let local: SocketAddr = if addr.is_ipv4() { (Ipv4Addr::UNSPECIFIED, sp).into() } else { (Ipv6Addr::UNSPECIFIED, sp).into() };
+        let (ss, len) = sockaddr(local);
+        // SAFETY: valid descriptor, option and address buffers of the given sizes.
+        let rc = unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const _ as *const libc::c_void, 4);
+            libc::bind(fd, &ss as *const _ as *const libc::sockaddr, len)
         };
-        let r = sock.set_reuseaddr(true).and_then(|_| sock.bind(local));
-        if let Err(e) = r {
-            return Err(ConnectFail::Unreachable { errno: e.raw_os_error().unwrap_or(0), icmp: None, text: format!("cannot bind source port {sp}: {}", errno_text(&e)) });
+        if rc != 0 {
+            return Err(local_fail(&format!("cannot bind source port {sp}"), last_err()));
         }
     }
-    // SAFETY: duplicating a valid descriptor; Dup closes it.
-    let dup = Dup(unsafe { libc::dup(fd) });
-    match tokio::time::timeout(wait, sock.connect(addr)).await {
-        Ok(Ok(s)) => Ok(s),
-        Ok(Err(e)) => {
-            let icmp = if dup.0 >= 0 { read_errqueue(dup.0) } else { None };
-            Err(classify(&e, icmp))
+    let (ss, len) = sockaddr(addr);
+    // SAFETY: valid descriptor and address buffer.
+    let rc = unsafe { libc::connect(fd, &ss as *const _ as *const libc::sockaddr, len) };
+    if rc != 0 {
+        let e = last_err();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(classify(&e, read_errqueue(fd)));
         }
-        Err(_) => Err(ConnectFail::Timeout),
+        // SAFETY: `sock` is an OwnedFd: it stays open and keeps its descriptor number for
+        // as long as the AsyncFd owns it.
+        let afd = unsafe { AsyncFd::register_with_interest(sock, Interest::WRITABLE) }
+            .map_err(|e| local_fail("register", e.into()))?;
+        match tokio::time::timeout(wait, afd.writable()).await {
+            Err(_) => return Err(ConnectFail::Timeout),
+            Ok(Err(e)) => return Err(local_fail("poll", e)),
+            Ok(Ok(_guard)) => {}
+        }
+        let mut err: libc::c_int = 0;
+        let mut elen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: SO_ERROR into a c_int.
+        unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut elen) };
+        if err != 0 {
+            return Err(classify(&io::Error::from_raw_os_error(err), read_errqueue(fd)));
+        }
+        let sock = afd.into_inner();
+        return TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|e| local_fail("register", e));
     }
+    TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|e| local_fail("register", e))
 }
 
 /// What a UDP exchange produced.

@@ -93,7 +93,7 @@ fn port_states_agree_with_nmap() {
     assert_eq!(record(&recs, "udp", 8005)["state"], "LISTENING or FILTERED");
     assert_eq!(record(&recs, "tcp", 8003)["state"], "FILTERED");
     assert!(record(&recs, "tcp", 8003)["reason"].as_str().unwrap().contains("no answer to 2 connection attempts"));
-    // Documented bound: N/rate + ceil(N/C) * tries * timeout = 16/5000 + 1*2*0.5 s.
+    // Documented bound: N/rate + ceil(N/C) * tries * timeout = 16/20000 + 1*2*0.5 s.
     assert!(elapsed < Duration::from_millis(1004 + 500), "took {elapsed:?}");
 
     // Text layout and -q exit code for a single listening port.
@@ -331,4 +331,37 @@ fn logfile_needs_y_to_overwrite() {
     assert!(out.is_empty());
     assert!(std::fs::read_to_string(&log).unwrap().contains("TCP/UDP Port Usage"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn source_port_ipv6_and_several_targets() {
+    require_root_tools(&["ip", "nft"]);
+    let mut lab = Lab::new(6);
+    let ip = lab.server_ip.clone();
+    let ip6 = lab.add_v6();
+    lab.spawn_server(&python(), &[SERVERS, "tcp-listen", "::", "8201"]);
+    lab.wait_listen("tcp", 8201);
+    // Only source port 5555 may reach 8201; 8202 is refused by policy over IPv6.
+    lab.server(
+        "nft add table inet pq && nft add chain inet pq in \"{ type filter hook input priority 0; }\" && \
+         nft add rule inet pq in tcp dport 8201 tcp sport != 5555 drop && \
+         nft add rule inet pq in meta nfproto ipv6 tcp dport 8202 reject with icmpv6 type admin-prohibited",
+    );
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8201", "--timeout", "300", "--json"]);
+    assert_eq!(record(&json_lines(&out), "tcp", 8201)["state"], "FILTERED", "{out}");
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8201", "-sp", "5555", "--json"]);
+    assert_eq!(code, Ok(0), "{out}");
+    // IPv6, and several targets in one -n (with -sp: one probe at a time, reset on close so
+    // the same 4-tuple can be used again at once).
+    let both = format!("{ip},{ip6}");
+    let (code, out, _) = lab.portqry(&["-n", &both, "-nr", "-e", "8201", "-sp", "5555", "--json"]);
+    let recs = json_lines(&out);
+    assert_eq!(code, Ok(0), "{out}");
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1]["address"], ip6.as_str());
+    assert_eq!(recs[1]["state"], "LISTENING");
+    let (_, out, _) = lab.portqry(&["-n", &format!("[{ip6}]"), "-nr", "-e", "8202", "--json"]);
+    let r = record(&json_lines(&out), "tcp", 8202).clone();
+    assert_eq!(r["state"], "FILTERED", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains(&format!("ICMPv6 communication administratively prohibited from {ip6}")), "{r}");
 }

@@ -147,6 +147,28 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     }
     assert!(epm["result"]["verdict"].as_str().unwrap().starts_with("All "), "{epm}");
 
+    // ept_map for SAMR: the towers it returns name ports the dump lists for SAMR over TCP.
+    let samr = "12345778-1234-abcd-ef00-0123456789ac";
+    let dump_samr_tcp: Vec<String> = eps
+        .iter()
+        .filter(|e| e["uuid"] == samr && e["binding"].as_str().unwrap().starts_with("ncacn_ip_tcp:"))
+        .map(|e| e["binding"].as_str().unwrap().rsplit('[').next().unwrap().to_string())
+        .collect();
+    assert!(!dump_samr_tcp.is_empty(), "no SAMR over TCP in the dump");
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "--map", &format!("{samr}:1.0"), "--json"]);
+    assert_eq!(code, Ok(0), "{out}");
+    let recs = json_lines(&out);
+    let m = record(&recs, "tcp", 135);
+    assert_eq!(m["result"]["operation"], "ept_map", "{m}");
+    let towers = m["endpoints"].as_array().unwrap();
+    assert!(!towers.is_empty(), "{m}");
+    for t in towers {
+        let b = t["binding"].as_str().unwrap();
+        assert!(b.starts_with("ncacn_ip_tcp:"), "{b}");
+        assert!(dump_samr_tcp.contains(&b.rsplit('[').next().unwrap().to_string()), "{b} vs {dump_samr_tcp:?}");
+        assert_eq!(t["follow_up"]["bind"]["result"], "accepted", "{t}");
+    }
+
     // Text layout.
     let (_, text, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "1000"]);
     assert!(text.contains("TCP port 135 (epmap service): LISTENING"), "{text}");

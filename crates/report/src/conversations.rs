@@ -13,24 +13,15 @@
 //! `zero_window` (`orig_periods`, `orig_secs`, `resp_periods`, `resp_secs`: periods each side
 //! advertised a zero window).
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::Value;
 use tracehound_flows::{ConnState, Conversation, Dir, DirStats, Proto, RoleSource, TcpFlag};
 
 use crate::style::Tone;
 use crate::table::{bytes, secs, Align, Table};
-
-fn dir_json(d: &DirStats) -> Value {
-    json!({
-        "packets": d.packets,
-        "bytes": d.bytes,
-        "payload_bytes": d.payload_bytes,
-        "mss": d.mss,
-        "wscale": d.wscale,
-        "sack_permitted": d.sack_permitted,
-        "sack_used": d.sack_used,
-        "max_segment": d.max_segment,
-    })
-}
 
 pub fn state_name(s: Option<ConnState>) -> &'static str {
     match s {
@@ -53,66 +44,158 @@ pub fn state_name(s: Option<ConnState>) -> &'static str {
     }
 }
 
-/// The stable JSON object of one conversation.
-pub fn to_json(c: &Conversation, file: &str) -> Value {
+#[derive(Serialize)]
+struct DirJson {
+    packets: u64,
+    bytes: u64,
+    payload_bytes: u64,
+    mss: Option<u16>,
+    wscale: Option<u8>,
+    sack_permitted: bool,
+    sack_used: bool,
+    max_segment: u32,
+}
+
+impl From<&DirStats> for DirJson {
+    fn from(d: &DirStats) -> DirJson {
+        DirJson {
+            packets: d.packets,
+            bytes: d.bytes,
+            payload_bytes: d.payload_bytes,
+            mss: d.mss,
+            wscale: d.wscale,
+            sack_permitted: d.sack_permitted,
+            sack_used: d.sack_used,
+            max_segment: d.max_segment,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NagleJson<'a> {
+    stalls: u64,
+    secs: f64,
+    max_secs: f64,
+    ack_frames: &'a [u64],
+}
+
+#[derive(Serialize)]
+struct ZeroWindowJson {
+    orig_periods: u32,
+    orig_secs: f64,
+    resp_periods: u32,
+    resp_secs: f64,
+}
+
+#[derive(Serialize)]
+struct ArtifactsJson {
+    bad_checksums: u64,
+    oversize_segments: u64,
+    zero_ip_len: u64,
+    duplicate_packets: u64,
+}
+
+/// TCP-only fields, flattened into the object.
+#[derive(Serialize)]
+struct TcpJson<'a> {
+    state: &'static str,
+    history: &'a str,
+    handshake_rtt: Option<f64>,
+    syn_to_synack: Option<f64>,
+    analysis: BTreeMap<&'static str, u64>,
+    syn_frames: &'a [u64],
+    synack_frame: Option<u64>,
+    rst_frames: Vec<(u64, &'static str)>,
+    events_dropped: u64,
+    idle_before_rst: Option<f64>,
+    nagle: NagleJson<'a>,
+    zero_window: ZeroWindowJson,
+}
+
+#[derive(Serialize)]
+struct ConvJson<'a> {
+    file: &'a str,
+    proto: &'static str,
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    role: &'static str,
+    packets: u64,
+    bytes: u64,
+    start: f64,
+    end: f64,
+    duration: f64,
+    first_frame: u64,
+    last_frame: u64,
+    orig: DirJson,
+    resp: DirJson,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpJson<'a>>,
+    icmp_errors: &'a [tracehound_flows::IcmpError],
+    artifacts: ArtifactsJson,
+}
+
+fn conv_json<'a>(c: &'a Conversation, file: &'a str) -> ConvJson<'a> {
     let tcp = c.info.proto == Proto::Tcp;
-    let mut o = Map::new();
-    o.insert("file".into(), json!(file));
-    o.insert("proto".into(), json!(if tcp { "tcp" } else { "udp" }));
-    o.insert("src".into(), json!(c.info.orig.ip().to_string()));
-    o.insert("sport".into(), json!(c.info.orig.port()));
-    o.insert("dst".into(), json!(c.info.resp.ip().to_string()));
-    o.insert("dport".into(), json!(c.info.resp.port()));
-    o.insert(
-        "role".into(),
-        json!(match c.role {
+    ConvJson {
+        file,
+        proto: if tcp { "tcp" } else { "udp" },
+        src: c.info.orig.ip(),
+        sport: c.info.orig.port(),
+        dst: c.info.resp.ip(),
+        dport: c.info.resp.port(),
+        role: match c.role {
             RoleSource::Syn => "syn",
             RoleSource::FirstPacket => "first_packet",
             RoleSource::PortHeuristic => "port_heuristic",
+        },
+        packets: c.packets(),
+        bytes: c.bytes(),
+        start: c.start.as_secs_f64(),
+        end: c.end.as_secs_f64(),
+        duration: c.duration(),
+        first_frame: c.first_frame,
+        last_frame: c.last_frame,
+        orig: (&c.dirs[0]).into(),
+        resp: (&c.dirs[1]).into(),
+        tcp: tcp.then(|| TcpJson {
+            state: state_name(c.state),
+            history: &c.history,
+            handshake_rtt: c.handshake_rtt,
+            syn_to_synack: c.syn_to_synack,
+            analysis: TcpFlag::ALL.iter().map(|f| (f.name(), c.flag(*f))).collect(),
+            syn_frames: &c.syn_frames,
+            synack_frame: c.synack_frame,
+            rst_frames: c.rst_frames.iter().map(|(f, d)| (*f, if *d == Dir::Orig { "orig" } else { "resp" })).collect(),
+            events_dropped: c.events_dropped,
+            idle_before_rst: c.idle_before_rst,
+            nagle: NagleJson { stalls: c.nagle.stalls, secs: c.nagle.secs, max_secs: c.nagle.max_secs, ack_frames: &c.nagle.ack_frames },
+            zero_window: ZeroWindowJson {
+                orig_periods: c.zero_window_periods[0],
+                orig_secs: c.zero_window_secs[0],
+                resp_periods: c.zero_window_periods[1],
+                resp_secs: c.zero_window_secs[1],
+            },
         }),
-    );
-    if tcp {
-        o.insert("state".into(), json!(state_name(c.state)));
-        o.insert("history".into(), json!(c.history));
+        icmp_errors: &c.icmp_errors,
+        artifacts: ArtifactsJson {
+            bad_checksums: c.bad_checksums,
+            oversize_segments: c.oversize_segments,
+            zero_ip_len: c.zero_ip_len,
+            duplicate_packets: c.duplicate_packets,
+        },
     }
-    o.insert("packets".into(), json!(c.packets()));
-    o.insert("bytes".into(), json!(c.bytes()));
-    o.insert("start".into(), json!(c.start.as_secs_f64()));
-    o.insert("end".into(), json!(c.end.as_secs_f64()));
-    o.insert("duration".into(), json!(c.duration()));
-    o.insert("first_frame".into(), json!(c.first_frame));
-    o.insert("last_frame".into(), json!(c.last_frame));
-    o.insert("orig".into(), dir_json(&c.dirs[0]));
-    o.insert("resp".into(), dir_json(&c.dirs[1]));
-    if tcp {
-        o.insert("handshake_rtt".into(), json!(c.handshake_rtt));
-        o.insert("syn_to_synack".into(), json!(c.syn_to_synack));
-        let mut a = Map::new();
-        for f in TcpFlag::ALL {
-            a.insert(f.name().into(), json!(c.flag(f)));
-        }
-        o.insert("analysis".into(), Value::Object(a));
-        o.insert("syn_frames".into(), json!(c.syn_frames));
-        o.insert("synack_frame".into(), json!(c.synack_frame));
-        let rst: Vec<Value> =
-            c.rst_frames.iter().map(|(f, d)| json!([f, if *d == Dir::Orig { "orig" } else { "resp" }])).collect();
-        o.insert("rst_frames".into(), Value::Array(rst));
-        o.insert("events_dropped".into(), json!(c.events_dropped));
-        o.insert("idle_before_rst".into(), json!(c.idle_before_rst));
-        o.insert("nagle".into(), json!({"stalls": c.nagle.stalls, "secs": c.nagle.secs, "max_secs": c.nagle.max_secs, "ack_frames": c.nagle.ack_frames}));
-        o.insert("zero_window".into(), json!({"orig_periods": c.zero_window_periods[0], "orig_secs": c.zero_window_secs[0], "resp_periods": c.zero_window_periods[1], "resp_secs": c.zero_window_secs[1]}));
-    }
-    o.insert("icmp_errors".into(), json!(c.icmp_errors));
-    o.insert(
-        "artifacts".into(),
-        json!({
-            "bad_checksums": c.bad_checksums,
-            "oversize_segments": c.oversize_segments,
-            "zero_ip_len": c.zero_ip_len,
-            "duplicate_packets": c.duplicate_packets,
-        }),
-    );
-    Value::Object(o)
+}
+
+/// Write the stable JSON object of one conversation (one line, no newline).
+pub fn write_json(w: &mut dyn std::io::Write, c: &Conversation, file: &str) -> std::io::Result<()> {
+    serde_json::to_writer(w, &conv_json(c, file)).map_err(std::io::Error::from)
+}
+
+/// The stable JSON object of one conversation, as a value (tests, other reports).
+pub fn to_json(c: &Conversation, file: &str) -> Value {
+    serde_json::to_value(conv_json(c, file)).unwrap_or(Value::Null)
 }
 
 /// A number that says how troubled a conversation looks (for `--sort problems`).

@@ -518,7 +518,13 @@ impl Assoc {
                 }
             }
             Body::BindAck(a) | Body::AlterContextResp(a) => {
-                let pb = self.binds.remove(&call_id);
+                // Match by call_id; a lone pending bind also takes an answer with another id.
+                let key = if self.binds.contains_key(&call_id) || self.binds.len() != 1 {
+                    call_id
+                } else {
+                    self.binds.keys().next().copied().unwrap_or(call_id)
+                };
+                let pb = self.binds.remove(&key);
                 if ptype == PType::BIND_ACK {
                     self.max_xmit_frag = Some(a.max_xmit_frag);
                     self.max_recv_frag = Some(a.max_recv_frag);
@@ -559,7 +565,8 @@ impl Assoc {
                         server: pb.dst,
                     });
                 }
-                // Per interface: accepted if any of its contexts was accepted.
+                // Per interface: rejected only when every one of its contexts got a
+                // non-acceptance result (a missing result is not a rejection).
                 let mut by_iface: Vec<(Syntax, bool, Option<u16>)> = Vec::new();
                 for (i, c) in pb.contexts.iter().enumerate() {
                     let res = a.results.get(i);
@@ -582,12 +589,12 @@ impl Assoc {
                         .find(|(s, _, _)| *s == c.abstract_syntax)
                     {
                         Some(e) => {
-                            e.1 |= accepted == Some(true);
+                            e.1 |= accepted != Some(false);
                             if e.2.is_none() {
                                 e.2 = reason;
                             }
                         }
-                        None => by_iface.push((c.abstract_syntax, accepted == Some(true), reason)),
+                        None => by_iface.push((c.abstract_syntax, accepted != Some(false), reason)),
                     }
                 }
                 for (syn, ok, reason) in by_iface {

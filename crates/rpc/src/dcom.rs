@@ -24,6 +24,12 @@
 //!   SECURITYBINDINGs { u16 wAuthnSvc; u16 Reserved; UTF-16 princ NUL } ... NUL
 //! ```
 //!
+//! [`decode_response`] gives a [`DcomResult`] (HRESULT, OXID, IPID, string
+//! bindings); [`decode_request`] a [`DcomRequest`] (OXID being resolved,
+//! requested protocol sequences, activated CLSID and IIDs). Both return
+//! `None` for interface/opnum pairs that are not handled here. The `emit_*`
+//! functions build the same stubs (tests, lab servers, fuzz seeds).
+//!
 //! Serialized properties use "type serialization version 1" (MS-RPCE
 //! 2.2.6): an 8-byte common header (version 1, endianness, length 8,
 //! filler) and an 8-byte private header (object buffer length, filler) before
@@ -44,8 +50,10 @@ pub const CLSID_SCM_REPLY_INFO: Uuid = Uuid::from_str_const("000001b6-0000-0000-
 pub const CLSID_PROPS_OUT_INFO: Uuid = Uuid::from_str_const("00000339-0000-0000-c000-000000000046");
 pub const CLSID_ACTIVATION_PROPERTIES_IN: Uuid =
     Uuid::from_str_const("00000338-0000-0000-c000-000000000046");
-pub const CLSID_INSTANTIATION_INFO: Uuid = Uuid::from_str_const("000001ab-0000-0000-c000-000000000046");
-pub const CLSID_SCM_REQUEST_INFO: Uuid = Uuid::from_str_const("000001aa-0000-0000-c000-000000000046");
+pub const CLSID_INSTANTIATION_INFO: Uuid =
+    Uuid::from_str_const("000001ab-0000-0000-c000-000000000046");
+pub const CLSID_SCM_REQUEST_INFO: Uuid =
+    Uuid::from_str_const("000001aa-0000-0000-c000-000000000046");
 
 /// OBJREF signature "MEOW".
 pub const OBJREF_SIGNATURE: u32 = 0x574f_454d;
@@ -206,7 +214,10 @@ pub fn parse_string_array(
     let units: Vec<u16> = raw
         .chunks_exact(2)
         .map(|c| {
-            let b = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
+            let b = [
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ];
             if little_endian {
                 u16::from_le_bytes(b)
             } else {
@@ -275,7 +286,10 @@ fn read_opt_dsa(r: &mut Reader<'_>, out: &mut DcomResult) -> Result<(), StubErro
 }
 
 fn resolve_oxid(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult { opnum, ..Default::default() };
+    let mut out = DcomResult {
+        opnum,
+        ..Default::default()
+    };
     read_opt_dsa(r, &mut out)?;
     out.ipid_rem_unknown = Some(r.uuid("pipidRemUnknown")?);
     out.authn_hint = Some(r.u32("pAuthnHint")?);
@@ -287,7 +301,10 @@ fn resolve_oxid(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubError>
 }
 
 fn server_alive2(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult { opnum: 5, ..Default::default() };
+    let mut out = DcomResult {
+        opnum: 5,
+        ..Default::default()
+    };
     out.com_version = Some((r.u16("COMVERSION major")?, r.u16("COMVERSION minor")?));
     read_opt_dsa(r, &mut out)?;
     let _reserved = r.u32("pReserved")?;
@@ -306,7 +323,9 @@ fn read_orpcthat(r: &mut Reader<'_>) -> Result<(), StubError> {
             let max = r.conformance("ORPC_EXTENT pointers max_count")?;
             let want = size.saturating_add(1) & !1;
             if max != want {
-                return Err(r.err(format!("ORPC_EXTENT array max_count {max}, expected {want}")));
+                return Err(r.err(format!(
+                    "ORPC_EXTENT array max_count {max}, expected {want}"
+                )));
             }
             let n = r.check_count(max, 4, "ORPC_EXTENT pointers")?;
             let mut present = 0usize;
@@ -329,7 +348,10 @@ fn read_orpcthat(r: &mut Reader<'_>) -> Result<(), StubError> {
 }
 
 fn remote_activation(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult { opnum: 0, ..Default::default() };
+    let mut out = DcomResult {
+        opnum: 0,
+        ..Default::default()
+    };
     read_orpcthat(r)?;
     out.oxid = Some(r.u64("pOxid")?);
     read_opt_dsa(r, &mut out)?;
@@ -339,11 +361,8 @@ fn remote_activation(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
     out.hresult = r.u32("phr")?;
     // ppInterfaceData: conformant array of MInterfacePointer pointers, then
     // pResults: conformant array of HRESULTs, then the return status. Only
-    // the HRESULTs are kept; stop quietly if the rest is absent (failed
-    // activations may send short stubs).
-    let Ok(max) = r.conformance("ppInterfaceData max_count") else {
-        return Ok(out);
-    };
+    // the HRESULTs are kept.
+    let max = r.conformance("ppInterfaceData max_count")?;
     let n = r.check_count(max, 4, "ppInterfaceData")?;
     let mut present = 0usize;
     for _ in 0..n {
@@ -370,7 +389,10 @@ fn remote_activation(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
 }
 
 fn scm_activation(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult { opnum, ..Default::default() };
+    let mut out = DcomResult {
+        opnum,
+        ..Default::default()
+    };
     read_orpcthat(r)?;
     let present = r.pointer("ppActOut pointer")?.is_some();
     let mut blob: Option<(usize, &[u8])> = None;
@@ -403,11 +425,17 @@ fn activation_out(objref: &[u8], base: usize, out: &mut DcomResult) -> Result<()
     let mut r = Reader::new(objref, Drep::LE);
     let sig = r.u32("OBJREF signature")?;
     if sig != OBJREF_SIGNATURE {
-        return Err(StubError::new(format!("OBJREF signature {sig:#010x}, expected MEOW"), base));
+        return Err(StubError::new(
+            format!("OBJREF signature {sig:#010x}, expected MEOW"),
+            base,
+        ));
     }
     let flags = r.u32("OBJREF flags")?;
     if flags != OBJREF_CUSTOM {
-        return Err(StubError::new(format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"), base + 4));
+        return Err(StubError::new(
+            format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"),
+            base + 4,
+        ));
     }
     let _iid = r.uuid("OBJREF iid")?;
     let clsid = r.uuid("OBJREF_CUSTOM clsid")?;
@@ -431,7 +459,10 @@ fn serialization_header(r: &mut Reader<'_>, what: &str) -> Result<(Drep, u32), S
     let h = r.take(8, what)?;
     let (version, endian, hlen) = (h.first().copied(), h.get(1).copied(), h.get(2).copied());
     if version != Some(1) || hlen != Some(8) {
-        return Err(StubError::new(format!("{what}: not a type serialization v1 header"), at));
+        return Err(StubError::new(
+            format!("{what}: not a type serialization v1 header"),
+            at,
+        ));
     }
     let drep = Drep::from_bytes([endian.unwrap_or(0x10), 0, 0, 0]);
     let mut pr = Reader::new(r.take(8, what)?, drep);
@@ -452,14 +483,19 @@ pub fn activation_properties(blob: &[u8], base: usize) -> Result<Vec<Property<'_
     let _reserved = r.u32("activation blob dwReserved")?;
     if size as usize > r.remaining() {
         return Err(StubError::new(
-            format!("activation blob dwSize {size} exceeds the {} bytes present", r.remaining()),
+            format!(
+                "activation blob dwSize {size} exceeds the {} bytes present",
+                r.remaining()
+            ),
             base,
         ));
     }
     let hdr_start = r.pos();
     let (drep, hdr_len) = serialization_header(&mut r, "CustomHeader serialization header")
         .map_err(|e| rebase(e, base))?;
-    let n = r.check_count(hdr_len, 1, "CustomHeader").map_err(|e| rebase(e, base))?;
+    let n = r
+        .check_count(hdr_len, 1, "CustomHeader")
+        .map_err(|e| rebase(e, base))?;
     let hdr_at = base + r.pos();
     let hdr = r.take(n, "CustomHeader").map_err(|e| rebase(e, base))?;
     let (header_size, clsids, sizes) = custom_header(hdr, drep).map_err(|e| rebase(e, hdr_at))?;
@@ -470,15 +506,22 @@ pub fn activation_properties(blob: &[u8], base: usize) -> Result<Vec<Property<'_
         let end = pos.saturating_add(*size as usize);
         let Some(prop) = blob.get(pos..end) else {
             return Err(StubError::new(
-                format!("activation property {clsid} size {size} runs past the blob"),
-                base + pos,
+                format!(
+                    "activation property {clsid} at blob offset {pos} size {size} runs past the blob ({} bytes)",
+                    blob.len()
+                ),
+                base + pos.min(blob.len()),
             ));
         };
         let mut pr = Reader::new(prop, Drep::LE);
         let (pdrep, plen) = serialization_header(&mut pr, "property serialization header")
             .map_err(|e| rebase(e, base + pos))?;
-        let m = pr.check_count(plen, 1, "property body").map_err(|e| rebase(e, base + pos))?;
-        let body = pr.take(m, "property body").map_err(|e| rebase(e, base + pos))?;
+        let m = pr
+            .check_count(plen, 1, "property body")
+            .map_err(|e| rebase(e, base + pos))?;
+        let body = pr
+            .take(m, "property body")
+            .map_err(|e| rebase(e, base + pos))?;
         out.push((*clsid, body, base + pos + 16, pdrep));
         pos = end;
     }
@@ -530,7 +573,11 @@ fn custom_header(hdr: &[u8], drep: Drep) -> Result<(u32, Vec<Uuid>, Vec<u32>), S
 
 /// Parses an ActivationPropertiesOut blob into `out` (ScmReplyInfoData and
 /// PropsOutInfo properties). `base` is the blob's stub offset.
-pub fn parse_activation_blob(blob: &[u8], base: usize, out: &mut DcomResult) -> Result<(), StubError> {
+pub fn parse_activation_blob(
+    blob: &[u8],
+    base: usize,
+    out: &mut DcomResult,
+) -> Result<(), StubError> {
     for (clsid, body, body_base, drep) in activation_properties(blob, base)? {
         if clsid == CLSID_SCM_REPLY_INFO {
             scm_reply_info(body, body_base, drep, out)?;
@@ -542,11 +589,19 @@ pub fn parse_activation_blob(blob: &[u8], base: usize, out: &mut DcomResult) -> 
 }
 
 fn rebase(e: StubError, base: usize) -> StubError {
-    StubError { what: e.what, offset: e.offset.saturating_add(base) }
+    StubError {
+        what: e.what,
+        offset: e.offset.saturating_add(base),
+    }
 }
 
 /// ScmReplyInfoData { PVOID pdwReserved; RemoteReplyScmInfo* remoteReply; }
-fn scm_reply_info(body: &[u8], base: usize, drep: Drep, out: &mut DcomResult) -> Result<(), StubError> {
+fn scm_reply_info(
+    body: &[u8],
+    base: usize,
+    drep: Drep,
+    out: &mut DcomResult,
+) -> Result<(), StubError> {
     let mut r = Reader::new(body, drep);
     let f = |r: &mut Reader<'_>, out: &mut DcomResult| -> Result<(), StubError> {
         let res = r.pointer("ScmReplyInfoData pdwReserved")?;
@@ -559,8 +614,7 @@ fn scm_reply_info(body: &[u8], base: usize, drep: Drep, out: &mut DcomResult) ->
             let dsa = r.pointer("RemoteReplyScmInfo pdsaOxidBindings")?;
             out.ipid_rem_unknown = Some(r.uuid("RemoteReplyScmInfo ipidRemUnknown")?);
             out.authn_hint = Some(r.u32("RemoteReplyScmInfo authnHint")?);
-            out.com_version =
-                Some((r.u16("COMVERSION major")?, r.u16("COMVERSION minor")?));
+            out.com_version = Some((r.u16("COMVERSION major")?, r.u16("COMVERSION minor")?));
             if dsa.is_some() {
                 let d = read_dsa(r)?;
                 out.bindings = d.bindings;
@@ -573,7 +627,12 @@ fn scm_reply_info(body: &[u8], base: usize, drep: Drep, out: &mut DcomResult) ->
 }
 
 /// PropsOutInfo { DWORD cIfs; IID* piid; HRESULT* phresults; MInterfacePointer** ppIntfData; }
-fn props_out_info(body: &[u8], base: usize, drep: Drep, out: &mut DcomResult) -> Result<(), StubError> {
+fn props_out_info(
+    body: &[u8],
+    base: usize,
+    drep: Drep,
+    out: &mut DcomResult,
+) -> Result<(), StubError> {
     let mut r = Reader::new(body, drep);
     let f = |r: &mut Reader<'_>, out: &mut DcomResult| -> Result<(), StubError> {
         let count = r.u32("PropsOutInfo cIfs")?;
@@ -630,7 +689,10 @@ pub fn decode_request(
     let res = if *iface == IOBJECTEXPORTER {
         match opnum {
             0 | 4 => resolve_oxid_request(&mut r, opnum),
-            5 => Ok(DcomRequest { opnum, ..Default::default() }),
+            5 => Ok(DcomRequest {
+                opnum,
+                ..Default::default()
+            }),
             _ => return None,
         }
     } else if *iface == IACTIVATION {
@@ -679,15 +741,25 @@ fn resolve_oxid_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest, S
     let count = r.u16("cRequestedProtseqs")?;
     let max = r.conformance("arRequestedProtseqs max_count")?;
     if max != u32::from(count) {
-        return Err(r.err(format!("arRequestedProtseqs max_count {max} != cRequestedProtseqs {count}")));
+        return Err(r.err(format!(
+            "arRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"
+        )));
     }
     let protseqs = u16_list(r, max, "arRequestedProtseqs")?;
-    Ok(DcomRequest { opnum, oxid: Some(oxid), requested_protseqs: protseqs, ..Default::default() })
+    Ok(DcomRequest {
+        opnum,
+        oxid: Some(oxid),
+        requested_protseqs: protseqs,
+        ..Default::default()
+    })
 }
 
 /// ORPCTHIS: COMVERSION, flags, reserved1, cid, extensions (skipped).
 fn read_orpcthis(r: &mut Reader<'_>) -> Result<(u16, u16), StubError> {
-    let v = (r.u16("ORPCTHIS version major")?, r.u16("ORPCTHIS version minor")?);
+    let v = (
+        r.u16("ORPCTHIS version major")?,
+        r.u16("ORPCTHIS version minor")?,
+    );
     let _flags = r.u32("ORPCTHIS flags")?;
     let _reserved = r.u32("ORPCTHIS reserved1")?;
     let _cid = r.uuid("ORPCTHIS cid")?;
@@ -704,7 +776,9 @@ fn skip_extent_array(r: &mut Reader<'_>) -> Result<(), StubError> {
         let max = r.conformance("ORPC_EXTENT pointers max_count")?;
         let want = size.saturating_add(1) & !1;
         if max != want {
-            return Err(r.err(format!("ORPC_EXTENT array max_count {max}, expected {want}")));
+            return Err(r.err(format!(
+                "ORPC_EXTENT array max_count {max}, expected {want}"
+            )));
         }
         let n = r.check_count(max, 4, "ORPC_EXTENT pointers")?;
         let mut present = 0usize;
@@ -726,7 +800,10 @@ fn skip_extent_array(r: &mut Reader<'_>) -> Result<(), StubError> {
 
 /// RemoteActivation request (MS-DCOM 3.1.2.5.2.3.1).
 fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubError> {
-    let mut out = DcomRequest { opnum: 0, ..Default::default() };
+    let mut out = DcomRequest {
+        opnum: 0,
+        ..Default::default()
+    };
     out.com_version = Some(read_orpcthis(r)?);
     out.clsid = Some(r.uuid("Clsid")?);
     if r.pointer("pwszObjectName")?.is_some() {
@@ -751,7 +828,9 @@ fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubErro
     let count = r.u16("cRequestedProtseqs")?;
     let max = r.conformance("aRequestedProtseqs max_count")?;
     if max != u32::from(count) {
-        return Err(r.err(format!("aRequestedProtseqs max_count {max} != cRequestedProtseqs {count}")));
+        return Err(r.err(format!(
+            "aRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"
+        )));
     }
     out.requested_protseqs = u16_list(r, max, "aRequestedProtseqs")?;
     Ok(out)
@@ -760,7 +839,10 @@ fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubErro
 /// RemoteGetClassObject (3) / RemoteCreateInstance (4) request: ORPCTHIS,
 /// [4 only] pUnkOuter, pActProperties → ActivationPropertiesIn blob.
 fn scm_activation_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest, StubError> {
-    let mut out = DcomRequest { opnum, ..Default::default() };
+    let mut out = DcomRequest {
+        opnum,
+        ..Default::default()
+    };
     out.com_version = Some(read_orpcthis(r)?);
     if opnum == 4 && r.pointer("pUnkOuter")?.is_some() {
         let _max = r.conformance("pUnkOuter max_count")?;
@@ -792,11 +874,17 @@ fn activation_in(objref: &[u8], base: usize, out: &mut DcomRequest) -> Result<()
     let mut r = Reader::new(objref, Drep::LE);
     let sig = r.u32("OBJREF signature")?;
     if sig != OBJREF_SIGNATURE {
-        return Err(StubError::new(format!("OBJREF signature {sig:#010x}, expected MEOW"), base));
+        return Err(StubError::new(
+            format!("OBJREF signature {sig:#010x}, expected MEOW"),
+            base,
+        ));
     }
     let flags = r.u32("OBJREF flags")?;
     if flags != OBJREF_CUSTOM {
-        return Err(StubError::new(format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"), base + 4));
+        return Err(StubError::new(
+            format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"),
+            base + 4,
+        ));
     }
     let _iid = r.uuid("OBJREF iid")?;
     let clsid = r.uuid("OBJREF_CUSTOM clsid")?;
@@ -824,7 +912,10 @@ fn activation_in(objref: &[u8], base: usize, out: &mut DcomRequest) -> Result<()
                 let _inst = pr.u32("instFlag")?;
                 let p_iid = pr.pointer("pIID")?;
                 let _this = pr.u32("thisSize")?;
-                let _ver = (pr.u16("clientCOMVersion major")?, pr.u16("clientCOMVersion minor")?);
+                let _ver = (
+                    pr.u16("clientCOMVersion major")?,
+                    pr.u16("clientCOMVersion minor")?,
+                );
                 if p_iid.is_some() {
                     let max = pr.conformance("pIID max_count")?;
                     if max != c_iid {
@@ -903,7 +994,10 @@ pub fn write_dsa(w: &mut Writer, dsa: &DualStringArray) {
 /// Builds a ResolveOxid (0) / ResolveOxid2 (4) / ServerAlive2 (5) response stub.
 pub fn emit_object_exporter_response(drep: Drep, opnum: u16, res: &DcomResult) -> Vec<u8> {
     let mut w = Writer::new(drep);
-    let dsa = DualStringArray { bindings: res.bindings.clone(), security: res.security.clone() };
+    let dsa = DualStringArray {
+        bindings: res.bindings.clone(),
+        security: res.security.clone(),
+    };
     let (maj, min) = res.com_version.unwrap_or((5, 7));
     if opnum == 5 {
         w.u16(maj);
@@ -932,7 +1026,13 @@ pub fn emit_remote_activation_response(drep: Drep, res: &DcomResult) -> Vec<u8> 
     w.pointer(false);
     w.u64(res.oxid.unwrap_or(0));
     w.pointer(true);
-    write_dsa(&mut w, &DualStringArray { bindings: res.bindings.clone(), security: res.security.clone() });
+    write_dsa(
+        &mut w,
+        &DualStringArray {
+            bindings: res.bindings.clone(),
+            security: res.security.clone(),
+        },
+    );
     w.uuid(&res.ipid_rem_unknown.unwrap_or_default());
     w.u32(res.authn_hint.unwrap_or(0));
     let (maj, min) = res.com_version.unwrap_or((5, 7));
@@ -978,7 +1078,13 @@ pub fn emit_scm_activation_response(res: &DcomResult) -> Vec<u8> {
     let (maj, min) = res.com_version.unwrap_or((5, 7));
     w.u16(maj);
     w.u16(min);
-    write_dsa(&mut w, &DualStringArray { bindings: res.bindings.clone(), security: res.security.clone() });
+    write_dsa(
+        &mut w,
+        &DualStringArray {
+            bindings: res.bindings.clone(),
+            security: res.security.clone(),
+        },
+    );
     let scm = serialized(w.into_bytes());
     // PropsOutInfo (no interface pointers).
     let mut w = Writer::new(Drep::LE);
@@ -1031,7 +1137,9 @@ fn write_orpcthis(w: &mut Writer, version: (u16, u16)) {
     w.u16(version.1);
     w.u32(0);
     w.u32(0);
-    w.uuid(&Uuid::from_str_const("a1b2c3d4-0000-1111-2222-333344445555"));
+    w.uuid(&Uuid::from_str_const(
+        "a1b2c3d4-0000-1111-2222-333344445555",
+    ));
     w.pointer(false);
 }
 
@@ -1088,7 +1196,10 @@ pub fn emit_scm_activation_request(opnum: u16, req: &DcomRequest) -> Vec<u8> {
         w.u16(*p);
     }
     let scm = serialized(w.into_bytes());
-    let blob = activation_blob(&[(CLSID_INSTANTIATION_INFO, inst), (CLSID_SCM_REQUEST_INFO, scm)]);
+    let blob = activation_blob(&[
+        (CLSID_INSTANTIATION_INFO, inst),
+        (CLSID_SCM_REQUEST_INFO, scm),
+    ]);
     let objref = objref_custom(
         &Uuid::from_str_const("000001a2-0000-0000-c000-000000000046"),
         &CLSID_ACTIVATION_PROPERTIES_IN,
@@ -1172,12 +1283,26 @@ mod tests {
             authn_hint: Some(4),
             com_version: None,
             bindings: vec![
-                StringBinding { tower_id: 7, network_addr: "WIN-DC01[49712]".into() },
-                StringBinding { tower_id: 7, network_addr: "10.1.2.3[49712]".into() },
+                StringBinding {
+                    tower_id: 7,
+                    network_addr: "WIN-DC01[49712]".into(),
+                },
+                StringBinding {
+                    tower_id: 7,
+                    network_addr: "10.1.2.3[49712]".into(),
+                },
             ],
             security: vec![
-                SecurityBinding { authn_svc: 9, authz_svc: 0xffff, princ_name: String::new() },
-                SecurityBinding { authn_svc: 16, authz_svc: 0xffff, princ_name: "host/dc01".into() },
+                SecurityBinding {
+                    authn_svc: 9,
+                    authz_svc: 0xffff,
+                    princ_name: String::new(),
+                },
+                SecurityBinding {
+                    authn_svc: 16,
+                    authz_svc: 0xffff,
+                    princ_name: "host/dc01".into(),
+                },
             ],
         }
     }
@@ -1196,7 +1321,9 @@ mod tests {
                     want.authn_hint = None;
                 }
                 let stub = emit_object_exporter_response(drep, opnum, &want);
-                let got = decode_response(&IOBJECTEXPORTER, opnum, drep, &stub).unwrap().unwrap();
+                let got = decode_response(&IOBJECTEXPORTER, opnum, drep, &stub)
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(got, want, "opnum {opnum} drep {drep:?}");
                 assert_eq!(got.bindings[1].port(), Some(49712));
                 assert_eq!(got.bindings[1].host(), "10.1.2.3");
@@ -1213,13 +1340,17 @@ mod tests {
         want.interface_results = vec![0, 0x8000_4002];
         for drep in [Drep::LE, Drep::BE] {
             let stub = emit_remote_activation_response(drep, &want);
-            let got = decode_response(&IACTIVATION, 0, drep, &stub).unwrap().unwrap();
+            let got = decode_response(&IACTIVATION, 0, drep, &stub)
+                .unwrap()
+                .unwrap();
             assert_eq!(got, want);
         }
         let mut want4 = want.clone();
         want4.opnum = 4;
         let stub = emit_scm_activation_response(&want4);
-        let got = decode_response(&IREMOTESCMACTIVATOR, 4, Drep::LE, &stub).unwrap().unwrap();
+        let got = decode_response(&IREMOTESCMACTIVATOR, 4, Drep::LE, &stub)
+            .unwrap()
+            .unwrap();
         assert_eq!(got, want4);
     }
 
@@ -1230,17 +1361,23 @@ mod tests {
             oxid: None,
             requested_protseqs: vec![7, 0x1f],
             clsid: Some("8bc3f05e-d86b-11d0-a075-00c04fb68820".parse().unwrap()),
-            iids: vec![IACTIVATION, "f309ad18-d86a-11d0-a075-00c04fb68820".parse().unwrap()],
+            iids: vec![
+                IACTIVATION,
+                "f309ad18-d86a-11d0-a075-00c04fb68820".parse().unwrap(),
+            ],
             com_version: Some((5, 7)),
         };
         for opnum in [3u16, 4] {
             let mut want = req.clone();
             want.opnum = opnum;
             let stub = emit_scm_activation_request(opnum, &want);
-            let got = decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub).unwrap().unwrap();
+            let got = decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub)
+                .unwrap()
+                .unwrap();
             assert_eq!(got, want);
             for cut in 0..stub.len() {
-                let r = decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub[..cut]).unwrap();
+                let r =
+                    decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub[..cut]).unwrap();
                 assert!(r.unwrap_err().offset <= cut);
             }
         }
@@ -1248,9 +1385,16 @@ mod tests {
             let mut want = req.clone();
             want.opnum = 0;
             let stub = emit_remote_activation_request(drep, &want);
-            assert_eq!(decode_request(&IACTIVATION, 0, drep, &stub).unwrap().unwrap(), want);
+            assert_eq!(
+                decode_request(&IACTIVATION, 0, drep, &stub)
+                    .unwrap()
+                    .unwrap(),
+                want
+            );
             let stub = emit_resolve_oxid_request(drep, 0x0102_0304_0506_0708, &[7, 8]);
-            let got = decode_request(&IOBJECTEXPORTER, 4, drep, &stub).unwrap().unwrap();
+            let got = decode_request(&IOBJECTEXPORTER, 4, drep, &stub)
+                .unwrap()
+                .unwrap();
             assert_eq!(got.oxid, Some(0x0102_0304_0506_0708));
             assert_eq!(got.requested_protseqs, vec![7, 8]);
         }

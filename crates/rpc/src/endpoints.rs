@@ -7,12 +7,13 @@
 //! reach. [`follow_up`] joins every endpoint handed out with the connection attempts to its
 //! address and port made after the answer:
 //! - `answered`: a SYN-ACK came back (or the connection was seen carrying data both ways);
-//! - `refused`: the server answered the SYN with a RST;
+//! - `refused`: the server answered the SYN with a RST, or an ICMP error came back;
 //! - `unanswered`: SYNs without any reply (typically a firewall dropping them);
 //! - `not_tried`: no attempt to that address and port after the hand-out.
 //!
 //! The address `0.0.0.0` in a tower means "the host you asked"; `address_differs` says the
-//! answer pointed elsewhere (another interface, NAT, a stale registration).
+//! answer pointed elsewhere (another interface, NAT, a stale registration). A host name in a
+//! DCOM string binding is matched against the asked address (no name resolution here).
 
 use std::net::IpAddr;
 
@@ -118,9 +119,9 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
         let target = match named {
             Some(ip) if !ip.is_unspecified() => Some(ip),
             Some(_) => Some(asked),
-            // A host name (DCOM string binding) or no address: only the asked host can be matched.
-            None if h.address.as_deref().is_none_or(str::is_empty) => Some(asked),
-            None => None,
+            // A host name (DCOM string binding) or no address: without name resolution only
+            // the asked host can be matched (the usual case: the exporter runs there).
+            None => Some(asked),
         };
         let address_differs = named.is_some_and(|ip| !ip.is_unspecified() && ip != asked);
         let proto = if h.protocol.as_deref() == Some("ncadg_ip_udp") {

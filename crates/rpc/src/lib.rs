@@ -21,6 +21,24 @@
 //!
 //! Contract for everything parsing wire data here: no panics, no unbounded growth; every
 //! error says what and where.
+//!
+//! ```
+//! use tracehound_flows::{Dir, FlowInfo, Proto, StreamHandler, Timestamp};
+//! use tracehound_rpc::ndr::Drep;
+//! use tracehound_rpc::pdu::{Body, Fault, Repr, Request};
+//! use tracehound_rpc::{Outcome, RpcAnalyzer};
+//!
+//! let flow = FlowInfo { id: 0, proto: Proto::Tcp, orig: "10.0.0.1:50000".parse().unwrap(), resp: "10.0.0.2:49700".parse().unwrap() };
+//! let mut an = RpcAnalyzer::default();
+//! // A request (no bind seen: the capture started mid-connection) and its fault.
+//! let req = Repr::new(1, Drep::LE, Body::Request(Request { opnum: 3, stub: vec![0; 8], ..Default::default() })).emit();
+//! let fault = Repr::new(1, Drep::LE, Body::Fault(Fault { status: 0x1c01_0002, ..Default::default() })).emit();
+//! an.tcp_data(&flow, Dir::Orig, 0, &req, 1, Timestamp(0));
+//! an.tcp_data(&flow, Dir::Resp, 0, &fault, 2, Timestamp(1_000_000));
+//! let calls = an.take_calls();
+//! assert_eq!((calls[0].opnum, calls[0].outcome, calls[0].status_code), (Some(3), Outcome::Fault, Some(0x1c01_0002)));
+//! assert_eq!(calls[0].rtt, Some(0.001));
+//! ```
 
 pub mod ndr;
 pub mod uuid;

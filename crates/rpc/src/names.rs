@@ -69,6 +69,19 @@ pub struct DataFile {
     pub context_results: Vec<CodeRecord>,
     pub auth_types: Vec<CodeRecord>,
     pub auth_levels: Vec<CodeRecord>,
+    /// Well-known COM classes (CLSIDs seen in DCOM activation requests).
+    #[serde(default)]
+    pub classes: Vec<ClassRecord>,
+}
+
+/// One COM class record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassRecord {
+    pub uuid: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 /// Parses a `code` field (decimal, `0x` hex, or negative decimal as i32).
@@ -77,7 +90,10 @@ pub fn parse_code(s: &str) -> Option<u32> {
     if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         u32::from_str_radix(h, 16).ok()
     } else if let Some(n) = t.strip_prefix('-') {
-        n.parse::<i64>().ok().and_then(|v| i32::try_from(-v).ok()).map(|v| v as u32)
+        n.parse::<i64>()
+            .ok()
+            .and_then(|v| i32::try_from(-v).ok())
+            .map(|v| v as u32)
     } else {
         t.parse::<u32>().ok()
     }
@@ -93,6 +109,7 @@ struct Tables {
     ctx: HashMap<u32, usize>,
     authn: HashMap<u32, usize>,
     level: HashMap<u32, usize>,
+    classes: HashMap<Uuid, usize>,
 }
 
 fn code_map(recs: &[CodeRecord]) -> HashMap<u32, usize> {
@@ -118,6 +135,7 @@ fn tables() -> &'static Tables {
             context_results: Vec::new(),
             auth_types: Vec::new(),
             auth_levels: Vec::new(),
+            classes: Vec::new(),
         });
         let mut by_uuid_ver = HashMap::new();
         let mut by_uuid = HashMap::new();
@@ -136,6 +154,12 @@ fn tables() -> &'static Tables {
             ctx: code_map(&data.context_results),
             authn: code_map(&data.auth_types),
             level: code_map(&data.auth_levels),
+            classes: data
+                .classes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((c.uuid.parse::<Uuid>().ok()?, i)))
+                .collect(),
             data,
         }
     })
@@ -165,7 +189,9 @@ pub fn interface_name(uuid: &Uuid, ver_major: u16) -> Option<&'static str> {
 
 /// Specification that documents the interface (`MS-LSAD`, ...).
 pub fn interface_spec(uuid: &Uuid, ver_major: u16) -> Option<&'static str> {
-    interface(uuid, Some(ver_major)).map(|r| r.spec.as_str()).filter(|s| !s.is_empty())
+    interface(uuid, Some(ver_major))
+        .map(|r| r.spec.as_str())
+        .filter(|s| !s.is_empty())
 }
 
 /// Operation name for an interface's opnum.
@@ -181,10 +207,18 @@ pub fn opnum_name(uuid: &Uuid, opnum: u16) -> Option<&'static str> {
         return Some(n);
     }
     let u = uuid.to_string();
-    t.data.interfaces.iter().filter(|r| r.uuid.eq_ignore_ascii_case(&u)).find_map(from)
+    t.data
+        .interfaces
+        .iter()
+        .filter(|r| r.uuid.eq_ignore_ascii_case(&u))
+        .find_map(from)
 }
 
-fn lookup(map: &HashMap<u32, usize>, recs: &'static [CodeRecord], code: u32) -> Option<&'static str> {
+fn lookup(
+    map: &HashMap<u32, usize>,
+    recs: &'static [CodeRecord],
+    code: u32,
+) -> Option<&'static str> {
     recs.get(*map.get(&code)?).map(|r| r.name.as_str())
 }
 
@@ -223,6 +257,15 @@ pub fn auth_type_name(t: u8) -> Option<&'static str> {
 pub fn auth_level_name(l: u8) -> Option<&'static str> {
     let t = tables();
     lookup(&t.level, &t.data.auth_levels, l as u32)
+}
+
+/// Name of a well-known COM class (CLSID), e.g. from a DCOM activation.
+pub fn class_name(clsid: &Uuid) -> Option<&'static str> {
+    let t = tables();
+    t.data
+        .classes
+        .get(*t.classes.get(clsid)?)
+        .map(|c| c.name.as_str())
 }
 
 /// NDR transfer syntax 2.0.

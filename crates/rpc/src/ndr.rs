@@ -49,9 +49,17 @@ pub struct Drep {
 
 impl Drep {
     /// Little endian, ASCII, IEEE (`10 00 00 00`): what Windows sends.
-    pub const LE: Drep = Drep { little_endian: true, char_ebcdic: false, float: 0 };
+    pub const LE: Drep = Drep {
+        little_endian: true,
+        char_ebcdic: false,
+        float: 0,
+    };
     /// Big endian, ASCII, IEEE (`00 00 00 00`).
-    pub const BE: Drep = Drep { little_endian: false, char_ebcdic: false, float: 0 };
+    pub const BE: Drep = Drep {
+        little_endian: false,
+        char_ebcdic: false,
+        float: 0,
+    };
 
     pub fn from_bytes(b: [u8; 4]) -> Drep {
         Drep {
@@ -95,7 +103,10 @@ impl fmt::Display for StubError {
 
 impl StubError {
     pub fn new(what: impl Into<String>, offset: usize) -> StubError {
-        StubError { what: what.into(), offset }
+        StubError {
+            what: what.into(),
+            offset,
+        }
     }
 }
 
@@ -160,10 +171,7 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(s)
             }
-            None => Err(self.err(format!(
-                "{what}: need {n} bytes, {} left",
-                self.remaining()
-            ))),
+            None => Err(self.err(format!("{what}: need {n} bytes, {} left", self.remaining()))),
         }
     }
 
@@ -220,7 +228,12 @@ impl<'a> Reader<'a> {
 
     /// Checks that `count` elements of `elem_size` bytes can still be present
     /// and returns the count as usize. Call before allocating for an array.
-    pub fn check_count(&self, count: u32, elem_size: usize, what: &str) -> Result<usize, StubError> {
+    pub fn check_count(
+        &self,
+        count: u32,
+        elem_size: usize,
+        what: &str,
+    ) -> Result<usize, StubError> {
         let count = count as usize;
         let need = count.checked_mul(elem_size.max(1));
         match need {
@@ -246,7 +259,9 @@ impl<'a> Reader<'a> {
         if let Some(max) = max {
             if (offset as u64) + (actual as u64) > max as u64 {
                 return Err(StubError::new(
-                    format!("{what}: offset {offset} + actual count {actual} exceeds max count {max}"),
+                    format!(
+                        "{what}: offset {offset} + actual count {actual} exceeds max count {max}"
+                    ),
                     at,
                 ));
             }
@@ -296,7 +311,10 @@ pub fn utf16_until_nul(raw: &[u8], little_endian: bool) -> String {
     let units = raw
         .chunks_exact(2)
         .map(|c| {
-            let pair = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
+            let pair = [
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ];
             if little_endian {
                 u16::from_le_bytes(pair)
             } else {
@@ -319,7 +337,11 @@ pub struct Writer {
 
 impl Writer {
     pub fn new(drep: Drep) -> Writer {
-        Writer { buf: Vec::new(), drep, next_referent: 0x0002_0000 }
+        Writer {
+            buf: Vec::new(),
+            drep,
+            next_referent: 0x0002_0000,
+        }
     }
 
     pub fn drep(&self) -> Drep {
@@ -356,19 +378,31 @@ impl Writer {
 
     pub fn u16(&mut self, v: u16) {
         self.align(2);
-        let b = if self.drep.little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
+        let b = if self.drep.little_endian {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        };
         self.bytes(&b);
     }
 
     pub fn u32(&mut self, v: u32) {
         self.align(4);
-        let b = if self.drep.little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
+        let b = if self.drep.little_endian {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        };
         self.bytes(&b);
     }
 
     pub fn u64(&mut self, v: u64) {
         self.align(8);
-        let b = if self.drep.little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
+        let b = if self.drep.little_endian {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        };
         self.bytes(&b);
     }
 

@@ -141,11 +141,11 @@ impl PduStream {
                 match find_header(rest) {
                     Some(i) => {
                         pos += i;
-                        self.skipped += i as u64;
+                        self.skipped = self.skipped.saturating_add(i as u64);
                         self.synced = true;
                         if self.skipped > 0 {
                             f(Event::Resync {
-                                offset: self.offset + pos as u64,
+                                offset: self.offset.wrapping_add(pos as u64),
                                 skipped: self.skipped,
                             });
                         }
@@ -155,7 +155,7 @@ impl PduStream {
                         // Keep a possible header start at the tail.
                         let keep = rest.len().min(HEADER_LEN - 1);
                         let skip = rest.len() - keep;
-                        self.skipped += skip as u64;
+                        self.skipped = self.skipped.saturating_add(skip as u64);
                         pos += skip;
                         break;
                     }
@@ -167,7 +167,7 @@ impl PduStream {
             }
             if let Err(err) = check_header(rest) {
                 f(Event::Bad {
-                    offset: self.offset + pos as u64,
+                    offset: self.offset.wrapping_add(pos as u64),
                     err,
                 });
                 self.synced = false;
@@ -178,7 +178,7 @@ impl PduStream {
             let fl = Packet::new_unchecked(rest).frag_len() as usize;
             let Some(pdu) = rest.get(..fl) else { break };
             f(Event::Pdu {
-                offset: self.offset + pos as u64,
+                offset: self.offset.wrapping_add(pos as u64),
                 pdu,
             });
             pos += fl;
@@ -392,7 +392,7 @@ impl RpcAnalyzer {
                             clean && c.det_seen[i] == 0 && (bytes.is_empty() || plausible(bytes)),
                         )
                     };
-                    let stream_off = c.det_seen[i] + start as u64;
+                    let stream_off = c.det_seen[i].saturating_add(start as u64);
                     if i == d && !synced {
                         out.issue(frame, flow.src(dr), flow.dst(dr), format!("DCE/RPC found mid-stream: first header at stream offset {stream_off}"));
                     }
@@ -452,7 +452,7 @@ impl RpcAnalyzer {
                     len.min(HEADER_LEN - 1)
                 };
                 c.det[d].drain(..len - keep);
-                c.det_seen[d] += (len - keep) as u64;
+                c.det_seen[d] = c.det_seen[d].saturating_add((len - keep) as u64);
                 if c.det_seen[d] >= cfg.detect_window as u64 {
                     c.det_done[d] = true;
                     c.det[d] = Vec::new();
@@ -591,7 +591,7 @@ impl StreamHandler for RpcAnalyzer {
             }
             Kind::Unknown => {
                 // Detection continues on the bytes after the gap.
-                c.det_seen[d] += c.det[d].len() as u64 + len;
+                c.det_seen[d] = c.det_seen[d].saturating_add(c.det[d].len() as u64).saturating_add(len);
                 c.det[d].clear();
             }
             Kind::Other => {}

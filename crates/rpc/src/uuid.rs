@@ -124,7 +124,10 @@ impl FromStr for Uuid {
 
     /// Accepts `8-4-4-4-12` hex, either case, optionally in braces.
     fn from_str(s: &str) -> Result<Uuid, ParseUuidError> {
-        let err = |why| ParseUuidError { text: s.to_string(), why };
+        let err = |why| ParseUuidError {
+            text: s.to_string(),
+            why,
+        };
         let t = s
             .strip_prefix('{')
             .and_then(|t| t.strip_suffix('}'))
@@ -177,9 +180,15 @@ mod tests {
         assert_eq!(u, Uuid::from_str_const(s));
         let braced: Uuid = "{8A885D04-1CEB-11C9-9FE8-08002B104860}".parse().unwrap();
         assert_eq!(braced, u);
-        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486".parse::<Uuid>().is_err());
-        assert!("8a885d04x1ceb-11c9-9fe8-08002b104860".parse::<Uuid>().is_err());
-        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486g".parse::<Uuid>().is_err());
+        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486"
+            .parse::<Uuid>()
+            .is_err());
+        assert!("8a885d04x1ceb-11c9-9fe8-08002b104860"
+            .parse::<Uuid>()
+            .is_err());
+        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486g"
+            .parse::<Uuid>()
+            .is_err());
         assert_eq!(serde_json::to_string(&u).unwrap(), format!("\"{s}\""));
     }
 

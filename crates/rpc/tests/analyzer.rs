@@ -609,3 +609,76 @@ fn smb3_encrypted_and_smb1_are_reported() {
         r.issues
     );
 }
+
+/// Connectionless header (C706 12.5.2), big-endian drep, built field by field.
+fn cl(ptype: u8, seq: u32, opnum: u16, body: &[u8]) -> Vec<u8> {
+    let mut h = vec![0u8; 80];
+    h[0] = 4;
+    h[1] = ptype;
+    h[2] = 0x20; // idempotent
+                 // drep 00 00 00: big-endian
+    h[24..40].copy_from_slice(&IFACE.0); // interface, canonical = big-endian order
+    h[40..56].copy_from_slice(&[0xaa; 16]); // activity
+    h[60..64].copy_from_slice(&1u32.to_be_bytes());
+    h[64..68].copy_from_slice(&seq.to_be_bytes());
+    h[68..70].copy_from_slice(&opnum.to_be_bytes());
+    h[74..76].copy_from_slice(&(body.len() as u16).to_be_bytes());
+    h.extend_from_slice(body);
+    h
+}
+
+#[test]
+fn connectionless_calls() {
+    let mut an = RpcAnalyzer::default();
+    let uflow = FlowInfo {
+        id: 9,
+        proto: Proto::Udp,
+        orig: "10.0.0.1:1030".parse().unwrap(),
+        resp: "10.0.0.2:135".parse().unwrap(),
+    };
+    an.udp(
+        &uflow,
+        Dir::Orig,
+        &cl(0, 1, 4, &[1, 2, 3, 4]),
+        1,
+        Timestamp(0),
+    );
+    an.udp(
+        &uflow,
+        Dir::Resp,
+        &cl(3, 1, 4, &0x1c01_0003u32.to_be_bytes()),
+        2,
+        Timestamp(2_000_000),
+    );
+    an.udp(
+        &uflow,
+        Dir::Orig,
+        &cl(0, 2, 5, &[]),
+        3,
+        Timestamp(3_000_000),
+    );
+    // Not DCE/RPC: ignored silently.
+    an.udp(
+        &uflow,
+        Dir::Orig,
+        b"\x04not really a header",
+        4,
+        Timestamp(4_000_000),
+    );
+    let r = an.finish();
+    let got: Vec<_> = r
+        .calls
+        .iter()
+        .map(|c| (c.frame, c.opnum, c.outcome, c.status_code, c.uuid.clone()))
+        .collect();
+    let u = Some("12345778-1234-abcd-ef00-0123456789ac".to_string());
+    assert_eq!(
+        got,
+        vec![
+            (1, Some(4), Outcome::Fault, Some(0x1c01_0003), u.clone()),
+            (3, Some(5), Outcome::NoResponse, None, u)
+        ]
+    );
+    assert_eq!(r.calls[0].version.as_deref(), Some("1.0"));
+    assert!((r.calls[0].rtt.unwrap() - 0.002).abs() < 1e-9);
+}

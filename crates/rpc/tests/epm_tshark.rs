@@ -60,29 +60,54 @@ impl Row {
 fn tshark_rows(file: &Path) -> Vec<Row> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(file).args(["-Y", "epm", "-T", "fields"]);
-    cmd.args(["-E", &format!("aggregator={SEP}"), "-E", "occurrence=a", "-E", "separator=\t"]);
+    cmd.args([
+        "-E",
+        &format!("aggregator={SEP}"),
+        "-E",
+        "occurrence=a",
+        "-E",
+        "separator=\t",
+    ]);
     for f in FIELDS {
         cmd.args(["-e", f]);
     }
-    let out = cmd.output().expect("tshark must be installed (/usr/bin/tshark)");
-    assert!(out.status.success(), "tshark failed on {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .expect("tshark must be installed (/usr/bin/tshark)");
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|line| {
             let cols: Vec<Vec<String>> = line
                 .split('\t')
-                .map(|c| if c.is_empty() { vec![] } else { c.split(SEP).map(str::to_string).collect() })
+                .map(|c| {
+                    if c.is_empty() {
+                        vec![]
+                    } else {
+                        c.split(SEP).map(str::to_string).collect()
+                    }
+                })
                 .collect();
             assert_eq!(cols.len(), FIELDS.len(), "tshark line: {line}");
-            Row { frame: cols[0][0].parse().unwrap(), cols }
+            Row {
+                frame: cols[0][0].parse().unwrap(),
+                cols,
+            }
         })
         .collect()
 }
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// A complete call's stub, reassembled from its fragments.
@@ -104,7 +129,18 @@ fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
         .arg("-r")
         .arg(file)
         .args(["-Y", "tcp.len>0", "-T", "fields", "-E", "separator=\t"])
-        .args(["-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.seq", "-e", "tcp.payload"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.seq",
+            "-e",
+            "tcp.payload",
+        ])
         .output()
         .expect("tshark must be installed (/usr/bin/tshark)");
     assert!(out.status.success());
@@ -118,10 +154,16 @@ fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
     let mut calls: HashMap<u32, Vec<CallStub>> = HashMap::new();
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        let (frame, seq, mut data): (u32, u64, Vec<u8>) = (f[0].parse().unwrap(), f[3].parse().unwrap(), unhex(f[4]));
+        let (frame, seq, mut data): (u32, u64, Vec<u8>) =
+            (f[0].parse().unwrap(), f[3].parse().unwrap(), unhex(f[4]));
         let d = dirs
             .entry((f[1].to_string(), f[2].to_string()))
-            .or_insert(Dir { next_seq: None, buf: Vec::new(), dead: false, partial: HashMap::new() });
+            .or_insert(Dir {
+                next_seq: None,
+                buf: Vec::new(),
+                dead: false,
+                partial: HashMap::new(),
+            });
         let next = d.next_seq.unwrap_or(seq);
         if seq + (data.len() as u64) <= next {
             continue; // retransmission
@@ -143,8 +185,20 @@ fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
                 break;
             }
             let drep = Drep::from_bytes([d.buf[4], d.buf[5], d.buf[6], d.buf[7]]);
-            let rd16 = |b: [u8; 2]| if drep.little_endian { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) };
-            let rd32 = |b: [u8; 4]| if drep.little_endian { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) };
+            let rd16 = |b: [u8; 2]| {
+                if drep.little_endian {
+                    u16::from_le_bytes(b)
+                } else {
+                    u16::from_be_bytes(b)
+                }
+            };
+            let rd32 = |b: [u8; 4]| {
+                if drep.little_endian {
+                    u32::from_le_bytes(b)
+                } else {
+                    u32::from_be_bytes(b)
+                }
+            };
             let frag = rd16([d.buf[8], d.buf[9]]) as usize;
             if frag < 16 {
                 d.dead = true;
@@ -172,9 +226,19 @@ fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
             let body = &pdu[hdr..end];
             if flags & 0x01 != 0 {
                 let opnum = (ptype == 0).then(|| rd16([pdu[22], pdu[23]]));
-                d.partial.insert(call_id, CallStub { ptype, drep, opnum, stub: Vec::new() });
+                d.partial.insert(
+                    call_id,
+                    CallStub {
+                        ptype,
+                        drep,
+                        opnum,
+                        stub: Vec::new(),
+                    },
+                );
             }
-            let Some(c) = d.partial.get_mut(&call_id) else { continue };
+            let Some(c) = d.partial.get_mut(&call_id) else {
+                continue;
+            };
             c.stub.extend_from_slice(body);
             if flags & 0x02 != 0 {
                 let c = d.partial.remove(&call_id).unwrap();
@@ -225,16 +289,48 @@ impl Expect {
 
     fn check(&self, row: &Row, file: &str) {
         let ctx = format!("{file} frame {}", row.frame);
-        assert_eq!(row.get("epm.tower.num_floors"), &self.num_floors[..], "{ctx}: num_floors");
-        assert_eq!(row.get("epm.tower.proto_id"), &self.proto_id[..], "{ctx}: proto_id");
-        assert_eq!(row.get("epm.proto.tcp_port"), &self.tcp_port[..], "{ctx}: tcp_port");
-        assert_eq!(row.get("epm.proto.udp_port"), &self.udp_port[..], "{ctx}: udp_port");
+        assert_eq!(
+            row.get("epm.tower.num_floors"),
+            &self.num_floors[..],
+            "{ctx}: num_floors"
+        );
+        assert_eq!(
+            row.get("epm.tower.proto_id"),
+            &self.proto_id[..],
+            "{ctx}: proto_id"
+        );
+        assert_eq!(
+            row.get("epm.proto.tcp_port"),
+            &self.tcp_port[..],
+            "{ctx}: tcp_port"
+        );
+        assert_eq!(
+            row.get("epm.proto.udp_port"),
+            &self.udp_port[..],
+            "{ctx}: udp_port"
+        );
         assert_eq!(row.get("epm.proto.ip"), &self.ip[..], "{ctx}: ip");
-        assert_eq!(row.get("epm.uuid_version"), &self.uuid_version[..], "{ctx}: uuid_version");
-        assert_eq!(row.get("epm.proto.named_pipe"), &self.named_pipe[..], "{ctx}: named_pipe");
-        assert_eq!(row.get("epm.proto.netbios_name"), &self.netbios[..], "{ctx}: netbios_name");
+        assert_eq!(
+            row.get("epm.uuid_version"),
+            &self.uuid_version[..],
+            "{ctx}: uuid_version"
+        );
+        assert_eq!(
+            row.get("epm.proto.named_pipe"),
+            &self.named_pipe[..],
+            "{ctx}: named_pipe"
+        );
+        assert_eq!(
+            row.get("epm.proto.netbios_name"),
+            &self.netbios[..],
+            "{ctx}: netbios_name"
+        );
         // tower.len appears twice per tower in tshark (max_count, tower_length).
-        let tl: Vec<String> = self.tower_len.iter().flat_map(|l| [l.clone(), l.clone()]).collect();
+        let tl: Vec<String> = self
+            .tower_len
+            .iter()
+            .flat_map(|l| [l.clone(), l.clone()])
+            .collect();
         assert_eq!(row.get("epm.tower.len"), &tl[..], "{ctx}: tower.len");
     }
 }
@@ -257,10 +353,20 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
     let mut calls = tcp_calls(path);
     for row in &rows {
         // Exactly one call must end in this frame for a 1:1 comparison.
-        let Some(CallStub { ptype, drep, opnum: opnum_hdr, stub }) =
-            calls.remove(&row.frame).filter(|v| v.len() == 1).and_then(|mut v| v.pop())
+        let Some(CallStub {
+            ptype,
+            drep,
+            opnum: opnum_hdr,
+            stub,
+        }) = calls
+            .remove(&row.frame)
+            .filter(|v| v.len() == 1)
+            .and_then(|mut v| v.pop())
         else {
-            eprintln!("{name} frame {}: no single TCP DCE/RPC call ends here; skipped", row.frame);
+            eprintln!(
+                "{name} frame {}: no single TCP DCE/RPC call ends here; skipped",
+                row.frame
+            );
             t.skipped += 1;
             continue;
         };
@@ -281,7 +387,12 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
             }
             let req = decoded.unwrap_or_else(|e| panic!("{name} frame {}: {e}", row.frame));
             match &req {
-                EpmRequest::Map { object, tower, max_towers, .. } => {
+                EpmRequest::Map {
+                    object,
+                    tower,
+                    max_towers,
+                    ..
+                } => {
                     if let Some(o) = object {
                         want.uuid.push(o.to_string());
                     }
@@ -289,37 +400,78 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
                         want.tower(tw);
                         t.towers += 1;
                     }
-                    assert_eq!(row.get("epm.max_towers"), &[max_towers.to_string()], "{name} frame {}", row.frame);
+                    assert_eq!(
+                        row.get("epm.max_towers"),
+                        &[max_towers.to_string()],
+                        "{name} frame {}",
+                        row.frame
+                    );
                 }
                 EpmRequest::Lookup { max_entries, .. } => {
-                    assert_eq!(row.get("epm.max_ents"), &[max_entries.to_string()], "{name} frame {}", row.frame);
+                    assert_eq!(
+                        row.get("epm.max_ents"),
+                        &[max_entries.to_string()],
+                        "{name} frame {}",
+                        row.frame
+                    );
                 }
                 _ => {}
             }
             want.check(row, &name);
             if matches!(req, EpmRequest::Map { .. }) {
-                assert_eq!(row.get("epm.uuid"), &want.uuid[..], "{name} frame {}: uuid", row.frame);
+                assert_eq!(
+                    row.get("epm.uuid"),
+                    &want.uuid[..],
+                    "{name} frame {}: uuid",
+                    row.frame
+                );
             }
             t.requests += 1;
         } else {
             let resp = epm::decode_response(opnum, drep, &stub)
                 .unwrap_or_else(|e| panic!("{name} frame {}: {e}", row.frame));
-            assert_eq!(row.get("epm.rc"), &[format!("0x{:08x}", resp.status)], "{name} frame {}: rc", row.frame);
+            assert_eq!(
+                row.get("epm.rc"),
+                &[format!("0x{:08x}", resp.status)],
+                "{name} frame {}: rc",
+                row.frame
+            );
             match opnum {
                 3 => {
-                    assert_eq!(row.get("epm.num_towers"), &[resp.num_towers.to_string()], "{name} frame {}", row.frame);
+                    assert_eq!(
+                        row.get("epm.num_towers"),
+                        &[resp.num_towers.to_string()],
+                        "{name} frame {}",
+                        row.frame
+                    );
                     for tw in &resp.towers {
                         want.tower(tw);
                         t.towers += 1;
                     }
                     want.check(row, &name);
-                    assert_eq!(row.get("epm.uuid"), &want.uuid[..], "{name} frame {}: uuid", row.frame);
+                    assert_eq!(
+                        row.get("epm.uuid"),
+                        &want.uuid[..],
+                        "{name} frame {}: uuid",
+                        row.frame
+                    );
                 }
                 2 => {
-                    assert_eq!(row.get("epm.num_ents"), &[resp.num_towers.to_string()], "{name} frame {}", row.frame);
-                    let ann: Vec<String> = resp.entries.iter().map(|e| e.annotation.clone()).collect();
+                    assert_eq!(
+                        row.get("epm.num_ents"),
+                        &[resp.num_towers.to_string()],
+                        "{name} frame {}",
+                        row.frame
+                    );
+                    let ann: Vec<String> =
+                        resp.entries.iter().map(|e| e.annotation.clone()).collect();
                     let shown: Vec<String> = row.get("epm.annotation").to_vec();
-                    assert_eq!(shown.len(), ann.len(), "{name} frame {}: annotations", row.frame);
+                    assert_eq!(
+                        shown.len(),
+                        ann.len(),
+                        "{name} frame {}: annotations",
+                        row.frame
+                    );
                     for (s, a) in shown.iter().zip(&ann) {
                         assert_eq!(s, a, "{name} frame {}: annotation", row.frame);
                     }
@@ -328,7 +480,11 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
                         if let Some(tw) = &e.tower {
                             let b = tw.binding_string();
                             eprintln!("  {name} frame {}: {:?} {:?}", row.frame, e.annotation, b);
-                            assert!(b.is_some(), "{name} frame {}: no binding for {tw:?}", row.frame);
+                            assert!(
+                                b.is_some(),
+                                "{name} frame {}: no binding for {tw:?}",
+                                row.frame
+                            );
                             want.tower(tw);
                             t.towers += 1;
                         }
@@ -362,8 +518,17 @@ fn lab_captures() -> Vec<PathBuf> {
 fn epm_matches_tshark_on_shared_captures() {
     let dir = Path::new(SHARED).join("dcerpc");
     assert!(dir.is_dir(), "shared captures missing at {}", dir.display());
-    let mut t = Tally { entries: 0, requests: 0, responses: 0, towers: 0, skipped: 0 };
-    for f in ["dcerpc__zerologon__input.pcap", "dcerpc__dcerpc-bind-no-frag-flag__input.pcap"] {
+    let mut t = Tally {
+        entries: 0,
+        requests: 0,
+        responses: 0,
+        towers: 0,
+        skipped: 0,
+    };
+    for f in [
+        "dcerpc__zerologon__input.pcap",
+        "dcerpc__dcerpc-bind-no-frag-flag__input.pcap",
+    ] {
         let n = check_file(&dir.join(f), &mut t);
         assert!(n > 0, "{f}: tshark shows no epm frames");
     }
@@ -378,7 +543,13 @@ fn epm_matches_tshark_on_shared_captures() {
 fn epm_matches_tshark_on_lab_captures() {
     // Every lab capture that tshark shows endpoint-mapper frames in.
     let files = lab_captures();
-    let mut t = Tally { entries: 0, requests: 0, responses: 0, towers: 0, skipped: 0 };
+    let mut t = Tally {
+        entries: 0,
+        requests: 0,
+        responses: 0,
+        towers: 0,
+        skipped: 0,
+    };
     let mut with_epm = Vec::new();
     for f in &files {
         if check_file(f, &mut t) > 0 {
@@ -387,7 +558,10 @@ fn epm_matches_tshark_on_lab_captures() {
     }
     // The lab helper's captures (tests/fixtures/lab, committed) include a
     // Samba AD DC ept_lookup and ept_map exchanges.
-    assert!(!with_epm.is_empty(), "no lab captures with EPM traffic under {LAB}");
+    assert!(
+        !with_epm.is_empty(),
+        "no lab captures with EPM traffic under {LAB}"
+    );
     eprintln!("lab captures with EPM: {with_epm:?}");
     eprintln!(
         "lab: {} files, {} requests, {} responses, {} lookup entries, {} towers, {} skipped",

@@ -7,6 +7,8 @@
 //! per (TCP stream, SMB2 FileId); a request with PFC_FIRST_FRAG starts a call, a response or
 //! fault with the same call id on the same stream/FileId answers it. Connectionless PDUs
 //! (UDP) are keyed by (activity, seqnum) and carry the interface UUID themselves.
+//! Failed binds are compared too: bind_nak, every context rejected (negotiate_ack results
+//! of bind-time feature negotiation aside), or no answer in the capture.
 
 mod common;
 
@@ -80,7 +82,10 @@ fn as_list(v: Option<&Value>) -> Vec<&Value> {
     }
 }
 
-fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
+/// Failed binds: (bind frame, "rejected" | "bind_nak" | "no_response").
+type BindRow = (u64, &'static str);
+
+fn tshark_rows(path: &std::path::Path, name: &str) -> (Vec<Row>, Vec<BindRow>) {
     let p = path.to_str().unwrap();
     let mut args = vec![
         "-r",
@@ -101,6 +106,8 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
     let mut ctx: HashMap<(String, String), HashMap<u64, String>> = HashMap::new();
     let mut rows: Vec<Row> = Vec::new();
     let mut pending: HashMap<(String, String, u64), usize> = HashMap::new();
+    let mut binds: HashMap<(String, String, u64), u64> = HashMap::new();
+    let mut bind_rows: Vec<BindRow> = Vec::new();
     for pkt in pkts.as_array().unwrap() {
         let layers = &pkt["_source"]["layers"];
         let frame = num(&first_str(&layers["frame"], "frame.number").unwrap());
@@ -149,7 +156,38 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
             let call_id = num(&first_str(d, "dcerpc.cn_call_id").unwrap());
             let skey = (stream.clone(), fid.clone());
             match pt {
+                12 | 13 | 15 => {
+                    // As for responses: SMB2 Read responses carry no FileId in tshark.
+                    let key = (stream.clone(), fid.clone(), call_id);
+                    let key = if binds.contains_key(&key) {
+                        Some(key)
+                    } else {
+                        binds
+                            .keys()
+                            .find(|k| k.0 == stream && k.2 == call_id)
+                            .cloned()
+                    };
+                    if let Some(bf) = key.and_then(|k| binds.remove(&k)) {
+                        if pt == 13 {
+                            bind_rows.push((bf, "bind_nak"));
+                        } else {
+                            // Rejected when every result other than negotiate_ack (3, the
+                            // bind-time feature negotiation answer) is a rejection.
+                            let mut res = Vec::new();
+                            all(d, "dcerpc.cn_ack_result", &mut res);
+                            let res: Vec<u64> = res
+                                .iter()
+                                .map(|v| num(v.as_str().unwrap()))
+                                .filter(|&r| r != 3)
+                                .collect();
+                            if !res.is_empty() && res.iter().all(|&r| r != 0) {
+                                bind_rows.push((bf, "rejected"));
+                            }
+                        }
+                    }
+                }
                 11 | 14 => {
+                    binds.insert((stream.clone(), fid.clone(), call_id), frame);
                     let (mut ids, mut uuids) = (Vec::new(), Vec::new());
                     all(d, "dcerpc.cn_ctx_id", &mut ids);
                     all(d, "dcerpc.cn_bind_to_uuid", &mut uuids);
@@ -199,7 +237,31 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> Vec<Row> {
         }
     }
     rows.sort();
-    rows
+    bind_rows.extend(binds.values().map(|&f| (f, "no_response")));
+    bind_rows.sort();
+    (rows, bind_rows)
+}
+
+fn our_bind_rows(path: &std::path::Path) -> Vec<BindRow> {
+    let r = common::run(path);
+    let mut v: Vec<BindRow> = r
+        .calls
+        .iter()
+        .filter(|c| c.opnum.is_none())
+        .map(|c| {
+            (
+                c.frame,
+                match c.outcome {
+                    tracehound_rpc::Outcome::Rejected => "rejected",
+                    tracehound_rpc::Outcome::BindNak => "bind_nak",
+                    tracehound_rpc::Outcome::NoResponse => "no_response",
+                    _ => "other",
+                },
+            )
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 fn our_rows(path: &std::path::Path) -> Vec<Row> {
@@ -252,7 +314,13 @@ fn calls_match_tshark_on_every_dcerpc_capture() {
     let mut total = 0;
     for name in &names {
         let path = dir.join(name);
-        let theirs = tshark_rows(&path, name);
+        let (theirs, their_binds) = tshark_rows(&path, name);
+        let our_binds = our_bind_rows(&path);
+        if their_binds != our_binds {
+            failures.push(format!(
+                "{name}: failed binds differ: tshark {their_binds:?}, ours {our_binds:?}"
+            ));
+        }
         let extra = only_ours_expected(name);
         let all_ours = our_rows(&path);
         for f in &extra {

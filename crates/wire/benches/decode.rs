@@ -1,5 +1,6 @@
 //! Decode throughput: every frame of a capture decoded 1000 times; prints MB/s of frame
-//! bytes and frames/s. `cargo bench -p tracehound-wire --bench decode [-- FILE ...]`.
+//! bytes and frames/s. `cargo bench -p tracehound-wire --bench decode [-- FILE ...]`
+//! (`WIRE_BENCH_ITERS=N` changes the 1000 repetitions, e.g. for callgrind).
 //! Default inputs: shared captures (Ethernet/IPv4/TCP), see /work/shared/captures/SOURCES.md.
 
 use std::hint::black_box;
@@ -12,7 +13,11 @@ use tracehound_wire::{decode, Transport};
 fn frames(path: &Path) -> (u32, Vec<Vec<u8>>) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let magic = u32::from_le_bytes(b[0..4].try_into().unwrap());
-    assert!(magic == 0xa1b2c3d4 || magic == 0xa1b23c4d, "{}: not a little-endian pcap", path.display());
+    assert!(
+        magic == 0xa1b2c3d4 || magic == 0xa1b23c4d,
+        "{}: not a little-endian pcap",
+        path.display()
+    );
     let link = u32::from_le_bytes(b[20..24].try_into().unwrap());
     let mut out = Vec::new();
     let mut off = 24;
@@ -26,25 +31,40 @@ fn frames(path: &Path) -> (u32, Vec<Vec<u8>>) {
 
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
-    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let mut args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if args.is_empty() {
         args = vec![
             format!("{root}/tcp/zeek__timestamp.pcap"),
             format!("{root}/tcp/zeek__reassembly.pcap"),
-            format!("{root}/dcerpc/dcerpc__dcerpc-dce-iface-01__20171220_smb_psexec_mimikatz_ticket_dump-s2.pcap"),
+            format!("{root}/dcerpc/dcerpc__dcerpc-ctxids__input.pcap"),
+            format!("{root}/dcerpc/dcerpc__zerologon__input.pcap"),
         ];
     }
+    println!(
+        "size_of: Result<Decoded> {} B, TcpSeg {} B, IpMeta {} B",
+        std::mem::size_of::<Result<tracehound_wire::Decoded<'_>, tracehound_wire::DecodeError>>(),
+        std::mem::size_of::<tracehound_wire::TcpSeg<'_>>(),
+        std::mem::size_of::<tracehound_wire::IpMeta<'_>>()
+    );
     for a in &args {
         let (link, fr) = frames(Path::new(a));
         let bytes: usize = fr.iter().map(Vec::len).sum();
-        let iters = 1000;
+        let iters: usize = std::env::var("WIRE_BENCH_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
         let t = Instant::now();
         let mut acc = 0u64;
         for _ in 0..iters {
             for f in &fr {
                 if let Ok(d) = decode(link, black_box(f)) {
                     if let Transport::Tcp(s) = d.transport {
-                        acc = acc.wrapping_add(u64::from(s.seq)).wrapping_add(s.payload.len() as u64);
+                        acc = acc
+                            .wrapping_add(u64::from(s.seq))
+                            .wrapping_add(s.payload.len() as u64);
                     }
                 }
             }

@@ -45,7 +45,9 @@ pub fn pseudo_header(src: &IpAddr, dst: &IpAddr, proto: u8, len: u32) -> u64 {
         (IpAddr::V6(s), IpAddr::V4(d)) => sum(&s.octets()).wrapping_add(sum(&d.octets())),
     };
     acc = acc.wrapping_add(u64::from(proto));
-    acc = acc.wrapping_add(u64::from(len >> 16)).wrapping_add(u64::from(len & 0xffff));
+    acc = acc
+        .wrapping_add(u64::from(len >> 16))
+        .wrapping_add(u64::from(len & 0xffff));
     acc
 }
 
@@ -70,12 +72,17 @@ mod tests {
         // RFC 1071 §3 example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2 (before complement).
         let d = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(fold(sum(&d)), 0xddf2);
-        assert_eq!(fold(sum(&d[..7])), fold(sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0x00])));
+        assert_eq!(
+            fold(sum(&d[..7])),
+            fold(sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0x00]))
+        );
     }
 
     #[test]
     fn wide_sum_matches_word_sum() {
-        let data: Vec<u8> = (0u32..1001).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let data: Vec<u8> = (0u32..1001)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         for n in 0..data.len() {
             let mut acc = 0u64;
             for w in data[..n].chunks(2) {

@@ -141,7 +141,10 @@ impl Reassembler {
     }
 
     pub fn stats(&self) -> Stats {
-        Stats { in_progress: self.map.len(), ..self.stats }
+        Stats {
+            in_progress: self.map.len(),
+            ..self.stats
+        }
     }
 
     /// Drops datagrams whose first fragment is `timeout_ns` or more before `ts`.
@@ -206,12 +209,15 @@ impl Reassembler {
                 return None;
             }
             while self.map.len() >= self.limits.max_datagrams {
-                let Some(old) = self.oldest_except(&key) else { break };
+                let Some(old) = self.oldest_except(&key) else {
+                    break;
+                };
                 self.remove(&old);
                 self.stats.evicted_datagram_limit += 1;
             }
-            self.next_expiry_check =
-                self.next_expiry_check.min(ts.saturating_add(self.limits.timeout_ns));
+            self.next_expiry_check = self
+                .next_expiry_check
+                .min(ts.saturating_add(self.limits.timeout_ns));
             let order = self.next_order;
             self.next_order += 1;
             self.map.insert(
@@ -247,7 +253,9 @@ impl Reassembler {
         let cur_len = self.map.get(&key).map_or(0, |p| p.data.len());
         let growth = (end as usize).saturating_sub(cur_len);
         while self.stats.bytes_in_use.saturating_add(growth) > self.limits.max_bytes {
-            let Some(old) = self.oldest_except(&key) else { break };
+            let Some(old) = self.oldest_except(&key) else {
+                break;
+            };
             self.remove(&old);
             self.stats.evicted_bytes_limit += 1;
         }
@@ -378,7 +386,12 @@ mod tests {
     use super::*;
 
     fn key(id: u32) -> Key {
-        Key { src: "10.0.0.1".parse().unwrap(), dst: "10.0.0.2".parse().unwrap(), proto: 17, ident: id }
+        Key {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            proto: 17,
+            ident: id,
+        }
     }
 
     #[test]
@@ -386,8 +399,11 @@ mod tests {
         let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
         for rev in [false, true] {
             let mut r = Reassembler::default();
-            let mut pieces: Vec<(u16, bool, &[u8])> =
-                vec![(0, true, &data[..1480]), (1480, true, &data[1480..2960]), (2960, false, &data[2960..])];
+            let mut pieces: Vec<(u16, bool, &[u8])> = vec![
+                (0, true, &data[..1480]),
+                (1480, true, &data[1480..2960]),
+                (2960, false, &data[2960..]),
+            ];
             if rev {
                 pieces.reverse();
             }
@@ -441,7 +457,11 @@ mod tests {
 
     #[test]
     fn timeouts_and_limits() {
-        let lim = Limits { max_datagrams: 2, max_bytes: 100, ..Limits::default() };
+        let lim = Limits {
+            max_datagrams: 2,
+            max_bytes: 100,
+            ..Limits::default()
+        };
         let mut r = Reassembler::new(lim);
         r.push(key(1), 0, true, &[0; 8], 0);
         r.push(key(2), 0, true, &[0; 8], 1);
@@ -471,7 +491,10 @@ mod tests {
 
     #[test]
     fn range_cap() {
-        let lim = Limits { max_ranges: 4, ..Limits::default() };
+        let lim = Limits {
+            max_ranges: 4,
+            ..Limits::default()
+        };
         let mut r = Reassembler::new(lim);
         for i in 0..6u16 {
             r.push(key(1), i * 16, true, &[0; 8], 0);

@@ -48,6 +48,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut all: Vec<Finding> = Vec::new();
     let mut names = Vec::new();
+    let mut analysed = Vec::new();
     let mut code = exit::OK;
     for path in &a.files {
         let ff = match analyze_file(path, &mut |_| {}) {
@@ -72,6 +73,21 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         };
         all.extend(evaluate(&facts));
         names.push(ff.run.name.clone());
+        analysed.push(ff);
+    }
+    if analysed.len() > 1 {
+        let facts: Vec<Facts> = analysed
+            .iter()
+            .map(|ff| Facts {
+                file: &ff.run.name,
+                capture: &ff.capture,
+                conversations: &ff.conversations,
+                rpc: &ff.rpc,
+                endpoints: &ff.endpoints,
+                apps: &ff.apps,
+            })
+            .collect();
+        all.extend(tracehound_findings::compare::compare(&facts));
     }
     if names.is_empty() {
         return Ok(code);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use tracehound_flows::{Config, Conversation, NoHandler, Proto};
-use tracehound_report::conversations::{problem_score, table, to_json};
+use tracehound_report::conversations::{problem_score, table, write_json};
 use tracehound_report::style::Style;
 
 use crate::exit;
@@ -94,7 +94,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             total += 1;
             if stream_json {
                 if err.is_none() {
-                    if let Err(e) = writeln!(out, "{}", to_json(&c, &name)) {
+                    if let Err(e) = write_json(&mut out, &c, &name).and_then(|_| writeln!(out)) {
                         err = Some(e);
                     }
                 }
@@ -122,7 +122,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         best.truncate(top);
         if a.json {
             for c in &best {
-                writeln!(out, "{}", to_json(c, &run.name))?;
+                write_json(&mut out, c, &run.name)?;
+                writeln!(out)?;
             }
         } else {
             if several {

@@ -41,7 +41,6 @@ struct Sample {
     response_frame: Option<u64>,
 }
 
-#[derive(Default)]
 struct Group {
     flows: Vec<FlowRef>,
     /// Exact waits while every transaction is known; else the merged histogram is used.
@@ -56,10 +55,23 @@ struct Group {
     worst: Vec<Sample>,
 }
 
-impl Group {
-    fn new() -> Group {
-        Group { exact: true, ..Default::default() }
+impl Default for Group {
+    fn default() -> Group {
+        Group {
+            flows: Vec::new(),
+            waits: Vec::new(),
+            exact: true,
+            hist: Histogram::default(),
+            count: 0,
+            sum: 0.0,
+            max: 0.0,
+            rtts: Vec::new(),
+            worst: Vec::new(),
+        }
     }
+}
+
+impl Group {
     fn add_worst(&mut self, s: Sample) {
         self.worst.push(s);
         self.worst.sort_by(|a, b| b.wait.total_cmp(&a.wait));
@@ -92,7 +104,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         if answered == 0 {
             continue;
         }
-        let g = groups.entry((t.flow.resp.to_string(), t.proto.name())).or_insert_with(Group::new);
+        let g = groups.entry((t.flow.resp.to_string(), t.proto.name())).or_default();
         g.flows.push(FlowRef::new(t.flow.proto, t.flow.orig, t.flow.resp));
         if let Some(r) = by_id.get(&t.flow.id).and_then(|c| rtt_of(c)) {
             g.rtts.push(r);
@@ -118,7 +130,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         let Some(rtt) = c.rtt else { continue };
         let (Ok(src), Ok(dst)) = (c.src.parse::<IpAddr>(), c.dst.parse::<IpAddr>()) else { continue };
         let (sa, da) = (SocketAddr::new(src, c.sport), SocketAddr::new(dst, c.dport));
-        let g = groups.entry((da.to_string(), "DCE/RPC")).or_insert_with(Group::new);
+        let g = groups.entry((da.to_string(), "DCE/RPC")).or_default();
         let fr = FlowRef::new(Proto::Tcp, sa, da);
         if !g.flows.contains(&fr) {
             g.flows.push(fr);

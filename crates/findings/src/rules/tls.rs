@@ -23,6 +23,11 @@ pub const HANDSHAKE_FAILURE: &str = "tls.handshake_failure";
 pub const CERTIFICATE_MISMATCH: &str = "tls.certificate_mismatch";
 pub const CERTIFICATE_EXPIRED: &str = "tls.certificate_expired";
 
+/// Failed sessions per (server, failure kind): (session, evidence line, frames).
+type FailureGroups<'a> = BTreeMap<(String, String), Vec<(&'a TlsSession, String, Vec<u64>)>>;
+/// Sessions per (server, certificate serial): (session, position in chain, handshake time).
+type ExpiredGroups<'a> = BTreeMap<(String, String), Vec<(&'a TlsSession, usize, i64)>>;
+
 fn convs<'a>(facts: &'a Facts) -> HashMap<u64, &'a Conversation> {
     facts.conversations.iter().map(|c| (c.info.id, c)).collect()
 }
@@ -56,7 +61,7 @@ fn who(from: tracehound_apps::tls::Side) -> &'static str {
 pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
     let cm = convs(facts);
     // (server, kind) -> sessions
-    let mut groups: BTreeMap<(String, String), Vec<(&TlsSession, String, Vec<u64>)>> = BTreeMap::new();
+    let mut groups: FailureGroups = BTreeMap::new();
     for s in &facts.apps.tls {
         let ch_frame = s.client_hello.as_ref().map(|c| c.frame);
         let (kind, line, frames) = match s.outcome {
@@ -83,13 +88,37 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
                     ),
                     ch_frame.into_iter().chain([frame]).collect(),
                 ),
-                Some(NoHelloEnd::Closed) => (
+                Some(NoHelloEnd::Closed { by_server }) => (
                     "closed after ClientHello".to_string(),
-                    format!("connection closed after the ClientHello (frame {}), no ServerHello", ch_frame.unwrap_or(0)),
+                    format!(
+                        "{} closed the connection after the ClientHello (frame {}), no ServerHello",
+                        if by_server { "server" } else { "client" },
+                        ch_frame.unwrap_or(0)
+                    ),
                     ch_frame.into_iter().collect(),
                 ),
                 _ => continue,
             },
+            TlsOutcome::Incomplete => {
+                // the server answered, then the connection ended without finishing the
+                // handshake and without an alert (Schannel clients reject a certificate so)
+                let last = s.events.iter().map(|e| e.frame).max().unwrap_or(0);
+                let who_end = match s.ending(cm.get(&s.flow.id).copied()) {
+                    Some(NoHelloEnd::Reset { frame, by_server }) => Some((frame, by_server, "reset")),
+                    Some(NoHelloEnd::Closed { by_server }) => Some((0, by_server, "closed")),
+                    _ => None,
+                };
+                let Some((frame, by_server, how)) = who_end else { continue };
+                let side = if by_server { "server" } else { "client" };
+                (
+                    format!("{how} by {side} during the handshake"),
+                    format!(
+                        "{}{side} {how} the connection after the last handshake message (frame {last}) without an alert; the handshake never completed",
+                        if frame > 0 { format!("frame {frame}: ") } else { String::new() }
+                    ),
+                    ch_frame.into_iter().chain([last]).chain((frame > 0).then_some(frame)).collect(),
+                )
+            }
             TlsOutcome::ServerNotTls => (
                 "server does not speak TLS".to_string(),
                 format!(
@@ -168,6 +197,25 @@ fn explain(kind: &str, alert: Option<u8>, s: &TlsSession) -> (String, Vec<String
             {
                 steps.insert(0, "Check the server's certificate binding for this port and name (`netsh http show sslcert`, IIS bindings).".into());
                 steps
+            },
+        );
+    }
+    if kind.contains("during the handshake") {
+        let by_client = kind.contains("by client");
+        return (
+            format!("The server answered the ClientHello, but the connection was {} by the {} before the handshake completed, without a TLS alert. {offered}", if kind.starts_with("reset") { "reset" } else { "closed" }, if by_client { "client" } else { "server" }),
+            if by_client {
+                vec![
+                    "The client rejected the server's certificate (untrusted issuer / missing intermediate, expired, name mismatch, revocation check failed) — Windows Schannel clients close without sending an alert.".into(),
+                    "The client did not accept the negotiated parameters (version, cipher, key size).".into(),
+                ]
+            } else {
+                vec!["The server aborted: client certificate missing or rejected, or an internal error.".into()]
+            },
+            {
+                let mut st = steps;
+                st.insert(0, "Check the certificate chain the server sends (see the Certificate message in the evidence frames) against the client's trust store; on Windows look for Schannel events 36882/36884/36885 on the client.".into());
+                st
             },
         );
     }
@@ -261,7 +309,7 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
 /// `tls.certificate_expired`.
 pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
     // (server, serial) -> (session, position in chain, handshake time)
-    let mut groups: BTreeMap<(String, String), Vec<(&TlsSession, usize, i64)>> = BTreeMap::new();
+    let mut groups: ExpiredGroups = BTreeMap::new();
     for s in &facts.apps.tls {
         let Some(when) = s.server_hello.as_ref().map(|h| h.ts).or(s.client_hello.as_ref().map(|c| c.ts)) else { continue };
         let t = when.as_nanos().div_euclid(1_000_000_000);

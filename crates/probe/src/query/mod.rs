@@ -15,6 +15,7 @@ pub mod ldap;
 pub mod mssql;
 pub mod nbstat;
 pub mod rd;
+pub mod rdp;
 pub mod smb;
 pub mod snmp;
 pub mod stun;
@@ -58,6 +59,7 @@ pub enum Kind {
     Tls,
     Stun,
     Http,
+    Rdp,
 }
 
 impl Kind {
@@ -77,6 +79,7 @@ impl Kind {
             Kind::Tls => "tls",
             Kind::Stun => "stun",
             Kind::Http => "http",
+            Kind::Rdp => "rdp",
         }
     }
 
@@ -105,6 +108,7 @@ pub fn for_port(proto: Proto, port: u16) -> Option<Kind> {
         (Proto::Tcp, 443 | 465 | 636 | 993 | 995 | 3269 | 5061 | 5986 | 8443 | 8531) => Kind::Tls,
         (_, 3478) => Kind::Stun,
         (Proto::Tcp, 80 | 8080 | 5985 | 8530) => Kind::Http,
+        (Proto::Tcp, 3389) => Kind::Rdp,
         _ => return None,
     })
 }
@@ -364,6 +368,7 @@ pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: 
             }
         }
         Kind::Tls => tls_query(ctx, port).await,
+        Kind::Rdp => rdp_query(ctx, port).await,
         Kind::Nbstat | Kind::Snmp | Kind::SqlBrowser => {
             fail(kind, format!("{} over {p}", kind.name()), "only defined over UDP", false)
         }
@@ -451,6 +456,53 @@ async fn udp_simple(kind: Kind, port: u16, ctx: &Ctx, udp_reply: Option<Vec<u8>>
     }
 }
 
+async fn rdp_query(ctx: &Ctx, port: u16) -> Output {
+    let kind = Kind::Rdp;
+    let header = format!("Sending RDP connection request to TCP port {port}...");
+    let mut s = match connect(ctx, port).await {
+        Ok(s) => s,
+        Err(e) => return fail(kind, header, e, false),
+    };
+    let wait = ctx.limits.timeout.saturating_mul(3);
+    let neg = match net::tcp_request(&mut s, &rdp::request(), rdp::MAX_REPLY, wait, rdp::complete).await {
+        Err(e) => return fail(kind, header, e, false),
+        Ok(b) => match rdp::parse(&b) {
+            Ok(n) => n,
+            Err(e) => return fail(kind, header, e, true),
+        },
+    };
+    let mut out = ok(kind, header, neg.lines(), &neg);
+    // TLS (and CredSSP, which runs inside TLS) starts right here on the same connection.
+    if let rdp::Negotiation::Selected { protocol, .. } = neg {
+        if protocol != 0 {
+            let sni = ctx.given_name().map(str::to_string);
+            let hello = tls::client_hello(sni.as_deref(), false, random_bytes::<32>());
+            if let Ok(b) = net::tcp_request(&mut s, &hello, tls::MAX_FLIGHT, wait, tls::complete).await {
+                if let Ok(f) = tls::parse_flight(&b) {
+                    let chain: Vec<tls::Cert> = f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
+                    let asked = ctx.given_name().map(str::to_string).unwrap_or_else(|| ctx.addr.to_string());
+                    let rep = tls::Report {
+                        version: f.version.map(tls::version_name),
+                        cipher: f.cipher.map(tls::cipher_name),
+                        chain_length: f.certs.len(),
+                        name_matches: chain.first().map(|l| tls::name_matches(l, &asked)),
+                        chain,
+                        name_asked: asked,
+                        notes: f.alert.map(|(_, d)| format!("alert {}", tls::alert_name(d))).into_iter().collect(),
+                    };
+                    out.lines.extend(rep.lines());
+                    if let Value::Object(o) = &mut out.result {
+                        o.insert("tls".into(), serde_json::to_value(&rep).unwrap_or(Value::Null));
+                    }
+                }
+            }
+        }
+    }
+    #[allow(deprecated)]
+    let _ = s.set_linger(Some(Duration::ZERO));
+    out
+}
+
 async fn tls_query(ctx: &Ctx, port: u16) -> Output {
     let kind = Kind::Tls;
     let header = format!("Sending TLS ClientHello to TCP port {port}...");
@@ -503,4 +555,73 @@ async fn tls_query(ctx: &Ctx, port: u16) -> Output {
         notes,
     };
     ok(kind, header, rep.lines(), &rep)
+}
+
+#[cfg(test)]
+mod hostile {
+    //! Every reply parser, fed random bytes and mutations of well-formed messages, must
+    //! return (Ok or Err) without panicking.
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            (0..n).map(|_| self.next() as u8).collect()
+        }
+    }
+
+    fn all_parsers(b: &[u8]) {
+        let _ = dns::parse(b);
+        let _ = ldap::parse(b, 1);
+        let _ = ldap::complete(b);
+        let _ = kerberos::parse(b);
+        let _ = smb::parse(b);
+        let _ = nbstat::parse(b, u16::from_be_bytes([*b.first().unwrap_or(&0), *b.get(1).unwrap_or(&0)]));
+        let _ = snmp::parse(b);
+        let _ = mssql::parse(b);
+        let _ = stun::parse(b, [0; 12]);
+        let _ = http::parse(b);
+        let _ = tls::parse_flight(b);
+        let _ = tls::decode_cert(b);
+        let _ = epm::pdu_complete(b);
+    }
+
+    #[test]
+    fn random_and_mutated_inputs_never_panic() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let seeds: Vec<Vec<u8>> = vec![
+            dns::request(1, "a.example.com", dns::TYPE_A),
+            ldap::request(1),
+            kerberos::request("R", "u", 1),
+            smb::request([1; 16], [2; 32]),
+            nbstat::request(1),
+            snmp::request(1, "public", 1),
+            stun::allocate([0; 12]),
+            tls::client_hello(Some("x"), true, [3; 32]),
+            b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n".to_vec(),
+        ];
+        for _ in 0..3000 {
+            let n = (rng.next() % 300) as usize;
+            all_parsers(&rng.bytes(n));
+        }
+        for seed in &seeds {
+            for _ in 0..400 {
+                let mut m = seed.clone();
+                for _ in 0..(1 + rng.next() % 4) {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let i = (rng.next() as usize) % m.len();
+                    m[i] = rng.next() as u8;
+                }
+                all_parsers(&m);
+            }
+        }
+    }
 }

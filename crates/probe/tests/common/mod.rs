@@ -81,6 +81,19 @@ impl Lab {
         lab
     }
 
+    /// Adds IPv6 addresses (`fd77:<net>::1` client, `::2` server, no DAD); returns the server's.
+    pub fn add_v6(&self) -> String {
+        let (c, s) = (&self.client_ns, &self.server_ns);
+        let dev = |ns: &str| {
+            let o = sh(&format!("ip -n {ns} -o link show type veth"));
+            let t = String::from_utf8_lossy(&o.stdout).to_string();
+            t.split(':').nth(1).unwrap_or("").trim().split('@').next().unwrap_or("").to_string()
+        };
+        must(&format!("ip -n {c} addr add fd77:{}::1/64 dev {} nodad", self.net, dev(c)));
+        must(&format!("ip -n {s} addr add fd77:{}::2/64 dev {} nodad", self.net, dev(s)));
+        format!("fd77:{}::2", self.net)
+    }
+
     /// Runs a shell command in the server namespace and waits (must succeed).
     pub fn server(&self, cmd: &str) {
         must(&format!("ip netns exec {} sh -c '{}'", self.server_ns, cmd.replace('\'', "'\\''")));
