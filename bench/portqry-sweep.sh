@@ -10,6 +10,7 @@
 # Usage: bench/portqry-sweep.sh [runs]       (default 3 runs of each tool)
 # Env:   TRACEHOUND=path   the tracehound binary (default target/release/tracehound, else the
 #                          probe crate's release example `portqry`, built if missing)
+#        PORTQRY_BIN=path  a binary taking portqry's switches directly (the example)
 #        PORTQRY_ARGS=...  extra portqry switches (e.g. "--concurrency 1000 --rate 0")
 set -euo pipefail
 RUNS=${1:-3}
@@ -29,7 +30,9 @@ trap cleanup EXIT INT TERM
 [ "$(id -u)" = 0 ] || { echo "must be root" >&2; exit 1; }
 command -v nmap >/dev/null || { echo "nmap missing" >&2; exit 1; }
 
-if [ -n "${TRACEHOUND:-}" ]; then
+if [ -n "${PORTQRY_BIN:-}" ]; then
+    PQ=("$PORTQRY_BIN")
+elif [ -n "${TRACEHOUND:-}" ]; then
     PQ=("$TRACEHOUND" portqry)
 elif [ -x "$ROOT/target/release/tracehound" ] && "$ROOT/target/release/tracehound" portqry -? >/dev/null 2>&1; then
     PQ=("$ROOT/target/release/tracehound" portqry)

@@ -5,7 +5,7 @@
 # fatal alert certificate_expired (45); (2) a client that does not abort completes the
 # handshake. SNI matches the certificate. TLS 1.2 so the certificate is visible. Captured at
 # the client, full packets.
-# Expected diagnosis: tls.certificate_expired.
+# Expected diagnosis: tls.certificate_expired (and tls.handshake_failure: the verifying client aborts).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 net_need openssl
@@ -24,7 +24,7 @@ for v in -verify_return_error ""; do
     sleep 0.3
 done
 cap_end
-expect tls.certificate_expired "server certificate expired 30 days before the capture: a verifying client aborts with alert certificate_expired (45); a non-verifying client completes" \
+expect tls.certificate_expired,tls.handshake_failure "server certificate expired 30 days before the capture: a verifying client aborts with alert certificate_expired (45); a non-verifying client completes" \
     "${TLS_VALUES[@]}" \
     --count alert_certificate_expired="tls.alert_message.desc==45" \
     --values "capture_time=frame.time_epoch@frame.number==1" \

@@ -2,7 +2,7 @@
 //! over the resource records (their count, and the extended RCODE of an OPT record).
 //! Names are decompressed with a bound on pointer jumps and name length.
 //!
-//! The [`Tracker`] matches responses to queries by flow and transaction id, counts
+//! The `Tracker` matches responses to queries by flow and transaction id, counts
 //! retransmitted queries (same flow, id and question before an answer), and at the end
 //! calls a query unanswered when no response came within the timeout of capture time.
 
@@ -167,6 +167,16 @@ pub fn looks_like(data: &[u8]) -> bool {
         Ok(m) => m.opcode == 0 && m.qdcount == 1 && m.complete && data.len() >= 17,
         Err(_) => false,
     }
+}
+
+/// 255.255.255.255 or an address ending in .255 (a subnet broadcast on the usual /24s).
+fn is_broadcast(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if v4.octets()[3] == 255)
+}
+
+/// NetBIOS name service / datagram ports: DNS-like format, but not DNS.
+pub fn is_netbios_port(p: u16) -> bool {
+    matches!(p, 137 | 138)
 }
 
 pub fn is_dns_port(p: u16) -> bool {
@@ -363,6 +373,7 @@ impl Tracker {
             client,
             server,
             multicast: server.ip().is_multicast()
+                || is_broadcast(server.ip())
                 || matches!(server.port(), 5353 | 5355)
                 || matches!(client.port(), 5353 | 5355),
             id: m.id,

@@ -438,7 +438,11 @@ impl AppAnalyzer {
 fn http_emit(m: &mut txn::Matcher, out: Vec<http::Msg>) {
     for msg in out {
         match msg.head.status {
-            None => m.request(None, msg.head.line.clone(), msg.start, msg.end, false),
+            // RPC over HTTP channels and CONNECT tunnels stay open by design
+            None => {
+                let long = matches!(msg.head.method.as_deref(), Some("RPC_IN_DATA" | "RPC_OUT_DATA" | "CONNECT"));
+                m.request(None, msg.head.line.clone(), msg.start, msg.end, long)
+            }
             Some(s) if (100..200).contains(&s) && s != 101 => m.partial(None, msg.start),
             Some(s) => {
                 m.response(None, msg.start, msg.end, s.to_string(), s >= 400);
@@ -487,6 +491,10 @@ impl StreamHandler for AppAnalyzer {
         } else {
             if matches!(f.kind, Kind::Unknown) {
                 self.recognise(&mut f, d);
+                // bytes the other direction buffered while the protocol was unknown
+                if !matches!(f.kind, Kind::Unknown | Kind::Other) {
+                    self.parse(&mut f, 1 - d);
+                }
             }
             self.parse(&mut f, d);
         }
@@ -520,7 +528,8 @@ impl StreamHandler for AppAnalyzer {
         self.last_ts = self.last_ts.max(ts);
         self.stats.udp_datagrams += 1;
         let port_hint = dns::is_dns_port(flow.orig.port()) || dns::is_dns_port(flow.resp.port());
-        if !port_hint && !dns::looks_like(data) {
+        let netbios = dns::is_netbios_port(flow.orig.port()) || dns::is_netbios_port(flow.resp.port());
+        if !port_hint && (netbios || !dns::looks_like(data)) {
             return;
         }
         match dns::parse(data) {

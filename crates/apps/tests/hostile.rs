@@ -211,3 +211,21 @@ fn one_byte_segments_give_the_same_report() {
         assert!(!whole.tls.is_empty() || !whole.transactions.is_empty(), "{rel}: nothing recognised");
     }
 }
+
+/// NetBIOS name service (137) looks like DNS but is not: ignored. A query to a broadcast
+/// address counts as multicast (silence is normal). Query bytes: tests/fixtures/lab/
+/// net-dns-failure.pcap frame 11 (silent.lab.test).
+#[test]
+fn netbios_and_broadcast_are_not_dns_failures() {
+    let q = hex("9def012000010000000000010673696c656e74036c61620474657374000001000100002904d000000000000c000a00082cffe28dbd916348");
+    let mut a = AppAnalyzer::new(AppConfig::default());
+    let nb = FlowInfo { id: 1, proto: Proto::Udp, orig: "10.0.0.1:137".parse().unwrap(), resp: "10.0.0.2:137".parse().unwrap() };
+    a.udp(&nb, Dir::Orig, &q, 1, Timestamp(0));
+    let bc = FlowInfo { id: 2, proto: Proto::Udp, orig: "10.0.0.1:4000".parse().unwrap(), resp: "10.0.0.255:53".parse().unwrap() };
+    a.udp(&bc, Dir::Orig, &q, 2, Timestamp(0));
+    a.udp(&bc, Dir::Orig, &[0; 4], 3, Timestamp(10_000_000_000));
+    let r = a.finish();
+    assert_eq!(r.dns.len(), 1);
+    assert!(r.dns[0].multicast);
+    assert_eq!(r.dns[0].outcome, tracehound_apps::DnsOutcome::Unanswered);
+}

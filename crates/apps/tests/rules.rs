@@ -255,3 +255,32 @@ fn shared_failures() {
     let f = findings(&common::shared("tls/zeek__https-to-http.pcap"));
     assert_eq!(val(only(&f, "tls.handshake_failure"), "failure"), "server does not speak TLS");
 }
+
+/// DCE/RPC calls (from tracehound-rpc) feed app.slow_responder too. On the healthy lab RPC
+/// capture nothing fires; with the thresholds at zero the rule shows per server the number
+/// of answered calls and their median wait, which agree with tshark's `dcerpc.time`.
+#[test]
+fn rpc_calls_in_slow_responder_agree_with_tshark() {
+    let cap = common::lab("rpc-healthy-mixed.pcap");
+    let all = common::run_all(&cap);
+    let facts = Facts { file: "test", capture: &Default::default(), conversations: &all.convs, rpc: &all.rpc, endpoints: &[], apps: &all.apps };
+    let mut out = Vec::new();
+    slow_responder::check(&facts, &mut out);
+    assert!(out.is_empty(), "{}", show(&out));
+    let th = slow_responder::Thresholds { min_transactions: 1, min_median_wait: 0.0, problem_median_wait: f64::INFINITY };
+    slow_responder::check_with(&facts, th, &mut out);
+    let rpc: Vec<&Finding> = out.iter().filter(|f| val(f, "protocol") == "DCE/RPC").collect();
+    assert!(rpc.len() >= 2, "{}", show(&out));
+    let t = common::tshark(&cap, "dcerpc.pkt_type == 2", &["ip.src", "tcp.srcport", "dcerpc.time"]);
+    for f in rpc {
+        let server = val(f, "server").as_str().unwrap();
+        let mut times: Vec<f64> = t.iter().filter(|(_, v)| format!("{}:{}", v[0], v[1]) == server).map(|(_, v)| v[2].parse::<f64>().unwrap()).collect();
+        times.sort_by(f64::total_cmp);
+        assert_eq!(val(f, "transactions"), times.len(), "{server}");
+        let med = times[times.len().div_ceil(2) - 1] * 1e3;
+        let ours = val(f, "median_wait_ms").as_f64().unwrap();
+        assert!((ours - med).abs() < 0.5, "{server}: median {ours} ms vs tshark {med} ms");
+        // the network part is the TCP handshake round trip of those connections
+        assert!(val(f, "network_rtt_ms").as_f64().is_some(), "{server}");
+    }
+}

@@ -1,18 +1,29 @@
 //! Reads a capture (path or `-`) and prints frame count, first/last timestamp, reader stats
 //! and throughput: `cargo run --release -p tracehound-capture --example capinfo -- FILE`.
+//! `--buffered` reads a regular file through the stream buffer instead of memory-mapping it.
 
 use std::path::Path;
 use std::time::Instant;
 
-use tracehound_capture::CaptureReader;
+use tracehound_capture::{CaptureReader, Limits};
 
 fn main() {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: capinfo FILE|-");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let buffered = args.first().is_some_and(|a| a == "--buffered");
+    if buffered {
+        args.remove(0);
+    }
+    let Some(path) = args.first().cloned() else {
+        eprintln!("usage: capinfo [--buffered] FILE|-");
         std::process::exit(2);
     };
     let t0 = Instant::now();
-    let mut rd = match CaptureReader::open(Path::new(&path)) {
+    let opened = if buffered {
+        CaptureReader::open_buffered(Path::new(&path), Limits::default())
+    } else {
+        CaptureReader::open(Path::new(&path))
+    };
+    let mut rd = match opened {
         Ok(r) => r,
         Err(e) => {
             eprintln!("capinfo: {e}");
@@ -38,10 +49,11 @@ fn main() {
         println!("first: {a}\nlast:  {b}");
     }
     println!(
-        "read: {} bytes in {:.3} s ({:.0} MB/s)",
+        "read: {} bytes in {:.3} s ({:.0} MB/s){}",
         rd.bytes_consumed(),
         secs,
-        rd.bytes_consumed() as f64 / secs / 1e6
+        rd.bytes_consumed() as f64 / secs / 1e6,
+        if rd.is_memory_mapped() { ", memory-mapped" } else { "" }
     );
     println!("stats: {}", serde_json::to_string(s).unwrap_or_default());
     if let Some(t) = &s.truncated {

@@ -61,6 +61,7 @@
 //! ```
 
 mod error;
+mod input;
 mod pcap;
 mod pcapng;
 mod reader;

@@ -3,19 +3,17 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::error::{CaptureError, ErrorKind};
+use crate::input::Input;
 use crate::pcap;
 use crate::pcapng::{self, Interface};
 use crate::source::{hex, Endian, Source};
 use crate::{Frame, LinkType, Timestamp};
-
-/// Buffers grow in steps of at most this much, so a block length that promises more data
-/// than the input holds never allocates more than one step beyond what was really read.
-const GROW_STEP: usize = 1 << 20;
 
 /// Caps on everything that grows from the input. Hitting one is reported (an error for
 /// framing, an entry in [`CaptureStats::problems`] for a skipped packet), never silent.
@@ -178,10 +176,11 @@ enum Kind {
     Pcapng,
 }
 
-/// A packet found in the buffer, waiting to be handed out as a [`Frame`].
+/// A packet found in the input, waiting to be handed out as a [`Frame`].
 struct Pending {
     ts: Timestamp,
     link: LinkType,
+    /// Index of its data in [`Input::bytes`].
     start: usize,
     len: usize,
     orig_len: u32,
@@ -198,17 +197,15 @@ enum Step {
 /// contract).
 pub struct CaptureReader {
     name: String,
-    src: Source,
+    /// The bytes, read in place (memory map or stream buffer); its offset is the number of
+    /// bytes consumed from the uncompressed stream.
+    input: Input,
     source_len: Option<u64>,
     limits: Limits,
     kind: Kind,
     /// Byte order and interfaces of the current pcapng section.
     ng_endian: Endian,
     interfaces: Vec<Interface>,
-    /// Holds the current record or block; grows to the largest one seen, then is reused.
-    buf: Vec<u8>,
-    /// Bytes consumed from the uncompressed stream.
-    pos: u64,
     stats: CaptureStats,
     last_ts: Timestamp,
     done: bool,
@@ -222,8 +219,24 @@ impl CaptureReader {
         CaptureReader::open_with(path, Limits::default())
     }
 
-    /// [`open`](CaptureReader::open) with explicit [`Limits`].
+    /// [`open`](CaptureReader::open) with explicit [`Limits`]. A regular, uncompressed file
+    /// is memory-mapped and its frames borrow straight from the map (see
+    /// [`open_buffered`](CaptureReader::open_buffered) for the trade-off).
     pub fn open_with(path: &Path, limits: Limits) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::open_file(path, limits, true)
+    }
+
+    /// [`open_with`](CaptureReader::open_with) without memory-mapping: the file is read
+    /// through a buffer, like standard input. Same frames, stats and errors. A memory-mapped
+    /// file that another process truncates while it is read can make this process fault
+    /// (SIGBUS; the reader checks the file's length before each 1 MiB it reads ahead, so only
+    /// a truncation within that window in the moment before it is read can still do it);
+    /// this reader cannot fault that way, at the cost of one copy of every byte.
+    pub fn open_buffered(path: &Path, limits: Limits) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::open_file(path, limits, false)
+    }
+
+    fn open_file(path: &Path, limits: Limits, mmap: bool) -> Result<CaptureReader, CaptureError> {
         if path == Path::new("-") {
             return CaptureReader::from_reader_with(Box::new(io::stdin()), "<stdin>", limits);
         }
@@ -240,7 +253,14 @@ impl CaptureReader {
             .ok()
             .filter(|m| m.is_file())
             .map(|m| m.len());
-        CaptureReader::start(Box::new(file), name, source_len, limits)
+        if let Some(input) = source_len
+            .filter(|_| mmap)
+            .and_then(|len| Input::map(&file, len))
+        {
+            return CaptureReader::start(input, name, source_len, limits);
+        }
+        let src = Source::new(Box::new(file)).map_err(io_err)?;
+        CaptureReader::start(Input::stream(src), name, source_len, limits)
     }
 
     /// Reads a capture from any byte stream (standard input, a pipe, memory); `name` is used
@@ -255,55 +275,53 @@ impl CaptureReader {
         name: &str,
         limits: Limits,
     ) -> Result<CaptureReader, CaptureError> {
-        CaptureReader::start(r, name.to_string(), None, limits)
-    }
-
-    fn start(
-        r: Box<dyn Read + Send>,
-        name: String,
-        source_len: Option<u64>,
-        limits: Limits,
-    ) -> Result<CaptureReader, CaptureError> {
         let src = match Source::new(r) {
             Ok(s) => s,
             Err(e) => {
                 return Err(CaptureError {
-                    file: name,
+                    file: name.to_string(),
                     offset: 0,
                     frame: 0,
                     kind: ErrorKind::Io(e),
                 })
             }
         };
-        let gzip = src.is_gzip();
+        CaptureReader::start(Input::stream(src), name.to_string(), None, limits)
+    }
+
+    fn start(
+        input: Input,
+        name: String,
+        source_len: Option<u64>,
+        limits: Limits,
+    ) -> Result<CaptureReader, CaptureError> {
+        let gzip = input.is_gzip();
         let mut rd = CaptureReader {
             name,
-            src,
+            input,
             source_len,
             limits,
             kind: Kind::Pcapng,
             ng_endian: Endian::Little,
             interfaces: Vec::new(),
-            buf: Vec::new(),
-            pos: 0,
             stats: CaptureStats::new(gzip),
             last_ts: Timestamp::ZERO,
             done: false,
         };
-        let n = rd.fill(0, 4)?;
-        let magic: [u8; 4] = rd.buf.first_chunk::<4>().copied().unwrap_or_default();
-        if n == 4 && pcap::magic(&magic).is_some() {
-            let m = rd.fill(4, pcap::HEADER_LEN - 4)?;
-            if m < pcap::HEADER_LEN - 4 {
+        let n = rd.need(4)?;
+        let magic: [u8; 4] = rd.input.rest().first_chunk::<4>().copied().unwrap_or_default();
+        if n >= 4 && pcap::magic(&magic).is_some() {
+            let m = rd.need(pcap::HEADER_LEN)?;
+            if m < pcap::HEADER_LEN {
                 let what = format!(
-                    "file ends after {} bytes, inside the {}-byte pcap file header",
-                    4 + m,
+                    "file ends after {m} bytes, inside the {}-byte pcap file header",
                     pcap::HEADER_LEN
                 );
                 return Err(rd.error(0, ErrorKind::Truncated(what)));
             }
             let Some(h) = rd
-                .buf
+                .input
+                .rest()
                 .first_chunk::<{ pcap::HEADER_LEN }>()
                 .and_then(pcap::Header::parse)
             else {
@@ -328,11 +346,12 @@ impl CaptureReader {
                 snaplen: h.snaplen,
                 link: h.link,
             });
+            rd.input.consume(pcap::HEADER_LEN);
             return Ok(rd);
         }
-        if n == 4 && magic == pcapng::SHB.to_le_bytes() {
+        if n >= 4 && magic == pcapng::SHB.to_le_bytes() {
             rd.stats.format = CaptureFormat::Pcapng;
-            match rd.ng_step(4) {
+            match rd.ng_step() {
                 Err(e) => return Err(e),
                 Ok(_) => {
                     if let Some(t) = rd.stats.truncated.take() {
@@ -342,9 +361,10 @@ impl CaptureReader {
             }
             return Ok(rd);
         }
-        let more = if n == 4 { rd.fill(4, 12)? } else { 0 };
-        let first_bytes = rd.buf.get(..n + more).unwrap_or(&[]).to_vec();
-        let hint = if n == 4 && pcap::is_modified_magic(&magic) {
+        let have = if n >= 4 { rd.need(16)? } else { n };
+        let rest = rd.input.rest();
+        let first_bytes = rest.get(..have.min(16)).unwrap_or(rest).to_vec();
+        let hint = if n >= 4 && pcap::is_modified_magic(&magic) {
             Some("this is a modified (Kuznetzov) pcap, which is not supported: convert it with `editcap -F pcap`")
         } else if gzip {
             Some("the input is gzip-compressed: these are its first decompressed bytes")
@@ -364,7 +384,7 @@ impl CaptureReader {
         loop {
             let step = match self.kind {
                 Kind::Pcap(p) => self.pcap_step(p),
-                Kind::Pcapng => self.ng_step(0),
+                Kind::Pcapng => self.ng_step(),
             };
             match step {
                 Err(e) => {
@@ -374,10 +394,10 @@ impl CaptureReader {
                 Ok(Step::End) => {
                     self.done = true;
                     if self.stats.truncated.is_none() {
-                        if let Some(why) = self.src.cut_short() {
+                        if let Some(why) = self.input.cut_short() {
                             self.stats.truncated = Some(format!(
                                 "the gzip stream ends early ({why}) after {} uncompressed bytes",
-                                self.pos
+                                self.input.offset()
                             ));
                         }
                     }
@@ -397,7 +417,7 @@ impl CaptureReader {
                     let data = p
                         .start
                         .checked_add(p.len)
-                        .and_then(|end| self.buf.get(p.start..end))
+                        .and_then(|end| self.input.bytes().get(p.start..end))
                         .unwrap_or(&[]);
                     return Ok(Some(Frame {
                         number: st.last_number(),
@@ -423,14 +443,20 @@ impl CaptureReader {
 
     /// Bytes consumed from the uncompressed stream (the offset of the next record).
     pub fn bytes_consumed(&self) -> u64 {
-        self.pos
+        self.input.offset()
     }
 
     /// Bytes read from the underlying file or stream (compressed bytes for gzip input); with
-    /// [`source_len`](CaptureReader::source_len) this drives a progress bar. The read buffer
-    /// runs ahead of parsing by up to 64 KiB.
+    /// [`source_len`](CaptureReader::source_len) this drives a progress bar. For a
+    /// memory-mapped file it is the parse position; a read buffer runs ahead of parsing by
+    /// up to its size (4 MiB, or the largest record).
     pub fn source_bytes_read(&self) -> u64 {
-        self.src.raw_bytes_read()
+        self.input.raw_bytes_read()
+    }
+
+    /// The input is a memory-mapped file (frames borrow from the map).
+    pub fn is_memory_mapped(&self) -> bool {
+        self.input.is_mapped()
     }
 
     /// Size of the input when it is a regular file.
@@ -447,36 +473,21 @@ impl CaptureReader {
         }
     }
 
-    /// Reads up to `len` bytes into `buf[at..at + len]`, growing `buf` as data arrives;
-    /// returns how many were read (fewer only at the end of input).
-    fn fill(&mut self, at: usize, len: usize) -> Result<usize, CaptureError> {
-        let end = at.saturating_add(len);
-        let mut filled = at;
-        while filled < end {
-            let step_end = end.min(filled.saturating_add(GROW_STEP));
-            if self.buf.len() < step_end {
-                self.buf.resize(step_end, 0);
-            }
-            let Some(dst) = self.buf.get_mut(filled..step_end) else {
-                break;
-            };
-            let want = dst.len();
-            let n = match self.src.read_full(dst) {
-                Ok(n) => n,
-                Err(e) => return Err(self.error(self.pos, ErrorKind::Io(e))),
-            };
-            filled += n;
-            self.pos = self.pos.saturating_add(n as u64);
-            if n < want {
-                break;
-            }
+    /// Makes `n` bytes available from the start of the next record if the input holds them;
+    /// returns how many are available (fewer than `n` only at the end of input). A read error
+    /// is reported at the offset of the record being read.
+    #[inline]
+    fn need(&mut self, n: usize) -> Result<usize, CaptureError> {
+        match self.input.ensure(n) {
+            Ok(k) => Ok(k),
+            Err(e) => Err(self.error(self.input.offset(), ErrorKind::Io(e))),
         }
-        Ok(filled - at)
     }
 
     /// Records that the input ended inside something.
     fn ended_inside(&mut self, what: String) -> Step {
-        let note = match self.src.cut_short() {
+        self.input.consume_all();
+        let note = match self.input.cut_short() {
             Some(why) => format!(" (the gzip stream itself ends early: {why})"),
             None => String::new(),
         };
@@ -486,8 +497,8 @@ impl CaptureReader {
 
     fn pcap_step(&mut self, p: PcapState) -> Result<Step, CaptureError> {
         const HDR: usize = pcap::RECORD_HEADER_LEN;
-        let start = self.pos;
-        let n = self.fill(0, HDR)?;
+        let start = self.input.offset();
+        let n = self.need(HDR)?;
         if n == 0 {
             return Ok(Step::End);
         }
@@ -497,7 +508,8 @@ impl CaptureReader {
             )));
         }
         let Some(rh) = self
-            .buf
+            .input
+            .rest()
             .first_chunk::<HDR>()
             .and_then(|b| pcap::RecordHeader::parse(b, p.endian))
         else {
@@ -515,34 +527,33 @@ impl CaptureReader {
             return Err(self.error(start, ErrorKind::Corrupt(what)));
         }
         let caplen = rh.caplen as usize;
-        let got = self.fill(HDR, caplen)?;
-        if got < caplen {
+        let total = HDR + caplen;
+        let got = self.need(total)?;
+        if got < total {
             return Ok(self.ended_inside(format!(
-                "file ends {} bytes into a {}-byte packet record at offset {start} \
-                 ({HDR}-byte header + {caplen} bytes of packet data)",
-                HDR + got,
-                HDR + caplen
+                "file ends {got} bytes into a {total}-byte packet record at offset {start} \
+                 ({HDR}-byte header + {caplen} bytes of packet data)"
             )));
         }
         if p.snaplen != 0 && rh.caplen > p.snaplen {
             self.stats.caplen_over_snaplen = self.stats.caplen_over_snaplen.saturating_add(1);
         }
+        let rec = self.input.consume(total);
         Ok(Step::Packet(Pending {
             ts: rh.timestamp(p.nanos),
             link: p.link,
-            start: HDR,
+            start: rec + HDR,
             len: caplen,
             orig_len: rh.orig_len,
             interface: 0,
         }))
     }
 
-    /// Reads and handles one pcapng block. `have` bytes of its header are already in
-    /// `buf[..have]` (and counted in `pos`).
-    fn ng_step(&mut self, have: usize) -> Result<Step, CaptureError> {
+    /// Reads and handles one pcapng block.
+    fn ng_step(&mut self) -> Result<Step, CaptureError> {
         const HDR: usize = pcapng::BLOCK_HEADER_LEN;
-        let start = self.pos.saturating_sub(have as u64);
-        let n = have + self.fill(have, HDR.saturating_sub(have))?;
+        let start = self.input.offset();
+        let n = self.need(HDR)?;
         if n == 0 {
             return Ok(Step::End);
         }
@@ -551,17 +562,22 @@ impl CaptureReader {
                 "file ends {n} bytes into a pcapng block header at offset {start}"
             )));
         }
-        let raw_type: [u8; 4] = self.buf.first_chunk::<4>().copied().unwrap_or_default();
-        let (endian, btype, hdr_len) = if raw_type == pcapng::SHB.to_le_bytes() {
-            let m = self.fill(HDR, 4)?;
-            if m < 4 {
+        let raw_type: [u8; 4] = self
+            .input
+            .rest()
+            .first_chunk::<4>()
+            .copied()
+            .unwrap_or_default();
+        let (endian, btype) = if raw_type == pcapng::SHB.to_le_bytes() {
+            let m = self.need(HDR + 4)?;
+            if m < HDR + 4 {
                 return Ok(self.ended_inside(format!(
-                    "file ends {} bytes into a pcapng Section Header Block at offset {start}",
-                    HDR + m
+                    "file ends {m} bytes into a pcapng Section Header Block at offset {start}"
                 )));
             }
             let bom: [u8; 4] = self
-                .buf
+                .input
+                .rest()
                 .get(HDR..HDR + 4)
                 .and_then(|b| b.try_into().ok())
                 .unwrap_or_default();
@@ -572,12 +588,12 @@ impl CaptureReader {
                 );
                 return Err(self.error(start, ErrorKind::Corrupt(what)));
             };
-            (e, pcapng::SHB, HDR + 4)
+            (e, pcapng::SHB)
         } else {
             let e = self.ng_endian;
-            (e, e.u32(&self.buf, 0).unwrap_or_default(), HDR)
+            (e, e.u32(self.input.rest(), 0).unwrap_or_default())
         };
-        let len = endian.u32(&self.buf, 4).unwrap_or_default();
+        let len = endian.u32(self.input.rest(), 4).unwrap_or_default();
         let name = pcapng::block_name(btype);
         let min = if btype == pcapng::SHB {
             pcapng::MIN_SHB_LEN
@@ -602,27 +618,29 @@ impl CaptureReader {
             return Err(self.error(start, ErrorKind::Corrupt(format!("pcapng {name}: {what}"))));
         }
         let len_us = len as usize;
-        let rest = len_us.saturating_sub(hdr_len);
-        let got = self.fill(hdr_len, rest)?;
-        if got < rest {
+        let got = self.need(len_us)?;
+        if got < len_us {
             return Ok(self.ended_inside(format!(
-                "file ends {} bytes into a {len}-byte pcapng {name} at offset {start}",
-                hdr_len + got
+                "file ends {got} bytes into a {len}-byte pcapng {name} at offset {start}"
             )));
         }
-        let trailer = endian.u32(&self.buf, len_us - 4).unwrap_or_default();
+        let trailer = endian
+            .u32(self.input.rest(), len_us.saturating_sub(4))
+            .unwrap_or_default();
         if trailer != len {
             let what = format!(
                 "pcapng {name}: block total length is {len} at the start of the block but {trailer} at its end"
             );
             return Err(self.error(start, ErrorKind::Corrupt(what)));
         }
-        let body_end = len_us - 4;
+        // The block is complete: consume it; its bytes stay in place until the next call.
+        let rec = self.input.consume(len_us);
+        let body = rec + HDR..rec + len_us - 4;
         match btype {
-            pcapng::SHB => self.on_shb(start, endian, body_end),
-            pcapng::IDB => self.on_idb(start, body_end),
-            pcapng::EPB | pcapng::OPB => Ok(self.on_packet_block(start, btype, body_end)),
-            pcapng::SPB => Ok(self.on_spb(start, body_end)),
+            pcapng::SHB => self.on_shb(start, endian, body),
+            pcapng::IDB => self.on_idb(start, body),
+            pcapng::EPB | pcapng::OPB => Ok(self.on_packet_block(start, btype, body)),
+            pcapng::SPB => Ok(self.on_spb(start, body)),
             other => {
                 if pcapng::wireshark_numbers(other) {
                     self.stats.numbered_non_packets =
@@ -641,22 +659,13 @@ impl CaptureReader {
         }
     }
 
-    fn body(&self, body_end: usize) -> &[u8] {
-        self.buf
-            .get(pcapng::BLOCK_HEADER_LEN..body_end)
-            .unwrap_or(&[])
-    }
-
     fn on_shb(
         &mut self,
         start: u64,
         endian: Endian,
-        body_end: usize,
+        body: Range<usize>,
     ) -> Result<Step, CaptureError> {
-        let body = self
-            .buf
-            .get(pcapng::BLOCK_HEADER_LEN..body_end)
-            .unwrap_or(&[]);
+        let body = self.input.bytes().get(body).unwrap_or(&[]);
         let major = endian.u16(body, 4).unwrap_or_default();
         let minor = endian.u16(body, 6).unwrap_or_default();
         if major != 1 {
@@ -687,7 +696,7 @@ impl CaptureReader {
         Ok(Step::Continue)
     }
 
-    fn on_idb(&mut self, start: u64, body_end: usize) -> Result<Step, CaptureError> {
+    fn on_idb(&mut self, start: u64, body: Range<usize>) -> Result<Step, CaptureError> {
         if self.interfaces.len() >= self.limits.max_interfaces {
             let what = format!(
                 "pcapng Interface Description Block: more than {} interfaces in one section (limit)",
@@ -696,10 +705,7 @@ impl CaptureReader {
             return Err(self.error(start, ErrorKind::Corrupt(what)));
         }
         let endian = self.ng_endian;
-        let body = self
-            .buf
-            .get(pcapng::BLOCK_HEADER_LEN..body_end)
-            .unwrap_or(&[]);
+        let body = self.input.bytes().get(body).unwrap_or(&[]);
         let (st, limits) = (&mut self.stats, &self.limits);
         let Some((iface, problem)) =
             pcapng::parse_idb(body, endian, |v| st.note_comment(limits, v))
@@ -733,13 +739,11 @@ impl CaptureReader {
         Step::Continue
     }
 
-    fn on_packet_block(&mut self, start: u64, btype: u32, body_end: usize) -> Step {
+    fn on_packet_block(&mut self, start: u64, btype: u32, body: Range<usize>) -> Step {
         let endian = self.ng_endian;
         let name = pcapng::block_name(btype);
-        let body = self
-            .buf
-            .get(pcapng::BLOCK_HEADER_LEN..body_end)
-            .unwrap_or(&[]);
+        let body_at = body.start;
+        let body = self.input.bytes().get(body).unwrap_or(&[]);
         let body_len = body.len();
         let (fields, fixed) = if btype == pcapng::EPB {
             (pcapng::parse_epb(body, endian), pcapng::EPB_FIXED)
@@ -803,17 +807,19 @@ impl CaptureReader {
         Step::Packet(Pending {
             ts,
             link: iface.link,
-            start: pcapng::BLOCK_HEADER_LEN + fixed,
+            start: body_at + fixed,
             len: caplen,
             orig_len: f.orig_len,
             interface: f.interface,
         })
     }
 
-    fn on_spb(&mut self, start: u64, body_end: usize) -> Step {
+    fn on_spb(&mut self, start: u64, body: Range<usize>) -> Step {
         let endian = self.ng_endian;
-        let body_len = self.body(body_end).len();
-        let Some(orig_len) = endian.u32(self.body(body_end), 0) else {
+        let body_at = body.start;
+        let body = self.input.bytes().get(body).unwrap_or(&[]);
+        let body_len = body.len();
+        let Some(orig_len) = endian.u32(body, 0) else {
             return self.skip_packet(
                 start,
                 format!("Simple Packet Block: body is {body_len} bytes, too short"),
@@ -847,7 +853,7 @@ impl CaptureReader {
         Step::Packet(Pending {
             ts: self.last_ts,
             link: iface.link,
-            start: pcapng::BLOCK_HEADER_LEN + pcapng::SPB_FIXED,
+            start: body_at + pcapng::SPB_FIXED,
             len: caplen,
             orig_len,
             interface: 0,
@@ -859,7 +865,8 @@ impl std::fmt::Debug for CaptureReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CaptureReader")
             .field("name", &self.name)
-            .field("pos", &self.pos)
+            .field("pos", &self.input.offset())
+            .field("mapped", &self.input.is_mapped())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
@@ -878,23 +885,47 @@ mod tests {
         CaptureReader::from_reader(Box::new(std::io::Cursor::new(b)), "t").unwrap()
     }
 
-    /// The record buffer grows to the largest record and no further: read the whole of
-    /// dcerpc/dcerpc__zerologon__input.pcap (largest record: 16-byte header + its largest
-    /// captured length, found by walking the records here).
+    /// The stream buffer doubles from 64 KiB only as the input proves long, and stops at
+    /// 4 MiB: dcerpc/dcerpc__zerologon__input.pcap (122312 bytes) needs one doubling; its
+    /// records repeated to 20 MB (each record copied as found by walking the file here) reach
+    /// the 4 MiB target and no more. Frames read in place are the file's packet bytes.
     #[test]
-    fn buffer_grows_to_largest_record_only() {
+    fn stream_buffer_doubles_to_target_only() {
+        use crate::input::{INITIAL, TARGET};
         let b = shared("dcerpc/dcerpc__zerologon__input.pcap");
+        let mut recs = Vec::new();
         let mut at = 24;
-        let mut largest = 0;
         while at + 16 <= b.len() {
             let cap = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
-            largest = largest.max(16 + cap);
+            recs.push(at..at + 16 + cap);
             at += 16 + cap;
         }
-        let mut rd = reader(b);
-        while rd.next_frame().unwrap().is_some() {}
-        assert_eq!(rd.buf.len(), largest);
-        assert!(rd.buf.capacity() < 2 * largest);
+        assert_eq!(at, b.len());
+        assert!(b.len() > INITIAL && b.len() < 2 * INITIAL);
+        let mut rd = reader(b.clone());
+        let mut i = 0;
+        while let Some(f) = rd.next_frame().unwrap() {
+            assert_eq!(f.data, &b[recs[i].start + 16..recs[i].end]);
+            i += 1;
+        }
+        assert_eq!(i, recs.len());
+        assert_eq!(rd.input.capacity(), 2 * INITIAL);
+
+        let mut big = b[..24].to_vec();
+        while big.len() < 20 << 20 {
+            for r in &recs {
+                big.extend_from_slice(&b[r.clone()]);
+            }
+        }
+        let total = big.len() as u64;
+        let mut rd = reader(big);
+        let mut n = 0;
+        while rd.next_frame().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n % recs.len(), 0);
+        assert_eq!(rd.bytes_consumed(), total);
+        assert_eq!(rd.input.capacity(), TARGET);
     }
 
     /// A block claiming 200 MiB in a small input does not allocate 200 MiB: the buffer grows
@@ -915,7 +946,8 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("209715200-byte pcapng Enhanced Packet Block"));
-        assert!(rd.buf.capacity() <= 2 * GROW_STEP, "{}", rd.buf.capacity());
+        let cap = rd.input.capacity();
+        assert!(cap <= 2 * crate::input::GROW_STEP, "{cap}");
     }
 
     #[test]

@@ -1,17 +1,15 @@
-//! Input plumbing: a byte counter on the raw source, transparent gzip detection, and
-//! "read as much as there is" reads that tell a clean end of input from a short one.
+//! Input plumbing: a byte counter on the raw source, transparent gzip detection, and single
+//! reads that tell a clean end of input from a gzip stream cut short. There is no read buffer
+//! here: [`Input`](crate::input::Input) reads straight into its own window buffer.
 
-use std::io::{self, BufReader, Cursor, Read};
+use std::io::{self, Cursor, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
-/// Size of the fixed read buffer between the (possibly decompressed) source and the parser.
-const READ_BUF: usize = 64 * 1024;
-
 /// gzip member magic (RFC 1952 section 2.3.1: ID1 ID2).
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Counts the bytes read from the underlying (possibly compressed) source.
 struct Counting<R> {
@@ -28,7 +26,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 pub(crate) struct Source {
-    inner: BufReader<Box<dyn Read + Send>>,
+    inner: Box<dyn Read + Send>,
     gzip: bool,
     raw_read: Arc<AtomicU64>,
     /// Set when the gzip decoder said the compressed stream ended early; from then on the
@@ -49,17 +47,32 @@ impl Source {
         let gzip = n == 2 && magic == GZIP_MAGIC;
         let sniffed = magic.get(..n).unwrap_or(&[]).to_vec();
         let chained = Cursor::new(sniffed).chain(counted);
-        let boxed: Box<dyn Read + Send> = if gzip {
+        let inner: Box<dyn Read + Send> = if gzip {
             Box::new(MultiGzDecoder::new(chained))
         } else {
             Box::new(chained)
         };
         Ok(Source {
-            inner: BufReader::with_capacity(READ_BUF, boxed),
+            inner,
             gzip,
             raw_read,
             cut_short: None,
         })
+    }
+
+    /// Wraps `r`, known to be uncompressed, whose first byte is byte `already` of the raw
+    /// source (the byte counter starts there).
+    pub(crate) fn plain(r: Box<dyn Read + Send>, already: u64) -> Source {
+        let raw_read = Arc::new(AtomicU64::new(already));
+        Source {
+            inner: Box::new(Counting {
+                inner: r,
+                count: Arc::clone(&raw_read),
+            }),
+            gzip: false,
+            raw_read,
+            cut_short: None,
+        }
     }
 
     pub(crate) fn is_gzip(&self) -> bool {
@@ -76,27 +89,25 @@ impl Source {
         self.cut_short.as_deref()
     }
 
-    /// Fills `buf` as far as the input allows; returns how many bytes were read (less than
-    /// `buf.len()` only at the end of input).
-    pub(crate) fn read_full(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut done = 0;
-        while let Some(rest) = buf.get_mut(done..) {
-            if rest.is_empty() || self.cut_short.is_some() {
-                break;
-            }
-            match self.inner.read(rest) {
-                Ok(0) => break,
-                Ok(n) => done += n,
+    /// One read into `buf` (retried when interrupted); 0 = end of input (including a gzip
+    /// stream that stopped inside a member: see [`cut_short`](Source::cut_short)).
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.cut_short.is_some() {
+            return Ok(0);
+        }
+        loop {
+            match self.inner.read(buf) {
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if self.gzip && e.kind() == io::ErrorKind::UnexpectedEof => {
                     // flate2 says the compressed stream stopped inside a member: the input
                     // ends here, and the caller reports the truncation.
                     self.cut_short = Some(e.to_string());
+                    return Ok(0);
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(done)
     }
 }
 

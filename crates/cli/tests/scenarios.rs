@@ -51,11 +51,12 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
     ("rpc-fault", &["rpc.refused"], "rpc.refused"),
     ("net-gso-artifact", &["capture.artifact"], ""),
     ("net-dup-capture", &["capture.artifact"], ""),
+    ("net-capture-missed", &["capture.missed_packets"], ""),
 ];
 
 /// Healthy traffic: no problem and no warning may be raised.
 const HEALTHY: &[&str] =
-    &["net-healthy", "net-nagle-nodelay", "rpc-healthy-mixed", "rpc-epm-map-then-call", "rpc-epm-lookup", "rpc-smb-pipe", "net-gso-artifact", "net-dup-capture"];
+    &["net-healthy", "net-nagle-nodelay", "rpc-healthy-mixed", "rpc-epm-map-then-call", "rpc-epm-lookup", "rpc-smb-pipe", "net-gso-artifact", "net-dup-capture", "net-capture-missed"];
 
 #[test]
 fn each_scenario_raises_its_finding_and_names_it_first() {

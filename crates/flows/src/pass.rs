@@ -97,7 +97,7 @@ impl Pass {
             *self.decode.unsupported_link_types.entry(link).or_default() += 1;
             return;
         }
-        let d = match wire::decode(link, f.data) {
+        let d = match wire::decode_frame(link, f.data, f.orig_len) {
             Ok(d) => d,
             Err(e) => {
                 self.decode.decode_errors += 1;

@@ -16,6 +16,23 @@
 //! - [`output`]: PortQry's text layout and the JSON Lines records.
 //!
 //! Entry point for the CLI: [`run`] with the raw arguments after `portqry`.
+//!
+//! # JSON (`--json`): JSON Lines, one object per target and port
+//!
+//! ```text
+//! {"host":"dc1","address":"10.0.0.5","proto":"tcp","port":135,"service":"epmap",
+//!  "state":"LISTENING","reason":"TCP handshake completed in 1 ms",
+//!  "query":"epm","result":{"operation":"ept_lookup","total":53,"pages":2,"error":null,
+//!                          "verdict":"All 4 TCP endpoints reachable","warnings":[]},
+//!  "endpoints":[{"uuid":"12345778-1234-abcd-ef00-0123456789ac","version":"1.0",
+//!                "annotation":"samr","interface":"samr","binding":"ncacn_ip_tcp:0.0.0.0[49152]",
+//!                "follow_up":{"state":"LISTENING","reason":"...","bind":{"result":"accepted",...}}}]}
+//! ```
+//!
+//! `state` is one of `LISTENING`, `NOT LISTENING`, `FILTERED`, `LISTENING or FILTERED`;
+//! `query`/`result` appear where a protocol query ran (`result.error` when it failed);
+//! `endpoints` only for the endpoint mapper. A target that does not resolve gives
+//! `{"host":..., "error":...}`. Local mode prints one object per socket.
 
 pub mod args;
 pub mod ber;

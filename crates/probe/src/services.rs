@@ -38,16 +38,25 @@ fn parse_line(line: &str) -> Result<Option<Entry<'_>>, String> {
     Ok(Some(Entry { port, tcp, udp, name }))
 }
 
-/// The service name for a port, or `"unknown"` as PortQry prints it.
-pub fn name(proto: Proto, port: u16) -> &'static str {
-    for line in TABLE.lines() {
-        if let Ok(Some(e)) = parse_line(line) {
-            if e.port == port && ((proto == Proto::Tcp && e.tcp) || (proto == Proto::Udp && e.udp)) {
-                return e.name;
+fn index() -> &'static std::collections::HashMap<(Proto, u16), &'static str> {
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<(Proto, u16), &'static str>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for e in TABLE.lines().filter_map(|l| parse_line(l).ok().flatten()) {
+            if e.tcp {
+                m.entry((Proto::Tcp, e.port)).or_insert(e.name);
+            }
+            if e.udp {
+                m.entry((Proto::Udp, e.port)).or_insert(e.name);
             }
         }
-    }
-    "unknown"
+        m
+    })
+}
+
+/// The service name for a port, or `"unknown"` as PortQry prints it.
+pub fn name(proto: Proto, port: u16) -> &'static str {
+    index().get(&(proto, port)).copied().unwrap_or("unknown")
 }
 
 #[cfg(test)]

@@ -29,9 +29,8 @@ pub fn most_likely(fs: &[Finding]) -> Option<&Finding> {
         .min_by(|a, b| a.severity.cmp(&b.severity).then(b.weight.cmp(&a.weight)))
 }
 
-/// Text report for people.
-pub fn text(fs: &[Finding], files: &[String], style: Style) -> String {
-    let mut o = String::new();
+/// The heading and the "Most likely" summary.
+fn summary(o: &mut String, fs: &[Finding], files: &[String], style: Style) {
     let count = |s: Severity| fs.iter().filter(|f| f.severity == s).count();
     let _ = writeln!(
         o,
@@ -57,6 +56,30 @@ pub fn text(fs: &[Finding], files: &[String], style: Style) -> String {
             let _ = writeln!(o, "{} no connection problem found in this capture.", style.paint(Tone::Good, "Looks healthy:"));
         }
     }
+}
+
+/// The summary and one line per finding.
+pub fn brief(fs: &[Finding], files: &[String], style: Style) -> String {
+    let mut o = String::new();
+    summary(&mut o, fs, files, style);
+    if !fs.is_empty() {
+        o.push('\n');
+    }
+    for f in fs {
+        let sev = format!("[{}]", f.severity.name().to_uppercase());
+        let file = match (&f.evidence.file, files.len() > 1) {
+            (Some(file), true) => format!("  ({file})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "{:<10} {}  {}{}", style.paint(tone(f.severity), &sev), f.title, style.paint(Tone::Dim, f.id), style.paint(Tone::Dim, &file));
+    }
+    o
+}
+
+/// Text report for people.
+pub fn text(fs: &[Finding], files: &[String], style: Style) -> String {
+    let mut o = String::new();
+    summary(&mut o, fs, files, style);
     for f in fs {
         o.push('\n');
         let sev = format!("[{}]", f.severity.name().to_uppercase());

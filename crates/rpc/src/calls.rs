@@ -131,6 +131,12 @@ pub struct Call {
     pub endpoints: Vec<Endpoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epm_status: Option<String>,
+    /// ept_map: the interface the client asked for ("uuid vMAJOR.MINOR"), and its name. Known
+    /// even when the answer has no towers (EPT_S_NOT_REGISTERED).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epm_asked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epm_asked_interface: Option<String>,
     /// A stub was longer than the cap: decoding used only its start.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
@@ -704,6 +710,8 @@ impl Assoc {
             user: self.user.clone(),
             endpoints: Vec::new(),
             epm_status: None,
+            epm_asked: None,
+            epm_asked_interface: None,
             truncated: false,
             encrypted: false,
             transfer_syntax: None,
@@ -886,6 +894,8 @@ impl Assoc {
             user: self.user.clone(),
             endpoints: Vec::new(),
             epm_status: None,
+            epm_asked: None,
+            epm_asked_interface: None,
             truncated: p.req.truncated || p.resp.truncated,
             encrypted: p.req.encrypted || p.resp.encrypted,
             transfer_syntax: ctx.and_then(|c| c.transfer).map(|t| t.transfer_name()),
@@ -913,6 +923,20 @@ impl Assoc {
             if let (true, Some(name)) = (rc != 0, names::status_name(rc)) {
                 call.status = Some(name.to_string());
                 call.status_code = Some(rc);
+            }
+        }
+        if let (Some(s), true, false) = (syn, p.req.complete, p.req.encrypted) {
+            if s.uuid == EPM_UUID && p.opnum == 3 {
+                let drep = p.req.drep.unwrap_or_default();
+                if let Ok(epm::EpmRequest::Map { tower: Some(t), .. }) =
+                    epm::decode_request(3, drep, &p.req.stub)
+                {
+                    if let Some((u, major, minor)) = t.interface() {
+                        call.epm_asked = Some(format!("{u} v{major}.{minor}"));
+                        call.epm_asked_interface =
+                            names::interface_name(&u, major).map(str::to_string);
+                    }
+                }
             }
         }
         if let (Some(s), true, false, None) = (syn, p.resp.complete, call.encrypted, p.fault) {

@@ -285,6 +285,8 @@ impl ClState {
             user: None,
             endpoints: Vec::new(),
             epm_status: None,
+            epm_asked: None,
+            epm_asked_interface: None,
             truncated: false,
             encrypted: false,
             transfer_syntax: None,

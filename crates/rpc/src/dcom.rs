@@ -30,6 +30,20 @@
 //! `None` for interface/opnum pairs that are not handled here. The `emit_*`
 //! functions build the same stubs (tests, lab servers, fuzz seeds).
 //!
+//! ```
+//! use tracehound_rpc::{dcom, ndr::Drep};
+//! let sent = dcom::DcomResult {
+//!     opnum: 5,
+//!     com_version: Some((5, 7)),
+//!     bindings: vec![dcom::StringBinding { tower_id: 7, network_addr: "10.1.2.3".into() }],
+//!     ..Default::default()
+//! };
+//! let stub = dcom::emit_object_exporter_response(Drep::LE, 5, &sent);
+//! let got = dcom::decode_response(&dcom::IOBJECTEXPORTER, 5, Drep::LE, &stub).unwrap().unwrap();
+//! assert_eq!(got.bindings[0].protseq(), Some("ncacn_ip_tcp"));
+//! assert_eq!(got, sent);
+//! ```
+//!
 //! Serialized properties use "type serialization version 1" (MS-RPCE
 //! 2.2.6): an 8-byte common header (version 1, endianness, length 8,
 //! filler) and an 8-byte private header (object buffer length, filler) before

@@ -54,5 +54,5 @@ pub mod smb;
 pub mod cl;
 pub mod endpoints;
 
-pub use calls::{Call, Endpoint, HandedOut, Issue, Outcome, RpcReport, RpcStats};
+pub use calls::{Call, Endpoint, HandedOut, Issue, Limits, Outcome, RpcReport, RpcStats};
 pub use stream::{RpcAnalyzer, RpcConfig};

@@ -591,7 +591,9 @@ impl StreamHandler for RpcAnalyzer {
             }
             Kind::Unknown => {
                 // Detection continues on the bytes after the gap.
-                c.det_seen[d] = c.det_seen[d].saturating_add(c.det[d].len() as u64).saturating_add(len);
+                c.det_seen[d] = c.det_seen[d]
+                    .saturating_add(c.det[d].len() as u64)
+                    .saturating_add(len);
                 c.det[d].clear();
             }
             Kind::Other => {}

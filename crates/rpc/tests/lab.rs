@@ -235,6 +235,16 @@ fn failures_named() {
     let (run, _) = check("rpc-not-registered");
     let c = &run.calls[0];
     assert_eq!((c.outcome, c.status_code), (Outcome::Ok, Some(0x16c9_a0d6)));
+    // The expect file's note names the interface asked for.
+    let note = expect("rpc-not-registered")["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let asked = c.epm_asked.clone().unwrap();
+    assert!(
+        note.contains(asked.split(' ').next().unwrap()),
+        "{asked} not in {note}"
+    );
     assert!(c.endpoints.is_empty());
     let (run, _) = check("rpc-fault");
     let f = run

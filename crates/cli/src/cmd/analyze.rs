@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use tracehound_findings::{evaluate, sort, Facts, Finding, Severity};
-use tracehound_report::findings::{text, to_json};
+use tracehound_report::findings::{brief, text, to_json};
 use tracehound_report::style::Style;
 
 use crate::analysis::analyze_file;
@@ -24,6 +24,7 @@ pub enum FailOn {
 #[command(after_help = "Examples:
   tracehound analyze capture.pcapng
   tracehound analyze client-side.pcap server-side.pcap     # both ends of the same problem
+  tracehound analyze --brief capture.pcap                  # summary and one line per finding
   tracehound analyze --json capture.pcap | jq -r '.id + \" \" + .title'
   tracehound analyze --fail-on problem nightly.pcap.gz || echo 'trouble'
 
@@ -40,6 +41,9 @@ pub struct Args {
     /// One JSON object per finding instead of the text report.
     #[arg(long)]
     json: bool,
+    /// Only the summary and one line per finding.
+    #[arg(long, conflicts_with = "json")]
+    brief: bool,
     /// Exit with code 1 when a finding of this severity or worse was raised.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
@@ -99,6 +103,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         for f in &all {
             writeln!(out, "{}", to_json(f))?;
         }
+    } else if a.brief {
+        write!(out, "{}", brief(&all, &names, Style::for_stdout()))?;
     } else {
         write!(out, "{}", text(&all, &names, Style::for_stdout()))?;
     }

@@ -138,10 +138,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             let d = &run.decode;
             writeln!(
                 out,
-                "{} conversations ({} shown, by {:?}); {} frames, {} TCP, {} UDP packets",
+                "{} conversations ({} shown, by {}); {} frames, {} TCP, {} UDP packets",
                 total,
                 refs.len(),
-                a.sort,
+                format!("{:?}", a.sort).to_lowercase(),
                 d.frames,
                 run.engine.tcp_packets,
                 run.engine.udp_packets

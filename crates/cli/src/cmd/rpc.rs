@@ -106,8 +106,13 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             let s = &ff.rpc.stats;
             writeln!(
                 out,
-                "{} calls, {} faults, {} binds ({} rejected); {} endpoints handed out",
-                s.calls, s.faults, s.binds, s.bind_naks, ff.endpoints.len()
+                "{} calls, {} faults, {} binds ({} rejected); {} endpoint{} handed out",
+                s.calls,
+                s.faults,
+                s.binds,
+                s.bind_naks,
+                ff.endpoints.len(),
+                if ff.endpoints.len() == 1 { "" } else { "s" }
             )?;
         }
         out.flush()?;

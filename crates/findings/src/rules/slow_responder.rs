@@ -33,6 +33,19 @@ pub const MIN_MEDIAN_WAIT: f64 = 0.100;
 pub const PROBLEM_MEDIAN_WAIT: f64 = 1.0;
 const WORST: usize = 8;
 
+/// The thresholds, as a value (the rule uses [`Thresholds::DEFAULT`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Thresholds {
+    pub min_transactions: u64,
+    pub min_median_wait: f64,
+    pub problem_median_wait: f64,
+}
+
+impl Thresholds {
+    pub const DEFAULT: Thresholds =
+        Thresholds { min_transactions: MIN_TRANSACTIONS, min_median_wait: MIN_MEDIAN_WAIT, problem_median_wait: PROBLEM_MEDIAN_WAIT };
+}
+
 /// One slow transaction kept as evidence.
 struct Sample {
     wait: f64,
@@ -94,6 +107,11 @@ fn rtt_of(c: &Conversation) -> Option<f64> {
 }
 
 pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    check_with(facts, Thresholds::DEFAULT, out)
+}
+
+/// The rule with other thresholds (tests use it to look at healthy traffic's numbers).
+pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
     let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
     let by_addr: HashMap<(SocketAddr, SocketAddr), &Conversation> =
         facts.conversations.iter().filter(|c| c.info.proto == Proto::Tcp).map(|c| ((c.info.orig, c.info.resp), c)).collect();
@@ -154,11 +172,11 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     }
 
     for ((server, proto), g) in groups {
-        if g.count < MIN_TRANSACTIONS {
+        if g.count < th.min_transactions {
             continue;
         }
         let median = g.quantile(0.5);
-        if median < MIN_MEDIAN_WAIT {
+        if median < th.min_median_wait {
             continue;
         }
         let p90 = g.quantile(0.9);
@@ -203,7 +221,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         ev.value("total_think_s", round(lost));
         ev.value("quantiles_exact", g.exact);
         ev.finish();
-        let severity = if median >= PROBLEM_MEDIAN_WAIT { Severity::Problem } else { Severity::Warning };
+        let severity = if median >= th.problem_median_wait { Severity::Problem } else { Severity::Warning };
         let rtt_text = if rtt_known { format!("{:.1} ms", rtt * 1e3) } else { "unknown (no TCP handshake captured; counted as 0)".into() };
         out.push(Finding {
             id: ID,

@@ -1,7 +1,8 @@
-//! UDP protocol queries against real daemons in a network namespace (root): net-snmp's
+//! Protocol queries against real daemons in a network namespace (root): net-snmp's
 //! snmpd (SNMP sysDescr with a community), coturn (STUN binding + TURN allocate -> 401
-//! with the realm), Samba's nmbd (NetBIOS node status, cross-checked with nmblookup -A).
-//! CI needs the Debian packages snmpd and coturn besides samba.
+//! with the realm), Samba's nmbd (NetBIOS node status, cross-checked with nmblookup -A),
+//! xrdp (RDP negotiation and the TLS certificate behind it).
+//! CI needs the Debian packages snmpd, coturn and xrdp besides samba.
 
 mod common;
 
@@ -113,4 +114,28 @@ fn netbios_node_status_matches_nmblookup() {
     assert_eq!(ours, theirs, "nmblookup -A:\n{reference}");
     let mac = reference.lines().find(|l| l.contains("MAC Address")).unwrap().split('=').nth(1).unwrap().trim().to_string();
     assert_eq!(r["mac"].as_str().unwrap().to_ascii_uppercase(), mac);
+}
+
+#[test]
+fn rdp_negotiation_and_certificate_from_xrdp() {
+    require_root_tools(&["ip", "xrdp", "openssl"]);
+    let mut lab = Lab::new(23);
+    let ip = lab.server_ip.clone();
+    lab.spawn_server("xrdp", &["--nodaemon", "--port", "3389"]);
+    lab.wait_listen("tcp", 3389);
+    let cert = "/etc/xrdp/cert.pem";
+    let subject = lab.client_output(&format!("openssl x509 -in {cert} -noout -subject -nameopt RFC2253"));
+    let end = lab.client_output(&format!("openssl x509 -in {cert} -noout -enddate -dateopt iso_8601"));
+    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "--preset", "rdp", "--json"]);
+    let recs = json_lines(&out);
+    let r = &record(&recs, "tcp", 3389)["result"];
+    assert_eq!(r["negotiation"], "selected", "{r}");
+    assert_eq!(r["protocol_name"], "TLS", "{r}");
+    let leaf = &r["tls"]["chain"][0];
+    assert_eq!(leaf["subject"], subject.trim().trim_start_matches("subject="), "{r}");
+    assert_eq!(leaf["not_after"], format!("{} UTC", end.trim().trim_start_matches("notAfter=").trim_end_matches('Z')), "{r}");
+    assert_eq!(r["tls"]["name_matches"], false, "{r}");
+    // xrdp does not serve UDP 3389: ICMP port unreachable -> exit code 1.
+    assert_eq!(record(&recs, "udp", 3389)["state"], "NOT LISTENING");
+    assert_eq!(code, Ok(1));
 }

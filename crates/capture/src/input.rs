@@ -1,0 +1,325 @@
+//! The bytes the parser reads records from, in place: a window `[at, end)` over either a
+//! memory map of a regular file (zero-copy) or one buffer filled straight from a stream
+//! (standard input, a pipe, gzip, any `Read`).
+//!
+//! # Memory map (plain regular files)
+//!
+//! The file's length is read once at open and only that much is mapped; the parser walks the
+//! map and [`Frame::data`](crate::Frame::data) borrows from it. When the parser needs bytes
+//! past the map (end of file, or a record cut by the end), the file's current length is
+//! checked: if the file grew or shrank since open, reading goes on from the file itself at the
+//! current record (see streaming below), so a capture still being written is read to its
+//! current end, as with plain reads.
+//!
+//! Trade-off: a mapped file truncated by another process while it is read makes the
+//! process fault (SIGBUS) on the first access past the new end. To narrow that, the window
+//! only ever extends [`CHECK_STEP`] (1 MiB) past the current record, each extension after
+//! checking (fstat) that the file is still at least as long as the map; a file found shorter
+//! is read on through plain reads, and its cut is reported like any truncated input. A
+//! truncation that lands inside the window already checked (at most 1 MiB ahead of the
+//! parser) in the microseconds before it is read can still fault: a tool that must survive
+//! that uses [`CaptureReader::open_buffered`](crate::CaptureReader::open_buffered). A file
+//! rewritten in place (same length) while it is read gives garbage frames, as it would with
+//! plain reads; the parser treats every byte as hostile either way.
+//!
+//! # Streaming
+//!
+//! One buffer, starting at [`INITIAL`] bytes and doubling up to [`TARGET`] (4 MiB) as the
+//! stream proves long. Reads go straight from the source into the free space after the
+//! window (one `read` call at a time, so a live pipe is never waited on for more than the
+//! record at hand). When a record does not fit before the buffer's end, the window's
+//! remainder (less than one record) is moved to the front: one move per buffer, not per
+//! packet. A record larger than the buffer grows it in steps of at most [`GROW_STEP`] as its
+//! bytes actually arrive, so a block length promising more than the input holds never
+//! allocates more than one step beyond the data read.
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
+
+use memmap2::{Advice, Mmap, MmapOptions};
+
+use crate::source::{Source, GZIP_MAGIC};
+
+/// First size of a stream buffer.
+pub(crate) const INITIAL: usize = 64 * 1024;
+/// The stream buffer doubles up to this size (larger only for a larger record).
+pub(crate) const TARGET: usize = 4 << 20;
+/// A record larger than the buffer grows it by at most this much per read.
+pub(crate) const GROW_STEP: usize = 1 << 20;
+/// A memory-mapped window extends this far past the current record per length check.
+pub(crate) const CHECK_STEP: usize = 1 << 20;
+/// A memory-mapped file is prefetched this far ahead of the parser (each 64-byte line once).
+const PREFETCH: usize = 2048;
+
+/// Maps the pages of `map[from..to]` in (Linux 5.14+; elsewhere nothing to do).
+fn populate(map: &Mmap, from: usize, to: usize) -> io::Result<()> {
+    if std::env::var_os("XX_NOPOP").is_some() { return Ok(()); }
+    #[cfg(target_os = "linux")]
+    if to > from {
+        return map.advise_range(Advice::PopulateRead, from, to - from);
+    }
+    let _ = (map, from, to);
+    Ok(())
+}
+
+/// The file is still at least `len` bytes long.
+fn intact(file: &File, len: usize) -> bool {
+    file.metadata().is_ok_and(|m| m.len() >= len as u64)
+}
+
+/// Asks the CPU to bring the cache line of `b[at]` in (a hint: nothing if `at` is outside).
+#[inline(always)]
+fn prefetch(b: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(p) = b.get(at) {
+        // SAFETY: a prefetch never faults and has no effect on the program's state; the
+        // address is inside the slice anyway. SSE is part of the x86_64 baseline.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                (p as *const u8).cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (b, at);
+}
+
+enum Mode {
+    Map {
+        map: Mmap,
+        file: File,
+    },
+    Stream {
+        src: Source,
+        buf: Vec<u8>,
+        eof: bool,
+    },
+}
+
+pub(crate) struct Input {
+    mode: Mode,
+    /// First unconsumed byte (index into [`bytes`](Input::bytes)).
+    at: usize,
+    /// End of the bytes available to the parser: data read into the stream buffer, or the
+    /// part of the map whose presence in the file was last checked.
+    end: usize,
+    /// Stream offset of `bytes()[0]`.
+    base: u64,
+    /// Memory map: lines before this index have been prefetched.
+    prefetched: usize,
+    /// gzip-compressed input (fixed at open).
+    gzip: bool,
+}
+
+impl Input {
+    /// A stream, sniffed for gzip.
+    pub(crate) fn stream(src: Source) -> Input {
+        let gzip = src.is_gzip();
+        Input {
+            mode: Mode::Stream {
+                src,
+                buf: Vec::new(),
+                eof: false,
+            },
+            at: 0,
+            end: 0,
+            base: 0,
+            prefetched: 0,
+            gzip,
+        }
+    }
+
+    /// Maps the first `len` bytes of `file` (its length at open). `Ok(None)` when the file is
+    /// empty, gzip-compressed (it must be streamed through the decoder) or cannot be mapped
+    /// here: the caller streams it instead. The file's read position is left at 0.
+    pub(crate) fn map(file: &File, len: u64) -> Option<Input> {
+        let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
+        // SAFETY: the map is read-only and only ever read through bounds-checked slices. A
+        // file changed by another process while mapped is the trade-off documented above:
+        // truncation is checked for before every window extension (fault possible only inside
+        // the 1 MiB already checked), rewritten contents are parsed as the hostile input they
+        // are. `len` is the length read at open, so nothing beyond it is mapped.
+        let mut o = MmapOptions::new();
+        o.len(len);
+        if std::env::var_os("XX_POPULATE").is_some() { o.populate(); }
+        let map = unsafe { o.map(file) }.ok()?;
+        if map.len() != len || map.get(..2) == Some(&GZIP_MAGIC[..]) {
+            return None;
+        }
+        // Advisory only: more read-ahead on a cold cache.
+        let _ = map.advise(Advice::Sequential);
+        let file = file.try_clone().ok()?;
+        Some(Input {
+            mode: Mode::Map { map, file },
+            at: 0,
+            end: 0,
+            base: 0,
+            prefetched: 0,
+            gzip: false,
+        })
+    }
+
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.mode, Mode::Map { .. })
+    }
+
+    pub(crate) fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// The backing bytes: the map or the stream buffer (`[at, end)` is the window).
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.mode {
+            Mode::Map { map, .. } => map,
+            Mode::Stream { buf, .. } => buf,
+        }
+    }
+
+    /// The window: from the first unconsumed byte to the end of the available bytes.
+    #[inline]
+    pub(crate) fn rest(&self) -> &[u8] {
+        self.bytes().get(self.at..self.end).unwrap_or(&[])
+    }
+
+    /// Stream offset of the first unconsumed byte.
+    #[inline]
+    pub(crate) fn offset(&self) -> u64 {
+        self.base.saturating_add(self.at as u64)
+    }
+
+    /// Consumes `n` bytes (at most what the window holds); returns the index in
+    /// [`bytes`](Input::bytes) where they start.
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) -> usize {
+        let at = self.at;
+        self.at = self.at.saturating_add(n).min(self.end);
+        if let Mode::Map { map, .. } = &self.mode {
+            let ahead = self.at.saturating_add(PREFETCH).min(self.end);
+            while self.prefetched < ahead {
+                prefetch(map, self.prefetched);
+                self.prefetched += 64;
+            }
+        }
+        at
+    }
+
+    /// Consumes everything available (the input ended inside a record).
+    pub(crate) fn consume_all(&mut self) {
+        self.at = self.end;
+    }
+
+    /// Bytes read from the underlying file or stream: compressed bytes for gzip, the parse
+    /// position for a memory-mapped file.
+    pub(crate) fn raw_bytes_read(&self) -> u64 {
+        match &self.mode {
+            Mode::Map { .. } => self.offset(),
+            Mode::Stream { src, .. } => src.raw_bytes_read(),
+        }
+    }
+
+    pub(crate) fn cut_short(&self) -> Option<&str> {
+        match &self.mode {
+            Mode::Map { .. } => None,
+            Mode::Stream { src, .. } => src.cut_short(),
+        }
+    }
+
+    /// Makes `n` bytes available from the first unconsumed one if the input holds them;
+    /// returns how many are available: `n` or more, or fewer only at the end of input.
+    #[inline]
+    pub(crate) fn ensure(&mut self, n: usize) -> io::Result<usize> {
+        let avail = self.end - self.at;
+        if avail >= n {
+            return Ok(avail);
+        }
+        self.refill(n)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self, n: usize) -> io::Result<usize> {
+        loop {
+            let avail = self.end - self.at;
+            if avail >= n {
+                return Ok(avail);
+            }
+            match &mut self.mode {
+                Mode::Map { map, file } => {
+                    let map_len = map.len();
+                    let now = file.metadata().map(|m| m.len()).ok();
+                    let want = self.at.saturating_add(n);
+                    if want <= map_len && now.is_some_and(|l| l >= map_len as u64) {
+                        // Still all there: extend the window one check step (or the record),
+                        // mapping its pages in one call rather than a fault per 64 KiB. That
+                        // call fails (instead of faulting) if the file was cut meanwhile.
+                        let from = self.end.max(self.at);
+                        let to = self.at.saturating_add(n.max(CHECK_STEP)).min(map_len);
+                        if populate(map, from, to).is_ok() || intact(file, map_len) {
+                            self.end = to;
+                            continue;
+                        }
+                    }
+                    if want > map_len && now == Some(map_len as u64) {
+                        // The true end of the file, as it was at open.
+                        self.end = map_len;
+                        return Ok(self.end - self.at);
+                    }
+                    // The file grew or shrank since open: read on from it at the first
+                    // unconsumed byte; the map goes.
+                    let mut f = file.try_clone()?;
+                    let from = self.offset();
+                    f.seek(SeekFrom::Start(from))?;
+                    self.mode = Mode::Stream {
+                        src: Source::plain(Box::new(f), from),
+                        buf: Vec::new(),
+                        eof: false,
+                    };
+                    self.base = from;
+                    self.at = 0;
+                    self.end = 0;
+                }
+                Mode::Stream { src, buf, eof } => {
+                    if *eof {
+                        return Ok(avail);
+                    }
+                    if self.at.saturating_add(n) > buf.len() || self.end == buf.len() {
+                        // No room after the window: move its remainder to the front, and
+                        // let the buffer grow (doubling to TARGET; for a larger record, one
+                        // step past the data it holds).
+                        if self.at > 0 {
+                            buf.copy_within(self.at..self.end, 0);
+                            self.base = self.base.saturating_add(self.at as u64);
+                            self.end = avail;
+                            self.at = 0;
+                        }
+                        let target: usize = std::env::var("XX_TARGET").ok().and_then(|v| v.parse().ok()).unwrap_or(TARGET);
+                        let doubled = buf.len().saturating_mul(2).clamp(INITIAL, target);
+                        let for_record = n.min(avail.saturating_add(GROW_STEP));
+                        let new_len = buf.len().max(doubled).max(for_record);
+                        if new_len > buf.len() {
+                            buf.reserve_exact(new_len - buf.len());
+                            buf.resize(new_len, 0);
+                        }
+                    }
+                    let Some(dst) = buf.get_mut(self.end..) else {
+                        return Ok(avail);
+                    };
+                    let k = src.read(dst)?;
+                    if k == 0 {
+                        *eof = true;
+                    }
+                    self.end = self.end.saturating_add(k).min(buf.len());
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        match &self.mode {
+            Mode::Map { .. } => 0,
+            Mode::Stream { buf, .. } => buf.capacity(),
+        }
+    }
+}
