@@ -75,7 +75,7 @@ for i in $(seq "$RUNS"); do
     rc=$?
     set -e
     t1=$(now)
-    ip netns exec "$C" nmap -sT -p- -n -Pn --max-retries 1 -oG "/tmp/thpb-nmap-$$.txt" $SIP >/dev/null
+    ip netns exec "$C" nmap -sT -p- -n -Pn --max-retries 1 -oG "/tmp/thpb-nmap-$$.txt" -oN "/tmp/thpb-nmapn-$$.txt" $SIP >/dev/null
     t2=$(now)
     T_PQ+=("$(echo "$t1 - $t0" | bc)")
     T_NM+=("$(echo "$t2 - $t1" | bc)")
@@ -86,8 +86,11 @@ done
 # ports listen, so the pipelines run without -e/pipefail).
 set +e +o pipefail
 open_nmap=$(grep -o '[0-9]*/open/' "/tmp/thpb-nmap-$$.txt" | cut -d/ -f1 | sort -n | tr '\n' ' ')
-filtered_nmap=$(grep -o '[0-9]*/filtered/' "/tmp/thpb-nmap-$$.txt" | wc -l)
-rm -f "/tmp/thpb-nmap-$$.txt"
+# nmap lists the most common state as "Not shown: N closed ..., M filtered ..." when it
+# is not shown port by port.
+filtered_nmap=$(( $(grep -o '[0-9]*/filtered/' "/tmp/thpb-nmap-$$.txt" | wc -l) + \
+    $(grep -o '[0-9]* filtered tcp ports' "/tmp/thpb-nmapn-$$.txt" | awk '{s+=$1} END {print s+0}') ))
+rm -f "/tmp/thpb-nmap-$$.txt" "/tmp/thpb-nmapn-$$.txt"
 open_pq=$(ip netns exec "$C" "${PQ[@]}" -n $SIP -nr -r 1:65535 --json --no-query ${PORTQRY_ARGS:-} |
     grep '"state":"LISTENING"' | grep -o '"port":[0-9]*' | cut -d: -f2 | sort -n | tr '\n' ' ')
 filtered_pq=$(ip netns exec "$C" "${PQ[@]}" -n $SIP -nr -o 1000-1499,20000-20499 --json --no-query ${PORTQRY_ARGS:-} |

@@ -17,8 +17,12 @@
 //!   unknown) are skipped and counted by type.
 //! * **gzip** around either, detected by its magic (several members allowed).
 //!
-//! Memory is bounded: a 64 KiB read buffer plus one record buffer that grows to the largest
-//! record or block met (at most [`Limits::max_block_len`], 256 MiB) and is reused.
+//! Reading is zero-copy: a regular, uncompressed file is memory-mapped and each
+//! [`Frame::data`] borrows straight from the map ([`CaptureReader::open_buffered`] explains the
+//! trade-off and avoids it); any other input (standard input, pipes, gzip, `from_reader`) is
+//! read into one buffer that the parser reads records from in place. Memory is bounded: that
+//! buffer is 1 MiB, larger only to hold the largest record or block met (at most
+//! [`Limits::max_block_len`], 256 MiB, and allocated as its bytes arrive).
 //!
 //! # Error contract
 //!
@@ -88,7 +92,7 @@ impl LinkType {
     pub const LINUX_SLL2: LinkType = LinkType(276);
 }
 
-/// One captured packet, borrowed from the reader's buffer until the next call.
+/// One captured packet, borrowed from the reader (its memory map or buffer) until the next call.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
     /// 1-based frame number, counted across all sections and interfaces, as Wireshark does

@@ -449,7 +449,7 @@ impl CaptureReader {
     /// Bytes read from the underlying file or stream (compressed bytes for gzip input); with
     /// [`source_len`](CaptureReader::source_len) this drives a progress bar. For a
     /// memory-mapped file it is the parse position; a read buffer runs ahead of parsing by
-    /// up to its size (4 MiB, or the largest record).
+    /// up to its size (1 MiB, or the largest record).
     pub fn source_bytes_read(&self) -> u64 {
         self.input.raw_bytes_read()
     }
@@ -886,9 +886,9 @@ mod tests {
     }
 
     /// The stream buffer doubles from 64 KiB only as the input proves long, and stops at
-    /// 4 MiB: dcerpc/dcerpc__zerologon__input.pcap (122312 bytes) needs one doubling; its
+    /// 1 MiB: dcerpc/dcerpc__zerologon__input.pcap (122312 bytes) needs one doubling; its
     /// records repeated to 20 MB (each record copied as found by walking the file here) reach
-    /// the 4 MiB target and no more. Frames read in place are the file's packet bytes.
+    /// the 1 MiB target and no more. Frames read in place are the file's packet bytes.
     #[test]
     fn stream_buffer_doubles_to_target_only() {
         use crate::input::{INITIAL, TARGET};

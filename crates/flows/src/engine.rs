@@ -515,32 +515,32 @@ impl Engine {
             f.closed = f.ep.iter().any(|e| *e == Ep::Reset) || f.ep.iter().all(|e| *e == Ep::Closed);
         }
 
-        // Payload to the analyzers, in order.
+        // Payload to the analyzers, in order. An ACK can release (or declare lost) bytes of
+        // the other direction, so each direction has its own emitter.
         if deliver {
-            let mut gap = false;
-            let mut emit = |o: Out<'_>| match o {
-                Out::Data { offset, data } => h.tcp_data(&info, dir, offset, data, p.frame, p.ts),
-                Out::Gap { offset, len } => {
-                    gap = true;
-                    h.tcp_gap(&info, dir, offset, len, p.frame, p.ts)
-                }
-            };
+            let mut gap = [false; 2];
+            let (frame, ts) = (p.frame, p.ts);
             if syn {
                 f.reasm[d].start(hdr.seq.wrapping_add(1));
             }
-            if !payload.is_empty() {
+            if hdr.wire_len > 0 {
                 let seq = if syn { hdr.seq.wrapping_add(1) } else { hdr.seq };
-                f.reasm[d].segment(seq, payload, reasm_limit, &mut emit);
+                let g = &mut gap[d];
+                f.reasm[d].segment_cut(seq, payload, hdr.wire_len, reasm_limit, &mut |o| deliver_to(h, &info, dir, frame, ts, g, o));
             }
             if fin {
                 let s = hdr.seq.wrapping_add(hdr.wire_len).wrapping_add(syn as u32);
                 f.reasm[d].fin(s);
             }
             if ackf && !rst {
-                f.reasm[dir.flip().idx()].acked(hdr.ack, &mut emit);
+                let other = dir.flip();
+                let g = &mut gap[other.idx()];
+                f.reasm[other.idx()].acked(hdr.ack, &mut |o| deliver_to(h, &info, other, frame, ts, g, o));
             }
-            if gap {
-                hist(f, dir, b'G');
+            for g in [Dir::Orig, Dir::Resp] {
+                if gap[g.idx()] {
+                    hist(f, g, b'G');
+                }
             }
         }
     }
@@ -650,6 +650,17 @@ impl Engine {
             }
         }
         self.finished.push(f.conv);
+    }
+}
+
+/// Hand one reassembler output of direction `d` to the analyzers.
+fn deliver_to(h: &mut dyn StreamHandler, info: &FlowInfo, d: Dir, frame: u64, ts: Timestamp, gap: &mut bool, o: Out<'_>) {
+    match o {
+        Out::Data { offset, data } => h.tcp_data(info, d, offset, data, frame, ts),
+        Out::Gap { offset, len } => {
+            *gap = true;
+            h.tcp_gap(info, d, offset, len, frame, ts)
+        }
     }
 }
 

@@ -80,6 +80,20 @@ impl Reasm {
         }
     }
 
+    /// A segment whose payload the snap length cut: `data` was captured of `wire_len` bytes.
+    /// The captured part is offered as usual; when it was delivered in order, the part the
+    /// capture did not keep is declared a gap right away.
+    pub fn segment_cut(&mut self, seq: u32, data: &[u8], wire_len: u32, limit: usize, emit: &mut dyn FnMut(Out<'_>)) {
+        self.segment(seq, data, limit, emit);
+        let cut = wire_len as u64 - (data.len() as u64).min(wire_len as u64);
+        let after = seq.wrapping_add(data.len() as u32);
+        if cut > 0 && self.next_seq.is_none_or(|n| n == after) && self.pending.is_empty() {
+            self.next_seq.get_or_insert(after);
+            emit(Out::Gap { offset: self.next_off, len: cut });
+            self.advance(cut);
+        }
+    }
+
     /// The peer acknowledged up to `ack`: bytes before it that we still wait for will not be
     /// retransmitted, so they are a gap in the capture.
     pub fn acked(&mut self, ack: u32, emit: &mut dyn FnMut(Out<'_>)) {

@@ -149,9 +149,9 @@ fn parse_port(switch: &str, s: &str) -> Result<u16, ArgError> {
     }
 }
 
-fn parse_num<T: std::str::FromStr>(switch: &str, s: &str, min: T, max: T) -> Result<T, ArgError>
+fn parse_num<T>(switch: &str, s: &str, min: T, max: T) -> Result<T, ArgError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     match s.trim().parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
@@ -436,7 +436,8 @@ EXTRAS
                     host, address, proto, port, state, reason, and where a query ran
                     query + result; the EPM query adds endpoints)
   --timeout MS      wait per attempt (default 1000; -sl doubles it)
-  --tries N         attempts per port before FILTERED (default 2, max 5)
+  --tries N         attempts per port before FILTERED (default 2, max 5; PortQry
+                    itself tries a TCP port 3 times, a UDP port once)
   --concurrency N   sockets open at once (default 500)
   --rate N          new probes per second (default 20000, 0 = unlimited)
   --preset NAME     port sets like PortQryUI: domain, exchange, sccm, rdp, sql, web,

@@ -228,7 +228,7 @@ async fn scan_one(o: &Options, host: &str, w: &mut dyn Write) -> Result<Vec<Port
                 rep.reason = format!("{}; the {} query was answered", rep.reason, kind.name());
             }
             // A silent UDP port whose query got no answer: nothing to show but the state.
-            if !(p.state == PortState::ListeningOrFiltered && !out.answered) || o.verbose {
+            if p.state != PortState::ListeningOrFiltered || out.answered || o.verbose {
                 rep.text = out.lines;
                 rep.query = Some(kind.name());
                 rep.result = Some(out.result);

@@ -178,7 +178,7 @@ pub fn list(o: &Options, w: &mut dyn Write) -> Result<i32, ProbeError> {
     }
     writeln!(w, "TCP/UDP Port Usage\n")?;
     writeln!(w, "{} active ports found\n", shown.len())?;
-    writeln!(w, "{:<5} {:<40} {:<12} {:<8} {}", "Proto", "Local Address", "State", "PID", "Process")?;
+    writeln!(w, "{:<5} {:<40} {:<12} {:<8} Process", "Proto", "Local Address", "State", "PID")?;
     for s in &shown {
         writeln!(w, "{}", row(s))?;
     }

@@ -339,23 +339,18 @@ pub async fn udp_exchange(
             let icmp = read_errqueue(sock.as_raw_fd());
             return UdpOutcome::Failed(classify(&e, icmp));
         }
-        let deadline = Instant::now() + wait;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+        // A connected UDP socket only receives from the peer: one datagram is the answer
+        // (a late answer to an earlier try counts too).
+        match tokio::time::timeout(wait, sock.recv(&mut buf)).await {
+            Ok(Ok(n)) => {
+                let n = n.min(buf.len());
+                return UdpOutcome::Reply(buf.get(..n).unwrap_or_default().to_vec());
             }
-            match tokio::time::timeout(left, sock.recv(&mut buf)).await {
-                Ok(Ok(n)) => {
-                    let n = n.min(buf.len());
-                    return UdpOutcome::Reply(buf.get(..n).unwrap_or_default().to_vec());
-                }
-                Ok(Err(e)) => {
-                    let icmp = read_errqueue(sock.as_raw_fd());
-                    return UdpOutcome::Failed(classify(&e, icmp));
-                }
-                Err(_) => break,
+            Ok(Err(e)) => {
+                let icmp = read_errqueue(sock.as_raw_fd());
+                return UdpOutcome::Failed(classify(&e, icmp));
             }
+            Err(_) => {}
         }
     }
     UdpOutcome::Failed(ConnectFail::Timeout)

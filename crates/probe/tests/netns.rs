@@ -203,7 +203,7 @@ fn endless_epm_paging_is_stopped() {
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     // With follow-up: the endpoint's port is closed -> verdict names it.
     let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500"]);
-    assert!(out.contains("1 of 1 TCP endpoints unreachable: 49999 NOT LISTENING"), "{out}");
+    assert!(out.contains("1 of 1 TCP endpoints unreachable (1 of 1 interface registrations): 49999 NOT LISTENING"), "{out}");
     assert!(!out.contains("WARNING"), "0.0.0.0 means the same host: {out}");
 
     // A tower naming another address: warned about; the list ends normally

@@ -232,6 +232,11 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
         assert_eq!(k["error_name"], "KDC_ERR_C_PRINCIPAL_UNKNOWN", "{k}");
         assert_eq!(k["realm"], REALM, "{k}");
     }
+    // Without LDAP in the list (and an address, not a name) the realm is learnt by CLDAP.
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-o", "88,53", "--json"]);
+    let recs = json_lines(&out);
+    assert_eq!(record(&recs, "udp", 88)["result"]["realm"], REALM, "{out}");
+    assert_eq!(record(&recs, "udp", 53)["result"]["rcode_name"], "NOERROR", "{out}");
     let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-o", "445,3268", "--json"]);
     let recs = json_lines(&out);
     let smb = &record(&recs, "tcp", 445)["result"];

@@ -334,6 +334,10 @@ async fn follow_up(ctx: &Ctx, towers: &[(Uuid, u16, u16, u16)]) -> BTreeMap<(u16
     out
 }
 
+/// One map entry as shown: interface uuid, major, minor, annotation, binding string, and
+/// for ncacn_ip_tcp the tower's address and port.
+type Row = (Uuid, u16, u16, String, String, Option<(Option<IpAddr>, u16)>);
+
 /// The whole EPM query (dump or --map, then follow-up).
 pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
     let mut lines = vec!["Querying Endpoint Mapper Database...".to_string()];
@@ -352,8 +356,7 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
         Err(e) => return fail(lines, format!("bind to the endpoint mapper: {e}"), true),
     }
 
-    // (interface uuid, major, minor, annotation, binding, tcp port) per entry
-    let mut rows: Vec<(Uuid, u16, u16, String, String, Option<(Option<IpAddr>, u16)>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut error = None;
     let pages;
     if let Some(m) = ctx.map.clone() {
@@ -455,10 +458,17 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
             .map(|(p, (s, r))| format!("{p} {s} ({r})"))
             .collect();
         let rejected = fu.values().filter(|f| matches!(f.bind, Some(ref b) if !matches!(b, BindOutcome::Accepted { .. }))).count();
+        let entries_bad = fu.values().filter(|f| f.state != PortState::Listening).count();
         let v = if bad.is_empty() {
             format!("All {} TCP endpoints reachable", per_port.len())
         } else {
-            format!("{} of {} TCP endpoints unreachable: {}", bad.len(), per_port.len(), bad.join("; "))
+            format!(
+                "{} of {} TCP endpoints unreachable ({entries_bad} of {} interface registrations): {}",
+                bad.len(),
+                per_port.len(),
+                fu.len(),
+                bad.join("; ")
+            )
         };
         let v = if rejected > 0 { format!("{v}; {rejected} interface bind(s) not accepted") } else { v };
         lines.push(v.clone());

@@ -256,12 +256,38 @@ async fn udp_exchange(ctx: &Ctx, port: u16, req: &[u8]) -> Result<Vec<u8>, Query
     }
 }
 
+/// Learns the realm (AD domain) for the Kerberos and DNS questions when neither `--realm`
+/// nor an earlier LDAP query gave it: one CLDAP rootDSE search (UDP 389, one try), then
+/// LDAP over TCP 389. Bounded by 1 + 4 waits; silence leaves the realm unknown.
+async fn learn_realm(ctx: &mut Ctx) {
+    if ctx.realm.is_some() {
+        return;
+    }
+    let req = ldap::request(1);
+    let once = Limits { tries: 1, ..ctx.limits.clone() };
+    let cldap = net::udp_exchange(ctx.sa(389), ctx.limits.source_port, &req, once.timeout, 1, crate::scan::MAX_UDP_REPLY).await;
+    let reply = match cldap {
+        UdpOutcome::Reply(r) => Some(r),
+        _ => tcp_exchange(ctx, 389, &req, ldap::MAX_REPLY, ldap::complete).await.ok(),
+    };
+    if let Some(d) = reply.and_then(|b| ldap::parse(&b, 1).ok()) {
+        ctx.realm = d.realm();
+    }
+}
+
 /// Runs one query. `udp_reply` is the reply the state probe already received (its payload
 /// was this query's request), so UDP queries usually cost nothing extra.
 pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: Option<Vec<u8>>) -> Output {
     let p = proto.upper();
-    // DNS and Kerberos questions depend on what LDAP taught (the realm): ask again.
-    let udp_reply = if matches!(kind, Kind::Dns | Kind::Kerberos) { None } else { udp_reply };
+    // DNS and Kerberos questions depend on the realm: learn it, then ask again.
+    let udp_reply = if matches!(kind, Kind::Dns | Kind::Kerberos) {
+        if ctx.given_name().is_none() || kind == Kind::Kerberos {
+            learn_realm(ctx).await;
+        }
+        None
+    } else {
+        udp_reply
+    };
     match kind {
         Kind::Epm => epm::run(ctx, port).await,
         Kind::Ldap | Kind::GlobalCatalog | Kind::Cldap => {

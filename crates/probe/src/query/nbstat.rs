@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn parse_reply() {
         let mut m = vec![0x42, 0x42, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0, 32];
-        m.extend(std::iter::repeat(b'A').take(32));
+        m.extend(std::iter::repeat_n(b'A', 32));
         m.extend_from_slice(&[0, 0, 0x21, 0, 1, 0, 0, 0, 0]);
         let mut rd = vec![1u8];
         rd.extend_from_slice(b"DC1            \x20");
