@@ -1,3 +1,5 @@
+//! Prints the AppReport of one capture as JSON (a tool, not a check):
+//! `CAP=/abs/path.pcap cargo test -p tracehound-apps --test dump -- --ignored --nocapture`
 mod common;
 #[test]
 #[ignore]

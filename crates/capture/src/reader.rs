@@ -309,7 +309,12 @@ impl CaptureReader {
             done: false,
         };
         let n = rd.need(4)?;
-        let magic: [u8; 4] = rd.input.rest().first_chunk::<4>().copied().unwrap_or_default();
+        let magic: [u8; 4] = rd
+            .input
+            .rest()
+            .first_chunk::<4>()
+            .copied()
+            .unwrap_or_default();
         if n >= 4 && pcap::magic(&magic).is_some() {
             let m = rd.need(pcap::HEADER_LEN)?;
             if m < pcap::HEADER_LEN {
@@ -527,7 +532,7 @@ impl CaptureReader {
             return Err(self.error(start, ErrorKind::Corrupt(what)));
         }
         let caplen = rh.caplen as usize;
-        let total = HDR + caplen;
+        let total = HDR.saturating_add(caplen);
         let got = self.need(total)?;
         if got < total {
             return Ok(self.ended_inside(format!(

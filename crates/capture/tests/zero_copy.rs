@@ -52,7 +52,12 @@ fn lab_captures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("lab captures missing at {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng")
+            )
+        })
         .collect();
     out.sort();
     out
@@ -66,7 +71,12 @@ fn lab_captures() -> Vec<PathBuf> {
 fn mapped_buffered_and_piped_give_identical_results() {
     let shared = all_shared_captures();
     let lab = lab_captures();
-    assert!(shared.len() >= 70 && !lab.is_empty(), "{} {}", shared.len(), lab.len());
+    assert!(
+        shared.len() >= 70 && !lab.is_empty(),
+        "{} {}",
+        shared.len(),
+        lab.len()
+    );
     let mut frames = 0;
     for p in shared.iter().chain(&lab) {
         let len = std::fs::metadata(p).unwrap().len();
@@ -94,10 +104,15 @@ fn mapped_buffered_and_piped_give_identical_results() {
             inner: Cursor::new(bytes),
             chunk: 4000,
         };
-        let c = outcome(&mut CaptureReader::from_reader(Box::new(piped), &p.display().to_string()).unwrap());
+        let c = outcome(
+            &mut CaptureReader::from_reader(Box::new(piped), &p.display().to_string()).unwrap(),
+        );
         assert_eq!(a, b, "{}", p.display());
         assert_eq!(a, c, "{}", p.display());
-        assert_eq!(a.frames.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), got);
+        assert_eq!(
+            a.frames.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
+            got
+        );
         assert_eq!(a.frames.len(), n);
         frames += n;
     }
@@ -179,7 +194,16 @@ fn records_larger_than_the_buffer() {
     assert_eq!(want.frames.len(), orig_frames.len() + 1);
     assert_eq!(want.frames[0].data, big_data);
     assert_eq!(want.frames[0].number, 1);
-    assert_eq!(want.frames[1..], orig_frames[..].iter().map(|f| Got { number: f.number + 1, ..f.clone() }).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        want.frames[1..],
+        orig_frames[..]
+            .iter()
+            .map(|f| Got {
+                number: f.number + 1,
+                ..f.clone()
+            })
+            .collect::<Vec<_>>()[..]
+    );
     let stats: CaptureStats = read_path(&p).2;
     assert_eq!(stats.unknown_blocks.get(&0x8000_0001), Some(&1));
     assert_eq!(want, outcome(&mut buffered(&p)));
@@ -230,7 +254,10 @@ fn file_growing_after_open_is_read_on() {
     got.extend(rest.frames.into_iter().map(|f| f.data));
     assert_eq!(got, want.iter().map(|f| f.data.clone()).collect::<Vec<_>>());
     assert_eq!(rd.bytes_consumed(), full.len() as u64);
-    assert!(!rd.is_memory_mapped(), "read on from the file, past the map");
+    assert!(
+        !rd.is_memory_mapped(),
+        "read on from the file, past the map"
+    );
 }
 
 /// A mapped file truncated by someone else while it is read: the cut lands more than the

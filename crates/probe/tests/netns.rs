@@ -96,6 +96,17 @@ fn port_states_agree_with_nmap() {
     // Documented bound: N/rate + ceil(N/C) * tries * timeout = 16/20000 + 1*2*0.5 s.
     assert!(elapsed < Duration::from_millis(1004 + 500), "took {elapsed:?}");
 
+    // A TCP port rejected with ICMP port unreachable (iptables' default REJECT): connect()
+    // sees ECONNREFUSED just like a reset, so `nmap -sT` says closed; the ICMP message on
+    // the error queue shows it is a firewall, so we say FILTERED - as `nmap -sS` does.
+    lab.server("nft add rule inet pq in tcp dport 8009 reject with icmp type port-unreachable");
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8009", "--json"]);
+    let r = record(&json_lines(&out), "tcp", 8009).clone();
+    assert_eq!(r["state"], "FILTERED", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains(&format!("ICMP port unreachable from {ip}")), "{r}");
+    let syn = nmap_states(&lab.client_output(&format!("nmap -sS -p 8009 -n -Pn --max-retries 1 -oG - {ip}")));
+    assert_eq!(syn[&("tcp".to_string(), 8009)], "filtered");
+
     // Text layout and -q exit code for a single listening port.
     let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8001"]);
     assert_eq!(code, Ok(0));
@@ -313,6 +324,20 @@ fn local_mode_sees_namespace_listeners_with_owner() {
     });
     assert_eq!(code, Ok(0));
     assert!(out.contains("present:") && out.contains(&format!("{ip}:8101")), "{out}");
+
+    // -wpid: the process's sockets, JSON events; a process that is not there -> exit 1.
+    let (code, out) = lab.in_server(move || {
+        let mut o = Vec::new();
+        let args: Vec<String> = ["-wpid", &pid.to_string(), "-wt", "1", "--count", "2", "--json"].iter().map(|s| s.to_string()).collect();
+        let r = tracehound_probe::run(&args, &mut o);
+        (r.map_err(|e| e.to_string()), String::from_utf8_lossy(&o).into_owned())
+    });
+    assert_eq!(code, Ok(0));
+    let ev = json_lines(&out);
+    assert!(ev.iter().any(|e| e["event"] == "present" && e["local"] == format!("{ip}:8101") && e["pid"] == pid), "{out}");
+    let mut o = Vec::new();
+    let args: Vec<String> = ["-wpid", "4000000", "--count", "1"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(tracehound_probe::run(&args, &mut o).unwrap(), 1);
 }
 
 #[test]

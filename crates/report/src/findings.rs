@@ -132,7 +132,7 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The stable JSON object of a finding.
-pub fn to_json(f: &Finding) -> serde_json::Value {
-    serde_json::to_value(f).unwrap_or(serde_json::Value::Null)
+/// Write the stable JSON object of a finding (one line, no newline).
+pub fn write_json(w: &mut dyn std::io::Write, f: &Finding) -> std::io::Result<()> {
+    serde_json::to_writer(w, f).map_err(std::io::Error::from)
 }

@@ -15,6 +15,7 @@
 //! answer pointed elsewhere (another interface, NAT, a stale registration). A host name in a
 //! DCOM string binding is matched against the asked address (no name resolution here).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -108,6 +109,15 @@ fn attempt_outcome(c: &Conversation) -> &'static str {
 /// Endpoints without a port (named pipes, `ncalrpc`) are not listed; neither are bind_ack
 /// secondary addresses that merely repeat the port of the connection they came on.
 pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<EndpointReport> {
+    // Conversations by responder (protocol, address, port), each list in frame order, so
+    // every endpoint looks only at the connections to its own address and port.
+    let mut by_resp: HashMap<(Proto, IpAddr, u16), Vec<&Conversation>> = HashMap::new();
+    for c in convs {
+        by_resp.entry((c.info.proto, c.info.resp.ip(), c.info.resp.port())).or_default().push(c);
+    }
+    for v in by_resp.values_mut() {
+        v.sort_by_key(|c| c.first_frame);
+    }
     let mut out = Vec::new();
     for h in endpoints {
         let Some(port) = h.port else { continue };
@@ -132,17 +142,8 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
         let mut attempts = Vec::new();
         let mut dropped = 0u64;
         if let Some(target) = target {
-            let mut matching: Vec<&Conversation> = convs
-                .iter()
-                .filter(|c| {
-                    c.info.proto == proto
-                        && c.info.resp.ip() == target
-                        && c.info.resp.port() == port
-                        && c.start >= h.ts
-                })
-                .collect();
-            matching.sort_by_key(|c| c.first_frame);
-            for c in matching {
+            let candidates = by_resp.get(&(proto, target, port)).map(Vec::as_slice).unwrap_or(&[]);
+            for c in candidates.iter().copied().filter(|c| c.start >= h.ts) {
                 if attempts.len() >= MAX_ATTEMPTS {
                     dropped += 1;
                     continue;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use tracehound_findings::{evaluate, sort, Facts, Finding, Severity};
-use tracehound_report::findings::{brief, text, to_json};
+use tracehound_report::findings::{brief, text, write_json};
 use tracehound_report::style::Style;
 
 use crate::analysis::analyze_file;
@@ -101,7 +101,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut out = BufWriter::new(stdout.lock());
     if a.json {
         for f in &all {
-            writeln!(out, "{}", to_json(f))?;
+            write_json(&mut out, f)?;
+            writeln!(out)?;
         }
     } else if a.brief {
         write!(out, "{}", brief(&all, &names, Style::for_stdout()))?;

@@ -43,13 +43,19 @@ fn advice(outcome: Outcome, status: &str) -> (Vec<String>, Vec<String>) {
     }
 }
 
+/// Statuses that end an operation normally although they are not zero.
+fn is_benign(status: &str) -> bool {
+    let s = status.to_ascii_uppercase();
+    ["MORE_ENTRIES", "MORE_DATA", "NO_MORE_ITEMS", "NO_MORE_ENTRIES", "BUFFER_OVERFLOW", "PENDING", "SOME_NOT_MAPPED", "NOT_REGISTERED"].iter().any(|b| s.contains(b))
+}
+
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<(String, u16, String, Outcome, String), Vec<&Call>> = BTreeMap::new();
     for c in &f.rpc.calls {
-        let bad = match c.outcome {
-            Outcome::Fault | Outcome::BindNak | Outcome::Rejected => true,
-            _ => false,
-        };
+        // Faults and refused binds, and operations that answered with an error status (the
+        // return code at the end of the response stub, e.g. STATUS_ACCESS_DENIED).
+        let op_error = c.outcome == Outcome::Ok && c.return_code.is_some() && c.status.is_some() && !is_benign(c.status.as_deref().unwrap_or(""));
+        let bad = matches!(c.outcome, Outcome::Fault | Outcome::BindNak | Outcome::Rejected) || op_error;
         if !bad {
             continue;
         }
@@ -61,6 +67,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
         let what = match outcome {
             Outcome::BindNak => "bind rejected (bind_nak)",
             Outcome::Rejected => "presentation context rejected",
+            Outcome::Ok => "error result",
             _ => "fault",
         };
         let op = c0.operation.clone().or(c0.opnum.map(|o| format!("opnum {o}")));

@@ -301,7 +301,7 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
                 "Reissue the certificate with the name clients use, or make clients use a name in the SAN list.".into(),
             ],
             evidence: ev,
-            weight: if failed { 75 } else { 40 },
+            weight: if failed { 85 } else { 40 }, // the cause of the handshake failure it provokes: ranked above it
         });
     }
 }
@@ -376,7 +376,7 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
                 "Check the clocks of client and server (`w32tm /stripchart`).".into(),
             ],
             evidence: ev,
-            weight: if failed { 75 } else { 45 },
+            weight: if failed { 85 } else { 45 }, // the cause of the handshake failure it provokes: ranked above it
         });
     }
 }

@@ -4,8 +4,9 @@
 //! renders each as a PortQry-style text block plus a JSON `result` object.
 //!
 //! Each query takes at most one connect wait plus three read waits (`4 x timeout`); the
-//! TLS query may use two connections (`8 x timeout`). The endpoint-mapper follow-up is
-//! bounded separately (see [`epm`]).
+//! TLS query may use two connections, and Kerberos / DNS may first learn the realm over
+//! CLDAP or LDAP (`8 x timeout` each). The endpoint-mapper follow-up is bounded
+//! separately (see [`epm`]).
 
 pub mod dns;
 pub mod epm;
