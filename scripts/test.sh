@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: tshark to cross-check our readings, tcpdump/iproute2/
 # nftables/iptables for namespace labs, Samba + winbind + impacket for real DCE/RPC peers,
 # nmap to cross-check port states, openssl for TLS peers, dnsutils for DNS clients.
-pkgs=(tshark tcpdump iproute2 nftables iptables samba winbind python3-impacket nmap openssl
-      dnsutils ldap-utils krb5-user smbclient ethtool netcat-openbsd python3)
+# snmpd, coturn and xrdp are real peers for the live-probe tests (SNMP, STUN/TURN, RDP).
+pkgs=(tshark tcpdump iproute2 nftables iptables samba samba-common-bin winbind python3-impacket
+      nmap openssl dnsutils ldap-utils krb5-user smbclient ethtool netcat-openbsd python3
+      gzip snmpd coturn xrdp)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,8 +18,14 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Keep the packages' daemons (samba, snmpd, coturn, xrdp) from starting on this host: the
+  # tests start their own copies inside network namespaces.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0; [ -e "$policy" ] && had_policy=1
+  [ "$had_policy" = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ "$had_policy" = 1 ] || rm -f "$policy"
 fi
 
 cargo test --workspace --locked 2>&1

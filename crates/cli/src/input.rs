@@ -92,6 +92,11 @@ pub fn warn_run(run: &FileRun) {
     if let Some(d) = &run.damage {
         eprintln!("tracehound: {d} — stopped there; frames before it were analysed");
     }
+    let c = &run.capture;
+    if c.skipped_packets > 0 {
+        let first = c.problems.first().map(|p| format!(" (first: {p})")).unwrap_or_default();
+        eprintln!("tracehound: {}: {} packet records skipped{first}", run.name, c.skipped_packets);
+    }
     let d = &run.decode;
     if d.decode_errors + d.malformed_transport > 0 {
         let first = d.issues.first().map(|i| format!(" (first: frame {}: {})", i.frame, i.what)).unwrap_or_default();

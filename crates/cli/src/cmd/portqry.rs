@@ -1,5 +1,7 @@
 //! `tracehound portqry`: PortQry's switches, passed through to the probe crate.
 
+use tracehound_probe::ProbeError;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// PortQry switches, e.g. -n HOST -e 135, -n HOST -r 1:1024 -p tcp, -local. `-?` for help.
@@ -12,6 +14,12 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut out = stdout.lock();
     match tracehound_probe::run(&a.args, &mut out) {
         Ok(code) => Ok(code.clamp(0, 255) as u8),
+        // A closed pipe (`| head`) is not an error.
+        Err(ProbeError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::OK),
+        Err(e @ ProbeError::Args(_)) => {
+            eprintln!("tracehound: portqry: {e} (tracehound portqry -? lists the switches)");
+            Ok(crate::exit::USAGE)
+        }
         Err(e) => Err(anyhow::anyhow!("portqry: {e}")),
     }
 }
