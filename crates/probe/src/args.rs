@@ -67,7 +67,10 @@ pub struct Options {
     pub timeout: Duration,
     /// `--tries`: connection attempts per port before FILTERED.
     pub tries: u32,
+    /// `--concurrency`: sockets open at once (capped by the open-file limit at run time).
     pub concurrency: usize,
+    /// Adaptive TCP waits from measured round trips (off with `--no-adaptive`).
+    pub adaptive: bool,
     /// `--rate`: new probes per second (0 = unlimited).
     pub rate: u32,
     pub preset: Option<&'static Preset>,
@@ -103,6 +106,7 @@ impl Default for Options {
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
             tries: DEFAULT_TRIES,
             concurrency: DEFAULT_CONCURRENCY,
+            adaptive: true,
             rate: DEFAULT_RATE,
             preset: None,
             map: None,
@@ -115,7 +119,7 @@ impl Default for Options {
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
 pub const DEFAULT_TRIES: u32 = 2;
-pub const DEFAULT_CONCURRENCY: usize = 500;
+pub const DEFAULT_CONCURRENCY: usize = 4096;
 pub const DEFAULT_RATE: u32 = 20_000;
 /// Upper bounds accepted on the command line.
 pub const MAX_CONCURRENCY: usize = 4096;
@@ -301,6 +305,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
                 o.map = Some(v.clone());
             }
             "--no-follow-up" => o.follow_up = false,
+            "--no-adaptive" => o.adaptive = false,
             "--no-query" => o.no_query = true,
             "--realm" => {
                 let v = value()?;
@@ -435,10 +440,17 @@ EXTRAS
   --json            JSON Lines: one object per target and port (stable schema:
                     host, address, proto, port, state, reason, and where a query ran
                     query + result; the EPM query adds endpoints)
-  --timeout MS      wait per attempt (default 1000; -sl doubles it)
+  --timeout MS      longest wait per attempt (default 1000; -sl doubles it). TCP
+                    state probes adapt like nmap: from the SYN-ACK / reset latencies
+                    seen so far, wait = clamp(srtt + 4 x rttvar, 100 ms, timeout),
+                    doubled on each retry (never above timeout); the full timeout
+                    until the first answer. UDP probes and protocol queries always
+                    wait the full timeout.
+  --no-adaptive     every TCP attempt waits the full --timeout
   --tries N         attempts per port before FILTERED (default 2, max 5; PortQry
                     itself tries a TCP port 3 times, a UDP port once)
-  --concurrency N   sockets open at once (default 500)
+  --concurrency N   sockets open at once (default and max 4096; capped by the open-
+                    file limit, whose soft value is raised to the hard one at start)
   --rate N          new probes per second (default 20000, 0 = unlimited)
   --preset NAME     port sets like PortQryUI: domain, exchange, sccm, rdp, sql, web,
                     netbios, ipsec, dns, kerberos, ldap, smb, snmp, tls, stun
@@ -463,7 +475,8 @@ EXIT CODES (also with -q)
 
 TIME BOUND
   The scan takes at most  N/rate + ceil(N/concurrency) x tries x timeout  seconds for N
-  ports (timeout doubled with -sl); each protocol query adds at most 4 x timeout (TLS and
+  ports (timeout = the --timeout maximum, doubled with -sl: adaptive waits only shorten
+  it; concurrency as capped by the open-file limit); each protocol query adds at most 4 x timeout (TLS and
   Kerberos/DNS when the realm must first be learnt over CLDAP/LDAP: 8);
   the endpoint-mapper walk at most 64 pages; the endpoint follow-up probes E <= 512
   endpoints with the same formula plus one bind (4 x timeout) per interface, concurrency

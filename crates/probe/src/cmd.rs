@@ -69,13 +69,17 @@ fn open_log(o: &Options) -> Result<Option<std::fs::File>, ProbeError> {
     }
 }
 
+/// The limits for one target: concurrency capped by the open-file budget (the soft
+/// RLIMIT_NOFILE is raised to the hard limit first), a fresh RTT estimator unless
+/// `--no-adaptive`.
 pub(crate) fn limits(o: &Options) -> Limits {
     Limits {
         timeout: o.attempt_timeout(),
         tries: o.tries,
-        concurrency: o.concurrency,
+        concurrency: o.concurrency.min(crate::net::fd_budget()).max(1),
         rate: o.rate,
         source_port: o.source_port,
+        rtt: o.adaptive.then(|| std::sync::Arc::new(scan::Rtt::new())),
     }
 }
 

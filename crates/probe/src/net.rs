@@ -147,6 +147,32 @@ unsafe fn offender(p: *const u8, have: usize) -> Option<IpAddr> {
     }
 }
 
+/// Descriptors kept free for everything that is not a probe socket (stdio, the log file,
+/// epoll, resolver, query connections).
+pub const FD_RESERVE: u64 = 64;
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (once per process) and returns how many
+/// descriptors probes may hold at once: the soft limit minus [`FD_RESERVE`], at least 1.
+/// A failure to raise keeps the old limit (the budget is then computed from it).
+pub fn fd_budget() -> usize {
+    static BUDGET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+            return 1024usize.saturating_sub(FD_RESERVE as usize);
+        }
+        if rl.rlim_cur < rl.rlim_max {
+            let want = libc::rlimit { rlim_cur: rl.rlim_max, rlim_max: rl.rlim_max };
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &want) } == 0 {
+                rl.rlim_cur = rl.rlim_max;
+            }
+        }
+        let soft = u64::try_from(rl.rlim_cur).unwrap_or(u64::MAX);
+        usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX).max(1)
+    })
+}
+
 /// Why a connection attempt failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnectFail {

@@ -1,8 +1,26 @@
 //! Port states, probed concurrently under a semaphore and a rate limit.
 //!
-//! Time bound: with N ports, concurrency C, rate R (probes/s), T per attempt and K tries,
-//! the probing phase ends within `N/R + ceil(N/C) * K * T` (each probe holds a permit for
-//! at most K*T; permits are handed out in order, at most R per second). [`bound`] computes it.
+//! # Adaptive TCP waits
+//!
+//! Like nmap, the TCP state probe learns how long the target takes to answer: every
+//! connect() that ends with a handshake or a reset is a round-trip sample (the SYN-ACK or
+//! RST latency). [`Rtt`] keeps a smoothed RTT and its variance as RFC 6298 does
+//! (`srtt = 7/8 srtt + 1/8 r`, `rttvar = 3/4 rttvar + 1/4 |srtt - r|`, the first sample
+//! sets `srtt = r`, `rttvar = r/2`) and the wait for an attempt is
+//! `clamp(srtt + 4 rttvar, MIN_WAIT, T)` where `T` is `--timeout` (default 1 s, doubled by
+//! `-sl`) and [`MIN_WAIT`] 100 ms (or `T` if that is smaller). Until the first answer the
+//! wait is `T`. A retry after silence doubles the wait (RFC 6298 back-off), never beyond
+//! `T`. The estimate is shared by every probe of one target (also the endpoint follow-up).
+//! UDP probes and protocol queries keep the fixed `T`: their answer time is the
+//! application's, not the network's. `--no-adaptive` makes every TCP wait `T`.
+//!
+//! # Time bound
+//!
+//! With N ports, concurrency C, rate R (probes/s), a maximum wait T per attempt and K
+//! tries, the probing phase ends within `N/R + ceil(N/C) * K * T` (each probe holds a
+//! permit for at most K*T, adaptive waits are never longer than T; permits are handed out
+//! in order, at most R per second). [`bound`] computes it. C is the requested concurrency
+//! capped by the open-file limit ([`crate::net::fd_budget`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -96,11 +114,81 @@ pub const MAX_UDP_REPLY: usize = 65536;
 /// Limits for a probing run.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// The maximum (and, with `adaptive` off or before any answer, the only) wait per attempt.
     pub timeout: Duration,
     pub tries: u32,
     pub concurrency: usize,
     pub rate: u32,
     pub source_port: Option<u16>,
+    /// Adaptive TCP waits (see the module docs); shared by clones, so one target's probes
+    /// and its endpoint follow-up learn from each other.
+    pub rtt: Option<Arc<Rtt>>,
+}
+
+impl Limits {
+    /// Fixed waits of `timeout` (no estimator).
+    pub fn fixed(timeout: Duration, tries: u32, concurrency: usize, rate: u32, source_port: Option<u16>) -> Limits {
+        Limits { timeout, tries, concurrency, rate, source_port, rtt: None }
+    }
+
+    /// The wait for attempt `attempt` (1-based) of a TCP probe.
+    pub fn tcp_wait(&self, attempt: u32) -> Duration {
+        match &self.rtt {
+            None => self.timeout,
+            Some(r) => {
+                let base = r.timeout(self.timeout);
+                let shift = attempt.saturating_sub(1).min(16);
+                base.saturating_mul(1u32 << shift).min(self.timeout)
+            }
+        }
+    }
+}
+
+/// The smallest adaptive wait (nmap's default --min-rtt-timeout is 100 ms).
+pub const MIN_WAIT: Duration = Duration::from_millis(100);
+
+/// Smoothed round-trip time and variance (RFC 6298, section 2), from connect() latencies.
+#[derive(Debug, Default)]
+pub struct Rtt {
+    /// (srtt, rttvar, samples), in microseconds.
+    inner: std::sync::Mutex<(u64, u64, u64)>,
+}
+
+impl Rtt {
+    pub fn new() -> Rtt {
+        Rtt::default()
+    }
+
+    /// Adds one round-trip sample.
+    pub fn sample(&self, d: Duration) {
+        let r = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let Ok(mut g) = self.inner.lock() else { return };
+        let (srtt, rttvar, n) = *g;
+        *g = if n == 0 {
+            (r, r / 2, 1)
+        } else {
+            let dev = srtt.abs_diff(r);
+            let rttvar = rttvar.saturating_mul(3) / 4 + dev / 4;
+            let srtt = srtt.saturating_mul(7) / 8 + r / 8;
+            (srtt, rttvar, n.saturating_add(1))
+        };
+    }
+
+    /// (srtt, rttvar, samples) so far.
+    pub fn get(&self) -> (Duration, Duration, u64) {
+        let (s, v, n) = self.inner.lock().map(|g| *g).unwrap_or((0, 0, 0));
+        (Duration::from_micros(s), Duration::from_micros(v), n)
+    }
+
+    /// `clamp(srtt + 4 rttvar, min(MIN_WAIT, max), max)`; `max` until the first sample.
+    pub fn timeout(&self, max: Duration) -> Duration {
+        let (srtt, rttvar, n) = self.get();
+        if n == 0 {
+            return max;
+        }
+        let rto = srtt.saturating_add(rttvar.saturating_mul(4));
+        rto.clamp(MIN_WAIT.min(max), max)
+    }
 }
 
 /// Upper bound of the probing phase for `n` ports (see the module docs).
@@ -111,12 +199,19 @@ pub fn bound(n: usize, l: &Limits) -> Duration {
     pacing + l.timeout.saturating_mul(l.tries.max(1)).saturating_mul(rounds)
 }
 
-/// Probes one TCP port: up to `tries` connects.
+/// Probes one TCP port: up to `tries` connects, each waiting [`Limits::tcp_wait`].
 pub async fn tcp_state(addr: SocketAddr, l: &Limits) -> (PortState, String) {
     let tries = l.tries.max(1);
+    let mut waits: Vec<String> = Vec::new();
     for attempt in 1..=tries {
         let start = Instant::now();
-        match net::tcp_connect(addr, l.source_port, l.timeout).await {
+        let wait = l.tcp_wait(attempt);
+        waits.push(wait.as_millis().to_string());
+        let res = net::tcp_connect(addr, l.source_port, wait).await;
+        if let (Some(rtt), Ok(_) | Err(ConnectFail::Refused(None))) = (&l.rtt, &res) {
+            rtt.sample(start.elapsed());
+        }
+        match res {
             Ok(s) => {
                 // Close with a reset: no TIME_WAIT left behind (65535-port sweeps, -sp reuse).
                 #[allow(deprecated)]
@@ -143,10 +238,12 @@ pub async fn tcp_state(addr: SocketAddr, l: &Limits) -> (PortState, String) {
             }
         }
     }
-    (
-        PortState::Filtered,
-        format!("no answer to {tries} connection attempts of {} ms each", l.timeout.as_millis()),
-    )
+    let how = if l.rtt.is_some() {
+        format!("waits of {} ms: adaptive, at most {} ms", waits.join(", "), l.timeout.as_millis())
+    } else {
+        format!("{} ms each", l.timeout.as_millis())
+    };
+    (PortState::Filtered, format!("no answer to {tries} connection attempts ({how})"))
 }
 
 /// Probes one UDP port with `payload`.
@@ -301,10 +398,52 @@ mod tests {
 
     #[test]
     fn bound_formula() {
-        let l = Limits { timeout: Duration::from_millis(1000), tries: 2, concurrency: 500, rate: 0, source_port: None };
+        let l = Limits::fixed(Duration::from_millis(1000), 2, 500, 0, None);
         assert_eq!(bound(1000, &l), Duration::from_secs(4));
         let l = Limits { rate: 1000, ..l };
         assert_eq!(bound(1000, &l), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn rtt_estimator_follows_rfc6298() {
+        let max = Duration::from_secs(1);
+        let r = Rtt::new();
+        assert_eq!(r.timeout(max), max, "no sample yet: the maximum");
+        // First sample 200 ms: srtt 200, rttvar 100 -> 600 ms.
+        r.sample(Duration::from_millis(200));
+        assert_eq!(r.timeout(max), Duration::from_millis(600));
+        // Second sample 100 ms: rttvar = 75 + 25 = 100, srtt = 175 + 12.5 = 187.5 -> 587.5.
+        r.sample(Duration::from_millis(100));
+        assert_eq!(r.timeout(max), Duration::from_micros(587_500));
+        // Many fast samples: the wait falls to the floor, never below it.
+        for _ in 0..200 {
+            r.sample(Duration::from_micros(50));
+        }
+        assert_eq!(r.timeout(max), MIN_WAIT);
+        // A slow link: the estimate grows, capped at the maximum.
+        for _ in 0..50 {
+            r.sample(Duration::from_millis(900));
+        }
+        assert_eq!(r.timeout(max), max);
+        // A maximum below the floor wins.
+        assert_eq!(Rtt::new().timeout(Duration::from_millis(40)), Duration::from_millis(40));
+        let fast = Rtt::new();
+        fast.sample(Duration::from_micros(10));
+        assert_eq!(fast.timeout(Duration::from_millis(40)), Duration::from_millis(40));
+    }
+
+    #[test]
+    fn retries_back_off_up_to_the_maximum() {
+        let mut l = Limits::fixed(Duration::from_millis(1000), 3, 1, 0, None);
+        assert_eq!(l.tcp_wait(2), Duration::from_millis(1000));
+        let r = Arc::new(Rtt::new());
+        r.sample(Duration::from_micros(100));
+        l.rtt = Some(r);
+        assert_eq!(l.tcp_wait(1), MIN_WAIT);
+        assert_eq!(l.tcp_wait(2), 2 * MIN_WAIT);
+        assert_eq!(l.tcp_wait(3), 4 * MIN_WAIT);
+        assert_eq!(l.tcp_wait(9), Duration::from_millis(1000));
+        assert_eq!(l.tcp_wait(u32::MAX), Duration::from_millis(1000));
     }
 
     #[test]

@@ -17,9 +17,17 @@ pub fn outcome_name(o: Outcome) -> &'static str {
     }
 }
 
+/// `13:30:12.123456` from seconds since the epoch (UTC).
+fn time_of_day(ts: f64) -> String {
+    let t = tracehound_flows::Timestamp((ts * 1e9).round() as i64).to_string();
+    // "YYYY-MM-DDTHH:MM:SS.ffffffZ" → "HH:MM:SS.ffffff"
+    t.get(11..26).unwrap_or(&t).to_string()
+}
+
 pub fn call_table(calls: &[Call]) -> Table {
     let mut t = Table::new(&[
         ("FRAME", Align::Right),
+        ("TIME (UTC)", Align::Left),
         ("CLIENT", Align::Right),
         ("", Align::Left),
         ("SERVER", Align::Left),
@@ -58,6 +66,7 @@ pub fn call_table(calls: &[Call]) -> Table {
         };
         t.row(vec![
             (c.frame.to_string(), Tone::Dim),
+            (time_of_day(c.ts), Tone::Dim),
             (format!("{}:{}", c.src, c.sport), Tone::Plain),
             ("→".into(), Tone::Dim),
             (server, Tone::Plain),

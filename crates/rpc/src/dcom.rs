@@ -433,36 +433,33 @@ fn scm_activation(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubErro
     Ok(out)
 }
 
-/// OBJREF_CUSTOM → ActivationPropertiesOut blob → properties.
-fn activation_out(objref: &[u8], base: usize, out: &mut DcomResult) -> Result<(), StubError> {
-    // OBJREF is little endian regardless of the PDU's drep (MS-DCOM 2.2.18).
+/// The OBJREF_CUSTOM wrapper of an activation properties blob (MS-DCOM 2.2.18.6): checks the
+/// signature, the flags and the class, and returns the blob with its stub offset. OBJREF is
+/// little endian regardless of the PDU's drep.
+fn parse_objref_custom<'a>(objref: &'a [u8], base: usize, want: Uuid, want_name: &str) -> Result<(&'a [u8], usize), StubError> {
     let mut r = Reader::new(objref, Drep::LE);
     let sig = r.u32("OBJREF signature")?;
     if sig != OBJREF_SIGNATURE {
-        return Err(StubError::new(
-            format!("OBJREF signature {sig:#010x}, expected MEOW"),
-            base,
-        ));
+        return Err(StubError::new(format!("OBJREF signature {sig:#010x}, expected MEOW"), base));
     }
     let flags = r.u32("OBJREF flags")?;
     if flags != OBJREF_CUSTOM {
-        return Err(StubError::new(
-            format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"),
-            base + 4,
-        ));
+        return Err(StubError::new(format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"), base + 4));
     }
     let _iid = r.uuid("OBJREF iid")?;
     let clsid = r.uuid("OBJREF_CUSTOM clsid")?;
-    if clsid != CLSID_ACTIVATION_PROPERTIES_OUT {
-        return Err(StubError::new(
-            format!("OBJREF_CUSTOM clsid {clsid}, expected ActivationPropertiesOut"),
-            base + 24,
-        ));
+    if clsid != want {
+        return Err(StubError::new(format!("OBJREF_CUSTOM clsid {clsid}, expected {want_name}"), base + 24));
     }
     let _cb_ext = r.u32("OBJREF_CUSTOM cbExtension")?;
     let _size = r.u32("OBJREF_CUSTOM reserved/size")?;
     let blob_base = base + r.pos();
-    let blob = r.rest();
+    Ok((r.rest(), blob_base))
+}
+
+/// OBJREF_CUSTOM → ActivationPropertiesOut blob → properties.
+fn activation_out(objref: &[u8], base: usize, out: &mut DcomResult) -> Result<(), StubError> {
+    let (blob, blob_base) = parse_objref_custom(objref, base, CLSID_ACTIVATION_PROPERTIES_OUT, "ActivationPropertiesOut")?;
     parse_activation_blob(blob, blob_base, out)
 }
 
@@ -885,33 +882,8 @@ fn scm_activation_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest,
 /// OBJREF_CUSTOM(ActivationPropertiesIn) → InstantiationInfoData and
 /// ScmRequestInfoData.
 fn activation_in(objref: &[u8], base: usize, out: &mut DcomRequest) -> Result<(), StubError> {
-    let mut r = Reader::new(objref, Drep::LE);
-    let sig = r.u32("OBJREF signature")?;
-    if sig != OBJREF_SIGNATURE {
-        return Err(StubError::new(
-            format!("OBJREF signature {sig:#010x}, expected MEOW"),
-            base,
-        ));
-    }
-    let flags = r.u32("OBJREF flags")?;
-    if flags != OBJREF_CUSTOM {
-        return Err(StubError::new(
-            format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"),
-            base + 4,
-        ));
-    }
-    let _iid = r.uuid("OBJREF iid")?;
-    let clsid = r.uuid("OBJREF_CUSTOM clsid")?;
-    if clsid != CLSID_ACTIVATION_PROPERTIES_IN {
-        return Err(StubError::new(
-            format!("OBJREF_CUSTOM clsid {clsid}, expected ActivationPropertiesIn"),
-            base + 24,
-        ));
-    }
-    let _cb_ext = r.u32("OBJREF_CUSTOM cbExtension")?;
-    let _size = r.u32("OBJREF_CUSTOM reserved/size")?;
-    let blob_base = base + r.pos();
-    for (clsid, body, body_base, drep) in activation_properties(r.rest(), blob_base)? {
+    let (blob, blob_base) = parse_objref_custom(objref, base, CLSID_ACTIVATION_PROPERTIES_IN, "ActivationPropertiesIn")?;
+    for (clsid, body, body_base, drep) in activation_properties(blob, blob_base)? {
         let mut pr = Reader::new(body, drep);
         let res: Result<(), StubError> = (|| {
             if clsid == CLSID_INSTANTIATION_INFO {
