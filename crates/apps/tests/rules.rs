@@ -44,13 +44,6 @@ fn show(f: &[Finding]) -> String {
     serde_json::to_string_pretty(f).unwrap()
 }
 
-#[test]
-#[ignore]
-fn dump_findings() {
-    let p = std::env::var("CAP").unwrap();
-    println!("{}", show(&findings(Path::new(&p))));
-}
-
 #[allow(dead_code)]
 fn unused(_: Evidence, _: FlowRef, _: Severity) {}
 

@@ -1,5 +1,4 @@
-//! Throughput of the analyzer on bulk streams (run: cargo test --release -p tracehound-apps
-//! --test throughput -- --ignored --nocapture). TLS application data and an HTTP body are
+//! Throughput of the analyzer on bulk streams: `cargo bench -p tracehound-apps --bench throughput`. TLS application data and an HTTP body are
 //! skipped without buffering, so this measures the per-chunk overhead.
 
 use std::time::Instant;
@@ -7,8 +6,10 @@ use std::time::Instant;
 use tracehound_apps::{AppAnalyzer, AppConfig};
 use tracehound_flows::{Dir, FlowInfo, Proto, StreamHandler, Timestamp};
 
-#[test]
-#[ignore]
+fn main() {
+    bulk_tls_and_http();
+}
+
 fn bulk_tls_and_http() {
     let flow = FlowInfo { id: 1, proto: Proto::Tcp, orig: "10.0.0.1:5000".parse().unwrap(), resp: "10.0.0.2:443".parse().unwrap() };
     let mut rec = vec![0x17, 3, 3, 0x40, 0x00];
