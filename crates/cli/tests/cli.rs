@@ -140,3 +140,27 @@ fn rpc_json_calls_and_endpoints() {
         assert!(eps[0].get(k).is_some(), "{k}");
     }
 }
+
+#[test]
+fn rpc_association_parameters_match_tshark() {
+    // The bind_ack's max_xmit_frag / max_recv_frag / assoc_group, as tshark reads them.
+    let path = lab("rpc-epm-map-then-call.pcap");
+    let ts = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&path)
+        .args(["-Y", "dcerpc.pkt_type == 12", "-T", "fields", "-e", "dcerpc.cn_max_xmit", "-e", "dcerpc.cn_max_recv", "-e", "dcerpc.cn_assoc_group"])
+        .output()
+        .expect("tshark installed");
+    let acks: Vec<Vec<u64>> = String::from_utf8_lossy(&ts.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(|v| if let Some(h) = v.strip_prefix("0x") { u64::from_str_radix(h, 16).unwrap() } else { v.parse().unwrap() }).collect())
+        .collect();
+    assert!(!acks.is_empty());
+    let out = bin().args(["rpc", "--json"]).arg(&path).output().unwrap();
+    let calls: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for c in &calls {
+        let a = &c["association"];
+        let ours = vec![a["max_xmit_frag"].as_u64().unwrap(), a["max_recv_frag"].as_u64().unwrap(), a["assoc_group"].as_u64().unwrap()];
+        assert!(acks.contains(&ours), "{ours:?} not among tshark's bind_acks {acks:?}");
+    }
+}

@@ -120,7 +120,7 @@ impl Default for Options {
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
 pub const DEFAULT_TRIES: u32 = 2;
 pub const DEFAULT_CONCURRENCY: usize = 4096;
-pub const DEFAULT_RATE: u32 = 20_000;
+pub const DEFAULT_RATE: u32 = 50_000;
 /// Upper bounds accepted on the command line.
 pub const MAX_CONCURRENCY: usize = 4096;
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
@@ -451,7 +451,7 @@ EXTRAS
                     itself tries a TCP port 3 times, a UDP port once)
   --concurrency N   sockets open at once (default and max 4096; capped by the open-
                     file limit, whose soft value is raised to the hard one at start)
-  --rate N          new probes per second (default 20000, 0 = unlimited)
+  --rate N          new probes per second (default 50000, 0 = unlimited)
   --preset NAME     port sets like PortQryUI: domain, exchange, sccm, rdp, sql, web,
                     netbios, ipsec, dns, kerberos, ldap, smb, snmp, tls, stun
   --map UUID        ept_map for one interface UUID on TCP 135

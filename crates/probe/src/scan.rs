@@ -421,10 +421,18 @@ mod tests {
         }
         assert_eq!(r.timeout(max), MIN_WAIT);
         // A slow link: the estimate grows, capped at the maximum.
+        r.sample(Duration::from_millis(900));
+        // srtt = 7/8 of ~50 us + 112.5 ms, rttvar ~ 1/4 of 900 ms -> ~0.34 s.
+        let t = r.timeout(max);
+        assert!(t > Duration::from_millis(330) && t < Duration::from_millis(350), "{t:?}");
         for _ in 0..50 {
             r.sample(Duration::from_millis(900));
         }
-        assert_eq!(r.timeout(max), max);
+        // Steady 900 ms: srtt -> 900 ms, rttvar -> 0: just above 900 ms.
+        let t = r.timeout(max);
+        assert!(t >= Duration::from_millis(900) && t < max, "{t:?}");
+        r.sample(Duration::from_millis(1500));
+        assert_eq!(r.timeout(max), max, "capped at the maximum");
         // A maximum below the floor wins.
         assert_eq!(Rtt::new().timeout(Duration::from_millis(40)), Duration::from_millis(40));
         let fast = Rtt::new();

@@ -146,6 +146,17 @@ pub struct Call {
     /// The transfer syntax negotiated for the context ("ndr", "ndr64", ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_syntax: Option<String>,
+    /// What the bind / bind_ack of the association negotiated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub association: Option<Association>,
+}
+
+/// Association parameters from the bind and bind_ack (C706 12.6.4.3/4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Association {
+    pub max_xmit_frag: Option<u16>,
+    pub max_recv_frag: Option<u16>,
+    pub assoc_group: Option<u32>,
 }
 
 /// An endpoint handed out by a server (EPM tower, DCOM string binding, bind_ack secondary
@@ -715,6 +726,7 @@ impl Assoc {
             truncated: false,
             encrypted: false,
             transfer_syntax: None,
+            association: self.association(),
         };
         out.push_call(call);
     }
@@ -856,6 +868,15 @@ impl Assoc {
         }
     }
 
+    /// The negotiated association parameters, when a bind or bind_ack was seen.
+    fn association(&self) -> Option<Association> {
+        (self.max_xmit_frag.is_some() || self.assoc_group.is_some()).then_some(Association {
+            max_xmit_frag: self.max_xmit_frag,
+            max_recv_frag: self.max_recv_frag,
+            assoc_group: self.assoc_group,
+        })
+    }
+
     fn finish_call(&self, out: &mut Out, p: Pending) {
         let ctx = self.contexts.get(&p.ctx_id);
         let syn = ctx.map(|c| c.abstract_syntax);
@@ -899,6 +920,7 @@ impl Assoc {
             truncated: p.req.truncated || p.resp.truncated,
             encrypted: p.req.encrypted || p.resp.encrypted,
             transfer_syntax: ctx.and_then(|c| c.transfer).map(|t| t.transfer_name()),
+            association: self.association(),
         };
         if p.fault.is_some() {
             out.stats.faults += 1;

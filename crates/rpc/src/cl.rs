@@ -290,6 +290,7 @@ impl ClState {
             truncated: false,
             encrypted: false,
             transfer_syntax: None,
+            association: None,
         };
         if outcome == Outcome::Fault {
             out.stats.faults += 1;
