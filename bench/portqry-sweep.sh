@@ -99,6 +99,12 @@ echo "open ports: portqry [$open_pq] nmap [$open_nmap]"
 echo "filtered:   portqry $filtered_pq of 1000 dropped, nmap reports $filtered_nmap"
 set -e -o pipefail
 
+reason_pq=$(ip netns exec "$C" "${PQ[@]}" -n $SIP -nr -o 22,23,1000 --concurrency 1 --json --no-query ${PORTQRY_ARGS:-} |
+    grep '"port":1000' | grep -o '"reason":"[^"]*"' || true)
+echo "a dropped port: $reason_pq"
+
 med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mp=$(med "${T_PQ[@]}"); mn=$(med "${T_NM[@]}")
-printf 'median: portqry %.2f s, nmap %.2f s, ratio nmap/portqry = %.2f\n' "$mp" "$mn" "$(echo "$mn / $mp" | bc -l)"
+printf 'median of %d runs: portqry %.2f s (switches: %s), nmap -sT -p- --max-retries 1 %.2f s, ratio nmap/portqry = %.2f (%s)\n' \
+    "$RUNS" "$mp" "${PORTQRY_ARGS:-defaults}" "$mn" "$(echo "$mn / $mp" | bc -l)" \
+    "$(if [ "$(echo "$mp <= $mn" | bc)" = 1 ]; then echo "portqry no slower"; else echo "portqry SLOWER"; fi)"

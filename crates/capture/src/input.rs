@@ -68,6 +68,25 @@ fn populate(map: &Mmap, from: usize, to: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Pages this far behind the parser are handed back to the kernel (see [`release`]).
+const RELEASE_LAG: usize = 4 << 20;
+const PAGE: usize = 4096;
+
+/// Drops the pages of `map[from..to]` from this process's resident set, so that the memory
+/// a long file takes stays bounded: a clean, read-only file mapping re-reads them from the
+/// page cache (or the file) if they are ever touched again.
+fn release(map: &Mmap, from: usize, to: usize) {
+    #[cfg(unix)]
+    if to > from {
+        // SAFETY: the map is a read-only, file-backed mapping. MADV_DONTNEED on such pages
+        // only discards this process's copies; their contents stay those of the file, so no
+        // reference into the range (there is none: `to` lies before every byte a frame can
+        // still borrow, see the caller) could observe a change.
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from) };
+    }
+    let _ = (map, from, to);
+}
+
 /// The file is still at least `len` bytes long.
 fn intact(file: &File, len: usize) -> bool {
     file.metadata().is_ok_and(|m| m.len() >= len as u64)
@@ -113,6 +132,8 @@ pub(crate) struct Input {
     base: u64,
     /// Memory map: lines before this index have been prefetched.
     prefetched: usize,
+    /// Memory map: pages before this index were released (see [`release`]).
+    released: usize,
     /// gzip-compressed input (fixed at open).
     gzip: bool,
 }
@@ -131,6 +152,7 @@ impl Input {
             end: 0,
             base: 0,
             prefetched: 0,
+            released: 0,
             gzip,
         }
     }
@@ -158,6 +180,7 @@ impl Input {
             end: 0,
             base: 0,
             prefetched: 0,
+            released: 0,
             gzip: false,
         })
     }
@@ -258,6 +281,13 @@ impl Input {
                         // call fails (instead of faulting) if the file was cut meanwhile.
                         let from = self.end.max(self.at);
                         let to = self.at.saturating_add(n.max(CHECK_STEP)).min(map_len);
+                        // Everything before the record being read is done with: frames
+                        // borrow only the current record.
+                        let done = self.at.saturating_sub(RELEASE_LAG) / PAGE * PAGE;
+                        if done > self.released {
+                            release(map, self.released, done);
+                            self.released = done;
+                        }
                         if populate(map, from, to).is_ok() || intact(file, map_len) {
                             self.end = to;
                             continue;

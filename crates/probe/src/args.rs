@@ -475,12 +475,13 @@ EXIT CODES (also with -q)
 
 TIME BOUND
   The scan takes at most  N/rate + ceil(N/concurrency) x tries x timeout  seconds for N
-  ports (timeout = the --timeout maximum, doubled with -sl: adaptive waits only shorten
-  it; concurrency as capped by the open-file limit); each protocol query adds at most 4 x timeout (TLS and
-  Kerberos/DNS when the realm must first be learnt over CLDAP/LDAP: 8);
-  the endpoint-mapper walk at most 64 pages; the endpoint follow-up probes E <= 512
-  endpoints with the same formula plus one bind (4 x timeout) per interface, concurrency
-  at a time. A hard limit over the whole run enforces the sum (error when reached).
+  ports, with timeout = the --timeout maximum (doubled with -sl; adaptive waits only
+  shorten it) and concurrency as capped by the open-file limit. Each protocol query
+  adds at most 4 x timeout (TLS, and Kerberos/DNS when the realm must first be learnt
+  over CLDAP/LDAP: 8); the endpoint-mapper walk at most 64 pages; the endpoint follow-up
+  probes E <= 512 endpoints with the same formula plus one bind (4 x timeout) per
+  interface, concurrency at a time. A hard limit over the whole run enforces the sum
+  (error when reached).
 
 EXAMPLES
   tracehound portqry -n dc1.example.com -e 135

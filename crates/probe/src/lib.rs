@@ -52,6 +52,9 @@ pub mod services;
 
 mod cmd;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use args::{parse_args, ArgError, Options, HELP};
 pub use cmd::run;
 pub use scan::{PortReport, PortState};

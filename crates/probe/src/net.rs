@@ -168,6 +168,7 @@ pub fn fd_budget() -> usize {
                 rl.rlim_cur = rl.rlim_max;
             }
         }
+        #[allow(clippy::useless_conversion)] // rlim_t is u32 on some 32-bit targets
         let soft = u64::try_from(rl.rlim_cur).unwrap_or(u64::MAX);
         usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX).max(1)
     })
@@ -457,6 +458,37 @@ impl Framed {
         Framed::default()
     }
 
+    /// Appends received bytes (the caller bounds them by checking [`Framed::take`] first).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes held that are not yet a whole message.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next whole message if `complete` finds one in the bytes held; an error when it
+    /// is (or would be) larger than `max`.
+    pub fn take<F>(&mut self, max: usize, complete: F) -> Result<Option<Vec<u8>>, ExchangeError>
+    where
+        F: Fn(&[u8]) -> Option<usize>,
+    {
+        if let Some(len) = complete(&self.buf) {
+            if len > max {
+                return Err(ExchangeError::TooLarge(max));
+            }
+            if len <= self.buf.len() {
+                let rest = self.buf.split_off(len);
+                return Ok(Some(std::mem::replace(&mut self.buf, rest)));
+            }
+        }
+        if self.buf.len() >= max {
+            return Err(ExchangeError::TooLarge(max));
+        }
+        Ok(None)
+    }
+
     /// The next whole message (per `complete`), at most `max` bytes, within `wait`.
     pub async fn next<S, F>(&mut self, stream: &mut S, max: usize, wait: Duration, complete: F) -> Result<Vec<u8>, ExchangeError>
     where
@@ -466,27 +498,36 @@ impl Framed {
         let deadline = Instant::now() + wait;
         let mut chunk = [0u8; 8192];
         loop {
-            if let Some(len) = complete(&self.buf) {
-                if len > max {
-                    return Err(ExchangeError::TooLarge(max));
-                }
-                if len <= self.buf.len() {
-                    let rest = self.buf.split_off(len);
-                    return Ok(std::mem::replace(&mut self.buf, rest));
-                }
-            }
-            if self.buf.len() >= max {
-                return Err(ExchangeError::TooLarge(max));
+            if let Some(m) = self.take(max, &complete)? {
+                return Ok(m);
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            let room = (max - self.buf.len()).min(chunk.len());
+            let room = max.saturating_sub(self.buf.len()).min(chunk.len());
             let n = match tokio::time::timeout(left, stream.read(&mut chunk[..room])).await {
                 Ok(Ok(0)) => return Err(ExchangeError::Closed(self.buf.len())),
                 Ok(Ok(n)) => n,
                 Ok(Err(e)) => return Err(ExchangeError::Io(e)),
                 Err(_) => return Err(ExchangeError::Timeout(wait.as_millis(), self.buf.len())),
             };
-            self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            self.push(chunk.get(..n).unwrap_or_default());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_budget_raises_the_soft_limit() {
+        let budget = fd_budget();
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit into a valid struct.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
+        assert_eq!(rl.rlim_cur, rl.rlim_max, "soft limit raised to the hard one");
+        #[allow(clippy::useless_conversion)] // rlim_t is u32 on some 32-bit targets
+        let soft = u64::try_from(rl.rlim_cur).unwrap_or(u64::MAX);
+        assert_eq!(budget as u64, soft.saturating_sub(FD_RESERVE).max(1));
+        assert_eq!(fd_budget(), budget, "computed once");
     }
 }

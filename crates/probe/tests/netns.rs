@@ -119,6 +119,51 @@ fn port_states_agree_with_nmap() {
     assert_eq!(code, Ok(1));
 }
 
+#[test]
+fn adaptive_waits_learn_from_answers_and_stay_bounded() {
+    require_root_tools(&["ip", "nft"]);
+    let mut lab = Lab::new(7);
+    let ip = lab.server_ip.clone();
+    lab.spawn_server(&python(), &[SERVERS, "tcp-listen", &ip, "8101"]);
+    lab.wait_listen("tcp", 8101);
+    lab.server(
+        "nft add table inet pq && nft add chain inet pq in \"{ type filter hook input priority 0; }\" && \
+         nft add rule inet pq in tcp dport 8103 drop",
+    );
+    // One at a time: the handshake on 8101 and the reset from 8102 are RTT samples (tens
+    // of microseconds on a veth), so the silent 8103 waits the 100 ms floor, then 200 ms.
+    let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-o", "8101,8102,8103", "--concurrency", "1", "--json"]);
+    assert_eq!(code, Ok(1), "{out}");
+    let recs = json_lines(&out);
+    assert_eq!(record(&recs, "tcp", 8101)["state"], "LISTENING");
+    assert_eq!(record(&recs, "tcp", 8102)["state"], "NOT LISTENING");
+    let r = record(&recs, "tcp", 8103);
+    assert_eq!(r["state"], "FILTERED");
+    assert!(
+        r["reason"].as_str().unwrap().contains("no answer to 2 connection attempts (waits of 100, 200 ms: adaptive, at most 1000 ms)"),
+        "{r}"
+    );
+    assert!(elapsed >= Duration::from_millis(300) && elapsed < Duration::from_millis(900), "took {elapsed:?}");
+
+    // No answer yet: the full maximum for every try (the back-off is capped by it).
+    let (_, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-e", "8103", "--timeout", "300", "--json"]);
+    let r = record(&json_lines(&out), "tcp", 8103).clone();
+    assert!(r["reason"].as_str().unwrap().contains("waits of 300, 300 ms: adaptive, at most 300 ms"), "{r}");
+    assert!(elapsed >= Duration::from_millis(600) && elapsed < Duration::from_millis(600 + 500), "took {elapsed:?}");
+
+    // -sl doubles the maximum.
+    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8103", "--timeout", "150", "-sl", "--json"]);
+    let r = record(&json_lines(&out), "tcp", 8103).clone();
+    assert!(r["reason"].as_str().unwrap().contains("waits of 300, 300 ms: adaptive, at most 300 ms"), "{r}");
+
+    // --no-adaptive: the fixed wait even after answers.
+    let (_, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-o", "8101,8103", "--concurrency", "1", "--timeout", "400", "--no-adaptive", "--json"]);
+    let r = record(&json_lines(&out), "tcp", 8103).clone();
+    assert!(r["reason"].as_str().unwrap().contains("no answer to 2 connection attempts (400 ms each)"), "{r}");
+    assert!(elapsed >= Duration::from_millis(800), "took {elapsed:?}");
+}
+
 fn epm_replay_files(dir: &std::path::Path, tower_ip: std::net::Ipv4Addr, status: u32) -> (String, String) {
     use tracehound_rpc::epm::{self, EpmResponse, Entry, Tower};
     use tracehound_rpc::ndr::Drep;

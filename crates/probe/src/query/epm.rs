@@ -135,31 +135,7 @@ impl Assoc {
         if r.call_id != id {
             return Err(QueryError::Other(format!("reply for call {} to bind call {id}", r.call_id)));
         }
-        Ok(match r.body {
-            Body::BindAck(ack) => match ack.results.first() {
-                Some(res) if res.result == pdu::result::ACCEPTANCE => BindOutcome::Accepted {
-                    max_xmit: ack.max_xmit_frag,
-                    max_recv: ack.max_recv_frag,
-                    sec_addr: ack.sec_addr_str(),
-                },
-                Some(res) => BindOutcome::ContextRejected {
-                    reason: res.reason,
-                    reason_name: format!(
-                        "{}: {}",
-                        pdu::result::name(res.result).unwrap_or("rejection"),
-                        tracehound_rpc::names::provider_reason(res.reason).map(str::to_string).unwrap_or_else(|| format!("reason {}", res.reason))
-                    ),
-                },
-                None => BindOutcome::Failed { error: "bind_ack without results".into() },
-            },
-            Body::BindNak(nak) => BindOutcome::BindNak {
-                reason: nak.reason,
-                reason_name: tracehound_rpc::names::bind_nak_reason(nak.reason)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("reason {}", nak.reason)),
-            },
-            other => BindOutcome::Failed { error: format!("unexpected {} PDU", other.ptype()) },
-        })
+        Ok(bind_outcome(r.body))
     }
 
     /// One request; reassembles the response fragments into the stub.
@@ -172,28 +148,67 @@ impl Assoc {
             if r.call_id != id {
                 return Err(QueryError::Other(format!("fragment for call {} while waiting for call {id}", r.call_id)));
             }
-            match r.body {
-                Body::Response(resp) => {
-                    if out.len() + resp.stub.len() > MAX_STUB {
-                        return Err(QueryError::Other(format!("response larger than {MAX_STUB} bytes")));
-                    }
-                    out.extend_from_slice(&resp.stub);
-                    if r.flags & pdu::flags::LAST_FRAG != 0 {
-                        return Ok((r.drep, out));
-                    }
-                }
-                Body::Fault(f) => {
-                    return Err(QueryError::Other(format!(
-                        "fault 0x{:08x} ({})",
-                        f.status,
-                        tracehound_rpc::names::status_name(f.status).unwrap_or("unknown status")
-                    )))
-                }
-                other => return Err(QueryError::Other(format!("unexpected {} PDU", other.ptype()))),
+            if let Some(drep) = add_fragment(&mut out, r)? {
+                return Ok((drep, out));
             }
         }
         Err(QueryError::Other(format!("response of more than {MAX_FRAGS} fragments")))
     }
+}
+
+/// What a bind's reply body says (bind_ack with its first result, bind_nak, or other).
+pub fn bind_outcome(body: Body) -> BindOutcome {
+    match body {
+        Body::BindAck(ack) => match ack.results.first() {
+            Some(res) if res.result == pdu::result::ACCEPTANCE => BindOutcome::Accepted {
+                max_xmit: ack.max_xmit_frag,
+                max_recv: ack.max_recv_frag,
+                sec_addr: ack.sec_addr_str(),
+            },
+            Some(res) => BindOutcome::ContextRejected {
+                reason: res.reason,
+                reason_name: format!(
+                    "{}: {}",
+                    pdu::result::name(res.result).unwrap_or("rejection"),
+                    tracehound_rpc::names::provider_reason(res.reason).map(str::to_string).unwrap_or_else(|| format!("reason {}", res.reason))
+                ),
+            },
+            None => BindOutcome::Failed { error: "bind_ack without results".into() },
+        },
+        Body::BindNak(nak) => BindOutcome::BindNak {
+            reason: nak.reason,
+            reason_name: tracehound_rpc::names::bind_nak_reason(nak.reason)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("reason {}", nak.reason)),
+        },
+        other => BindOutcome::Failed { error: format!("unexpected {} PDU", other.ptype()) },
+    }
+}
+/// Adds one response fragment's stub to `out` (at most [`MAX_STUB`] bytes in all); the
+/// data representation once the last fragment is in, an error for a fault or another PDU.
+pub fn add_fragment(out: &mut Vec<u8>, r: Repr) -> Result<Option<Drep>, QueryError> {
+    match r.body {
+        Body::Response(resp) => {
+            if out.len().saturating_add(resp.stub.len()) > MAX_STUB {
+                return Err(QueryError::Other(format!("response larger than {MAX_STUB} bytes")));
+            }
+            out.extend_from_slice(&resp.stub);
+            Ok((r.flags & pdu::flags::LAST_FRAG != 0).then_some(r.drep))
+        }
+        Body::Fault(f) => Err(QueryError::Other(format!(
+            "fault 0x{:08x} ({})",
+            f.status,
+            tracehound_rpc::names::status_name(f.status).unwrap_or("unknown status")
+        ))),
+        other => Err(QueryError::Other(format!("unexpected {} PDU", other.ptype()))),
+    }
+}
+
+/// One map entry as a display row (interface, version, annotation, binding, TCP endpoint).
+pub fn entry_row(e: &Entry) -> Option<Row> {
+    let t = e.tower.as_ref()?;
+    let (u, maj, min) = t.interface().unwrap_or((Uuid::NIL, 0, 0));
+    Some((u, maj, min, e.annotation.clone(), t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()), tower_tcp(t)))
 }
 
 /// The result of walking the map.
@@ -336,7 +351,7 @@ async fn follow_up(ctx: &Ctx, towers: &[(Uuid, u16, u16, u16)]) -> BTreeMap<(u16
 
 /// One map entry as shown: interface uuid, major, minor, annotation, binding string, and
 /// for ncacn_ip_tcp the tower's address and port.
-type Row = (Uuid, u16, u16, String, String, Option<(Option<IpAddr>, u16)>);
+pub type Row = (Uuid, u16, u16, String, String, Option<(Option<IpAddr>, u16)>);
 
 /// The whole EPM query (dump or --map, then follow-up).
 pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
@@ -384,11 +399,7 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
         let w = lookup_all(&mut a).await;
         pages = w.pages;
         error = w.error;
-        for e in &w.entries {
-            let Some(t) = &e.tower else { continue };
-            let (u, maj, min) = t.interface().unwrap_or((Uuid::NIL, 0, 0));
-            rows.push((u, maj, min, e.annotation.clone(), t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()), tower_tcp(t)));
-        }
+        rows.extend(w.entries.iter().filter_map(entry_row));
     }
     drop(a);
 
