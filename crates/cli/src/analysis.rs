@@ -7,17 +7,62 @@ use std::path::Path;
 
 use tracehound_apps::{AppAnalyzer, AppConfig, AppReport};
 use tracehound_findings::CaptureFacts;
-use tracehound_flows::{ConnState, Config, Conversation};
+use tracehound_flows::{ConnState, Config, Conversation, Dir, FlowInfo, StreamHandler, Timestamp};
 use tracehound_rpc::calls::Outcome;
 use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::{Call, RpcAnalyzer, RpcConfig, RpcReport};
 
 use crate::input::{run_file, FileRun};
 
-/// Conversations kept in full; beyond it only troubled ones are.
-pub const MAX_CONVERSATIONS: usize = 1_000_000;
-/// Calls kept in full; beyond it only failed ones are.
-pub const MAX_CALLS: usize = 1_000_000;
+/// Healthy conversations kept for the rules (round trips for the slow-responder split);
+/// troubled ones and those to endpoints handed out are always kept, up to `MAX_KEPT`.
+pub const MAX_HEALTHY: usize = 100_000;
+/// Conversations kept at most.
+pub const MAX_KEPT: usize = 500_000;
+/// Successful calls kept for the rules (timing); failed calls are kept up to `MAX_KEPT`.
+pub const MAX_OK_CALLS: usize = 100_000;
+
+/// What the pass is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `tracehound rpc`: DCE/RPC only; calls are streamed, not kept.
+    Rpc,
+    /// `tracehound analyze`: everything the rules read.
+    Analyze,
+}
+
+/// The analyzers of one pass.
+struct Handlers {
+    rpc: RpcAnalyzer,
+    apps: Option<AppAnalyzer>,
+}
+
+impl StreamHandler for Handlers {
+    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+        self.rpc.tcp_data(flow, dir, offset, data, frame, ts);
+        if let Some(a) = &mut self.apps {
+            a.tcp_data(flow, dir, offset, data, frame, ts);
+        }
+    }
+    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+        self.rpc.tcp_gap(flow, dir, offset, len, frame, ts);
+        if let Some(a) = &mut self.apps {
+            a.tcp_gap(flow, dir, offset, len, frame, ts);
+        }
+    }
+    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.rpc.tcp_end(flow, ts);
+        if let Some(a) = &mut self.apps {
+            a.tcp_end(flow, ts);
+        }
+    }
+    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
+        self.rpc.udp(flow, dir, data, frame, ts);
+        if let Some(a) = &mut self.apps {
+            a.udp(flow, dir, data, frame, ts);
+        }
+    }
+}
 
 pub struct FileFacts {
     pub run: FileRun,
@@ -36,40 +81,68 @@ fn troubled(c: &Conversation) -> bool {
 }
 
 /// Analyse one capture. `on_calls` sees every completed call (for streaming output).
-pub fn analyze_file(path: &Path, on_calls: &mut dyn FnMut(&[Call])) -> anyhow::Result<FileFacts> {
-    let mut handler = (RpcAnalyzer::new(RpcConfig::default()), AppAnalyzer::new(AppConfig::default()));
+pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) -> anyhow::Result<FileFacts> {
+    let mut handler = Handlers {
+        rpc: RpcAnalyzer::new(RpcConfig::default()),
+        apps: (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default())),
+    };
     let mut convs: Vec<Conversation> = Vec::new();
+    let mut healthy = 0usize;
     let mut not_kept = 0u64;
     let mut calls: Vec<Call> = Vec::new();
+    let mut ok_calls = 0usize;
     let mut calls_not_kept = 0u64;
-    let mut on_conv = |c: Conversation| {
-        if convs.len() < MAX_CONVERSATIONS || troubled(&c) {
+    let mut on_conv = |c: Conversation, h: &mut Handlers| {
+        let wanted = h.rpc.is_handed_out(c.info.resp) || (mode == Mode::Analyze && troubled(&c));
+        let keep = if wanted {
+            convs.len() < MAX_KEPT
+        } else if mode == Mode::Analyze && healthy < MAX_HEALTHY {
+            healthy += 1;
+            true
+        } else {
+            false
+        };
+        if keep {
             convs.push(c);
         } else {
             not_kept += 1;
         }
     };
-    let mut drain = |pair: &mut (RpcAnalyzer, AppAnalyzer)| {
-        let new = pair.0.take_calls();
-        if !new.is_empty() {
-            on_calls(&new);
-            for c in new {
-                if calls.len() < MAX_CALLS || c.outcome != Outcome::Ok {
-                    calls.push(c);
-                } else {
-                    calls_not_kept += 1;
-                }
+    let mut drain = |h: &mut Handlers| {
+        let new = h.rpc.take_calls();
+        if new.is_empty() {
+            return;
+        }
+        on_calls(&new);
+        if mode == Mode::Rpc {
+            return;
+        }
+        for c in new {
+            let keep = if c.outcome == Outcome::Ok {
+                ok_calls += 1;
+                ok_calls <= MAX_OK_CALLS
+            } else {
+                calls.len() < MAX_KEPT
+            };
+            if keep {
+                calls.push(c);
+            } else {
+                calls_not_kept += 1;
             }
         }
     };
     let cfg = Config::default();
     let run = run_file(path, cfg, &mut handler, &mut on_conv, &mut drain)?;
-    let (rpc_an, apps_an) = handler;
+    let Handlers { rpc: rpc_an, apps: apps_an } = handler;
     let mut rpc = rpc_an.finish();
     if !rpc.calls.is_empty() {
         on_calls(&rpc.calls);
     }
-    calls.append(&mut rpc.calls);
+    if mode == Mode::Analyze {
+        calls.append(&mut rpc.calls);
+    } else {
+        rpc.calls.clear();
+    }
     calls.sort_by_key(|c| (c.frame, c.response_frame));
     rpc.calls = calls;
     if calls_not_kept > 0 {
@@ -77,10 +150,10 @@ pub fn analyze_file(path: &Path, on_calls: &mut dyn FnMut(&[Call])) -> anyhow::R
             frame: 0,
             src: String::new(),
             dst: String::new(),
-            what: format!("{calls_not_kept} successful calls beyond {MAX_CALLS} were not kept for the rules"),
+            what: format!("{calls_not_kept} calls were not kept for the rules (limits: {MAX_OK_CALLS} successful, {MAX_KEPT} failed)"),
         });
     }
-    let apps = apps_an.finish();
+    let apps = apps_an.map(AppAnalyzer::finish).unwrap_or_default();
     convs.sort_by_key(|c| c.info.id);
     let endpoints = follow_up(&rpc.endpoints, &convs);
     let d = &run.decode;

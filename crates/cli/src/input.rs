@@ -24,7 +24,7 @@ pub fn run_file<H: StreamHandler>(
     path: &Path,
     cfg: Config,
     handler: &mut H,
-    on_conv: &mut dyn FnMut(Conversation),
+    on_conv: &mut dyn FnMut(Conversation, &mut H),
     after_frame: &mut dyn FnMut(&mut H),
 ) -> anyhow::Result<FileRun> {
     let mut reader = CaptureReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -45,7 +45,7 @@ pub fn run_file<H: StreamHandler>(
         n += 1;
         if n % 4096 == 0 {
             for c in pass.take_finished() {
-                on_conv(c);
+                on_conv(c, handler);
             }
             after_frame(handler);
             if let Some(b) = &bar {
@@ -56,10 +56,10 @@ pub fn run_file<H: StreamHandler>(
         }
     }
     for c in pass.take_finished() {
-        on_conv(c);
+        on_conv(c, handler);
     }
     for c in pass.finish(handler) {
-        on_conv(c);
+        on_conv(c, handler);
     }
     after_frame(handler);
     if let Some(b) = bar {

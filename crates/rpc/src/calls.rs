@@ -242,6 +242,9 @@ pub(crate) struct Out {
     pub limits: Limits,
     pub calls: Vec<Call>,
     pub endpoints: Vec<HandedOut>,
+    /// (address, port) of every TCP/UDP endpoint handed out, the address of the server asked
+    /// when the answer said 0.0.0.0 or named a host (bounded like `endpoints`).
+    pub targets: std::collections::HashSet<(std::net::IpAddr, u16)>,
     pub issues: Vec<Issue>,
     pub issues_dropped: u64,
     pub stats: RpcStats,
@@ -278,6 +281,11 @@ impl Out {
         if self.endpoints.len() >= self.limits.max_endpoints {
             self.stats.endpoints_dropped += 1;
         } else {
+            if let Some(port) = h.port {
+                let named = h.address.as_deref().and_then(|a| a.parse::<std::net::IpAddr>().ok());
+                let addr = named.filter(|a| !a.is_unspecified()).unwrap_or(h.server.ip());
+                self.targets.insert((addr, port));
+            }
             self.endpoints.push(h);
         }
     }

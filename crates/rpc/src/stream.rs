@@ -291,6 +291,12 @@ impl RpcAnalyzer {
         }
     }
 
+    /// Whether `addr` is an endpoint handed out so far (an answer's address and port, or the
+    /// asked server's address when the answer said 0.0.0.0 or named a host).
+    pub fn is_handed_out(&self, addr: std::net::SocketAddr) -> bool {
+        self.out.targets.contains(&(addr.ip(), addr.port()))
+    }
+
     /// Completed calls so far (removed from the analyzer).
     pub fn take_calls(&mut self) -> Vec<Call> {
         std::mem::take(&mut self.out.calls)

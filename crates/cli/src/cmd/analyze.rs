@@ -8,7 +8,7 @@ use tracehound_findings::{evaluate, sort, Facts, Finding, Severity};
 use tracehound_report::findings::{brief, text, write_json};
 use tracehound_report::style::Style;
 
-use crate::analysis::analyze_file;
+use crate::analysis::{analyze_file, Mode};
 use crate::exit;
 use crate::input::warn_run;
 
@@ -55,7 +55,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut analysed = Vec::new();
     let mut code = exit::OK;
     for path in &a.files {
-        let ff = match analyze_file(path, &mut |_| {}) {
+        let ff = match analyze_file(path, Mode::Analyze, &mut |_| {}) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
@@ -64,6 +64,14 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             }
         };
         warn_run(&ff.run);
+        if ff.capture.conversations_not_kept > 0 {
+            eprintln!(
+                "tracehound: {}: {} healthy conversations beyond {} were not kept for the rules (every troubled one was)",
+                ff.run.name,
+                ff.capture.conversations_not_kept,
+                crate::analysis::MAX_HEALTHY
+            );
+        }
         if ff.run.damage.is_some() && code == exit::OK {
             code = exit::DAMAGED;
         }

@@ -87,7 +87,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         let mut total = 0u64;
         let mut err: Option<io::Error> = None;
         let name = path.display().to_string();
-        let mut on_conv = |c: Conversation| {
+        let mut on_conv = |c: Conversation, _: &mut NoHandler| {
             if !keep(&c) {
                 return;
             }

@@ -7,7 +7,7 @@ use tracehound_report::rpc::{call_table, endpoint_table};
 use tracehound_report::style::Style;
 use tracehound_rpc::Call;
 
-use crate::analysis::analyze_file;
+use crate::analysis::{analyze_file, Mode};
 use crate::exit;
 use crate::input::warn_run;
 
@@ -68,7 +68,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 }
             }
         };
-        let ff = match analyze_file(path, &mut on_calls) {
+        let ff = match analyze_file(path, Mode::Rpc, &mut on_calls) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
