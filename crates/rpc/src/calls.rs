@@ -312,6 +312,8 @@ fn auth_level_text(l: u8) -> String {
 #[derive(Clone, Debug)]
 struct Ctx {
     abstract_syntax: Syntax,
+    /// The interface UUID as text, made once per context rather than once per call.
+    uuid_text: String,
     transfer: Option<Syntax>,
     /// None until answered.
     accepted: Option<bool>,
@@ -518,6 +520,7 @@ impl Assoc {
                         c.id,
                         Ctx {
                             abstract_syntax: c.abstract_syntax,
+                            uuid_text: c.abstract_syntax.uuid.to_string(),
                             transfer: c.transfer_syntaxes.first().copied(),
                             accepted: None,
                         },
@@ -897,7 +900,7 @@ impl Assoc {
             dst: p.dst.ip().to_string(),
             dport: p.dst.port(),
             pipe: self.pipe.clone(),
-            uuid: syn.map(|s| s.uuid.to_string()),
+            uuid: ctx.map(|c| c.uuid_text.clone()),
             version: syn.map(|s| format!("{}.{}", s.ver_major, s.ver_minor)),
             interface: syn
                 .and_then(|s| names::interface_name(&s.uuid, s.ver_major))

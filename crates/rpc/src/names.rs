@@ -19,7 +19,7 @@
 //! assert_eq!(names::status_name(0x1234_5678), None);
 //! ```
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -113,7 +113,7 @@ struct Tables {
 }
 
 fn code_map(recs: &[CodeRecord]) -> HashMap<u32, usize> {
-    let mut m = HashMap::new();
+    let mut m = HashMap::default();
     for (i, r) in recs.iter().enumerate() {
         if let Some(c) = parse_code(&r.code) {
             m.entry(c).or_insert(i);
@@ -137,8 +137,8 @@ fn tables() -> &'static Tables {
             auth_levels: Vec::new(),
             classes: Vec::new(),
         });
-        let mut by_uuid_ver = HashMap::new();
-        let mut by_uuid = HashMap::new();
+        let mut by_uuid_ver = HashMap::default();
+        let mut by_uuid = HashMap::default();
         for (i, rec) in data.interfaces.iter().enumerate() {
             if let Ok(u) = rec.uuid.parse::<Uuid>() {
                 by_uuid_ver.entry((u, rec.version)).or_insert(i);

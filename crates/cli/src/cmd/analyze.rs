@@ -118,6 +118,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         write!(out, "{}", text(&all, &names, Style::for_stdout()))?;
     }
     out.flush()?;
+    // The process ends now: handing every conversation, call and finding back to the
+    // allocator one by one would only cost time.
+    std::mem::forget(analysed);
     if let Some(t) = a.fail_on {
         let limit = match t {
             FailOn::Problem => Severity::Problem,
