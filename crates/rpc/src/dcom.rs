@@ -330,33 +330,7 @@ fn server_alive2(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
 fn read_orpcthat(r: &mut Reader<'_>) -> Result<(), StubError> {
     let _flags = r.u32("ORPCTHAT flags")?;
     if r.pointer("ORPCTHAT extensions")?.is_some() {
-        // ORPC_EXTENT_ARRAY { u32 size; u32 reserved; [unique, size_is((size+1)&~1)] ORPC_EXTENT **extent }
-        let size = r.u32("ORPC_EXTENT_ARRAY size")?;
-        let _reserved = r.u32("ORPC_EXTENT_ARRAY reserved")?;
-        if r.pointer("ORPC_EXTENT_ARRAY extent")?.is_some() {
-            let max = r.conformance("ORPC_EXTENT pointers max_count")?;
-            let want = size.saturating_add(1) & !1;
-            if max != want {
-                return Err(r.err(format!(
-                    "ORPC_EXTENT array max_count {max}, expected {want}"
-                )));
-            }
-            let n = r.check_count(max, 4, "ORPC_EXTENT pointers")?;
-            let mut present = 0usize;
-            for _ in 0..n {
-                if r.pointer("ORPC_EXTENT pointer")?.is_some() {
-                    present += 1;
-                }
-            }
-            for _ in 0..present {
-                // ORPC_EXTENT { GUID id; u32 size; [size_is((size+7)&~7)] byte data[] }
-                let max = r.conformance("ORPC_EXTENT max_count")?;
-                let _id = r.uuid("ORPC_EXTENT id")?;
-                let _size = r.u32("ORPC_EXTENT size")?;
-                let n = r.check_count(max, 1, "ORPC_EXTENT data")?;
-                r.take(n, "ORPC_EXTENT data")?;
-            }
-        }
+        skip_extent_array(r)?;
     }
     Ok(())
 }
@@ -780,6 +754,9 @@ fn read_orpcthis(r: &mut Reader<'_>) -> Result<(u16, u16), StubError> {
     Ok(v)
 }
 
+/// ORPC_EXTENT_ARRAY { u32 size; u32 reserved; [unique, size_is((size+1)&~1)] ORPC_EXTENT
+/// **extent }, each ORPC_EXTENT { GUID id; u32 size; [size_is((size+7)&~7)] byte data[] }
+/// (MS-DCOM 2.2.21): read and skipped, every count checked against the bytes left.
 fn skip_extent_array(r: &mut Reader<'_>) -> Result<(), StubError> {
     let size = r.u32("ORPC_EXTENT_ARRAY size")?;
     let _reserved = r.u32("ORPC_EXTENT_ARRAY reserved")?;
