@@ -7,7 +7,7 @@ use std::path::Path;
 
 use tracehound_apps::{AppAnalyzer, AppConfig, AppReport};
 use tracehound_findings::CaptureFacts;
-use tracehound_flows::{ConnState, Config, Conversation, Dir, FlowInfo, StreamHandler, Timestamp};
+use tracehound_flows::{ConnState, Config, Conversation};
 use tracehound_rpc::calls::Outcome;
 use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::{Call, RpcAnalyzer, RpcConfig, RpcReport};
@@ -31,38 +31,8 @@ pub enum Mode {
     Analyze,
 }
 
-/// The analyzers of one pass.
-struct Handlers {
-    rpc: RpcAnalyzer,
-    apps: Option<AppAnalyzer>,
-}
-
-impl StreamHandler for Handlers {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
-        self.rpc.tcp_data(flow, dir, offset, data, frame, ts);
-        if let Some(a) = &mut self.apps {
-            a.tcp_data(flow, dir, offset, data, frame, ts);
-        }
-    }
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
-        self.rpc.tcp_gap(flow, dir, offset, len, frame, ts);
-        if let Some(a) = &mut self.apps {
-            a.tcp_gap(flow, dir, offset, len, frame, ts);
-        }
-    }
-    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
-        self.rpc.tcp_end(flow, ts);
-        if let Some(a) = &mut self.apps {
-            a.tcp_end(flow, ts);
-        }
-    }
-    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
-        self.rpc.udp(flow, dir, data, frame, ts);
-        if let Some(a) = &mut self.apps {
-            a.udp(flow, dir, data, frame, ts);
-        }
-    }
-}
+/// The analyzers of one pass: DCE/RPC always, the application analyzers for `analyze`.
+type Handlers = (RpcAnalyzer, Option<AppAnalyzer>);
 
 pub struct FileFacts {
     pub run: FileRun,
@@ -82,10 +52,8 @@ fn troubled(c: &Conversation) -> bool {
 
 /// Analyse one capture. `on_calls` sees every completed call (for streaming output).
 pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) -> anyhow::Result<FileFacts> {
-    let mut handler = Handlers {
-        rpc: RpcAnalyzer::new(RpcConfig::default()),
-        apps: (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default())),
-    };
+    let mut handler: Handlers =
+        (RpcAnalyzer::new(RpcConfig::default()), (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default())));
     let mut convs: Vec<Conversation> = Vec::new();
     let mut healthy = 0usize;
     let mut not_kept = 0u64;
@@ -93,7 +61,7 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) 
     let mut ok_calls = 0usize;
     let mut calls_not_kept = 0u64;
     let mut on_conv = |c: Conversation, h: &mut Handlers| {
-        let wanted = h.rpc.is_handed_out(c.info.resp) || (mode == Mode::Analyze && troubled(&c));
+        let wanted = h.0.is_handed_out(c.info.resp) || (mode == Mode::Analyze && troubled(&c));
         let keep = if wanted {
             convs.len() < MAX_KEPT
         } else if mode == Mode::Analyze && healthy < MAX_HEALTHY {
@@ -109,7 +77,7 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) 
         }
     };
     let mut drain = |h: &mut Handlers| {
-        let new = h.rpc.take_calls();
+        let new = h.0.take_calls();
         if new.is_empty() {
             return;
         }
@@ -133,7 +101,7 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) 
     };
     let cfg = Config::default();
     let run = run_file(path, cfg, &mut handler, &mut on_conv, &mut drain)?;
-    let Handlers { rpc: rpc_an, apps: apps_an } = handler;
+    let (rpc_an, apps_an) = handler;
     let mut rpc = rpc_an.finish();
     if !rpc.calls.is_empty() {
         on_calls(&rpc.calls);

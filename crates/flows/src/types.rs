@@ -95,6 +95,30 @@ impl<A: StreamHandler, B: StreamHandler> StreamHandler for (A, B) {
     }
 }
 
+/// An optional handler: absent, it receives nothing (e.g. analyzers a command does not need).
+impl<H: StreamHandler> StreamHandler for Option<H> {
+    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+        if let Some(h) = self {
+            h.tcp_data(flow, dir, offset, data, frame, ts);
+        }
+    }
+    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+        if let Some(h) = self {
+            h.tcp_gap(flow, dir, offset, len, frame, ts);
+        }
+    }
+    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        if let Some(h) = self {
+            h.tcp_end(flow, ts);
+        }
+    }
+    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
+        if let Some(h) = self {
+            h.udp(flow, dir, data, frame, ts);
+        }
+    }
+}
+
 /// A handler that ignores everything (for `conversations`, which needs no protocol data).
 pub struct NoHandler;
 impl StreamHandler for NoHandler {

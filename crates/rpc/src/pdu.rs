@@ -707,19 +707,22 @@ pub struct Repr {
     pub auth: Option<AuthVerifier>,
 }
 
+/// max_xmit_frag, max_recv_frag and assoc_group, which bind, alter_context and their answers
+/// all carry after the common header (C706 12.6.4.3–4); `need` is the PDU's minimum length.
+fn assoc_header(p: &[u8], le: bool, what: &'static str, need: usize) -> Result<(u16, u16, u32), Error> {
+    let short = || Error::Short { what, need, have: p.len() };
+    Ok((
+        u16_at(p, 16, le).ok_or_else(short)?,
+        u16_at(p, 18, le).ok_or_else(short)?,
+        u32_at(p, 20, le).ok_or_else(short)?,
+    ))
+}
+
 fn parse_bind(p: &[u8], drep: Drep) -> Result<Bind, Error> {
     let le = drep.little_endian;
-    let s = |what| Error::Short {
-        what,
-        need: 28,
-        have: p.len(),
-    };
-    let mut b = Bind {
-        max_xmit_frag: u16_at(p, 16, le).ok_or_else(|| s("bind header"))?,
-        max_recv_frag: u16_at(p, 18, le).ok_or_else(|| s("bind header"))?,
-        assoc_group: u32_at(p, 20, le).ok_or_else(|| s("bind header"))?,
-        contexts: Vec::new(),
-    };
+    let s = |what| Error::Short { what, need: 28, have: p.len() };
+    let (max_xmit_frag, max_recv_frag, assoc_group) = assoc_header(p, le, "bind header", 28)?;
+    let mut b = Bind { max_xmit_frag, max_recv_frag, assoc_group, contexts: Vec::new() };
     let n = u8_at(p, 24).ok_or_else(|| s("p_context_elem"))?;
     let mut at = 28usize;
     for _ in 0..n {
@@ -765,17 +768,9 @@ fn emit_bind(v: &mut Vec<u8>, b: &Bind, le: bool, drep: Drep) {
 
 fn parse_bind_ack(p: &[u8], drep: Drep) -> Result<BindAck, Error> {
     let le = drep.little_endian;
-    let s = |what| Error::Short {
-        what,
-        need: 26,
-        have: p.len(),
-    };
-    let mut a = BindAck {
-        max_xmit_frag: u16_at(p, 16, le).ok_or_else(|| s("bind_ack header"))?,
-        max_recv_frag: u16_at(p, 18, le).ok_or_else(|| s("bind_ack header"))?,
-        assoc_group: u32_at(p, 20, le).ok_or_else(|| s("bind_ack header"))?,
-        ..Default::default()
-    };
+    let s = |what| Error::Short { what, need: 26, have: p.len() };
+    let (max_xmit_frag, max_recv_frag, assoc_group) = assoc_header(p, le, "bind_ack header", 26)?;
+    let mut a = BindAck { max_xmit_frag, max_recv_frag, assoc_group, ..Default::default() };
     let alen = u16_at(p, 24, le).ok_or_else(|| s("sec_addr length"))? as usize;
     let addr = p
         .get(26..26 + alen)
