@@ -196,7 +196,8 @@ struct TcpFlow {
 /// The application-protocol [`StreamHandler`].
 pub struct AppAnalyzer {
     cfg: AppConfig,
-    flows: HashMap<FlowId, TcpFlow>,
+    /// Boxed: a flow is taken out of the map for each segment and put back.
+    flows: HashMap<FlowId, Box<TcpFlow>>,
     dns: dns::Tracker,
     tls: Vec<TlsSession>,
     txns: Vec<FlowTransactions>,
@@ -233,7 +234,7 @@ impl AppAnalyzer {
         ids.sort_unstable();
         for id in ids {
             if let Some(f) = self.flows.remove(&id) {
-                self.close(f);
+                self.close(*f);
             }
         }
         self.stats.dns_unmatched_responses = self.dns.unmatched;
@@ -463,7 +464,7 @@ impl StreamHandler for AppAnalyzer {
                     return;
                 }
                 self.stats.tcp_flows += 1;
-                TcpFlow { info: *flow, kind: Kind::Unknown, st: Default::default(), seen: [0; 2], dead: [false; 2] }
+                Box::new(TcpFlow { info: *flow, kind: Kind::Unknown, st: Default::default(), seen: [0; 2], dead: [false; 2] })
             }
         };
         if matches!(f.kind, Kind::Other) || f.dead.get(d).copied().unwrap_or(true) {
@@ -520,7 +521,7 @@ impl StreamHandler for AppAnalyzer {
         self.last_ts = self.last_ts.max(ts);
         if let Some(f) = self.flows.remove(&flow.id) {
             self.buffered = self.buffered.saturating_sub(f.buffered());
-            self.close(f);
+            self.close(*f);
         }
     }
 

@@ -12,7 +12,7 @@ use tracehound_rpc::calls::Outcome;
 use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::{Call, RpcAnalyzer, RpcConfig, RpcReport};
 
-use crate::input::{run_file, FileRun};
+use crate::input::{run_file_parallel, FileRun};
 
 /// Healthy conversations kept for the rules (round trips for the slow-responder split);
 /// troubled ones and those to endpoints handed out are always kept, up to `MAX_KEPT`.
@@ -51,7 +51,7 @@ fn troubled(c: &Conversation) -> bool {
 }
 
 /// Analyse one capture. `on_calls` sees every completed call (for streaming output).
-pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) -> anyhow::Result<FileFacts> {
+pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) + Send)) -> anyhow::Result<FileFacts> {
     let mut handler: Handlers =
         (RpcAnalyzer::new(RpcConfig::default()), (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default())));
     let mut convs: Vec<Conversation> = Vec::new();
@@ -100,7 +100,7 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut dyn FnMut(&[Call])) 
         }
     };
     let cfg = Config::default();
-    let run = run_file(path, cfg, &mut handler, &mut on_conv, &mut drain)?;
+    let run = run_file_parallel(path, cfg, &mut handler, &mut on_conv, &mut drain)?;
     let (rpc_an, apps_an) = handler;
     let mut rpc = rpc_an.finish();
     if !rpc.calls.is_empty() {

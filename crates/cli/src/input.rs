@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracehound_capture::{CaptureReader, CaptureStats};
 use tracehound_flows::{Config, Conversation, DecodeStats, EngineStats, Pass, StreamHandler};
 
+use crate::offload;
+
 /// What one file's pass produced besides the conversations handed to the caller.
 pub struct FileRun {
     pub name: String,
@@ -27,6 +29,56 @@ pub fn run_file<H: StreamHandler>(
     on_conv: &mut dyn FnMut(Conversation, &mut H),
     after_frame: &mut dyn FnMut(&mut H),
 ) -> anyhow::Result<FileRun> {
+    pass_over(path, cfg, handler, &mut |convs, h, tick| {
+        for c in convs {
+            on_conv(c, h);
+        }
+        if tick {
+            after_frame(h);
+        }
+    })
+}
+
+/// [`run_file`] with the handler (and `on_conv`, `after_frame`) on a second thread: the
+/// reading thread decodes and tracks flows while the worker runs the protocol analyzers. The
+/// handler sees the same calls in the same order as with [`run_file`]; see [`crate::offload`].
+pub fn run_file_parallel<H: StreamHandler + Send>(
+    path: &Path,
+    cfg: Config,
+    handler: &mut H,
+    on_conv: &mut (dyn FnMut(Conversation, &mut H) + Send),
+    after_frame: &mut (dyn FnMut(&mut H) + Send),
+) -> anyhow::Result<FileRun> {
+    let (mut rec, rep) = offload::channel();
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name("analyzers".into())
+            .spawn_scoped(s, move || rep.run(handler, on_conv, after_frame))?;
+        let run = pass_over(path, cfg, &mut rec, &mut |convs, r, tick| {
+            for c in convs {
+                r.conversation(c);
+            }
+            if tick {
+                r.tick();
+            }
+        });
+        rec.flush();
+        drop(rec);
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+        run
+    })
+}
+
+/// The streaming pass itself. `convs_done(conversations, handler, tick)` gets the finished
+/// conversations every few thousand frames (`tick` set) and at the end.
+fn pass_over<H: StreamHandler>(
+    path: &Path,
+    cfg: Config,
+    handler: &mut H,
+    convs_done: &mut dyn FnMut(Vec<Conversation>, &mut H, bool),
+) -> anyhow::Result<FileRun> {
     let mut reader = CaptureReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let name = reader.name().to_string();
     let bar = progress(&reader);
@@ -44,10 +96,7 @@ pub fn run_file<H: StreamHandler>(
         }
         n += 1;
         if n % 4096 == 0 {
-            for c in pass.take_finished() {
-                on_conv(c, handler);
-            }
-            after_frame(handler);
+            convs_done(pass.take_finished(), handler, true);
             if let Some(b) = &bar {
                 if n % 65536 == 0 {
                     b.set_position(reader.source_bytes_read());
@@ -55,13 +104,9 @@ pub fn run_file<H: StreamHandler>(
             }
         }
     }
-    for c in pass.take_finished() {
-        on_conv(c, handler);
-    }
-    for c in pass.finish(handler) {
-        on_conv(c, handler);
-    }
-    after_frame(handler);
+    convs_done(pass.take_finished(), handler, false);
+    let last = pass.finish(handler);
+    convs_done(last, handler, true);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -4,6 +4,7 @@
 mod cmd;
 mod analysis;
 mod input;
+mod offload;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -14,10 +14,44 @@ pub use facts::{CaptureFacts, Facts};
 pub use finding::*;
 
 /// Run every rule over the facts; findings sorted by severity, then weight (strongest first).
+///
+/// The rules are independent, so they run on up to two threads, each taking the next rule not
+/// yet taken; the findings are put together in rule order, so the result does not depend on
+/// which thread ran what.
 pub fn evaluate(facts: &Facts) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for r in rules::all() {
-        (r.check)(facts, &mut out);
+    let rules = rules::all();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, Vec<Finding>)> = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(r) = rules.get(i) else { break };
+            let mut out = Vec::new();
+            let t = std::time::Instant::now();
+            (r.check)(facts, &mut out);
+            if std::env::var_os("TRACEHOUND_TIMINGS").is_some() {
+                eprintln!("tracehound: timings: rule {} {:.3} s, {} findings", r.name, t.elapsed().as_secs_f64(), out.len());
+            }
+            done.push((i, out));
+        }
+        done
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+    let mut parts = if threads > 1 {
+        std::thread::scope(|s| {
+            let other = s.spawn(work);
+            let mut mine = work();
+            // A rule that panicked is a bug: let it surface as it would on one thread.
+            mine.extend(other.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            mine
+        })
+    } else {
+        work()
+    };
+    parts.sort_by_key(|(i, _)| *i);
+    let mut out: Vec<Finding> = Vec::with_capacity(parts.iter().map(|(_, v)| v.len()).sum());
+    for (_, v) in parts {
+        out.extend(v);
     }
     sort(&mut out);
     out

@@ -92,9 +92,11 @@ pub struct Call {
     pub ts: f64,
     /// Frame in which the (first fragment of the) request completed.
     pub frame: u64,
-    pub src: String,
+    /// Client address (a string in JSON).
+    pub src: std::net::IpAddr,
     pub sport: u16,
-    pub dst: String,
+    /// Server address (a string in JSON).
+    pub dst: std::net::IpAddr,
     pub dport: u16,
     /// Named pipe, when the call went over SMB.
     pub pipe: Option<String>,
@@ -707,9 +709,9 @@ impl Assoc {
         let call = Call {
             ts: pb.ts.as_secs_f64(),
             frame: pb.frame,
-            src: pb.src.ip().to_string(),
+            src: pb.src.ip(),
             sport: pb.src.port(),
-            dst: pb.dst.ip().to_string(),
+            dst: pb.dst.ip(),
             dport: pb.dst.port(),
             pipe: self.pipe.clone(),
             uuid: syn.map(|s| s.uuid.to_string()),
@@ -895,9 +897,9 @@ impl Assoc {
         let mut call = Call {
             ts: p.req.ts.as_secs_f64(),
             frame: p.req.frame,
-            src: p.src.ip().to_string(),
+            src: p.src.ip(),
             sport: p.src.port(),
-            dst: p.dst.ip().to_string(),
+            dst: p.dst.ip(),
             dport: p.dst.port(),
             pipe: self.pipe.clone(),
             uuid: ctx.map(|c| c.uuid_text.clone()),

@@ -258,9 +258,9 @@ impl ClState {
         let mut call = Call {
             ts: p.ts.as_secs_f64(),
             frame: p.frame,
-            src: p.client.ip().to_string(),
+            src: p.client.ip(),
             sport: p.client.port(),
-            dst: p.server.ip().to_string(),
+            dst: p.server.ip(),
             dport: p.server.port(),
             pipe: None,
             uuid: Some(p.interface.to_string()),

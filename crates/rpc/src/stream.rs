@@ -89,6 +89,68 @@ fn find_header(b: &[u8]) -> Option<usize> {
     (0..end).find(|&i| b[i] == 5 && plausible(&b[i..]))
 }
 
+/// Reports the PDUs and problems in `b` (which starts at stream offset `base`) and returns how
+/// many bytes are done with: everything but an incomplete PDU, or a tail that could still
+/// begin a header.
+fn scan(
+    b: &[u8],
+    base: u64,
+    synced: &mut bool,
+    skipped: &mut u64,
+    f: &mut impl FnMut(Event<'_>),
+) -> usize {
+    let mut pos = 0usize;
+    loop {
+        let rest = b.get(pos..).unwrap_or(&[]);
+        if !*synced {
+            match find_header(rest) {
+                Some(i) => {
+                    pos += i;
+                    *skipped = skipped.saturating_add(i as u64);
+                    *synced = true;
+                    if *skipped > 0 {
+                        f(Event::Resync {
+                            offset: base.wrapping_add(pos as u64),
+                            skipped: *skipped,
+                        });
+                    }
+                    *skipped = 0;
+                }
+                None => {
+                    // Keep a possible header start at the tail.
+                    let keep = rest.len().min(HEADER_LEN - 1);
+                    let skip = rest.len() - keep;
+                    *skipped = skipped.saturating_add(skip as u64);
+                    pos += skip;
+                    break;
+                }
+            }
+        }
+        let rest = b.get(pos..).unwrap_or(&[]);
+        if rest.len() < HEADER_LEN {
+            break;
+        }
+        if let Err(err) = check_header(rest) {
+            f(Event::Bad {
+                offset: base.wrapping_add(pos as u64),
+                err,
+            });
+            *synced = false;
+            *skipped = 1;
+            pos += 1;
+            continue;
+        }
+        let fl = Packet::new_unchecked(rest).frag_len() as usize;
+        let Some(pdu) = rest.get(..fl) else { break };
+        f(Event::Pdu {
+            offset: base.wrapping_add(pos as u64),
+            pdu,
+        });
+        pos += fl;
+    }
+    pos
+}
+
 impl PduStream {
     /// A stream that expects a header at its first byte.
     pub fn synced() -> PduStream {
@@ -122,6 +184,15 @@ impl PduStream {
             self.synced = false;
             return;
         }
+        // Nothing waiting: read the PDUs straight from `data` and keep only the incomplete
+        // tail (the common case costs no copy).
+        if self.buf.is_empty() && !self.preamble {
+            let used = scan(data, self.offset, &mut self.synced, &mut self.skipped, &mut f);
+            let rest = data.get(used..).unwrap_or(&[]);
+            self.buf.extend_from_slice(rest);
+            self.offset = self.offset.wrapping_add(used as u64);
+            return;
+        }
         self.buf.extend_from_slice(data);
         let mut pos = 0usize;
         if self.preamble {
@@ -135,54 +206,14 @@ impl PduStream {
                 pos = NCACN_HTTP_PREAMBLE.len();
             }
         }
-        loop {
-            let rest = self.buf.get(pos..).unwrap_or(&[]);
-            if !self.synced {
-                match find_header(rest) {
-                    Some(i) => {
-                        pos += i;
-                        self.skipped = self.skipped.saturating_add(i as u64);
-                        self.synced = true;
-                        if self.skipped > 0 {
-                            f(Event::Resync {
-                                offset: self.offset.wrapping_add(pos as u64),
-                                skipped: self.skipped,
-                            });
-                        }
-                        self.skipped = 0;
-                    }
-                    None => {
-                        // Keep a possible header start at the tail.
-                        let keep = rest.len().min(HEADER_LEN - 1);
-                        let skip = rest.len() - keep;
-                        self.skipped = self.skipped.saturating_add(skip as u64);
-                        pos += skip;
-                        break;
-                    }
-                }
-            }
-            let rest = self.buf.get(pos..).unwrap_or(&[]);
-            if rest.len() < HEADER_LEN {
-                break;
-            }
-            if let Err(err) = check_header(rest) {
-                f(Event::Bad {
-                    offset: self.offset.wrapping_add(pos as u64),
-                    err,
-                });
-                self.synced = false;
-                self.skipped = 1;
-                pos += 1;
-                continue;
-            }
-            let fl = Packet::new_unchecked(rest).frag_len() as usize;
-            let Some(pdu) = rest.get(..fl) else { break };
-            f(Event::Pdu {
-                offset: self.offset.wrapping_add(pos as u64),
-                pdu,
-            });
-            pos += fl;
-        }
+        let rest = self.buf.get(pos..).unwrap_or(&[]);
+        pos += scan(
+            rest,
+            self.offset.wrapping_add(pos as u64),
+            &mut self.synced,
+            &mut self.skipped,
+            &mut f,
+        );
         self.buf.drain(..pos.min(self.buf.len()));
         self.offset = self.offset.wrapping_add(pos as u64);
     }

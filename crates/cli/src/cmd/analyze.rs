@@ -54,6 +54,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut names = Vec::new();
     let mut analysed = Vec::new();
     let mut code = exit::OK;
+    let timings = std::env::var_os("TRACEHOUND_TIMINGS").is_some();
+    let t0 = std::time::Instant::now();
     for path in &a.files {
         let ff = match analyze_file(path, Mode::Analyze, &mut |_| {}) {
             Ok(f) => f,
@@ -83,7 +85,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             endpoints: &ff.endpoints,
             apps: &ff.apps,
         };
+        let t1 = std::time::Instant::now();
         all.extend(evaluate(&facts));
+        if timings {
+            eprintln!("tracehound: timings: {}: pass {:.3} s, rules {:.3} s", ff.run.name, (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
+        }
         names.push(ff.run.name.clone());
         analysed.push(ff);
     }
@@ -118,6 +124,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         write!(out, "{}", text(&all, &names, Style::for_stdout()))?;
     }
     out.flush()?;
+    if timings {
+        eprintln!("tracehound: timings: total {:.3} s", t0.elapsed().as_secs_f64());
+    }
     // The process ends now: handing every conversation, call and finding back to the
     // allocator one by one would only cost time.
     std::mem::forget(analysed);
@@ -132,5 +141,6 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             code = exit::FINDINGS;
         }
     }
+    std::mem::forget(all);
     Ok(code)
 }

@@ -41,7 +41,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let style = Style::for_stdout();
     let mut code = exit::OK;
     let several = a.files.len() > 1;

@@ -175,7 +175,7 @@ often drop such answers.",
 
 fn not_registered(f: &Facts, out: &mut Vec<Finding>) {
     // ept_map (opnum 3) answered "not registered" or with no towers.
-    let mut groups: BTreeMap<(String, String), Vec<&tracehound_rpc::Call>> = BTreeMap::new();
+    let mut groups: BTreeMap<(std::net::IpAddr, String), Vec<&tracehound_rpc::Call>> = BTreeMap::new();
     for c in &f.rpc.calls {
         if c.uuid.as_deref() != Some(EPM_UUID) || c.opnum != Some(3) || c.outcome != tracehound_rpc::calls::Outcome::Ok {
             continue;
@@ -183,12 +183,12 @@ fn not_registered(f: &Facts, out: &mut Vec<Finding>) {
         let empty = c.endpoints.is_empty();
         let not_reg = c.status_code == Some(EPT_S_NOT_REGISTERED) || c.epm_status.as_deref().is_some_and(|s| s.contains("NOT_REGISTERED"));
         if not_reg || empty {
-            groups.entry((c.dst.clone(), c.epm_status.clone().unwrap_or_else(|| "no endpoints".into()))).or_default().push(c);
+            groups.entry((c.dst, c.epm_status.clone().unwrap_or_else(|| "no endpoints".into()))).or_default().push(c);
         }
     }
     for ((server, status), cs) in groups {
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-        ev.value("address", server.clone());
+        ev.value("address", server.to_string());
         ev.value("status", status.clone());
         for c in cs.iter().take(10) {
             ev.add_frames([c.frame]);

@@ -50,7 +50,7 @@ fn is_benign(status: &str) -> bool {
 }
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
-    let mut groups: BTreeMap<(String, u16, String, Outcome, String), Vec<&Call>> = BTreeMap::new();
+    let mut groups: BTreeMap<(std::net::IpAddr, u16, String, Outcome, String), Vec<&Call>> = BTreeMap::new();
     for c in &f.rpc.calls {
         // Faults and refused binds, and operations that answered with an error status (the
         // return code at the end of the response stub, e.g. STATUS_ACCESS_DENIED).
@@ -60,7 +60,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             continue;
         }
         let iface = c.interface.clone().or_else(|| c.uuid.clone()).unwrap_or_else(|| "unknown interface".into());
-        groups.entry((c.dst.clone(), c.dport, iface, c.outcome, c.status.clone().unwrap_or_default())).or_default().push(c);
+        groups.entry((c.dst, c.dport, iface, c.outcome, c.status.clone().unwrap_or_default())).or_default().push(c);
     }
     for ((server, port, iface, outcome, status), cs) in groups {
         let c0 = cs[0];
@@ -72,7 +72,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
         };
         let op = c0.operation.clone().or(c0.opnum.map(|o| format!("opnum {o}")));
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-        ev.value("address", server.clone());
+        ev.value("address", server.to_string());
         ev.value("port", port);
         ev.value("interface", iface.clone());
         ev.value("outcome", format!("{outcome:?}").to_lowercase());

@@ -15,8 +15,8 @@
 //!
 //! Long-poll requests (SMB2 CHANGE_NOTIFY) wait by design and are left out.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
 
 use tracehound_apps::txn::Histogram;
 use tracehound_flows::{Conversation, Proto};
@@ -56,6 +56,8 @@ struct Sample {
 
 struct Group {
     flows: Vec<FlowRef>,
+    /// The same flows, for a quick membership test.
+    seen: HashSet<FlowRef>,
     /// Exact waits while every transaction is known; else the merged histogram is used.
     waits: Vec<f64>,
     exact: bool,
@@ -72,6 +74,7 @@ impl Default for Group {
     fn default() -> Group {
         Group {
             flows: Vec::new(),
+            seen: HashSet::new(),
             waits: Vec::new(),
             exact: true,
             hist: Histogram::default(),
@@ -85,7 +88,14 @@ impl Default for Group {
 }
 
 impl Group {
+    /// Would a transaction that waited `wait` be among the worst kept?
+    fn is_worst(&self, wait: f64) -> bool {
+        self.worst.len() < WORST || self.worst.last().is_some_and(|w| wait > w.wait)
+    }
     fn add_worst(&mut self, s: Sample) {
+        if !self.is_worst(s.wait) {
+            return;
+        }
         self.worst.push(s);
         self.worst.sort_by(|a, b| b.wait.total_cmp(&a.wait));
         self.worst.truncate(WORST);
@@ -115,15 +125,17 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
     let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
     let by_addr: HashMap<(SocketAddr, SocketAddr), &Conversation> =
         facts.conversations.iter().filter(|c| c.info.proto == Proto::Tcp).map(|c| ((c.info.orig, c.info.resp), c)).collect();
-    let mut groups: BTreeMap<(String, &'static str), Group> = BTreeMap::new();
+    let mut groups: BTreeMap<(SocketAddr, &'static str), Group> = BTreeMap::new();
 
     for t in &facts.apps.transactions {
         let answered = t.answered.saturating_sub(t.long_polls.min(t.answered));
         if answered == 0 {
             continue;
         }
-        let g = groups.entry((t.flow.resp.to_string(), t.proto.name())).or_default();
-        g.flows.push(FlowRef::new(t.flow.proto, t.flow.orig, t.flow.resp));
+        let g = groups.entry((t.flow.resp, t.proto.name())).or_default();
+        let fr = FlowRef::new(t.flow.proto, t.flow.orig, t.flow.resp);
+        g.seen.insert(fr);
+        g.flows.push(fr);
         if let Some(r) = by_id.get(&t.flow.id).and_then(|c| rtt_of(c)) {
             g.rtts.push(r);
         }
@@ -146,11 +158,10 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
 
     for c in &facts.rpc.calls {
         let Some(rtt) = c.rtt else { continue };
-        let (Ok(src), Ok(dst)) = (c.src.parse::<IpAddr>(), c.dst.parse::<IpAddr>()) else { continue };
-        let (sa, da) = (SocketAddr::new(src, c.sport), SocketAddr::new(dst, c.dport));
-        let g = groups.entry((da.to_string(), "DCE/RPC")).or_default();
+        let (sa, da) = (SocketAddr::new(c.src, c.sport), SocketAddr::new(c.dst, c.dport));
+        let g = groups.entry((da, "DCE/RPC")).or_default();
         let fr = FlowRef::new(Proto::Tcp, sa, da);
-        if !g.flows.contains(&fr) {
+        if g.seen.insert(fr) {
             g.flows.push(fr);
             if let Some(r) = by_addr.get(&(sa, da)).and_then(|c| rtt_of(c)) {
                 g.rtts.push(r);
@@ -162,6 +173,9 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         g.count += 1;
         g.sum += wait;
         g.max = g.max.max(wait);
+        if !g.is_worst(wait) {
+            continue;
+        }
         let what = match (&c.interface, &c.operation) {
             (Some(i), Some(o)) => format!("{i} {o}"),
             (_, Some(o)) => o.clone(),
@@ -172,6 +186,7 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
     }
 
     for ((server, proto), g) in groups {
+        let server = server.to_string();
         if g.count < th.min_transactions {
             continue;
         }
