@@ -32,6 +32,39 @@ pub struct CertInfo {
     pub self_issued: bool,
 }
 
+/// Parsed certificates by their DER bytes: the same server certificate comes back in every
+/// handshake, and parsing it is the costliest part of following TLS. Bounded: when full it
+/// starts over.
+#[derive(Default)]
+pub struct Cache {
+    map: std::collections::HashMap<Vec<u8>, Result<CertInfo, String>>,
+    bytes: usize,
+}
+
+impl Cache {
+    /// Entries kept at most.
+    pub const MAX_ENTRIES: usize = 1024;
+    /// DER bytes kept at most.
+    pub const MAX_BYTES: usize = 4 << 20;
+
+    /// [`parse`], remembered.
+    pub fn parse(&mut self, der: &[u8]) -> Result<CertInfo, String> {
+        if let Some(r) = self.map.get(der) {
+            return r.clone();
+        }
+        let r = parse(der);
+        if self.map.len() >= Self::MAX_ENTRIES || self.bytes.saturating_add(der.len()) > Self::MAX_BYTES {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        if der.len() <= Self::MAX_BYTES {
+            self.bytes += der.len();
+            self.map.insert(der.to_vec(), r.clone());
+        }
+        r
+    }
+}
+
 /// Parse one DER certificate. The error says what x509-parser rejected.
 pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
     let (rest, c) = parse_x509_certificate(der).map_err(|e| format!("certificate: {e}"))?;

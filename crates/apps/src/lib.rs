@@ -206,6 +206,7 @@ pub struct AppAnalyzer {
     last_ts: Timestamp,
     /// Bytes buffered over all flows (streams + TLS handshake reassembly).
     buffered: usize,
+    certs: cert::Cache,
 }
 
 fn hint(info: &FlowInfo, ports: &[u16]) -> bool {
@@ -225,6 +226,7 @@ impl AppAnalyzer {
             stats: AppStats::default(),
             last_ts: Timestamp::ZERO,
             buffered: 0,
+            certs: cert::Cache::default(),
         }
     }
 
@@ -293,7 +295,7 @@ impl AppAnalyzer {
         let st = if d == 0 { s0 } else { s1 };
         match &mut f.kind {
             Kind::Unknown | Kind::Other => {}
-            Kind::Tls(c) => c.feed(d, st, &mut self.issues),
+            Kind::Tls(c) => c.feed(d, st, &mut self.issues, &mut self.certs),
             Kind::Http { p, m } => {
                 let mut out = Vec::new();
                 let front = m.front_request().map(|r| r.split(' ').next().unwrap_or("").to_string());

@@ -386,7 +386,7 @@ impl Conn {
     }
 
     /// Parse every complete record in `st` (direction index `d`: 0 client, 1 server).
-    pub fn feed(&mut self, d: usize, st: &mut Stream, issues: &mut Issues) {
+    pub fn feed(&mut self, d: usize, st: &mut Stream, issues: &mut Issues, certs: &mut cert::Cache) {
         if self.dead.get(d).copied().unwrap_or(true) {
             let n = st.data().len() as u64;
             st.consume(n);
@@ -447,7 +447,7 @@ impl Conn {
             let frag = data.get(5..total).unwrap_or(&[]).to_vec();
             st.consume(total as u64);
             self.s.bytes[d] = self.s.bytes[d].saturating_add(total as u64);
-            self.record(d, ctype, &frag, at, issues);
+            self.record(d, ctype, &frag, at, issues, certs);
         }
     }
 
@@ -466,7 +466,7 @@ impl Conn {
         self.s.ccs_frames[d].is_some() && !self.s.tls13()
     }
 
-    fn record(&mut self, d: usize, ctype: u8, frag: &[u8], at: At, issues: &mut Issues) {
+    fn record(&mut self, d: usize, ctype: u8, frag: &[u8], at: At, issues: &mut Issues, certs: &mut cert::Cache) {
         match ctype {
             20 => {
                 if self.s.ccs_frames[d].is_none() {
@@ -522,7 +522,7 @@ impl Conn {
                     if let Some(b) = self.hs.get_mut(d) {
                         b.drain(..4 + mlen);
                     }
-                    if let Err(e) = self.handshake(d, mtype, &body, at) {
+                    if let Err(e) = self.handshake(d, mtype, &body, at, certs) {
                         issues.add(at.frame, format!("TLS {}: {e}", hs_name(mtype)));
                     }
                 }
@@ -534,7 +534,7 @@ impl Conn {
         }
     }
 
-    fn handshake(&mut self, d: usize, mtype: u8, body: &[u8], at: At) -> Result<(), ParseError> {
+    fn handshake(&mut self, d: usize, mtype: u8, body: &[u8], at: At, certs: &mut cert::Cache) -> Result<(), ParseError> {
         self.s.event(at.frame, side(d), hs_name(mtype));
         match (d, mtype) {
             (0, 1) => {
@@ -564,7 +564,7 @@ impl Conn {
                     if self.s.certificates.len() >= MAX_CERTS {
                         continue;
                     }
-                    match cert::parse(der.rest()) {
+                    match certs.parse(der.rest()) {
                         Ok(c) => self.s.certificates.push(c),
                         Err(e) => {
                             if self.s.certificate_errors.len() < MAX_CERTS {

@@ -102,6 +102,8 @@ pub fn parse_code(s: &str) -> Option<u32> {
 struct Tables {
     by_uuid_ver: HashMap<(Uuid, u16), usize>,
     by_uuid: HashMap<Uuid, usize>,
+    /// Every record of a UUID (all versions), in file order.
+    all_by_uuid: HashMap<Uuid, Vec<usize>>,
     data: DataFile,
     statuses: HashMap<u32, usize>,
     nak: HashMap<u32, usize>,
@@ -139,15 +141,18 @@ fn tables() -> &'static Tables {
         });
         let mut by_uuid_ver = HashMap::default();
         let mut by_uuid = HashMap::default();
+        let mut all_by_uuid: HashMap<Uuid, Vec<usize>> = HashMap::default();
         for (i, rec) in data.interfaces.iter().enumerate() {
             if let Ok(u) = rec.uuid.parse::<Uuid>() {
                 by_uuid_ver.entry((u, rec.version)).or_insert(i);
                 by_uuid.entry(u).or_insert(i);
+                all_by_uuid.entry(u).or_default().push(i);
             }
         }
         Tables {
             by_uuid_ver,
             by_uuid,
+            all_by_uuid,
             statuses: code_map(&data.statuses),
             nak: code_map(&data.bind_nak_reasons),
             provider: code_map(&data.provider_reasons),
@@ -206,11 +211,10 @@ pub fn opnum_name(uuid: &Uuid, opnum: u16) -> Option<&'static str> {
     if let Some(n) = first.and_then(from) {
         return Some(n);
     }
-    let u = uuid.to_string();
-    t.data
-        .interfaces
+    t.all_by_uuid
+        .get(uuid)?
         .iter()
-        .filter(|r| r.uuid.eq_ignore_ascii_case(&u))
+        .filter_map(|&i| t.data.interfaces.get(i))
         .find_map(from)
 }
 

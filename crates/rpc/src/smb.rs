@@ -222,11 +222,36 @@ impl SmbConn {
                 f.lost = true;
                 return;
             }
-            f.buf.extend_from_slice(data);
         }
+        // Nothing waiting: read the messages straight from `data` and keep only the
+        // incomplete tail; else append and read from the buffer (taken out meanwhile).
+        if self.framers[d].buf.is_empty() {
+            let pos = self.messages(out, flow, dir, data, frame, ts);
+            let rest = data.get(pos..).unwrap_or(&[]);
+            self.framers[d].buf.extend_from_slice(rest);
+        } else {
+            let mut buf = std::mem::take(&mut self.framers[d].buf);
+            buf.extend_from_slice(data);
+            let pos = self.messages(out, flow, dir, &buf, frame, ts);
+            buf.drain(..pos.min(buf.len()));
+            self.framers[d].buf = buf;
+        }
+    }
+
+    /// Handles the complete NetBIOS session messages at the start of `buf` and returns how
+    /// many bytes are done with.
+    fn messages(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        buf: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) -> usize {
+        let d = dir.idx();
         let mut pos = 0usize;
         loop {
-            let buf = std::mem::take(&mut self.framers[d].buf);
             let rest = buf.get(pos..).unwrap_or(&[]);
             if self.framers[d].lost {
                 match (0..rest.len().saturating_sub(7)).find(|&i| netbios_smb_at(rest, i)) {
@@ -243,14 +268,12 @@ impl SmbConn {
                     }
                     None => {
                         pos += rest.len().saturating_sub(7);
-                        self.framers[d].buf = buf;
                         break;
                     }
                 }
             }
             let rest = buf.get(pos..).unwrap_or(&[]);
             if rest.len() < 4 {
-                self.framers[d].buf = buf;
                 break;
             }
             let len = u32::from_be_bytes([0, rest[1], rest[2], rest[3]]) as usize;
@@ -274,7 +297,6 @@ impl SmbConn {
                     );
                     self.framers[d].lost = true;
                     pos += 1;
-                    self.framers[d].buf = buf;
                     continue;
                 }
                 if len > MAX_BUFFERED {
@@ -283,10 +305,7 @@ impl SmbConn {
                     let have = rest.len() - 4;
                     self.framers[d].skip = (len - have) as u64;
                     pos = buf.len();
-                    self.framers[d].buf = buf;
-                    break;
                 }
-                self.framers[d].buf = buf;
                 break;
             };
             match kind {
@@ -304,15 +323,12 @@ impl SmbConn {
                     );
                     self.framers[d].lost = true;
                     pos += 1;
-                    self.framers[d].buf = buf;
                     continue;
                 }
             }
             pos += 4 + len;
-            self.framers[d].buf = buf;
         }
-        let f = &mut self.framers[d];
-        f.buf.drain(..pos.min(f.buf.len()));
+        pos
     }
 
     pub fn gap(

@@ -86,7 +86,7 @@ fn plausible(b: &[u8]) -> bool {
 /// Position of the first plausible header in `b` (which must be followed by 16 bytes).
 fn find_header(b: &[u8]) -> Option<usize> {
     let end = b.len().checked_sub(HEADER_LEN - 1)?;
-    (0..end).find(|&i| b[i] == 5 && plausible(&b[i..]))
+    memchr::memchr_iter(5, b.get(..end)?).find(|&i| b.get(i..).is_some_and(plausible))
 }
 
 /// Reports the PDUs and problems in `b` (which starts at stream offset `base`) and returns how
@@ -390,7 +390,8 @@ impl RpcAnalyzer {
             return; // wait for the whole preamble
         } else {
             let end = buf.len().saturating_sub(HEADER_LEN - 1);
-            for i in 0..end {
+            // An SMB session message starts with 0, a DCE/RPC header with 5: look only there.
+            for i in memchr::memchr2_iter(0, 5, buf.get(..end).unwrap_or(&[])) {
                 if smb::netbios_smb_at(buf, i) {
                     found = Some((Kind::Smb, i));
                     break;
