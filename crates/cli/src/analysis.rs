@@ -31,8 +31,6 @@ pub enum Mode {
     Analyze,
 }
 
-/// The analyzers of one pass: DCE/RPC always, the application analyzers for `analyze`.
-type Handlers = (RpcAnalyzer, Option<AppAnalyzer>);
 
 pub struct FileFacts {
     pub run: FileRun,
@@ -52,16 +50,17 @@ fn troubled(c: &Conversation) -> bool {
 
 /// Analyse one capture. `on_calls` sees every completed call (for streaming output).
 pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) + Send)) -> anyhow::Result<FileFacts> {
-    let mut handler: Handlers =
-        (RpcAnalyzer::new(RpcConfig::default()), (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default())));
+    // DCE/RPC always; the application analyzers for `analyze`, on a thread of their own.
+    let mut rpc_an = RpcAnalyzer::new(RpcConfig::default());
+    let mut apps_an = (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default()));
     let mut convs: Vec<Conversation> = Vec::new();
     let mut healthy = 0usize;
     let mut not_kept = 0u64;
     let mut calls: Vec<Call> = Vec::new();
     let mut ok_calls = 0usize;
     let mut calls_not_kept = 0u64;
-    let mut on_conv = |c: Conversation, h: &mut Handlers| {
-        let wanted = h.0.is_handed_out(c.info.resp) || (mode == Mode::Analyze && troubled(&c));
+    let mut on_conv = |c: Conversation, h: &mut RpcAnalyzer| {
+        let wanted = h.is_handed_out(c.info.resp) || (mode == Mode::Analyze && troubled(&c));
         let keep = if wanted {
             convs.len() < MAX_KEPT
         } else if mode == Mode::Analyze && healthy < MAX_HEALTHY {
@@ -76,8 +75,8 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
             not_kept += 1;
         }
     };
-    let mut drain = |h: &mut Handlers| {
-        let new = h.0.take_calls();
+    let mut drain = |h: &mut RpcAnalyzer| {
+        let new = h.take_calls();
         if new.is_empty() {
             return;
         }
@@ -100,8 +99,7 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
         }
     };
     let cfg = Config::default();
-    let run = run_file_parallel(path, cfg, &mut handler, &mut on_conv, &mut drain)?;
-    let (rpc_an, apps_an) = handler;
+    let run = run_file_parallel(path, cfg, &mut rpc_an, apps_an.as_mut(), &mut on_conv, &mut drain)?;
     let mut rpc = rpc_an.finish();
     if !rpc.calls.is_empty() {
         on_calls(&rpc.calls);

@@ -39,21 +39,31 @@ pub fn run_file<H: StreamHandler>(
     })
 }
 
-/// [`run_file`] with the handler (and `on_conv`, `after_frame`) on a second thread: the
-/// reading thread decodes and tracks flows while the worker runs the protocol analyzers. The
-/// handler sees the same calls in the same order as with [`run_file`]; see [`crate::offload`].
-pub fn run_file_parallel<H: StreamHandler + Send>(
+/// [`run_file`] with the handler (and `on_conv`, `after_frame`) on a second thread, and `side`
+/// (a further handler that needs neither) on a third: the reading thread decodes and tracks
+/// flows while the workers run the protocol analyzers. Each handler sees the same calls in the
+/// same order as with [`run_file`]; see [`crate::offload`].
+pub fn run_file_parallel<H: StreamHandler + Send, S: StreamHandler + Send>(
     path: &Path,
     cfg: Config,
     handler: &mut H,
+    side: Option<&mut S>,
     on_conv: &mut (dyn FnMut(Conversation, &mut H) + Send),
     after_frame: &mut (dyn FnMut(&mut H) + Send),
 ) -> anyhow::Result<FileRun> {
-    let (mut rec, rep) = offload::channel();
+    let (mut rec, main, side_rep) = offload::channel(side.is_some());
     std::thread::scope(|s| {
         let worker = std::thread::Builder::new()
             .name("analyzers".into())
-            .spawn_scoped(s, move || rep.run(handler, on_conv, after_frame))?;
+            .spawn_scoped(s, move || main.run(handler, on_conv, after_frame))?;
+        let side_worker = match (side, side_rep) {
+            (Some(h), Some(rep)) => Some(
+                std::thread::Builder::new()
+                    .name("analyzers-2".into())
+                    .spawn_scoped(s, move || rep.run(h, &mut |_, _| {}, &mut |_| {}))?,
+            ),
+            _ => None,
+        };
         let run = pass_over(path, cfg, &mut rec, &mut |convs, r, tick| {
             for c in convs {
                 r.conversation(c);
@@ -64,8 +74,10 @@ pub fn run_file_parallel<H: StreamHandler + Send>(
         });
         rec.flush();
         drop(rec);
-        if let Err(panic) = worker.join() {
-            std::panic::resume_unwind(panic);
+        for w in std::iter::once(worker).chain(side_worker) {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
         }
         run
     })

@@ -1,15 +1,20 @@
-//! The protocol analyzers on a second core.
+//! The protocol analyzers on other cores.
 //!
 //! The reading thread (capture → decode → flows) records what the engine hands to the
 //! analyzers — stream bytes, gaps, ends, datagrams — and every finished conversation, in order,
-//! into batches; a worker thread replays each batch into the real handler. The handler sees
-//! exactly the calls, in exactly the order, it would see on one thread, so the results are the
-//! same; only the work is spread over two cores.
+//! into batches. Each worker thread replays every batch into its own handler: the main worker
+//! also gets the finished conversations and the periodic drain points, a side worker (another
+//! analyzer that needs neither) only the stream events. Each handler sees exactly the calls, in
+//! exactly the order, it would see on one thread, so the results are the same; only the work
+//! is spread over the cores.
 //!
-//! Memory: at most `QUEUED + SPARES + 2` batches exist at once (queued, kept for reuse, being
-//! filled, being replayed), each about [`BATCH_BYTES`] of payload (one segment may overshoot).
+//! Memory: a bounded number of batches exist at once (`QUEUED` waiting per worker, `SPARES`
+//! kept for reuse, one being filled, one being replayed per worker), each about
+//! [`BATCH_BYTES`] of payload (one segment may overshoot).
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tracehound_flows::{Conversation, Dir, FlowInfo, StreamHandler, Timestamp};
 
@@ -17,7 +22,7 @@ use tracehound_flows::{Conversation, Dir, FlowInfo, StreamHandler, Timestamp};
 const BATCH_BYTES: usize = 1 << 20;
 /// Events after which a batch is sent.
 const BATCH_EVENTS: usize = 16 * 1024;
-/// Batches waiting for the worker.
+/// Batches waiting for a worker.
 const QUEUED: usize = 2;
 /// Emptied batches kept for reuse.
 const SPARES: usize = 2;
@@ -38,21 +43,19 @@ enum Ev {
 struct Batch {
     evs: Vec<Ev>,
     bytes: Vec<u8>,
-    convs: Vec<Conversation>,
 }
 
-impl Batch {
-    fn full(&self) -> bool {
-        self.bytes.len() >= BATCH_BYTES || self.evs.len() >= BATCH_EVENTS
-    }
-}
+/// What a worker receives: the shared events, and (main worker only) the conversations.
+type Parcel = (Arc<Batch>, Vec<Conversation>);
 
 /// The reading thread's side: a [`StreamHandler`] that records.
 pub struct Recorder {
     cur: Batch,
-    tx: SyncSender<Batch>,
+    convs: Vec<Conversation>,
+    main: SyncSender<Parcel>,
+    side: Option<SyncSender<Parcel>>,
     free: Receiver<Batch>,
-    /// The worker has gone (it panicked); nothing more is sent.
+    /// A worker has gone (it panicked); nothing more is sent.
     closed: bool,
 }
 
@@ -65,7 +68,7 @@ impl Recorder {
 
     fn pushed(&mut self, ev: Ev) {
         self.cur.evs.push(ev);
-        if self.cur.full() {
+        if self.cur.bytes.len() >= BATCH_BYTES || self.cur.evs.len() >= BATCH_EVENTS {
             self.flush();
         }
     }
@@ -76,15 +79,21 @@ impl Recorder {
             return;
         }
         let next = self.free.try_recv().unwrap_or_default();
-        let b = std::mem::replace(&mut self.cur, next);
-        if self.tx.send(b).is_err() {
+        let b = Arc::new(std::mem::replace(&mut self.cur, next));
+        let convs = std::mem::take(&mut self.convs);
+        if let Some(side) = &self.side {
+            if side.send((Arc::clone(&b), Vec::new())).is_err() {
+                self.closed = true;
+            }
+        }
+        if self.main.send((b, convs)).is_err() {
             self.closed = true;
         }
     }
 
     /// A conversation has finished (after the data events recorded before it).
     pub fn conversation(&mut self, c: Conversation) {
-        self.cur.convs.push(c);
+        self.convs.push(c);
         self.pushed(Ev::Conv);
     }
 
@@ -111,24 +120,30 @@ impl StreamHandler for Recorder {
     }
 }
 
-/// The worker's side: replays batches into the handler.
+/// A worker's side: replays batches into its handler.
 pub struct Replayer {
-    rx: Receiver<Batch>,
+    name: &'static str,
+    rx: Receiver<Parcel>,
     back: SyncSender<Batch>,
 }
 
 impl Replayer {
-    /// Replay until the recorder is dropped.
+    /// Replay until the recorder is dropped. `on_conv` and `tick` are only called on the main
+    /// worker.
     pub fn run<H: StreamHandler>(
         self,
         h: &mut H,
         on_conv: &mut dyn FnMut(Conversation, &mut H),
         tick: &mut dyn FnMut(&mut H),
     ) {
-        for mut b in self.rx.iter() {
-            let mut convs = std::mem::take(&mut b.convs).into_iter();
-            for ev in b.evs.drain(..) {
-                match ev {
+        let (mut busy, mut idle) = (Duration::ZERO, Duration::ZERO);
+        let mut t = Instant::now();
+        for (b, convs) in self.rx.iter() {
+            idle += t.elapsed();
+            t = Instant::now();
+            let mut convs = convs.into_iter();
+            for ev in &b.evs {
+                match *ev {
                     Ev::Data { flow, dir, offset, start, len, frame, ts } => {
                         let data = b.bytes.get(start..start + len).unwrap_or(&[]);
                         h.tcp_data(&flow, dir, offset, data, frame, ts);
@@ -147,16 +162,38 @@ impl Replayer {
                     Ev::Tick => tick(h),
                 }
             }
-            b.bytes.clear();
-            // Recycle the allocation; when the reader has enough spares, let it go.
-            let _ = self.back.try_send(b);
+            // The last worker done with a batch hands it back for reuse (when the reader has
+            // room for another spare).
+            if let Ok(mut b) = Arc::try_unwrap(b) {
+                b.evs.clear();
+                b.bytes.clear();
+                let _ = self.back.try_send(b);
+            }
+            busy += t.elapsed();
+            t = Instant::now();
+        }
+        if std::env::var_os("TRACEHOUND_TIMINGS").is_some() {
+            eprintln!(
+                "tracehound: timings: {} thread busy {:.3} s, waiting {:.3} s",
+                self.name,
+                busy.as_secs_f64(),
+                idle.as_secs_f64()
+            );
         }
     }
 }
 
-/// A connected recorder / replayer pair.
-pub fn channel() -> (Recorder, Replayer) {
-    let (tx, rx) = sync_channel(QUEUED);
+/// A recorder connected to a main worker and, with `side`, a second one.
+pub fn channel(side: bool) -> (Recorder, Replayer, Option<Replayer>) {
     let (back, free) = sync_channel(SPARES);
-    (Recorder { cur: Batch::default(), tx, free, closed: false }, Replayer { rx, back })
+    let (main_tx, main_rx) = sync_channel(QUEUED);
+    let main = Replayer { name: "analyzer", rx: main_rx, back: back.clone() };
+    let (side_tx, side) = if side {
+        let (tx, rx) = sync_channel(QUEUED);
+        (Some(tx), Some(Replayer { name: "side analyzer", rx, back }))
+    } else {
+        (None, None)
+    };
+    let rec = Recorder { cur: Batch::default(), convs: Vec::new(), main: main_tx, side: side_tx, free, closed: false };
+    (rec, main, side)
 }

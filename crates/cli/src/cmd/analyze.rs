@@ -86,6 +86,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             apps: &ff.apps,
         };
         let t1 = std::time::Instant::now();
+        if timings {
+            eprintln!("tracehound: timings: kept {} conversations ({} B each), {} calls ({} B each), {} txn flows, {} tls", ff.conversations.len(), std::mem::size_of::<tracehound_flows::Conversation>(), ff.rpc.calls.len(), std::mem::size_of::<tracehound_rpc::Call>(), ff.apps.transactions.len(), ff.apps.tls.len());
+        }
+        if std::env::var_os("TH_REPEAT_RULES").is_some() { for _ in 0..20 { std::mem::forget(evaluate(&facts)); } }
         all.extend(evaluate(&facts));
         if timings {
             eprintln!("tracehound: timings: {}: pass {:.3} s, rules {:.3} s", ff.run.name, (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());

@@ -53,6 +53,13 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
             groups.entry((target(e), e.follow_up)).or_default().push(e);
         }
     }
+    // Conversations by their first frame (several flows can start in one frame).
+    let mut by_first: rustc_hash::FxHashMap<u64, Vec<&tracehound_flows::Conversation>> = Default::default();
+    if !groups.is_empty() {
+        for c in f.conversations {
+            by_first.entry(c.first_frame).or_default().push(c);
+        }
+    }
     for ((tgt, outcome), es) in groups {
         let e = es[0];
         let port = e.port.unwrap_or(0);
@@ -70,10 +77,10 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
             for a in e.attempts.iter().take(5) {
                 ev.add_frames(a.syn_frames.iter().copied());
                 ev.add_frames(a.rst_frames.iter().copied());
-                let icmp: Vec<String> = f
-                    .conversations
-                    .iter()
-                    .filter(|c| c.first_frame == a.frame)
+                let icmp: Vec<String> = by_first
+                    .get(&a.frame)
+                    .into_iter()
+                    .flatten()
                     .flat_map(|c| c.icmp_errors.iter().take(1).map(super::tcp_connect::icmp_name))
                     .collect();
                 let what = match (a.rst_frames.first(), icmp.first()) {

@@ -15,7 +15,7 @@
 //!
 //! Long-poll requests (SMB2 CHANGE_NOTIFY) wait by design and are left out.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::SocketAddr;
 
 use tracehound_apps::txn::Histogram;
@@ -46,15 +46,38 @@ impl Thresholds {
         Thresholds { min_transactions: MIN_TRANSACTIONS, min_median_wait: MIN_MEDIAN_WAIT, problem_median_wait: PROBLEM_MEDIAN_WAIT };
 }
 
+/// What a kept transaction was; made into text only for the groups that fire.
+enum What<'a> {
+    Request(&'a str),
+    Call(&'a tracehound_rpc::Call),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Request(r) => f.write_str(r),
+            What::Call(c) => match (&c.interface, &c.operation) {
+                (Some(i), Some(o)) => write!(f, "{i} {o}"),
+                (_, Some(o)) => f.write_str(o),
+                (Some(i), None) => f.write_str(i),
+                _ => match c.opnum {
+                    Some(o) => write!(f, "opnum {o}"),
+                    None => f.write_str("opnum ?"),
+                },
+            },
+        }
+    }
+}
+
 /// One slow transaction kept as evidence.
-struct Sample {
+struct Sample<'a> {
     wait: f64,
-    what: String,
+    what: What<'a>,
     request_frame: u64,
     response_frame: Option<u64>,
 }
 
-struct Group {
+struct Group<'a> {
     flows: Vec<FlowRef>,
     /// The same flows, for a quick membership test.
     seen: HashSet<FlowRef>,
@@ -67,14 +90,14 @@ struct Group {
     max: f64,
     /// Network round trips of the connections (seconds), one per connection that had one.
     rtts: Vec<f64>,
-    worst: Vec<Sample>,
+    worst: Vec<Sample<'a>>,
 }
 
-impl Default for Group {
-    fn default() -> Group {
+impl Default for Group<'_> {
+    fn default() -> Self {
         Group {
             flows: Vec::new(),
-            seen: HashSet::new(),
+            seen: HashSet::default(),
             waits: Vec::new(),
             exact: true,
             hist: Histogram::default(),
@@ -87,12 +110,12 @@ impl Default for Group {
     }
 }
 
-impl Group {
+impl<'a> Group<'a> {
     /// Would a transaction that waited `wait` be among the worst kept?
     fn is_worst(&self, wait: f64) -> bool {
         self.worst.len() < WORST || self.worst.last().is_some_and(|w| wait > w.wait)
     }
-    fn add_worst(&mut self, s: Sample) {
+    fn add_worst(&mut self, s: Sample<'a>) {
         if !self.is_worst(s.wait) {
             return;
         }
@@ -122,10 +145,11 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
 
 /// The rule with other thresholds (tests use it to look at healthy traffic's numbers).
 pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
+    // Fast hashing: these maps hold every conversation and group, and are read per call.
     let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
     let by_addr: HashMap<(SocketAddr, SocketAddr), &Conversation> =
         facts.conversations.iter().filter(|c| c.info.proto == Proto::Tcp).map(|c| ((c.info.orig, c.info.resp), c)).collect();
-    let mut groups: BTreeMap<(SocketAddr, &'static str), Group> = BTreeMap::new();
+    let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::default();
 
     for t in &facts.apps.transactions {
         let answered = t.answered.saturating_sub(t.long_polls.min(t.answered));
@@ -152,7 +176,7 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         g.sum += t.gap_sum;
         g.max = g.max.max(t.gap_max);
         for s in &t.slowest {
-            g.add_worst(Sample { wait: s.gap().unwrap_or(0.0), what: s.request.clone(), request_frame: s.request_frame, response_frame: s.response_frame });
+            g.add_worst(Sample { wait: s.gap().unwrap_or(0.0), what: What::Request(&s.request), request_frame: s.request_frame, response_frame: s.response_frame });
         }
     }
 
@@ -176,15 +200,11 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         if !g.is_worst(wait) {
             continue;
         }
-        let what = match (&c.interface, &c.operation) {
-            (Some(i), Some(o)) => format!("{i} {o}"),
-            (_, Some(o)) => o.clone(),
-            (Some(i), None) => i.clone(),
-            _ => format!("opnum {}", c.opnum.map(|o| o.to_string()).unwrap_or_else(|| "?".into())),
-        };
-        g.add_worst(Sample { wait, what, request_frame: c.frame, response_frame: c.response_frame });
+        g.add_worst(Sample { wait, what: What::Call(c), request_frame: c.frame, response_frame: c.response_frame });
     }
 
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for ((server, proto), g) in groups {
         let server = server.to_string();
         if g.count < th.min_transactions {
