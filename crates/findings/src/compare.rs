@@ -91,8 +91,8 @@ fn pair(a: &Facts, b: &Facts, out: &mut Vec<Finding>) {
 came back. If the second capture was taken on {} itself, its own firewall discards them; otherwise a device between that capture point and the host does.",
                 resp.ip()
             ),
-            likely_causes: vec![format!("the host firewall on {} dropping TCP {}", resp.ip(), resp.port())],
-            next_steps: vec![format!("Check the firewall of {} for TCP {} (Windows: `Get-NetFirewallRule -Enabled True -Direction Inbound`; Linux: `nft list ruleset`).", resp.ip(), resp.port())],
+            likely_causes: vec![format!("the host firewall on {} dropping TCP {}", resp.ip(), resp.port()).into()],
+            next_steps: vec![format!("Check the firewall of {} for TCP {} (Windows: `Get-NetFirewallRule -Enabled True -Direction Inbound`; Linux: `nft list ruleset`).", resp.ip(), resp.port()).into()],
             evidence: ev,
             weight: 97,
         });

@@ -75,6 +75,9 @@ pub struct Evidence {
     pub lines: Vec<String>,
 }
 
+/// A text that is usually a fixed sentence of a rule (no copy), sometimes made for the finding.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// One conclusion.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
@@ -85,8 +88,9 @@ pub struct Finding {
     pub title: String,
     /// Plain-language explanation of what happened.
     pub explanation: String,
-    pub likely_causes: Vec<String>,
-    pub next_steps: Vec<String>,
+    /// Mostly fixed advice: borrowed from the rule's text unless made for this finding.
+    pub likely_causes: Vec<Text>,
+    pub next_steps: Vec<Text>,
     pub evidence: Evidence,
     /// How strongly this explains the trouble (0..=100), used to pick "Most likely".
     pub weight: u8,

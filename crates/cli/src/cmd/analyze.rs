@@ -86,6 +86,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             apps: &ff.apps,
         };
         let t1 = std::time::Instant::now();
+        let rss_pass = std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or_default().to_string();
         if timings {
             eprintln!("tracehound: timings: kept {} conversations ({} B each), {} calls ({} B each), {} txn flows, {} tls", ff.conversations.len(), std::mem::size_of::<tracehound_flows::Conversation>(), ff.rpc.calls.len(), std::mem::size_of::<tracehound_rpc::Call>(), ff.apps.transactions.len(), ff.apps.tls.len());
         }
@@ -93,6 +94,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         all.extend(evaluate(&facts));
         if timings {
             eprintln!("tracehound: timings: {}: pass {:.3} s, rules {:.3} s", ff.run.name, (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
+            eprintln!("tracehound: timings: rss after pass {} after rules {}", rss_pass, std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or_default());
         }
         names.push(ff.run.name.clone());
         analysed.push(ff);

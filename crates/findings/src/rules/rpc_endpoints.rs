@@ -129,11 +129,11 @@ The endpoint mapper on port 135 was reachable, but the {}port it hands out is no
             severity: Severity::Problem,
             title,
             explanation,
-            likely_causes: causes,
+            likely_causes: causes.into_iter().map(Into::into).collect(),
             next_steps: vec![
-                format!("Open TCP {} (or the whole dynamic range 49152–65535) from the client to the server, in every firewall on the path.", port),
+                format!("Open TCP {} (or the whole dynamic range 49152–65535) from the client to the server, in every firewall on the path.", port).into(),
                 "Or restrict RPC to a fixed range on the server and open only that: HKLM\\Software\\Microsoft\\Rpc\\Internet (Ports, PortsInternetAvailable, UseInternetPorts), or `netsh int ipv4 set dynamicport tcp start=… num=…`; many services have their own static-port settings (AD replication: NTDS \"TCP/IP Port\"; Netlogon: DCTcpipPort; DFSR: `dfsrdiag StaticRPC`; WMI: `winmgmt /standalonehost`).".into(),
-                format!("Verify every endpoint the server hands out: `tracehound portqry -n {} -e 135` probes each one.", e.asked_address),
+                format!("Verify every endpoint the server hands out: `tracehound portqry -n {} -e 135` probes each one.", e.asked_address).into(),
             ],
             evidence: ev,
             weight: 95,
@@ -218,7 +218,7 @@ The client then reports \"There are no more endpoints available from the endpoin
                 "the service registers only over named pipes or local RPC, not TCP".into(),
             ],
             next_steps: vec![
-                format!("List what is registered: `tracehound portqry -n {server} -e 135`."),
+                format!("List what is registered: `tracehound portqry -n {server} -e 135`.").into(),
                 "Start the service (check its event log for start-up errors), or point the client at a server that has the role.".into(),
             ],
             evidence: ev,

@@ -121,8 +121,8 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
                     _ => "The client did not authenticate the binding.".into(),
                 }
             ),
-            likely_causes: causes,
-            next_steps: steps,
+            likely_causes: causes.into_iter().map(Into::into).collect(),
+            next_steps: steps.into_iter().map(Into::into).collect(),
             evidence: ev,
             weight: if access { 70 } else { 60 },
         });

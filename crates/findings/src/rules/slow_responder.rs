@@ -147,7 +147,8 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
 pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
     // Fast hashing: these maps hold every conversation and group, and are read per call.
     let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
-    let by_addr: HashMap<(SocketAddr, SocketAddr), &Conversation> =
+    // (Fx hashing clusters badly on address pairs: the standard hasher is faster here.)
+    let by_addr: std::collections::HashMap<(SocketAddr, SocketAddr), &Conversation> =
         facts.conversations.iter().filter(|c| c.info.proto == Proto::Tcp).map(|c| ((c.info.orig, c.info.resp), c)).collect();
     let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::default();
 

@@ -145,7 +145,7 @@ Silence like this is what a firewall that drops packets produces; a closed port 
             sev = if near_end { Severity::Warning } else { Severity::Problem };
             weight = if near_end { 30 } else { 75 };
         }
-        out.push(Finding { id: "tcp.connect_unanswered", severity: sev, title, explanation, likely_causes: causes, next_steps: steps, evidence: ev, weight });
+        out.push(Finding { id: "tcp.connect_unanswered", severity: sev, title, explanation, likely_causes: causes.into_iter().map(Into::into).collect(), next_steps: steps.into_iter().map(Into::into).collect(), evidence: ev, weight });
     }
 }
 
@@ -186,7 +186,7 @@ fn refused<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out: &m
                 "a firewall or load balancer rejecting on the server's behalf (REJECT with tcp-reset)".into(),
             ],
             next_steps: vec![
-                format!("On {}: is anything listening on {}? (`netstat -ano | findstr :{}`, `ss -ltnp`, or `tracehound portqry -local`)", resp.ip(), resp.port(), resp.port()),
+                format!("On {}: is anything listening on {}? (`netstat -ano | findstr :{}`, `ss -ltnp`, or `tracehound portqry -local`)", resp.ip(), resp.port(), resp.port()).into(),
                 "Check that the service is started, and on which address it binds.".into(),
             ],
             evidence: ev,
@@ -216,7 +216,7 @@ fn udp_unreachable(f: &Facts, out: &mut Vec<Finding>) {
             title: format!("Nothing listens on UDP {resp}"),
             explanation: format!("Datagrams to {} on UDP {} were answered with ICMP port unreachable: the host is up, but no service receives on that port.", resp.ip(), port_desc(resp.port())),
             likely_causes: vec!["the service is stopped or listens on another port".into()],
-            next_steps: vec![format!("Check the service on {}; probe with `tracehound portqry -n {} -p udp -e {}`.", resp.ip(), resp.ip(), resp.port())],
+            next_steps: vec![format!("Check the service on {}; probe with `tracehound portqry -n {} -p udp -e {}`.", resp.ip(), resp.ip(), resp.port()).into()],
             evidence: ev,
             weight: 40,
         });

@@ -84,7 +84,7 @@ Each loss costs at least a round trip (fast retransmit) or a retransmission time
             "a policer or shaper dropping bursts (loss in one direction only)".into(),
         ],
         next_steps: vec![
-            format!("Capture at both ends at the same time: a segment sent at {ws} but not seen at {wd} was lost in between; compare hop by hop."),
+            format!("Capture at both ends at the same time: a segment sent at {ws} but not seen at {wd} was lost in between; compare hop by hop.").into(),
             "Check interface counters (errors, drops, CRC) and QoS policers along the path.".into(),
         ],
         evidence: ev,

@@ -60,7 +60,7 @@ Don't Fragment set), and the ICMP \"fragmentation needed\" message that should t
                     next_steps: vec![
                         "Allow ICMP 'fragmentation needed' (type 3/4) and ICMPv6 'packet too big' through every firewall on the path.".into(),
                         "Clamp the MSS on the router in front of the small-MTU link (e.g. `iptables … -j TCPMSS --clamp-mss-to-pmtu`, `ip tcp adjust-mss`).".into(),
-                        format!("Find the MTU: `ping -M do -s 1472 <peer>` (Linux) / `ping -f -l 1472 <peer>` (Windows), lowering the size until it passes."),
+                        format!("Find the MTU: `ping -M do -s 1472 <peer>` (Linux) / `ping -f -l 1472 <peer>` (Windows), lowering the size until it passes.").into(),
                     ],
                     evidence: ev,
                     weight: 80,

@@ -59,7 +59,7 @@ The server host is up (it answers with resets) but nothing listens on the port a
                 ),
                 likely_causes: vec!["the service process crashed or was stopped/restarted".into(), "the service was reconfigured to another port".into()],
                 next_steps: vec![
-                    format!("Check the service on {} and its logs (Windows: System and Application event logs, service control manager events 7031/7034) at the time of frame {rst}.", server.ip()),
+                    format!("Check the service on {} and its logs (Windows: System and Application event logs, service control manager events 7031/7034) at the time of frame {rst}.", server.ip()).into(),
                     "Configure service recovery (restart on failure) if it crashes.".into(),
                 ],
                 evidence: ev,

@@ -40,11 +40,11 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
 The network is not the bottleneck here: the receiving application did not read its data fast enough."
                 ),
                 likely_causes: vec![
-                    format!("the application on {receiver} is busy, blocked or slow to read (CPU, disk, a lock, a slow downstream)"),
+                    format!("the application on {receiver} is busy, blocked or slow to read (CPU, disk, a lock, a slow downstream)").into(),
                     "a receive buffer too small for the rate".into(),
                 ],
                 next_steps: vec![
-                    format!("Look at the process on {receiver} during those {secs:.1} s (CPU, disk, thread dumps)."),
+                    format!("Look at the process on {receiver} during those {secs:.1} s (CPU, disk, thread dumps).").into(),
                     "Check the socket receive buffer / autotuning settings on the receiver.".into(),
                 ],
                 evidence: ev,

@@ -172,8 +172,8 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
             severity: Severity::Problem,
             title: format!("TLS handshake with {server} failed: {kind} ({}×)", sessions.len()),
             explanation: expl,
-            likely_causes: causes,
-            next_steps: steps,
+            likely_causes: causes.into_iter().map(Into::into).collect(),
+            next_steps: steps.into_iter().map(Into::into).collect(),
             evidence: ev,
             weight: 80,
         });
