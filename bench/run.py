@@ -8,9 +8,11 @@ times, on the same file:
   tracehound rpc --json             (plus DCE/RPC analysis)
   tracehound analyze --json         (everything, plus the findings)
   tshark -n -q -z conv,tcp          (the reference)
-and prints MB/s, packets/s, peak RSS and ratios. Single-threaded throughout.
+and prints the median wall time of interleaved rounds, CPU time, MB/s, packets/s, peak RSS
+and ratios. `conversations` runs on one thread; `rpc` and `analyze` run their protocol
+analyzers on further threads (the CPU column shows the work over all threads).
 
-Usage: bench/run.py [--sizes 1000,4000] [--no-tshark]
+Usage: bench/run.py [--sizes 1000,4000] [--rounds 5] [--no-tshark]
 """
 import argparse, glob, os, resource, subprocess, sys, time
 
@@ -20,25 +22,22 @@ BIN = os.path.join(ROOT, "target", "release", "tracehound")
 MK = os.path.join(ROOT, "target", "release", "mkcapture")
 
 
-def peak_rss(cmd):
-    """Run cmd and sample its VmHWM (peak resident set) from /proc just before it exits."""
+def measure(cmd):
+    """Run cmd once: (wall seconds, CPU seconds user+system, peak RSS in MB) from wait4."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    hwm = 0
-    while p.poll() is None:
-        try:
-            with open(f"/proc/{p.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        hwm = max(hwm, int(line.split()[1]))
-        except FileNotFoundError:
-            break
-        time.sleep(0.05)
-    dt = time.perf_counter() - t0
     err = p.stderr.read().decode()
-    if p.returncode not in (0, 4):
-        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}): {err[-500:]}")
-    return dt, hwm / 1024.0
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 4):
+        sys.exit(f"{' '.join(cmd)} failed ({code}): {err[-500:]}")
+    return dt, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
 
 def frames_of(path):
@@ -53,6 +52,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,4000")
     ap.add_argument("--no-tshark", action="store_true")
+    ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "tracehound-cli", "-p", "tracehound-bench"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
@@ -65,26 +65,37 @@ def main():
             subprocess.run([MK, path, str(size)] + inputs, check=True)
         mb = os.path.getsize(path) / 1e6
         pk = frames_of(path)
-        res = {}
-        for name, cmd in [
+        cmds = [
             ("conversations", [BIN, "conversations", "--json", path]),
             ("rpc", [BIN, "rpc", "--json", path]),
             ("analyze", [BIN, "analyze", "--json", path]),
-        ]:
-            res[name] = peak_rss(cmd)
+        ]
+        # Interleaved rounds, so that a slow spell of the machine hits every command alike;
+        # the median of the rounds is reported.
+        runs = {name: [] for name, _ in cmds}
+        measure(cmds[0][1])  # warm the page cache
+        for _ in range(a.rounds):
+            for name, cmd in cmds:
+                runs[name].append(measure(cmd))
         if not a.no_tshark and size <= 1000:
-            res["tshark"] = peak_rss(["tshark", "-n", "-q", "-z", "conv,tcp", "-r", path])
-        for name, (dt, rss) in res.items():
-            rows.append((size, name, dt, mb / dt, pk / dt, rss))
+            runs["tshark"] = [measure(["tshark", "-n", "-q", "-z", "conv,tcp", "-r", path])]
+        res = {}
+        for name, rs in runs.items():
+            dt, cpu, rss = median([r[0] for r in rs]), median([r[1] for r in rs]), max(r[2] for r in rs)
+            res[name] = dt
+            rows.append((size, name, dt, min(r[0] for r in rs), cpu, mb / dt, pk / dt, rss))
+        conv = res["conversations"]
+        line = f"{size} MB: rpc is {res['rpc'] / conv:.2f}x and analyze {res['analyze'] / conv:.2f}x the time of conversations"
         if "tshark" in res:
-            conv = res["conversations"][0]
-            print(f"{size} MB: tracehound conversations is {res['tshark'][0] / conv:.1f}x tshark; "
-                  f"rpc adds {100 * (res['rpc'][0] / conv - 1):.0f}%, analyze is {res['analyze'][0] / conv:.2f}x conversations")
+            line += f"; conversations is {res['tshark'] / conv:.1f}x faster than tshark"
+        print(line)
     print()
-    print("| capture | command | seconds | MB/s | packets/s | peak RSS (MB) |")
-    print("|---|---|---:|---:|---:|---:|")
-    for size, name, dt, mbs, pps, rss in rows:
-        print(f"| {size} MB | {name} | {dt:.2f} | {mbs:.0f} | {pps/1e6:.2f} M | {rss:.1f} |")
+    print(f"median of {a.rounds} interleaved rounds (tshark: one run); CPU = user + system over all threads")
+    print()
+    print("| capture | command | seconds (median) | fastest | CPU seconds | MB/s | packets/s | peak RSS (MB) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for size, name, dt, best, cpu, mbs, pps, rss in rows:
+        print(f"| {size} MB | {name} | {dt:.2f} | {best:.2f} | {cpu:.2f} | {mbs:.0f} | {pps/1e6:.2f} M | {rss:.1f} |")
 
 
 if __name__ == "__main__":

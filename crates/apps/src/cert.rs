@@ -37,7 +37,7 @@ pub struct CertInfo {
 /// starts over.
 #[derive(Default)]
 pub struct Cache {
-    map: std::collections::HashMap<Vec<u8>, Result<CertInfo, String>>,
+    map: std::collections::HashMap<Vec<u8>, Result<std::sync::Arc<CertInfo>, String>>,
     bytes: usize,
 }
 
@@ -48,11 +48,11 @@ impl Cache {
     pub const MAX_BYTES: usize = 4 << 20;
 
     /// [`parse`], remembered.
-    pub fn parse(&mut self, der: &[u8]) -> Result<CertInfo, String> {
+    pub fn parse(&mut self, der: &[u8]) -> Result<std::sync::Arc<CertInfo>, String> {
         if let Some(r) = self.map.get(der) {
             return r.clone();
         }
-        let r = parse(der);
+        let r = parse(der).map(std::sync::Arc::new);
         if self.map.len() >= Self::MAX_ENTRIES || self.bytes.saturating_add(der.len()) > Self::MAX_BYTES {
             self.map.clear();
             self.bytes = 0;

@@ -124,7 +124,7 @@ pub fn is_request(op: u8) -> bool {
     matches!(op, 0 | 3 | 6 | 8 | 10 | 12 | 14 | 23)
 }
 
-pub fn op_name(op: u8) -> String {
+pub fn op_name(op: u8) -> crate::Text {
     let s = match op {
         0 => "bindRequest",
         1 => "bindResponse",
@@ -147,12 +147,12 @@ pub fn op_name(op: u8) -> String {
         23 => "extendedReq",
         24 => "extendedResp",
         25 => "intermediateResponse",
-        n => return format!("op {n}"),
+        n => return format!("op {n}").into(),
     };
-    s.to_string()
+    s.into()
 }
 
-pub fn result_name(c: u32) -> String {
+pub fn result_name(c: u32) -> crate::Text {
     let s = match c {
         0 => "success",
         1 => "operationsError",
@@ -193,9 +193,9 @@ pub fn result_name(c: u32) -> String {
         69 => "objectClassModsProhibited",
         71 => "affectsMultipleDSAs",
         80 => "other",
-        n => return format!("resultCode {n}"),
+        n => return format!("resultCode {n}").into(),
     };
-    s.to_string()
+    s.into()
 }
 
 /// Result codes that do not mean failure.

@@ -27,6 +27,9 @@
 //! assert_eq!(report.dns[0].name, "a.example");
 //! ```
 
+/// A name from a fixed table (borrowed), or a value made into text.
+pub type Text = std::borrow::Cow<'static, str>;
+
 pub mod cert;
 pub mod dns;
 pub mod http;

@@ -115,7 +115,7 @@ fn chain(body: &[u8]) -> Result<Vec<Header>, ParseError> {
     Ok(out)
 }
 
-pub fn command_name(c: u16) -> String {
+pub fn command_name(c: u16) -> crate::Text {
     let s = match c {
         0 => "NEGOTIATE",
         1 => "SESSION_SETUP",
@@ -136,13 +136,13 @@ pub fn command_name(c: u16) -> String {
         16 => "QUERY_INFO",
         17 => "SET_INFO",
         18 => "OPLOCK_BREAK",
-        n => return format!("command 0x{n:04x}"),
+        n => return format!("command 0x{n:04x}").into(),
     };
-    s.to_string()
+    s.into()
 }
 
 /// NTSTATUS names (MS-ERREF 2.3.1) for the codes SMB2 commonly returns.
-pub fn status_name(s: u32) -> String {
+pub fn status_name(s: u32) -> crate::Text {
     let n = match s {
         0x0000_0000 => "STATUS_SUCCESS",
         0x0000_0103 => "STATUS_PENDING",
@@ -180,9 +180,9 @@ pub fn status_name(s: u32) -> String {
         0xc000_0234 => "STATUS_ACCOUNT_LOCKED_OUT",
         0xc000_035c => "STATUS_NETWORK_SESSION_EXPIRED",
         0xc000_0225 => "STATUS_NOT_FOUND",
-        n => return format!("0x{n:08x}"),
+        n => return format!("0x{n:08x}").into(),
     };
-    n.to_string()
+    n.into()
 }
 
 /// NTSTATUS severity "error" (0xC…), except the normal multi-leg session setup.

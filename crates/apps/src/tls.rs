@@ -176,7 +176,7 @@ impl Alert {
 pub struct TlsEvent {
     pub frame: u64,
     pub from: Side,
-    pub what: String,
+    pub what: std::borrow::Cow<'static, str>,
 }
 
 /// How the handshake went (from the TLS bytes alone; see [`TlsSession::ending`]).
@@ -210,7 +210,8 @@ pub struct TlsSession {
     pub hello_retry: Option<ServerHello>,
     /// Frame of the Certificate message (TLS ≤ 1.2), leaf first.
     pub certificate_frame: Option<u64>,
-    pub certificates: Vec<CertInfo>,
+    /// Shared with every other session that presented the same certificate.
+    pub certificates: Vec<std::sync::Arc<CertInfo>>,
     pub certificate_errors: Vec<String>,
     pub alerts: Vec<Alert>,
     pub ccs_frames: [Option<u64>; 2],
@@ -300,9 +301,9 @@ impl TlsSession {
             None => Some(NoHelloEnd::NoAnswer),
         }
     }
-    fn event(&mut self, frame: u64, from: Side, what: String) {
+    fn event(&mut self, frame: u64, from: Side, what: impl Into<std::borrow::Cow<'static, str>>) {
         if self.events.len() < MAX_EVENTS {
-            self.events.push(TlsEvent { frame, from, what });
+            self.events.push(TlsEvent { frame, from, what: what.into() });
         }
     }
     fn tls13(&self) -> bool {
@@ -409,7 +410,7 @@ impl Conn {
                 let body = data.get(2..total).unwrap_or(&[]).to_vec();
                 st.consume(total as u64);
                 self.s.bytes[0] = total as u64;
-                self.s.event(at.frame, Side::Client, "SSLv2 ClientHello".into());
+                self.s.event(at.frame, Side::Client, "SSLv2 ClientHello");
                 match sslv2_client_hello(&body, at) {
                     Ok(ch) => {
                         self.s.client_hellos = 1;
@@ -454,7 +455,7 @@ impl Conn {
     fn app_data(&mut self, d: usize, at: At) {
         if self.s.app_data_frames[d].is_none() {
             self.s.app_data_frames[d] = Some(at.frame);
-            self.s.event(at.frame, side(d), "application data".into());
+            self.s.event(at.frame, side(d), "application data");
         }
         self.s.app_data_records[d] = self.s.app_data_records[d].saturating_add(1);
         if d == 1 && self.s.app_data_records[0] > 0 {
@@ -471,7 +472,7 @@ impl Conn {
             20 => {
                 if self.s.ccs_frames[d].is_none() {
                     self.s.ccs_frames[d] = Some(at.frame);
-                    self.s.event(at.frame, side(d), "ChangeCipherSpec".into());
+                    self.s.event(at.frame, side(d), "ChangeCipherSpec");
                 }
             }
             21 => {
@@ -490,7 +491,7 @@ impl Conn {
             }
             22 => {
                 if self.encrypted(d) {
-                    self.s.event(at.frame, side(d), "encrypted handshake message".into());
+                    self.s.event(at.frame, side(d), "encrypted handshake message");
                     return;
                 }
                 let Some(buf) = self.hs.get_mut(d) else { return };
@@ -587,7 +588,7 @@ impl Conn {
     }
 }
 
-fn hs_name(t: u8) -> String {
+fn hs_name(t: u8) -> std::borrow::Cow<'static, str> {
     let s = match t {
         0 => "HelloRequest",
         1 => "ClientHello",
@@ -602,9 +603,9 @@ fn hs_name(t: u8) -> String {
         16 => "ClientKeyExchange",
         20 => "Finished",
         22 => "CertificateStatus",
-        n => return format!("handshake type {n}"),
+        n => return format!("handshake type {n}").into(),
     };
-    s.to_string()
+    s.into()
 }
 
 /// Length of an SSLv2-format ClientHello (RFC 6101 E.1, 2-byte header) at the start of `d`.

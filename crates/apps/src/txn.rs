@@ -43,7 +43,7 @@ impl AppProto {
 pub struct Transaction {
     pub proto: AppProto,
     /// What was asked, e.g. `GET /index.html`, `searchRequest`, `CREATE`.
-    pub request: String,
+    pub request: crate::Text,
     /// Message id (LDAP messageID, SMB2 MessageId); None for HTTP.
     pub id: Option<u64>,
     /// Frame carrying the first byte of the request.
@@ -56,7 +56,7 @@ pub struct Transaction {
     pub response_start_ts: Option<Timestamp>,
     pub response_end_ts: Option<Timestamp>,
     /// Status / result, e.g. `200`, `success`, `STATUS_ACCESS_DENIED`.
-    pub status: Option<String>,
+    pub status: Option<crate::Text>,
     /// The status says the request failed.
     pub error: bool,
     /// A request that waits by design (SMB2 CHANGE_NOTIFY, ...): excluded from timing rules.
@@ -209,7 +209,7 @@ impl FlowTransactions {
 
 struct Pending {
     id: Option<u64>,
-    request: String,
+    request: crate::Text,
     start: At,
     end: At,
     long_poll: bool,
@@ -231,7 +231,8 @@ impl Matcher {
         self.fifo.len().saturating_add(self.by_id.len())
     }
     /// A request; `id` None = FIFO matching.
-    pub fn request(&mut self, id: Option<u64>, request: String, start: At, end: At, long_poll: bool) {
+    pub fn request(&mut self, id: Option<u64>, request: impl Into<crate::Text>, start: At, end: At, long_poll: bool) {
+        let request = request.into();
         self.agg.requests += 1;
         if self.outstanding() >= MAX_OUTSTANDING {
             self.agg.outstanding_dropped += 1;
@@ -250,7 +251,7 @@ impl Matcher {
     }
     /// Method of the oldest outstanding FIFO request (HTTP needs it: HEAD has no body).
     pub fn front_request(&self) -> Option<&str> {
-        self.fifo.front().map(|p| p.request.as_str())
+        self.fifo.front().map(|p| p.request.as_ref())
     }
     /// A partial response (LDAP search entries, SMB2 interim): marks the response start.
     pub fn partial(&mut self, id: Option<u64>, at: At) {
@@ -265,7 +266,8 @@ impl Matcher {
         }
     }
     /// The final response. Returns false when no request matched.
-    pub fn response(&mut self, id: Option<u64>, start: At, end: At, status: String, error: bool) -> bool {
+    pub fn response(&mut self, id: Option<u64>, start: At, end: At, status: impl Into<crate::Text>, error: bool) -> bool {
+        let status = status.into();
         let p = match id {
             None => self.fifo.pop_front(),
             Some(id) => self.by_id.remove(&id),
@@ -282,7 +284,7 @@ impl Matcher {
             }
         }
     }
-    fn finish(&mut self, p: Pending, rs: Option<At>, re: Option<At>, status: Option<String>, error: bool) {
+    fn finish(&mut self, p: Pending, rs: Option<At>, re: Option<At>, status: Option<crate::Text>, error: bool) {
         let t = Transaction {
             proto: self.agg.proto,
             request: p.request,

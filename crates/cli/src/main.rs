@@ -60,6 +60,7 @@ enum Command {
 
 /// mimalloc: the analyzers make and free many small objects on several threads, where it is
 /// markedly faster than the system allocator and returns memory in larger pieces.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -43,8 +43,8 @@ pub fn call_table(calls: &[Call]) -> Table {
             Some(p) => format!("{}:{} \\pipe\\{}", c.dst, c.dport, p.trim_start_matches("\\pipe\\").trim_start_matches('\\')),
             None => format!("{}:{}", c.dst, c.dport),
         };
-        let iface = c.interface.clone().or_else(|| c.uuid.clone()).unwrap_or_else(|| "?".into());
-        let op = c.operation.clone().or_else(|| c.opnum.map(|o| format!("opnum {o}"))).unwrap_or_else(|| "(bind)".into());
+        let iface = c.interface.as_deref().or(c.uuid.as_deref()).unwrap_or("?").to_string();
+        let op = c.operation.as_deref().map(str::to_string).or_else(|| c.opnum.map(|o| format!("opnum {o}"))).unwrap_or_else(|| "(bind)".into());
         let mut outcome = outcome_name(c.outcome).to_string();
         if let Some(s) = &c.status {
             if c.outcome != Outcome::Ok || !c.endpoints.is_empty() || c.epm_status.is_some() {

@@ -85,6 +85,17 @@ pub struct Endpoint {
     pub uuid: Option<String>,
 }
 
+/// A 32-bit code as "0x" and 8 hex digits.
+fn hex32<S: serde::Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(&format_args!("0x{v:08x}")),
+        None => s.serialize_none(),
+    }
+}
+
+/// A name from the data tables (borrowed, no copy per call), or a number made into text.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One DCE/RPC call (or failed bind). Field names are the stable JSON.
 #[derive(Clone, Debug, Serialize)]
 pub struct Call {
@@ -104,10 +115,10 @@ pub struct Call {
     pub uuid: Option<String>,
     /// Interface version "major.minor".
     pub version: Option<String>,
-    pub interface: Option<String>,
+    pub interface: Option<Name>,
     /// Operation number (null for a failed bind).
     pub opnum: Option<u16>,
-    pub operation: Option<String>,
+    pub operation: Option<Name>,
     pub outcome: Outcome,
     /// Fault status, bind_nak / provider reason, or EPM status: name, else "0x...".
     pub status: Option<String>,
@@ -116,8 +127,9 @@ pub struct Call {
     /// The last 4 bytes of a complete, unencrypted response stub, as hex: where nearly every
     /// MS-RPC method returns its NTSTATUS / WERROR / HRESULT. A non-zero value with a known
     /// status name also fills `status` (the outcome stays "ok": the call was answered).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub return_code: Option<String>,
+    /// In JSON: "0x" and 8 hex digits.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex32")]
+    pub return_code: Option<u32>,
     /// Request to (last fragment of the) response, seconds.
     pub rtt: Option<f64>,
     /// PDU bytes of all request fragments.
@@ -125,8 +137,8 @@ pub struct Call {
     /// PDU bytes of all response (or fault) fragments.
     pub response_bytes: u64,
     pub response_frame: Option<u64>,
-    pub auth_type: Option<String>,
-    pub auth_level: Option<String>,
+    pub auth_type: Option<Name>,
+    pub auth_level: Option<Name>,
     /// NTLM `domain\user` when an AUTHENTICATE was seen on the association.
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -147,7 +159,7 @@ pub struct Call {
     pub encrypted: bool,
     /// The transfer syntax negotiated for the context ("ndr", "ndr64", ...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfer_syntax: Option<String>,
+    pub transfer_syntax: Option<Name>,
     /// What the bind / bind_ack of the association negotiated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub association: Option<Association>,
@@ -300,15 +312,15 @@ pub fn status_text(code: u32) -> String {
         .unwrap_or_else(|| format!("0x{code:08x}"))
 }
 
-pub(crate) fn auth_type_text(t: u8) -> String {
+pub(crate) fn auth_type_text(t: u8) -> Name {
     auth_type::name(t)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{t}"))
+        .map(Name::Borrowed)
+        .unwrap_or_else(|| Name::Owned(t.to_string()))
 }
-fn auth_level_text(l: u8) -> String {
+fn auth_level_text(l: u8) -> Name {
     auth_level::name(l)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{l}"))
+        .map(Name::Borrowed)
+        .unwrap_or_else(|| Name::Owned(l.to_string()))
 }
 
 #[derive(Clone, Debug)]
@@ -316,6 +328,8 @@ struct Ctx {
     abstract_syntax: Syntax,
     /// The interface UUID as text, made once per context rather than once per call.
     uuid_text: String,
+    /// "major.minor", likewise.
+    version_text: String,
     transfer: Option<Syntax>,
     /// None until answered.
     accepted: Option<bool>,
@@ -523,6 +537,10 @@ impl Assoc {
                         Ctx {
                             abstract_syntax: c.abstract_syntax,
                             uuid_text: c.abstract_syntax.uuid.to_string(),
+                            version_text: format!(
+                                "{}.{}",
+                                c.abstract_syntax.ver_major, c.abstract_syntax.ver_minor
+                            ),
                             transfer: c.transfer_syntaxes.first().copied(),
                             accepted: None,
                         },
@@ -718,7 +736,7 @@ impl Assoc {
             version: syn.map(|s| format!("{}.{}", s.ver_major, s.ver_minor)),
             interface: syn
                 .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
-                .map(str::to_string),
+                .map(Name::Borrowed),
             opnum: None,
             operation: Some(if pb.alter { "alter_context" } else { "bind" }.into()),
             outcome,
@@ -903,14 +921,14 @@ impl Assoc {
             dport: p.dst.port(),
             pipe: self.pipe.clone(),
             uuid: ctx.map(|c| c.uuid_text.clone()),
-            version: syn.map(|s| format!("{}.{}", s.ver_major, s.ver_minor)),
+            version: ctx.map(|c| c.version_text.clone()),
             interface: syn
                 .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
-                .map(str::to_string),
+                .map(Name::Borrowed),
             opnum: Some(p.opnum),
             operation: syn
                 .and_then(|s| names::opnum_name(&s.uuid, p.opnum))
-                .map(str::to_string),
+                .map(Name::Borrowed),
             outcome: match (answered, p.fault) {
                 (false, _) => Outcome::NoResponse,
                 (true, Some(_)) => Outcome::Fault,
@@ -954,7 +972,7 @@ impl Assoc {
             } else {
                 u32::from_be_bytes(b)
             };
-            call.return_code = Some(format!("0x{rc:08x}"));
+            call.return_code = Some(rc);
             if let (true, Some(name)) = (rc != 0, names::status_name(rc)) {
                 call.status = Some(name.to_string());
                 call.status_code = Some(rc);
@@ -1089,8 +1107,8 @@ pub(crate) fn decode_answer(
             frame: call.frame,
             response_frame: call.response_frame.unwrap_or(call.frame),
             ts,
-            interface: call.interface.clone(),
-            operation: call.operation.clone(),
+            interface: call.interface.as_deref().map(str::to_string),
+            operation: call.operation.as_deref().map(str::to_string),
             client,
             server,
         });

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 
 use tracehound_flows::{Dir, FlowInfo, Timestamp};
 
-use crate::calls::{decode_answer, is_dcom_interface, status_text, Call, Out, Outcome, EPM_UUID};
+use crate::calls::{decode_answer, is_dcom_interface, status_text, Call, Name, Out, Outcome, EPM_UUID};
 use crate::names;
 use crate::ndr::Drep;
 use crate::pdu::{u16_at, u32_at, uuid_at, PType};
@@ -265,9 +265,9 @@ impl ClState {
             pipe: None,
             uuid: Some(p.interface.to_string()),
             version: Some(format!("{major}.{minor}")),
-            interface: names::interface_name(&p.interface, major).map(str::to_string),
+            interface: names::interface_name(&p.interface, major).map(Name::Borrowed),
             opnum: Some(p.opnum),
-            operation: names::opnum_name(&p.interface, p.opnum).map(str::to_string),
+            operation: names::opnum_name(&p.interface, p.opnum).map(Name::Borrowed),
             outcome: if answered {
                 outcome
             } else {

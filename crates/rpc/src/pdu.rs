@@ -537,7 +537,7 @@ impl Syntax {
             .then(|| u64::from_le_bytes(self.uuid.0[8..16].try_into().unwrap_or([0; 8])))
     }
     /// A short name for transfer syntaxes: "ndr", "ndr64", "btfn", else the UUID.
-    pub fn transfer_name(&self) -> String {
+    pub fn transfer_name(&self) -> std::borrow::Cow<'static, str> {
         if self.uuid == NDR_SYNTAX {
             "ndr".into()
         } else if self.uuid == NDR64_SYNTAX {
@@ -545,7 +545,7 @@ impl Syntax {
         } else if self.is_btfn() {
             "bind_time_feature_negotiation".into()
         } else {
-            self.uuid.to_string()
+            self.uuid.to_string().into()
         }
     }
 }

@@ -241,8 +241,8 @@ fn auth_type_and_level_match_tshark() {
                 (
                     c.frame,
                     (
-                        c.auth_type.clone().unwrap_or_default(),
-                        c.auth_level.clone().unwrap_or_default(),
+                        c.auth_type.clone().unwrap_or_default().into_owned(),
+                        c.auth_level.clone().unwrap_or_default().into_owned(),
                     ),
                 )
             })

@@ -67,7 +67,7 @@ fn check(name: &str) -> (common::Run, Vec<EndpointReport>) {
         .filter_map(|c| {
             let status = match c.outcome {
                 Outcome::Fault => c.status_code.unwrap(),
-                _ => c.return_code.as_deref().map(hex).unwrap_or(0),
+                _ => c.return_code.unwrap_or(0),
             };
             let o = match c.outcome {
                 Outcome::Ok => "ok",

@@ -59,7 +59,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
         if !bad {
             continue;
         }
-        let iface = c.interface.clone().or_else(|| c.uuid.clone()).unwrap_or_else(|| "unknown interface".into());
+        let iface = c.interface.as_deref().or(c.uuid.as_deref()).unwrap_or("unknown interface").to_string();
         groups.entry((c.dst, c.dport, iface, c.outcome, c.status.clone().unwrap_or_default())).or_default().push(c);
     }
     for ((server, port, iface, outcome, status), cs) in groups {
@@ -70,7 +70,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             Outcome::Ok => "error result",
             _ => "fault",
         };
-        let op = c0.operation.clone().or(c0.opnum.map(|o| format!("opnum {o}")));
+        let op = c0.operation.as_deref().map(str::to_string).or(c0.opnum.map(|o| format!("opnum {o}")));
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
         ev.value("address", server.to_string());
         ev.value("port", port);
