@@ -53,10 +53,14 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
     // DCE/RPC always; the application analyzers for `analyze`, on a thread of their own.
     let mut rpc_an = RpcAnalyzer::new(RpcConfig::default());
     let mut apps_an = (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default()));
-    let mut convs: Vec<Conversation> = Vec::new();
+    // Room for what a capture of this length usually keeps (one conversation and one call per
+    // few KiB at most), so that the big tables are not copied over and over as they grow; only
+    // the part used is ever touched.
+    let hint = std::fs::metadata(path).map(|m| (m.len() / 4096) as usize).unwrap_or(0);
+    let mut convs: Vec<Conversation> = Vec::with_capacity(hint.min(MAX_KEPT + MAX_HEALTHY));
     let mut healthy = 0usize;
     let mut not_kept = 0u64;
-    let mut calls: Vec<Call> = Vec::new();
+    let mut calls: Vec<Call> = Vec::with_capacity(if mode == Mode::Analyze { hint.min(MAX_KEPT + MAX_OK_CALLS) } else { 0 });
     let mut ok_calls = 0usize;
     let mut calls_not_kept = 0u64;
     let mut on_conv = |c: Conversation, h: &mut RpcAnalyzer| {
@@ -120,7 +124,7 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
         });
     }
     let apps = apps_an.map(AppAnalyzer::finish).unwrap_or_default();
-    convs.sort_by_key(|c| c.info.id);
+    convs.sort_unstable_by_key(|c| c.info.id); // ids are unique
     let endpoints = follow_up(&rpc.endpoints, &convs);
     let d = &run.decode;
     let capture = CaptureFacts {

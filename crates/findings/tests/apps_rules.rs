@@ -38,7 +38,7 @@ fn run_rules(apps: &AppReport) -> Vec<Finding> {
 #[test]
 fn registered() {
     let names: Vec<&str> = all().iter().map(|r| r.name).collect();
-    for n in ["dns.failure", "tls", "app.slow_responder"] {
+    for n in ["dns.failure", "tls.handshake_failure", "tls.certificate_mismatch", "tls.certificate_expired", "app.slow_responder"] {
         assert!(names.contains(&n), "{n} not in rules::all(): {names:?}");
     }
 }

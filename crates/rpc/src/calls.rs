@@ -103,6 +103,9 @@ pub struct Call {
     pub ts: f64,
     /// Frame in which the (first fragment of the) request completed.
     pub frame: u64,
+    /// The conversation (flows engine id) that carried the call; not in JSON.
+    #[serde(skip)]
+    pub flow: Option<u64>,
     /// Client address (a string in JSON).
     pub src: std::net::IpAddr,
     pub sport: u16,
@@ -409,6 +412,8 @@ struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Assoc {
     pub pipe: Option<String>,
+    /// The conversation carrying the association.
+    flow: Option<u64>,
     contexts: HashMap<u16, Ctx>,
     binds: HashMap<u32, PendingBind>,
     pending: HashMap<u32, Pending>,
@@ -423,9 +428,10 @@ pub(crate) struct Assoc {
 }
 
 impl Assoc {
-    pub fn new(pipe: Option<String>) -> Assoc {
+    pub fn new(pipe: Option<String>, flow: Option<u64>) -> Assoc {
         Assoc {
             pipe,
+            flow,
             ..Default::default()
         }
     }
@@ -727,6 +733,7 @@ impl Assoc {
         let call = Call {
             ts: pb.ts.as_secs_f64(),
             frame: pb.frame,
+            flow: self.flow,
             src: pb.src.ip(),
             sport: pb.src.port(),
             dst: pb.dst.ip(),
@@ -915,6 +922,7 @@ impl Assoc {
         let mut call = Call {
             ts: p.req.ts.as_secs_f64(),
             frame: p.req.frame,
+            flow: self.flow,
             src: p.src.ip(),
             sport: p.src.port(),
             dst: p.dst.ip(),

@@ -258,6 +258,7 @@ impl ClState {
         let mut call = Call {
             ts: p.ts.as_secs_f64(),
             frame: p.frame,
+            flow: None, // datagrams: no connection whose handshake times the network
             src: p.client.ip(),
             sport: p.client.port(),
             dst: p.server.ip(),

@@ -584,7 +584,7 @@ impl SmbConn {
                         id,
                         Pipe {
                             rpc: None,
-                            assoc: Assoc::new(Some(name)),
+                            assoc: Assoc::new(Some(name), Some(flow.id)),
                             streams: [PduStream::synced(), PduStream::synced()],
                         },
                     );
@@ -638,7 +638,7 @@ impl SmbConn {
                 id,
                 Pipe {
                     rpc: Some(true),
-                    assoc: Assoc::new(Some("(create not seen)".into())),
+                    assoc: Assoc::new(Some("(create not seen)".into()), Some(flow.id)),
                     streams: [PduStream::synced(), PduStream::synced()],
                 },
             );

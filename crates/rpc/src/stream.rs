@@ -406,7 +406,7 @@ impl RpcAnalyzer {
             Some((Kind::Rpc, at)) => {
                 out.stats.tcp_connections_rpc += 1;
                 c.kind = Kind::Rpc;
-                c.assoc = Some(Assoc::new(None));
+                c.assoc = Some(Assoc::new(None, Some(flow.id)));
                 let det = [std::mem::take(&mut c.det[0]), std::mem::take(&mut c.det[1])];
                 for (i, bytes) in det.iter().enumerate() {
                     let dr = if i == 0 { Dir::Orig } else { Dir::Resp };

@@ -147,9 +147,6 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
 pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
     // Fast hashing: these maps hold every conversation and group, and are read per call.
     let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
-    // (Fx hashing clusters badly on address pairs: the standard hasher is faster here.)
-    let by_addr: std::collections::HashMap<(SocketAddr, SocketAddr), &Conversation> =
-        facts.conversations.iter().filter(|c| c.info.proto == Proto::Tcp).map(|c| ((c.info.orig, c.info.resp), c)).collect();
     let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::default();
 
     for t in &facts.apps.transactions {
@@ -188,7 +185,8 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         let fr = FlowRef::new(Proto::Tcp, sa, da);
         if g.seen.insert(fr) {
             g.flows.push(fr);
-            if let Some(r) = by_addr.get(&(sa, da)).and_then(|c| rtt_of(c)) {
+            let conv = c.flow.and_then(|id| by_id.get(&id)).filter(|c| c.info.proto == Proto::Tcp);
+            if let Some(r) = conv.and_then(|c| rtt_of(c)) {
                 g.rtts.push(r);
             }
         }

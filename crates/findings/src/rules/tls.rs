@@ -10,7 +10,7 @@
 //!
 //! Only TLS ≤ 1.2 shows certificates in clear; TLS 1.3 handshakes can only raise the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use tracehound_apps::tls::{NoHelloEnd, TlsSession};
 use tracehound_apps::{cert, TlsOutcome};
@@ -28,7 +28,7 @@ type FailureGroups<'a> = BTreeMap<(String, String), Vec<(&'a TlsSession, String,
 /// Sessions per (server, certificate serial): (session, position in chain, handshake time).
 type ExpiredGroups<'a> = BTreeMap<(String, String), Vec<(&'a TlsSession, usize, i64)>>;
 
-fn convs<'a>(facts: &'a Facts) -> HashMap<u64, &'a Conversation> {
+fn convs<'a>(facts: &'a Facts) -> rustc_hash::FxHashMap<u64, &'a Conversation> {
     facts.conversations.iter().map(|c| (c.info.id, c)).collect()
 }
 
@@ -381,7 +381,8 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-/// All three TLS rules.
+/// All three TLS rules (the engine runs them as three rules, to spread them over threads).
+#[allow(dead_code)]
 pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     check_handshake(facts, out);
     check_mismatch(facts, out);
