@@ -187,10 +187,10 @@ impl Replayer {
 pub fn channel(side: bool) -> (Recorder, Replayer, Option<Replayer>) {
     let (back, free) = sync_channel(SPARES);
     let (main_tx, main_rx) = sync_channel(QUEUED);
-    let main = Replayer { name: "analyzer", rx: main_rx, back: back.clone() };
+    let main = Replayer { name: "first analyzer", rx: main_rx, back: back.clone() };
     let (side_tx, side) = if side {
         let (tx, rx) = sync_channel(QUEUED);
-        (Some(tx), Some(Replayer { name: "side analyzer", rx, back }))
+        (Some(tx), Some(Replayer { name: "second analyzer", rx, back }))
     } else {
         (None, None)
     };

@@ -13,26 +13,36 @@ pub mod rules;
 pub use facts::{CaptureFacts, Facts};
 pub use finding::*;
 
+/// How long one rule took and how many findings it made (for `TRACEHOUND_TIMINGS`).
+#[derive(Clone, Debug)]
+pub struct RuleTime {
+    pub rule: &'static str,
+    pub seconds: f64,
+    pub findings: usize,
+}
+
 /// Run every rule over the facts; findings sorted by severity, then weight (strongest first).
+pub fn evaluate(facts: &Facts) -> Vec<Finding> {
+    evaluate_timed(facts).0
+}
+
+/// [`evaluate`], also saying how long each rule took (in rule order).
 ///
 /// The rules are independent, so they run on up to two threads, each taking the next rule not
 /// yet taken; the findings are put together in rule order, so the result does not depend on
 /// which thread ran what.
-pub fn evaluate(facts: &Facts) -> Vec<Finding> {
+pub fn evaluate_timed(facts: &Facts) -> (Vec<Finding>, Vec<RuleTime>) {
     let rules = rules::all();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
-        let mut done: Vec<(usize, Vec<Finding>)> = Vec::new();
+        let mut done: Vec<(usize, Vec<Finding>, f64)> = Vec::new();
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(r) = rules.get(i) else { break };
             let mut out = Vec::new();
             let t = std::time::Instant::now();
             (r.check)(facts, &mut out);
-            if std::env::var_os("TRACEHOUND_TIMINGS").is_some() {
-                eprintln!("tracehound: timings: rule {} {:.3} s, {} findings", r.name, t.elapsed().as_secs_f64(), out.len());
-            }
-            done.push((i, out));
+            done.push((i, out, t.elapsed().as_secs_f64()));
         }
         done
     };
@@ -48,13 +58,15 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     } else {
         work()
     };
-    parts.sort_by_key(|(i, _)| *i);
-    let mut out: Vec<Finding> = Vec::with_capacity(parts.iter().map(|(_, v)| v.len()).sum());
-    for (_, v) in parts {
+    parts.sort_by_key(|(i, _, _)| *i);
+    let mut out: Vec<Finding> = Vec::with_capacity(parts.iter().map(|(_, v, _)| v.len()).sum());
+    let mut times = Vec::with_capacity(parts.len());
+    for (i, v, seconds) in parts {
+        times.push(RuleTime { rule: rules.get(i).map_or("?", |r| r.name), seconds, findings: v.len() });
         out.extend(v);
     }
     sort(&mut out);
-    out
+    (out, times)
 }
 
 /// Severity first, then weight, then id (stable output).

@@ -2,9 +2,10 @@
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::ValueEnum;
-use tracehound_findings::{evaluate, sort, Facts, Finding, Severity};
+use tracehound_findings::{evaluate_timed, sort, Facts, Finding, Severity};
 use tracehound_report::findings::{brief, text, write_json};
 use tracehound_report::style::Style;
 
@@ -55,8 +56,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut analysed = Vec::new();
     let mut code = exit::OK;
     let timings = std::env::var_os("TRACEHOUND_TIMINGS").is_some();
-    let t0 = std::time::Instant::now();
+    let t0 = Instant::now();
     for path in &a.files {
+        let t_file = Instant::now();
         let ff = match analyze_file(path, Mode::Analyze, &mut |_| {}) {
             Ok(f) => f,
             Err(e) => {
@@ -85,16 +87,21 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             endpoints: &ff.endpoints,
             apps: &ff.apps,
         };
-        let t1 = std::time::Instant::now();
-        let rss_pass = std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or_default().to_string();
+        let t1 = Instant::now();
+        let (found, rule_times) = evaluate_timed(&facts);
+        all.extend(found);
         if timings {
-            eprintln!("tracehound: timings: kept {} conversations ({} B each), {} calls ({} B each), {} txn flows, {} tls", ff.conversations.len(), std::mem::size_of::<tracehound_flows::Conversation>(), ff.rpc.calls.len(), std::mem::size_of::<tracehound_rpc::Call>(), ff.apps.transactions.len(), ff.apps.tls.len());
-        }
-        if std::env::var_os("TH_REPEAT_RULES").is_some() { for _ in 0..20 { std::mem::forget(evaluate(&facts)); } }
-        all.extend(evaluate(&facts));
-        if timings {
-            eprintln!("tracehound: timings: {}: pass {:.3} s, rules {:.3} s", ff.run.name, (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
-            eprintln!("tracehound: timings: rss after pass {} after rules {}", rss_pass, std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or_default());
+            eprintln!(
+                "tracehound: timings: {}: reading and analyzers {:.3} s, rules {:.3} s ({} conversations, {} calls kept)",
+                ff.run.name,
+                t1.duration_since(t_file).as_secs_f64(),
+                t1.elapsed().as_secs_f64(),
+                ff.conversations.len(),
+                ff.rpc.calls.len()
+            );
+            for r in rule_times {
+                eprintln!("tracehound: timings:   rule {:<26} {:.3} s, {} findings", r.rule, r.seconds, r.findings);
+            }
         }
         names.push(ff.run.name.clone());
         analysed.push(ff);
