@@ -170,3 +170,67 @@ pub fn warn_run(run: &FileRun) {
         eprintln!("tracehound: {}: flow table limit reached, {} flows closed early", run.name, run.engine.evicted_by_limit);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehound_flows::{Dir, FlowInfo, Timestamp};
+
+    /// A handler that writes down every call it gets (with a digest of the bytes).
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    fn digest(data: &[u8]) -> u64 {
+        data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3))
+    }
+
+    impl StreamHandler for Log {
+        fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+            self.0.push(format!("data {} {dir:?} {offset} {} {:x} {frame} {ts:?}", flow.id, data.len(), digest(data)));
+        }
+        fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, _: Timestamp) {
+            self.0.push(format!("gap {} {dir:?} {offset} {len} {frame}", flow.id));
+        }
+        fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
+            self.0.push(format!("end {} {ts:?}", flow.id));
+        }
+        fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, _: Timestamp) {
+            self.0.push(format!("udp {} {dir:?} {} {:x} {frame}", flow.id, data.len(), digest(data)));
+        }
+    }
+
+    fn runs(path: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let mut on_conv = |c: Conversation, h: &mut Log| h.0.push(format!("conv {} {}", c.info.id, c.first_frame));
+        let mut tick = |h: &mut Log| h.0.push("tick".into());
+        let mut one = Log::default();
+        run_file(path, Config::default(), &mut one, &mut on_conv, &mut tick).unwrap();
+        let (mut main, mut side) = (Log::default(), Log::default());
+        run_file_parallel(path, Config::default(), &mut main, Some(&mut side), &mut on_conv, &mut tick).unwrap();
+        (one.0, main.0, side.0)
+    }
+
+    #[test]
+    fn analyzers_on_other_threads_get_the_same_calls_in_the_same_order() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        // Real captures with DCE/RPC over TCP and SMB, TLS, DNS over UDP, gaps (packets the
+        // capture missed) and many connections.
+        for f in [
+            "tests/fixtures/lab/rpc-smb-pipe.pcap",
+            "tests/fixtures/lab/net-capture-missed.pcap",
+            "tests/fixtures/lab/net-dns-failure.pcap",
+            "tests/fixtures/lab/net-tls-expired.pcap",
+            "../shared/captures/dcerpc/dcerpc-smb-test-01__input.pcap",
+        ] {
+            let path = Path::new(root).join(f);
+            let (one, main, side) = runs(&path);
+            assert!(one.len() > 10, "{f}: only {} calls", one.len());
+            assert!(one.iter().any(|l| l.starts_with("conv ")), "{f}");
+            assert!(one.iter().any(|l| l.starts_with("data ") || l.starts_with("udp ")), "{f}");
+            assert_eq!(one, main, "{f}: the main worker saw something else");
+            let streams: Vec<&String> = one.iter().filter(|l| !l.starts_with("conv ") && l.as_str() != "tick").collect();
+            assert_eq!(streams, side.iter().collect::<Vec<_>>(), "{f}: the second worker saw something else");
+        }
+        let gaps = runs(&Path::new(root).join("tests/fixtures/lab/net-capture-missed.pcap")).0;
+        assert!(gaps.iter().any(|l| l.starts_with("gap ")), "the capture with missed packets has a gap");
+    }
+}

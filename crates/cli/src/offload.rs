@@ -67,6 +67,13 @@ impl Recorder {
     }
 
     fn pushed(&mut self, ev: Ev) {
+        if self.closed {
+            // A worker has gone: keep nothing (its panic is raised when the pass ends).
+            self.cur.evs.clear();
+            self.cur.bytes.clear();
+            self.convs.clear();
+            return;
+        }
         self.cur.evs.push(ev);
         if self.cur.bytes.len() >= BATCH_BYTES || self.cur.evs.len() >= BATCH_EVENTS {
             self.flush();
