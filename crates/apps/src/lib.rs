@@ -40,7 +40,7 @@ pub mod stream;
 pub mod tls;
 pub mod txn;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 use tracehound_flows::{Dir, FlowId, FlowInfo, StreamHandler, Timestamp};
@@ -222,7 +222,7 @@ impl AppAnalyzer {
         AppAnalyzer {
             dns: dns::Tracker::new(cfg.max_dns_queries, cfg.dns_timeout),
             cfg,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             tls: Vec::new(),
             txns: Vec::new(),
             issues,

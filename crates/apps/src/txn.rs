@@ -3,7 +3,8 @@
 //! bounded storage: exact counts and a log-scale histogram of the server gap for all
 //! transactions, the first [`SAMPLES`] transactions and the [`SLOWEST`] slowest kept whole.
 
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 
 use serde::Serialize;
 use tracehound_flows::{FlowInfo, Timestamp};
@@ -225,7 +226,7 @@ pub(crate) struct Matcher {
 
 impl Matcher {
     pub fn new(flow: FlowInfo, proto: AppProto) -> Matcher {
-        Matcher { agg: FlowTransactions::new(flow, proto), fifo: VecDeque::new(), by_id: HashMap::new() }
+        Matcher { agg: FlowTransactions::new(flow, proto), fifo: VecDeque::new(), by_id: HashMap::default() }
     }
     fn outstanding(&self) -> usize {
         self.fifo.len().saturating_add(self.by_id.len())

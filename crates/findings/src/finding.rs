@@ -70,7 +70,8 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// The values that matter (port, address, status, counts, durations ...).
-    pub values: serde_json::Map<String, serde_json::Value>,
+    /// Keys are the rules' fixed names; in JSON an object with its keys in order.
+    pub values: std::collections::BTreeMap<&'static str, serde_json::Value>,
     /// Human-readable evidence lines, e.g. "frame 12: SYN to 10.0.0.5:49667, retransmitted 3×".
     pub lines: Vec<String>,
 }
@@ -115,8 +116,8 @@ impl Evidence {
             self.lines.push(s);
         }
     }
-    pub fn value(&mut self, k: &str, v: impl Into<serde_json::Value>) {
-        self.values.insert(k.to_string(), v.into());
+    pub fn value(&mut self, k: &'static str, v: impl Into<serde_json::Value>) {
+        self.values.insert(k, v.into());
     }
     pub fn finish(&mut self) {
         self.frames.sort_unstable();

@@ -15,7 +15,7 @@
 //! with outcome `no_response`. Failed binds (bind_nak, every context for an interface
 //! rejected, no answer) are logged as calls too, with `opnum: null`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 
 use serde::Serialize;
@@ -261,7 +261,7 @@ pub(crate) struct Out {
     pub endpoints: Vec<HandedOut>,
     /// (address, port) of every TCP/UDP endpoint handed out, the address of the server asked
     /// when the answer said 0.0.0.0 or named a host (bounded like `endpoints`).
-    pub targets: std::collections::HashSet<(std::net::IpAddr, u16)>,
+    pub targets: rustc_hash::FxHashSet<(std::net::IpAddr, u16)>,
     pub issues: Vec<Issue>,
     pub issues_dropped: u64,
     pub stats: RpcStats,

@@ -15,7 +15,7 @@
 //! own, so calls carry the pipe name. SMB1 (`\xffSMB`) is counted and reported as not
 //! decoded; SMB3 encrypted messages (`\xfdSMB` transform header) likewise.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use tracehound_flows::{Dir, FlowInfo, Timestamp};
 
@@ -175,9 +175,9 @@ impl SmbConn {
         SmbConn {
             max_buffer,
             framers: [Framer::default(), Framer::default()],
-            trees: HashMap::new(),
-            pending: HashMap::new(),
-            pipes: HashMap::new(),
+            trees: HashMap::default(),
+            pending: HashMap::default(),
+            pipes: HashMap::default(),
             smb1_noted: false,
             enc_noted: false,
             cap_noted: false,

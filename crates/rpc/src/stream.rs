@@ -17,7 +17,7 @@
 //! header. The buffer is bounded ([`RpcConfig::max_buffer`]); overflowing it drops the buffer
 //! and resynchronises, and is reported.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use tracehound_flows::{Dir, FlowId, FlowInfo, StreamHandler, Timestamp};
 
@@ -316,7 +316,7 @@ impl RpcAnalyzer {
         RpcAnalyzer {
             out: Out::new(cfg.limits.clone()),
             cfg,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             cl: ClState::default(),
             conns_dropped: 0,
         }
