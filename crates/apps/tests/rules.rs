@@ -187,6 +187,35 @@ fn lab_slow_responder() {
     assert!(s.evidence.frames.iter().all(|f| reqs.contains(f) || data.contains(f)), "{:?}", s.evidence.frames);
 }
 
+/// net-slow-network: the same 10 GETs, answered at once, over a path that delays every packet
+/// by 150 ms each way (a TUN delay line in the router). The wait is the network's: the rule
+/// must name the network, with the handshake round trip tshark measures.
+#[test]
+fn lab_slow_network() {
+    let cap = common::lab("net-slow-network.pcap");
+    let f = findings(&cap);
+    assert_eq!(ids(&f), ["app.slow_responder"]);
+    let s = &f[0];
+    assert_eq!(val(s, "slow_side"), "network");
+    assert_eq!(val(s, "protocol"), "HTTP");
+    assert_eq!(s.severity, tracehound_findings::Severity::Warning);
+    let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"]).into_iter().map(|x| x.1[0].parse().unwrap()).collect();
+    times.sort_by(f64::total_cmp);
+    assert_eq!(val(s, "transactions"), times.len());
+    let med = times[times.len().div_ceil(2) - 1] * 1e3;
+    let ours = val(s, "median_wait_ms").as_f64().unwrap();
+    assert!((ours - med).abs() < 2.0, "median wait {ours} ms vs tshark {med} ms");
+    // the round trip of the handshake: SYN to SYN/ACK as tshark times it at the client
+    let syn_ack = common::tshark(&cap, "tcp.flags.syn == 1 && tcp.flags.ack == 1", &["tcp.analysis.ack_rtt"]);
+    let rtt = syn_ack[0].1[0].parse::<f64>().unwrap() * 1e3;
+    assert!(rtt > 250.0, "the delay line adds 300 ms per round trip, handshake {rtt} ms");
+    let net = val(s, "network_rtt_ms").as_f64().unwrap();
+    assert!((net - rtt).abs() < 2.0, "network round trip {net} ms vs tshark {rtt} ms");
+    let think = val(s, "median_think_ms").as_f64().unwrap();
+    assert!(think < 50.0, "think {think} ms: the server answers at once");
+    assert!(s.title.contains("wait on the network"), "{}", s.title);
+}
+
 /// Captures that are healthy for DNS/TLS/application timing raise none of these ids:
 /// net-healthy, every lab scenario whose expected diagnosis is not one of ours, and the
 /// normal handshakes among the shared TLS captures.

@@ -36,6 +36,7 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
     ("net-service-reset", &["tcp.service_reset"], "tcp.service_reset"),
     ("net-idle-reset", &["tcp.idle_reset"], "tcp.idle_reset"),
     ("net-slow-responder", &["app.slow_responder"], "app.slow_responder"),
+    ("net-slow-network", &["app.slow_responder"], "app.slow_responder"),
     ("net-dns-failure", &["dns.failure"], "dns.failure"),
     ("net-tls-handshake-failure", &["tls.handshake_failure"], "tls.handshake_failure"),
     ("net-tls-reset-after-hello", &["tls.handshake_failure"], "tls.handshake_failure"),
