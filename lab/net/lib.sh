@@ -98,6 +98,16 @@ listening_udp() {
 cap() { local n; n=$(ns "$1"); TH_SNAPLEN=$3 capture_start "$n" "$2" "$PCAP" "${@:4}"; sleep 0.2; }
 cap_end() { capture_stop "$PCAP" || th_die "capture incomplete"; }
 
+# http_gets THINK : an HTTP/1.1 server (peers.py) that thinks THINK seconds per request, and
+# 10 GETs from the client on one keep-alive connection, captured at the client (full packets)
+http_gets() {
+    bg srv "$PY" "$NET_DIR/peers.py" http-server --port 8080 --delay "$1" --life 25
+    listening srv 8080
+    cap cli c0 0
+    nsx cli "$PY" "$NET_DIR/peers.py" http-client --host "$SRV_IP" --port 8080 --count 10 --timeout 10
+    cap_end
+}
+
 # expect DIAG DESCRIPTION [--count N=F ...] : write the expect file from the capture (tshark)
 expect() {
     local diag=$1 desc=$2; shift 2

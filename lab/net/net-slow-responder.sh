@@ -8,11 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 net_init net-slow-responder
 topo_pair 1
-bg srv "$PY" "$NET_DIR/peers.py" http-server --port 8080 --delay 0.3 --life 20
-listening srv 8080
-cap cli c0 0
-nsx cli "$PY" "$NET_DIR/peers.py" http-client --host "$SRV_IP" --port 8080 --count 10 --timeout 5
-cap_end
+http_gets 0.3
 expect app.slow_responder "HTTP server with 300 ms think time per request; 10 GETs on one keep-alive connection; network RTT in microseconds" \
     --stats http_response_time=http.time@http.response \
     --stats handshake_rtt="tcp.analysis.ack_rtt@tcp.flags.syn==1 && tcp.flags.ack==1" \

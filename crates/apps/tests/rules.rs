@@ -161,22 +161,31 @@ fn lab_tls_expired() {
     assert_eq!(val(h, "alert"), "certificate_expired");
 }
 
+/// The HTTP slow-responder scenarios: exactly one `app.slow_responder` naming `side`, whose
+/// transaction count and median wait agree with tshark's `http.time` (request frame to
+/// response frame). Returns the capture, the findings and our median wait (ms).
+fn slow_http(name: &str, side: &str) -> (std::path::PathBuf, Vec<Finding>, f64) {
+    let cap = common::lab(name);
+    let f = findings(&cap);
+    assert_eq!(ids(&f), ["app.slow_responder"], "{name}");
+    let s = &f[0];
+    assert_eq!(val(s, "slow_side"), side, "{name}");
+    assert_eq!(val(s, "protocol"), "HTTP", "{name}");
+    let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"]).into_iter().map(|x| x.1[0].parse().unwrap()).collect();
+    times.sort_by(f64::total_cmp);
+    assert_eq!(val(s, "transactions"), times.len(), "{name}");
+    let med = times[times.len().div_ceil(2) - 1] * 1e3;
+    let ours = val(s, "median_wait_ms").as_f64().unwrap();
+    assert!((ours - med).abs() < 2.0, "{name}: median wait {ours} ms vs tshark {med} ms");
+    (cap, f, ours)
+}
+
 /// net-slow-responder: 10 GETs with 300 ms server think time on one keep-alive connection.
 /// The median wait agrees with tshark's `http.time` (request frame to response frame).
 #[test]
 fn lab_slow_responder() {
-    let cap = common::lab("net-slow-responder.pcap");
-    let f = findings(&cap);
-    assert_eq!(ids(&f), ["app.slow_responder"]);
+    let (cap, f, ours) = slow_http("net-slow-responder.pcap", "server");
     let s = &f[0];
-    assert_eq!(val(s, "slow_side"), "server");
-    assert_eq!(val(s, "protocol"), "HTTP");
-    let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"]).into_iter().map(|x| x.1[0].parse().unwrap()).collect();
-    times.sort_by(f64::total_cmp);
-    assert_eq!(val(s, "transactions"), times.len());
-    let med = times[times.len().div_ceil(2) - 1] * 1e3;
-    let ours = val(s, "median_wait_ms").as_f64().unwrap();
-    assert!((ours - med).abs() < 2.0, "median wait {ours} ms vs tshark {med} ms");
     let think = val(s, "median_think_ms").as_f64().unwrap();
     assert!(think > 250.0 && think <= ours, "think {think}");
     // evidence: the 8 slowest requests (frames tshark calls HTTP requests) and the frames
@@ -192,19 +201,9 @@ fn lab_slow_responder() {
 /// must name the network, with the handshake round trip tshark measures.
 #[test]
 fn lab_slow_network() {
-    let cap = common::lab("net-slow-network.pcap");
-    let f = findings(&cap);
-    assert_eq!(ids(&f), ["app.slow_responder"]);
+    let (cap, f, _) = slow_http("net-slow-network.pcap", "network");
     let s = &f[0];
-    assert_eq!(val(s, "slow_side"), "network");
-    assert_eq!(val(s, "protocol"), "HTTP");
-    assert_eq!(s.severity, tracehound_findings::Severity::Warning);
-    let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"]).into_iter().map(|x| x.1[0].parse().unwrap()).collect();
-    times.sort_by(f64::total_cmp);
-    assert_eq!(val(s, "transactions"), times.len());
-    let med = times[times.len().div_ceil(2) - 1] * 1e3;
-    let ours = val(s, "median_wait_ms").as_f64().unwrap();
-    assert!((ours - med).abs() < 2.0, "median wait {ours} ms vs tshark {med} ms");
+    assert_eq!(s.severity, Severity::Warning);
     // the round trip of the handshake: SYN to SYN/ACK as tshark times it at the client
     let syn_ack = common::tshark(&cap, "tcp.flags.syn == 1 && tcp.flags.ack == 1", &["tcp.analysis.ack_rtt"]);
     let rtt = syn_ack[0].1[0].parse::<f64>().unwrap() * 1e3;
