@@ -261,7 +261,8 @@ pub(crate) struct Out {
     pub endpoints: Vec<HandedOut>,
     /// (address, port) of every TCP/UDP endpoint handed out, the address of the server asked
     /// when the answer said 0.0.0.0 or named a host (bounded like `endpoints`).
-    pub targets: rustc_hash::FxHashSet<(std::net::IpAddr, u16)>,
+    /// Addresses come from the capture (hostile input): the standard, keyed hasher.
+    pub targets: std::collections::HashSet<(std::net::IpAddr, u16)>,
     pub issues: Vec<Issue>,
     pub issues_dropped: u64,
     pub stats: RpcStats,

@@ -15,7 +15,9 @@
 //!
 //! Long-poll requests (SMB2 CHANGE_NOTIFY) wait by design and are left out.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 
 use tracehound_apps::txn::Histogram;
@@ -97,7 +99,7 @@ impl Default for Group<'_> {
     fn default() -> Self {
         Group {
             flows: Vec::new(),
-            seen: HashSet::default(),
+            seen: HashSet::new(),
             waits: Vec::new(),
             exact: true,
             hist: Histogram::default(),
@@ -145,9 +147,10 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
 
 /// The rule with other thresholds (tests use it to look at healthy traffic's numbers).
 pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
-    // Fast hashing: these maps hold every conversation and group, and are read per call.
-    let by_id: HashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
-    let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::default();
+    // Conversation ids are ours (fast hashing); server addresses and flows come from the
+    // capture (hostile input), so the groups keep the standard, keyed hasher.
+    let by_id: FxHashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
+    let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::new();
 
     for t in &facts.apps.transactions {
         let answered = t.answered.saturating_sub(t.long_polls.min(t.answered));
