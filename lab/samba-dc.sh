@@ -8,7 +8,7 @@
 #       configured in NS). Prints the server PID on stdout (last line) and
 #       returns once TCP 135 (+389/445 for dc, 445 for standalone) and at least
 #       one dynamic RPC port (49152-65535) listen on ADDR (bounded:
-#       SAMBA_LAB_START_TIMEOUT, default 90 s). Fails (exit 1) otherwise, after
+#       SAMBA_LAB_START_TIMEOUT, default 90 s; SAMBA_LAB_GLOBAL adds one [global] line). Fails (exit 1) otherwise, after
 #       stopping what it started.
 #         dc          Samba AD DC (realm LAB.TRACEHOUND.TEST, domain LAB,
 #                     host DC1): `samba -i`. Towers carry 0.0.0.0.
@@ -258,6 +258,10 @@ cmd_start() {
     standalone) provision_standalone "$ns" "$addr" "$dir"; ports="135 445" ;;
     *) die "unknown mode $mode" ;;
     esac
+    # One more [global] setting for a scenario, e.g. SAMBA_LAB_GLOBAL="server min protocol = NT1"
+    if [ -n "${SAMBA_LAB_GLOBAL:-}" ]; then
+        sed -i "/^\[global\]/a\\\t${SAMBA_LAB_GLOBAL}" "$dir/etc/smb.conf"
+    fi
     printf 'MODE=%s\nNS=%s\nADDR=%s\n' "$mode" "$ns" "$addr" >"$dir/lab.env"
     log "provisioned $mode in $((SECONDS - t0)) s"
     case $mode in

@@ -24,6 +24,7 @@ FIELDS = [
     'samr.status', 'lsarpc.status', '_ws.col.Protocol',
     'smb2.cmd', 'smb2.flags.response', 'smb2.dialect', 'smb2.protocol_id', 'smb2.tree', 'smb2.filename',
     'smb2.nt_status', 'dcerpc.auth_level', 'dcerpc.auth_type',
+    'smb.cmd', 'smb.flags.response', 'smb.file', 'smb.path',
     'udp.dstport',
 ]
 PKT = {0: 'request', 2: 'response', 3: 'fault', 11: 'bind', 12: 'bind_ack', 13: 'bind_nak',
@@ -80,6 +81,7 @@ def main():
     binds, calls, epm_map, epm_lookup = [], [], [], []
     pending = {}  # (stream, call_id) -> call
     smb = {'dialects': set(), 'encrypted_frames': 0, 'trees': set(), 'pipes': set()}
+    smb1 = {'trees': set(), 'pipes': set()}
 
     for r in rows:
         fno = int(r['frame.number'])
@@ -125,9 +127,16 @@ def main():
                 smb['trees'].add(t)
             for t in r['smb2.filename'].split(',') if r['smb2.filename'] else []:
                 smb['pipes'].add(t)
+        if r['smb.cmd'] and not r['smb.flags.response'].startswith(('1', 'True')):
+            # SMB1: tree connect paths and NT_CREATE_ANDX file names (requests)
+            cmds = r['smb.cmd'].split(',')
+            if '0x75' in cmds and r['smb.path']:
+                smb1['trees'].update(r['smb.path'].split(','))
+            if '0xa2' in cmds and r['smb.file']:
+                smb1['pipes'].update(f.lstrip('\\') for f in r['smb.file'].split(','))
         if not r['dcerpc.pkt_type']:
             continue
-        transport = 'smb2' if r['smb2.protocol_id'] else 'tcp'
+        transport = 'smb2' if r['smb2.protocol_id'] else 'smb1' if r['smb.cmd'] else 'tcp'
         types = ints(r['dcerpc.pkt_type'])
         cids = ints(r['dcerpc.cn_call_id'])
         for i, pt in enumerate(types):
@@ -220,6 +229,7 @@ def main():
     out['epm_lookup'] = epm_lookup
     out['smb2'] = {'dialects': sorted(smb['dialects']), 'encrypted_frames': smb['encrypted_frames'],
                    'trees': sorted(smb['trees']), 'files': sorted(smb['pipes'])}
+    out['smb1'] = {'trees': sorted(smb1['trees']), 'files': sorted(smb1['pipes'])}
     with open(outp, 'w') as f:
         json.dump(out, f, indent=1)
         f.write('\n')

@@ -12,6 +12,7 @@ Actions (each prints one JSON line per step to stdout; never prints secrets):
   fault ADDR             LsarOpenPolicy2 over ncacn_ip_tcp (expect fault),
                          SamrCreateUser2InDomain (expect STATUS_ACCESS_DENIED)
   smb-pipe ADDR          SAMR and LSA over SMB2 named pipes (needs --user)
+  smb1-pipe ADDR         the same over SMB1 (NT LM 0.12; the server must allow it)
   not-registered ADDR    ept_map for an unregistered interface UUID
   context-rejected ADDR  bind an unknown interface on a dynamic port and on 135
   healthy-mixed ADDR     EPM + SAMR/LSA over TCP and SAMR/LSA over SMB pipes
@@ -85,9 +86,10 @@ class SmbPipe:
     STATUS_USER_SESSION_DELETED); here we own the SMB connection and do:
     CLOSE(pipe), TREE_DISCONNECT, one LOGOFF, TCP close."""
 
-    def __init__(self, host, pipe):
+    def __init__(self, host, pipe, dialect=None):
         from impacket.smbconnection import SMBConnection
-        self.conn = SMBConnection(host, host, sess_port=445, timeout=ARGS.timeout)
+        self.conn = SMBConnection(host, host, sess_port=445, timeout=ARGS.timeout,
+                                  preferredDialect=dialect)
         self.conn.login(ARGS.user, read_pw(), ARGS.domain)
         self.t = transport.SMBTransport(host, 445, pipe, smb_connection=self.conn)
         self.dce = self.t.get_dce_rpc()
@@ -321,8 +323,8 @@ def act_context_rejected(host):
     expect(r1 and r2, 'both binds rejected')
 
 
-def act_smb_pipe(host):
-    p = SmbPipe(host, 'samr')
+def act_smb_pipe(host, dialect=None):
+    p = SmbPipe(host, 'samr', dialect)
     dce = p.dce
     dce.bind(SAMR_IF)
     h, names = samr_enum(dce)
@@ -336,7 +338,7 @@ def act_smb_pipe(host):
     samr.hSamrCloseHandle(dce, dh)
     samr.hSamrCloseHandle(dce, h)
     p.close()
-    p = SmbPipe(host, 'lsarpc')
+    p = SmbPipe(host, 'lsarpc', dialect)
     dce = p.dce
     dce.bind(LSA_IF)
     r = lsad.hLsarOpenPolicy2(dce, MAXIMUM_ALLOWED | lsat.POLICY_LOOKUP_NAMES)
@@ -348,6 +350,52 @@ def act_smb_pipe(host):
     out('LsarLookupNames', status=hex(r['ErrorCode']), count=r['MappedCount'])
     lsad.hLsarClose(dce, ph)
     p.close()
+
+
+def act_smb1_pipe(host):
+    from impacket.smb import SMB_DIALECT
+    act_smb_pipe(host, SMB_DIALECT)
+    # One more pipe driven with TRANSACTION/TransactNmPipe (as Windows clients do), PDUs
+    # built by hand: bind to srvsvc, then NetrServerGetInfo level 101.
+    from impacket.smbconnection import SMBConnection
+    from impacket.dcerpc.v5 import srvs
+    conn = SMBConnection(host, host, sess_port=445, timeout=ARGS.timeout, preferredDialect=SMB_DIALECT)
+    conn.login(ARGS.user, read_pw(), ARGS.domain)
+    tid = conn.connectTree('IPC$')
+    fid = conn.openFile(tid, '\\srvsvc')
+    item = rpcrt.CtxItem()
+    item['AbstractSyntax'] = srvs.MSRPC_UUID_SRVS
+    item['TransferSyntax'] = uuidtup_to_bin(('8a885d04-1ceb-11c9-9fe8-08002b104860', '2.0'))
+    item['ContextID'] = 0
+    item['TransItems'] = 1
+    bind = rpcrt.MSRPCBind()
+    bind['max_tfrag'] = bind['max_rfrag'] = 4280
+    bind.addCtxItem(item)
+    pkt = rpcrt.MSRPCHeader()
+    pkt['type'] = rpcrt.MSRPC_BIND
+    pkt['call_id'] = 1
+    pkt['flags'] = rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG
+    pkt['pduData'] = bind.getData()
+    ack = rpcrt.MSRPCHeader(conn.transactNamedPipe(tid, fid, pkt.getData()))
+    out('transact_bind', ack_type=ack['type'])
+    call = srvs.NetrServerGetInfo()
+    call['ServerName'] = '\x00'
+    call['Level'] = 101
+    stub = call.getData()
+    req = rpcrt.MSRPCRequestHeader()
+    req['type'] = rpcrt.MSRPC_REQUEST
+    req['call_id'] = 2
+    req['flags'] = rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG
+    req['ctx_id'] = 0
+    req['op_num'] = call.opnum
+    req['alloc_hint'] = len(stub)
+    req['pduData'] = stub
+    resp = rpcrt.MSRPCRespHeader(conn.transactNamedPipe(tid, fid, req.getData()))
+    out('transact_NetrServerGetInfo', resp_type=resp['type'])
+    expect(ack['type'] == rpcrt.MSRPC_BINDACK and resp['type'] == rpcrt.MSRPC_RESPONSE, 'TransactNmPipe answers')
+    conn.closeFile(tid, fid)
+    conn.disconnectTree(tid)
+    conn.close()
 
 
 def act_healthy_mixed(host):

@@ -57,7 +57,7 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
 
 /// Healthy traffic: no problem and no warning may be raised.
 const HEALTHY: &[&str] =
-    &["net-healthy", "net-nagle-nodelay", "rpc-healthy-mixed", "rpc-epm-map-then-call", "rpc-epm-lookup", "rpc-smb-pipe", "net-gso-artifact", "net-dup-capture", "net-capture-missed"];
+    &["net-healthy", "net-nagle-nodelay", "rpc-healthy-mixed", "rpc-epm-map-then-call", "rpc-epm-lookup", "rpc-smb-pipe", "rpc-smb1-pipe", "net-gso-artifact", "net-dup-capture", "net-capture-missed"];
 
 #[test]
 fn each_scenario_raises_its_finding_and_names_it_first() {

@@ -51,6 +51,7 @@ pub mod auth;
 pub mod calls;
 pub mod stream;
 pub mod smb;
+pub mod smb1;
 pub mod cl;
 pub mod endpoints;
 

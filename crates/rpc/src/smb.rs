@@ -12,8 +12,9 @@
 //! - CLOSE.
 //!
 //! The pipe bytes of each direction go through a [`PduStream`] into an [`Assoc`] of their
-//! own, so calls carry the pipe name. SMB1 (`\xffSMB`) is counted and reported as not
-//! decoded; SMB3 encrypted messages (`\xfdSMB` transform header) likewise.
+//! own, so calls carry the pipe name. SMB1 (`\xffSMB`) pipes are followed the same way by
+//! [`crate::smb1`]; SMB3 encrypted messages (`\xfdSMB` transform header) are counted and
+//! reported as not visible.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -140,10 +141,10 @@ enum Req {
 }
 
 #[derive(Debug)]
-struct Pipe {
+pub(crate) struct Pipe {
     /// None until the first bytes show whether the pipe carries DCE/RPC.
     rpc: Option<bool>,
-    assoc: Assoc,
+    pub(crate) assoc: Assoc,
     /// 0: client to server, 1: server to client.
     streams: [PduStream; 2],
 }
@@ -164,8 +165,9 @@ pub(crate) struct SmbConn {
     framers: [Framer; 2],
     trees: HashMap<u32, String>,
     pending: HashMap<u64, Req>,
-    pipes: HashMap<[u8; 16], Pipe>,
-    smb1_noted: bool,
+    /// SMB2 FileIds, and SMB1 FIDs as [`crate::smb1::pipe_key`].
+    pub(crate) pipes: HashMap<[u8; 16], Pipe>,
+    pub(crate) smb1: crate::smb1::Smb1State,
     enc_noted: bool,
     cap_noted: bool,
 }
@@ -178,7 +180,7 @@ impl SmbConn {
             trees: HashMap::default(),
             pending: HashMap::default(),
             pipes: HashMap::default(),
-            smb1_noted: false,
+            smb1: Default::default(),
             enc_noted: false,
             cap_noted: false,
         }
@@ -369,17 +371,7 @@ impl SmbConn {
         match msg.get(..4) {
             Some(m) if m == SMB1_MAGIC => {
                 out.stats.smb1_messages += 1;
-                // An SMB1 NEGOTIATE (0x72) is how clients offer SMB2 dialects: not worth a note.
-                if msg.get(4) != Some(&0x72) && !self.smb1_noted {
-                    self.smb1_noted = true;
-                    out.issue(
-                        frame,
-                        flow.src(dir),
-                        flow.dst(dir),
-                        "smb: SMB1 message(s) not decoded (named pipes over SMB1 are not followed)"
-                            .into(),
-                    );
-                }
+                self.smb1(out, flow, dir, msg, frame, ts);
                 return;
             }
             Some(m) if m == SMB3_TRANSFORM_MAGIC => {
@@ -444,7 +436,7 @@ impl SmbConn {
         }
     }
 
-    fn note_cap(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, what: &str) {
+    pub(crate) fn note_cap(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, what: &str) {
         if !self.cap_noted {
             self.cap_noted = true;
             out.issue(
@@ -574,20 +566,7 @@ impl SmbConn {
                     None => true, // tree connect not seen: decide by content later
                 };
                 if is_pipe {
-                    if self.pipes.len() >= MAX_PIPES {
-                        self.note_cap(out, flow, dir, frame, "named pipes");
-                        return;
-                    }
-                    out.stats.smb_pipes += 1;
-                    let name = name.trim_start_matches('\\').to_string();
-                    self.pipes.insert(
-                        id,
-                        Pipe {
-                            rpc: None,
-                            assoc: Assoc::new(Some(name), Some(flow.id)),
-                            streams: [PduStream::synced(), PduStream::synced()],
-                        },
-                    );
+                    self.open_pipe(out, flow, dir, frame, id, &name);
                 }
             }
             Req::Read(id) => {
@@ -615,9 +594,28 @@ impl SmbConn {
         }
     }
 
+    /// A named pipe was opened (SMB2 CREATE / SMB1 NT_CREATE_ANDX reply): follow it under
+    /// `key`. Whether it carries DCE/RPC is decided by its first bytes.
+    pub(crate) fn open_pipe(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, key: [u8; 16], name: &str) {
+        if self.pipes.len() >= MAX_PIPES {
+            self.note_cap(out, flow, dir, frame, "named pipes");
+            return;
+        }
+        out.stats.smb_pipes += 1;
+        let name = name.trim_start_matches('\\').to_string();
+        self.pipes.insert(
+            key,
+            Pipe {
+                rpc: None,
+                assoc: Assoc::new(Some(name), Some(flow.id)),
+                streams: [PduStream::synced(), PduStream::synced()],
+            },
+        );
+    }
+
     /// Pipe bytes; `side` 0 = client to server, 1 = server to client.
     #[allow(clippy::too_many_arguments)]
-    fn pipe_data(
+    pub(crate) fn pipe_data(
         &mut self,
         out: &mut Out,
         flow: &FlowInfo,

@@ -573,17 +573,19 @@ fn found_mid_stream_within_the_window() {
 }
 
 #[test]
-fn smb3_encrypted_and_smb1_are_reported() {
+fn smb3_encrypted_and_broken_smb1_are_reported() {
     let mut f = Feed::new();
     // NetBIOS session message with an SMB3 transform header (52 bytes + 16 of ciphertext).
     let mut enc = vec![0u8, 0, 0, 68];
     enc.extend_from_slice(b"\xfdSMB");
     enc.extend(std::iter::repeat_n(0x11u8, 64));
     let fr = f.seg(Dir::Orig, &enc);
-    // An SMB1 Trans request (command 0x25) is counted and noted once.
+    // An SMB1 Trans request (command 0x25) whose parameter block (WordCount 5: 10 bytes)
+    // runs past the message is counted and reported.
     let mut smb1 = vec![0u8, 0, 0, 40];
     smb1.extend_from_slice(b"\xffSMB\x25");
-    smb1.extend(std::iter::repeat_n(0u8, 35));
+    smb1.extend(std::iter::repeat_n(0u8, 27));
+    smb1.extend_from_slice(&[5, 0, 0, 0, 0, 0, 0, 0]);
     let fr1 = f.seg(Dir::Orig, &smb1);
     let (_, r) = f.done();
     assert_eq!(

@@ -146,11 +146,10 @@ fn check(name: &str) -> (common::Run, Vec<EndpointReport>) {
             "{name}: EPM status at {frame}"
         );
     }
-    // SMB2 pipes.
-    let files: BTreeSet<String> = e["smb2"]["files"]
-        .as_array()
-        .unwrap()
+    // Named pipes opened over SMB2 (CREATE) and SMB1 (NT_CREATE_ANDX).
+    let files: BTreeSet<String> = ["smb2", "smb1"]
         .iter()
+        .flat_map(|v| e[*v]["files"].as_array().unwrap().iter())
         .map(|f| f.as_str().unwrap().to_string())
         .collect();
     let pipes: BTreeSet<String> = run.calls.iter().filter_map(|c| c.pipe.clone()).collect();
