@@ -41,7 +41,8 @@ pub mod cmd {
 
 const STATUS_PENDING: u32 = 0x0000_0103;
 const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
-const MAX_PENDING: usize = 4096;
+/// Requests kept waiting for their reply, per connection (SMB2, and SMB1 likewise).
+pub(crate) const MAX_PENDING: usize = 4096;
 const MAX_PIPES: usize = 1024;
 const MAX_TREES: usize = 1024;
 /// Longest SMB message buffered whole. Longer ones (file data: SMB2 allows 8 MiB) are
@@ -61,12 +62,12 @@ pub fn netbios_smb_at(b: &[u8], i: usize) -> bool {
     }
 }
 
-fn le16(b: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn le16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(
         b.get(at..at.checked_add(2)?)?.try_into().ok()?,
     ))
 }
-fn le32(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(
         b.get(at..at.checked_add(4)?)?.try_into().ok()?,
     ))

@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap as HashMap;
 use tracehound_flows::{Dir, FlowInfo, Timestamp};
 
 use crate::calls::Out;
-use crate::smb::{self, SmbConn};
+use crate::smb::{self, le16, le32, SmbConn, MAX_PENDING};
 
 pub const HEADER_LEN: usize = 32;
 
@@ -30,7 +30,6 @@ pub mod cmd {
     pub const TRANSACTION: u8 = 0x25;
     pub const READ_ANDX: u8 = 0x2e;
     pub const WRITE_ANDX: u8 = 0x2f;
-    pub const NEGOTIATE: u8 = 0x72;
     pub const TREE_CONNECT_ANDX: u8 = 0x75;
     pub const NT_CREATE_ANDX: u8 = 0xa2;
     /// "No further command" in AndXCommand.
@@ -39,8 +38,6 @@ pub mod cmd {
 
 /// TransactNmPipe, the first setup word of a TRANSACTION on a pipe.
 const TRANSACT_NMPIPE: u16 = 0x0026;
-/// Requests kept waiting for their reply, per connection.
-const MAX_PENDING: usize = 4096;
 /// AndX steps followed in one message.
 const MAX_ANDX: usize = 16;
 
@@ -60,13 +57,6 @@ pub(crate) struct Smb1State {
     /// TIDs of IPC$ tree connects.
     ipc_trees: Vec<u16>,
     error_noted: bool,
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
-}
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 
 /// The pipe key of an SMB1 FID (in the same table as SMB2 FileIds; a connection speaks one
@@ -202,6 +192,27 @@ impl SmbConn {
         }
     }
 
+    /// The `len` pipe bytes at `off` in `m`, to the pipe of `fid` (`side` 0: client to server,
+    /// 1: server to client); `what` names them when they run past the message.
+    #[allow(clippy::too_many_arguments)]
+    fn smb1_pipe_bytes(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        m: &Smb1<'_>,
+        (fid, side): (u16, usize),
+        (off, len): (usize, usize),
+        what: &str,
+        frame: u64,
+        ts: Timestamp,
+    ) {
+        match m.at(off, len) {
+            Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), side, data, frame, ts),
+            None => self.smb1_error(out, flow, dir, frame, &format!("SMB1 {what} data runs past the message")),
+        }
+    }
+
     fn smb1_error(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, what: &str) {
         out.stats.smb_errors += 1;
         if !self.smb1.error_noted {
@@ -240,10 +251,7 @@ impl SmbConn {
                     let len = le16(words, 20).unwrap_or(0) as usize
                         | (le16(words, 18).unwrap_or(0) as usize) << 16;
                     let off = le16(words, 22).unwrap_or(0) as usize;
-                    match m.at(off, len) {
-                        Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), 0, data, frame, ts),
-                        None => self.smb1_error(out, flow, dir, frame, "SMB1 WRITE_ANDX data runs past the message"),
-                    }
+                    self.smb1_pipe_bytes(out, flow, dir, m, (fid, 0), (off, len), "WRITE_ANDX", frame, ts);
                     None
                 }
                 cmd::READ_ANDX => le16(words, 4).map(Req1::Read),
@@ -254,10 +262,7 @@ impl SmbConn {
                         (true, Some(TRANSACT_NMPIPE), Some(fid)) => {
                             let count = le16(words, 22).unwrap_or(0) as usize;
                             let off = le16(words, 24).unwrap_or(0) as usize;
-                            match m.at(off, count) {
-                                Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), 0, data, frame, ts),
-                                None => self.smb1_error(out, flow, dir, frame, "SMB1 TransactNmPipe data runs past the message"),
-                            }
+                            self.smb1_pipe_bytes(out, flow, dir, m, (fid, 0), (off, count), "TransactNmPipe", frame, ts);
                             Some(Req1::Transact(fid))
                         }
                         _ => None,
@@ -301,26 +306,17 @@ impl SmbConn {
                     self.open_pipe(out, flow, dir, frame, pipe_key(fid), &name);
                 }
             }
-            Req1::Read(fid) => {
-                if ok {
-                    let len = le16(words, 10).unwrap_or(0) as usize;
-                    let off = le16(words, 12).unwrap_or(0) as usize;
-                    match m.at(off, len) {
-                        Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), 1, data, frame, ts),
-                        None => self.smb1_error(out, flow, dir, frame, "SMB1 READ_ANDX data runs past the message"),
-                    }
-                }
+            // READ_ANDX reply: DataLength at word 10, DataOffset at 12; TRANSACTION reply:
+            // DataCount at 12, DataOffset at 14.
+            Req1::Read(fid) if ok => {
+                let (len, off) = (le16(words, 10).unwrap_or(0), le16(words, 12).unwrap_or(0));
+                self.smb1_pipe_bytes(out, flow, dir, m, (fid, 1), (off as usize, len as usize), "READ_ANDX reply", frame, ts);
             }
-            Req1::Transact(fid) => {
-                if ok {
-                    let count = le16(words, 12).unwrap_or(0) as usize;
-                    let off = le16(words, 14).unwrap_or(0) as usize;
-                    match m.at(off, count) {
-                        Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), 1, data, frame, ts),
-                        None => self.smb1_error(out, flow, dir, frame, "SMB1 TransactNmPipe reply data runs past the message"),
-                    }
-                }
+            Req1::Transact(fid) if ok => {
+                let (len, off) = (le16(words, 12).unwrap_or(0), le16(words, 14).unwrap_or(0));
+                self.smb1_pipe_bytes(out, flow, dir, m, (fid, 1), (off as usize, len as usize), "TransactNmPipe reply", frame, ts);
             }
+            Req1::Read(_) | Req1::Transact(_) => {}
         }
     }
 }
