@@ -27,8 +27,7 @@
 //! assert_eq!(report.dns[0].name, "a.example");
 //! ```
 
-/// A name from a fixed table (borrowed), or a value made into text.
-pub type Text = std::borrow::Cow<'static, str>;
+pub use tracehound_flows::Text;
 
 pub mod cert;
 pub mod dns;

@@ -176,7 +176,7 @@ impl Alert {
 pub struct TlsEvent {
     pub frame: u64,
     pub from: Side,
-    pub what: std::borrow::Cow<'static, str>,
+    pub what: crate::Text,
 }
 
 /// How the handshake went (from the TLS bytes alone; see [`TlsSession::ending`]).
@@ -301,7 +301,7 @@ impl TlsSession {
             None => Some(NoHelloEnd::NoAnswer),
         }
     }
-    fn event(&mut self, frame: u64, from: Side, what: impl Into<std::borrow::Cow<'static, str>>) {
+    fn event(&mut self, frame: u64, from: Side, what: impl Into<crate::Text>) {
         if self.events.len() < MAX_EVENTS {
             self.events.push(TlsEvent { frame, from, what: what.into() });
         }
@@ -588,7 +588,7 @@ impl Conn {
     }
 }
 
-fn hs_name(t: u8) -> std::borrow::Cow<'static, str> {
+fn hs_name(t: u8) -> crate::Text {
     let s = match t {
         0 => "HelloRequest",
         1 => "ClientHello",

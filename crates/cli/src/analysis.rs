@@ -31,7 +31,6 @@ pub enum Mode {
     Analyze,
 }
 
-
 pub struct FileFacts {
     pub run: FileRun,
     pub capture: CaptureFacts,

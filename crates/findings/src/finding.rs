@@ -76,8 +76,7 @@ pub struct Evidence {
     pub lines: Vec<String>,
 }
 
-/// A text that is usually a fixed sentence of a rule (no copy), sometimes made for the finding.
-pub type Text = std::borrow::Cow<'static, str>;
+pub use tracehound_flows::Text;
 
 /// One conclusion.
 #[derive(Clone, Debug, Serialize)]

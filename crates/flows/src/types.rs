@@ -34,6 +34,10 @@ impl Dir {
     }
 }
 
+/// Text that is usually a fixed name or sentence (borrowed, no copy per use) and sometimes
+/// made for the occasion: protocol names from tables, rule advice, and the like.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// Identity of a flow as handed to protocol analyzers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowInfo {

@@ -94,7 +94,7 @@ fn hex32<S: serde::Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error>
 }
 
 /// A name from the data tables (borrowed, no copy per call), or a number made into text.
-pub type Name = std::borrow::Cow<'static, str>;
+pub use tracehound_flows::Text as Name;
 
 /// One DCE/RPC call (or failed bind). Field names are the stable JSON.
 #[derive(Clone, Debug, Serialize)]

@@ -537,7 +537,7 @@ impl Syntax {
             .then(|| u64::from_le_bytes(self.uuid.0[8..16].try_into().unwrap_or([0; 8])))
     }
     /// A short name for transfer syntaxes: "ndr", "ndr64", "btfn", else the UUID.
-    pub fn transfer_name(&self) -> std::borrow::Cow<'static, str> {
+    pub fn transfer_name(&self) -> tracehound_flows::Text {
         if self.uuid == NDR_SYNTAX {
             "ndr".into()
         } else if self.uuid == NDR64_SYNTAX {
