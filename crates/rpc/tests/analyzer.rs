@@ -132,6 +132,12 @@ impl Feed {
     }
 }
 
+/// The report has an issue at `frame` whose text contains `text`.
+#[track_caller]
+fn assert_issue(r: &RpcReport, frame: u64, text: &str) {
+    assert!(r.issues.iter().any(|i| i.frame == frame && i.what.contains(text)), "{:?}", r.issues);
+}
+
 fn bound(drep: Drep) -> Feed {
     let mut f = Feed::new();
     f.seg(Dir::Orig, &bind(1, drep));
@@ -281,13 +287,7 @@ fn mid_stream_start_resyncs() {
         ),
         (fr, Some(4), Outcome::Ok, None)
     );
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == fr && i.what.contains("mid-stream")),
-        "{:?}",
-        r.issues
-    );
+    assert_issue(&r, fr, "mid-stream");
 }
 
 #[test]
@@ -308,20 +308,8 @@ fn gap_then_resync() {
         .collect();
     assert_eq!(got, vec![(fr, Some(8), Outcome::Ok)]);
     assert_eq!(r.stats.gaps, 1);
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == 4 && i.what.contains("150 bytes missing")),
-        "{:?}",
-        r.issues
-    );
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == fr && i.what.contains("resynchronised")),
-        "{:?}",
-        r.issues
-    );
+    assert_issue(&r, 4, "150 bytes missing");
+    assert_issue(&r, fr, "resynchronised");
 }
 
 #[test]
@@ -376,20 +364,8 @@ fn malformed_pdus_reported_with_frame() {
     let f3 = f.seg(Dir::Orig, &request(4, Drep::LE, 5, 8, SINGLE));
     f.seg(Dir::Resp, &response(4, Drep::LE, 8, SINGLE));
     let (calls, r) = f.done();
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == f1 && i.what.contains("frag_length 12")),
-        "{:?}",
-        r.issues
-    );
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == f3 && i.what.contains("skipping 64 bytes")),
-        "{:?}",
-        r.issues
-    );
+    assert_issue(&r, f1, "frag_length 12");
+    assert_issue(&r, f3, "skipping 64 bytes");
     assert!(
         calls
             .iter()
@@ -400,13 +376,7 @@ fn malformed_pdus_reported_with_frame() {
     let mut f = bound(Drep::LE);
     let f2 = f.seg(Dir::Orig, &bad2);
     let (_, r) = f.done();
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == f2 && i.what.contains("auth_length 500")),
-        "{:?}",
-        r.issues
-    );
+    assert_issue(&r, f2, "auth_length 500");
     assert_eq!(r.stats.malformed_pdus, 1);
 }
 
@@ -596,20 +566,8 @@ fn smb3_encrypted_and_broken_smb1_are_reported() {
         ),
         (1, 1, 1)
     );
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == fr && i.what.contains("encrypted")),
-        "{:?}",
-        r.issues
-    );
-    assert!(
-        r.issues
-            .iter()
-            .any(|i| i.frame == fr1 && i.what.contains("SMB1")),
-        "{:?}",
-        r.issues
-    );
+    assert_issue(&r, fr, "encrypted");
+    assert_issue(&r, fr1, "SMB1");
 }
 
 /// Connectionless header (C706 12.5.2), big-endian drep, built field by field.
