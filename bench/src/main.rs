@@ -39,7 +39,8 @@ fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Vec<Frame>>> {
 fn rewrite(d: &mut [u8], k: u32) {
     let mut off = 12;
     // Skip VLAN tags.
-    while d.len() >= off + 2 && matches!(u16::from_be_bytes([d[off], d[off + 1]]), 0x8100 | 0x88a8) {
+    while d.len() >= off + 2 && matches!(u16::from_be_bytes([d[off], d[off + 1]]), 0x8100 | 0x88a8)
+    {
         off += 4;
     }
     if d.len() < off + 2 {
@@ -108,6 +109,11 @@ fn main() -> anyhow::Result<()> {
         k += 1;
     }
     w.flush()?;
-    eprintln!("{}: {} MB, {frames} frames, {k} rounds of {} captures", out.display(), written / 1_000_000, files.len());
+    eprintln!(
+        "{}: {} MB, {frames} frames, {k} rounds of {} captures",
+        out.display(),
+        written / 1_000_000,
+        files.len()
+    );
     Ok(())
 }

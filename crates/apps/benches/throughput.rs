@@ -11,7 +11,12 @@ fn main() {
 }
 
 fn bulk_tls_and_http() {
-    let flow = FlowInfo { id: 1, proto: Proto::Tcp, orig: "10.0.0.1:5000".parse().unwrap(), resp: "10.0.0.2:443".parse().unwrap() };
+    let flow = FlowInfo {
+        id: 1,
+        proto: Proto::Tcp,
+        orig: "10.0.0.1:5000".parse().unwrap(),
+        resp: "10.0.0.2:443".parse().unwrap(),
+    };
     let mut rec = vec![0x17, 3, 3, 0x40, 0x00];
     rec.extend(std::iter::repeat_n(0xaa, 0x4000));
     let total: usize = 512 << 20;

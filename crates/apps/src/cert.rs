@@ -53,7 +53,9 @@ impl Cache {
             return r.clone();
         }
         let r = parse(der).map(std::sync::Arc::new);
-        if self.map.len() >= Self::MAX_ENTRIES || self.bytes.saturating_add(der.len()) > Self::MAX_BYTES {
+        if self.map.len() >= Self::MAX_ENTRIES
+            || self.bytes.saturating_add(der.len()) > Self::MAX_BYTES
+        {
             self.map.clear();
             self.bytes = 0;
         }
@@ -71,9 +73,7 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
     if !rest.is_empty() {
         return Err(format!("certificate: {} bytes after the DER structure", rest.len()));
     }
-    let cns = |n: &X509Name| -> Vec<String> {
-        n.iter_common_name().map(attr_string).collect()
-    };
+    let cns = |n: &X509Name| -> Vec<String> { n.iter_common_name().map(attr_string).collect() };
     let mut info = CertInfo {
         len: der.len(),
         subject: c.subject().to_string(),
@@ -121,9 +121,11 @@ fn attr_string(a: &AttributeTypeAndValue) -> String {
     let b = a.as_slice();
     match a.attr_value().tag().0 {
         // BMPString: UTF-16BE
-        30 => char::decode_utf16(b.chunks(2).map(|c| u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])))
-            .map(|r| r.unwrap_or('\u{fffd}'))
-            .collect(),
+        30 => char::decode_utf16(b.chunks(2).map(|c| {
+            u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])
+        }))
+        .map(|r| r.unwrap_or('\u{fffd}'))
+        .collect(),
         // UniversalString: UTF-32BE
         28 => b
             .chunks(4)

@@ -145,13 +145,19 @@ fn name<'a>(msg: &'a [u8], r: &mut Reader<'a>) -> Result<String, ParseError> {
                 let target = (((len & 0x3f) as usize) << 8) | lo as usize;
                 jumps += 1;
                 if jumps > MAX_JUMPS {
-                    return Err(ParseError::invalid("dns name", at, "too many compression pointers"));
+                    return Err(ParseError::invalid(
+                        "dns name",
+                        at,
+                        "too many compression pointers",
+                    ));
                 }
                 let mut n = Reader::new(msg);
                 n.skip(target, "dns pointer target")?;
                 cur = Some(n);
             }
-            _ => return Err(ParseError::invalid("dns name", at, format!("label type 0x{len:02x}"))),
+            _ => {
+                return Err(ParseError::invalid("dns name", at, format!("label type 0x{len:02x}")))
+            }
         }
     }
     if out.is_empty() {
@@ -292,7 +298,15 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     pub fn new(max: usize, timeout: f64) -> Tracker {
-        Tracker { queries: Vec::new(), pending: HashMap::new(), by_question: HashMap::new(), max, dropped: 0, unmatched: 0, timeout }
+        Tracker {
+            queries: Vec::new(),
+            pending: HashMap::new(),
+            by_question: HashMap::new(),
+            max,
+            dropped: 0,
+            unmatched: 0,
+            timeout,
+        }
     }
 
     /// One message of `flow` sent in direction `dir`.
@@ -317,7 +331,9 @@ impl Tracker {
             let qkey = (flow.src(dir).ip(), flow.dst(dir), qname.clone(), qtype);
             if let Some(&i) = self.by_question.get(&qkey) {
                 if let Some(q) = self.queries.get_mut(i) {
-                    if q.response_frame.is_none() && q.query_ts.is_some_and(|t| ts.secs_since(t) <= self.timeout) {
+                    if q.response_frame.is_none()
+                        && q.query_ts.is_some_and(|t| ts.secs_since(t) <= self.timeout)
+                    {
                         q.retransmissions = q.retransmissions.saturating_add(1);
                         if q.retransmit_frames.len() < MAX_RETX_FRAMES {
                             q.retransmit_frames.push(frame);
@@ -360,7 +376,14 @@ impl Tracker {
     }
 
     /// New record; `qdir` is the direction the query goes.
-    fn push(&mut self, flow: &FlowInfo, qdir: Dir, m: &Message, name: String, qtype: u16) -> Option<usize> {
+    fn push(
+        &mut self,
+        flow: &FlowInfo,
+        qdir: Dir,
+        m: &Message,
+        name: String,
+        qtype: u16,
+    ) -> Option<usize> {
         if self.queries.len() >= self.max {
             self.dropped += 1;
             return None;
@@ -408,7 +431,11 @@ impl Tracker {
                 (None, _) => DnsOutcome::ResponseOnly,
                 (Some(_), Some(rt)) if rt <= timeout => DnsOutcome::Answered,
                 (Some(_), Some(_)) => DnsOutcome::Late,
-                (Some(t), None) if end.secs_since(t) >= timeout.min(min_wait) || q.retransmissions > 0 => DnsOutcome::Unanswered,
+                (Some(t), None)
+                    if end.secs_since(t) >= timeout.min(min_wait) || q.retransmissions > 0 =>
+                {
+                    DnsOutcome::Unanswered
+                }
                 (Some(_), None) => DnsOutcome::CaptureEnded,
             };
         }

@@ -9,11 +9,16 @@ use crate::stream::{At, Stream};
 
 /// Longest header block accepted.
 pub const MAX_HEADER: usize = 32 * 1024;
-const METHODS: [&str; 9] = ["GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+const METHODS: [&str; 9] =
+    ["GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 
 pub fn looks_like_request(d: &[u8]) -> bool {
-    METHODS.iter().any(|m| d.len() > m.len() && d.starts_with(m.as_bytes()) && d.get(m.len()) == Some(&b' '))
-        || [&b"PROPFIND "[..], b"RPC_IN_DATA ", b"RPC_OUT_DATA ", b"MKCOL "].iter().any(|m| d.starts_with(m))
+    METHODS
+        .iter()
+        .any(|m| d.len() > m.len() && d.starts_with(m.as_bytes()) && d.get(m.len()) == Some(&b' '))
+        || [&b"PROPFIND "[..], b"RPC_IN_DATA ", b"RPC_OUT_DATA ", b"MKCOL "]
+            .iter()
+            .any(|m| d.starts_with(m))
 }
 
 pub fn looks_like_response(d: &[u8]) -> bool {
@@ -41,7 +46,11 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
             Some(i) => i + 2,
             None => {
                 if d.len() > MAX_HEADER {
-                    return Err(ParseError::invalid("HTTP header", 0, format!("no end of header within {MAX_HEADER} bytes")));
+                    return Err(ParseError::invalid(
+                        "HTTP header",
+                        0,
+                        format!("no end of header within {MAX_HEADER} bytes"),
+                    ));
                 }
                 return Ok(None);
             }
@@ -50,9 +59,19 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
     let block = d.get(..end).unwrap_or(&[]);
     let mut lines = block.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = lines.next().unwrap_or(&[]);
-    let mut h = MsgHead { line: String::new(), status: None, method: None, content_length: None, chunked: false, len: end };
+    let mut h = MsgHead {
+        line: String::new(),
+        status: None,
+        method: None,
+        content_length: None,
+        chunked: false,
+        len: end,
+    };
     if first.starts_with(b"HTTP/1.") {
-        let code = first.get(9..12).and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok());
+        let code = first
+            .get(9..12)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok());
         let Some(code) = code else {
             return Err(ParseError::invalid("HTTP status line", 0, printable(first, 40)));
         };
@@ -63,8 +82,15 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
         let m = parts.next().unwrap_or(&[]);
         let target = parts.next().unwrap_or(&[]);
         let ver = parts.next().unwrap_or(&[]);
-        if m.is_empty() || !m.iter().all(|c| c.is_ascii_uppercase() || *c == b'_' || *c == b'-') || !ver.starts_with(b"HTTP/1.") {
-            let what = if first.first().is_some_and(|c| c.is_ascii_uppercase()) { "HTTP request line" } else { "HTTP message start" };
+        if m.is_empty()
+            || !m.iter().all(|c| c.is_ascii_uppercase() || *c == b'_' || *c == b'-')
+            || !ver.starts_with(b"HTTP/1.")
+        {
+            let what = if first.first().is_some_and(|c| c.is_ascii_uppercase()) {
+                "HTTP request line"
+            } else {
+                "HTTP message start"
+            };
             return Err(ParseError::invalid(what, 0, printable(first, 40)));
         }
         h.method = Some(printable(m, 20));
@@ -77,7 +103,9 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
         let value = std::str::from_utf8(value).unwrap_or("").trim();
         if name.eq_ignore_ascii_case(b"content-length") {
             h.content_length = value.parse::<u64>().ok();
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") && value.to_ascii_lowercase().contains("chunked") {
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding")
+            && value.to_ascii_lowercase().contains("chunked")
+        {
             h.chunked = true;
         }
     }
@@ -146,16 +174,14 @@ impl Parser {
                     st.consume(n);
                     return Ok(());
                 }
-                State::Body | State::ChunkData => {
-                    match st.skip_done.take() {
-                        Some(end) => self.body_done(end, out),
-                        None if st.skipping() => return Ok(()),
-                        None => {
-                            let end = st.last;
-                            self.body_done(end, out)
-                        }
+                State::Body | State::ChunkData => match st.skip_done.take() {
+                    Some(end) => self.body_done(end, out),
+                    None if st.skipping() => return Ok(()),
+                    None => {
+                        let end = st.last;
+                        self.body_done(end, out)
                     }
-                }
+                },
                 State::Head => {
                     if st.data().is_empty() {
                         return Ok(());
@@ -176,12 +202,15 @@ impl Parser {
                             (100..200).contains(&s)
                                 || s == 204
                                 || s == 304
-                                || front_method().is_some_and(|m| m == "HEAD" || (m == "CONNECT" && (200..300).contains(&s)))
+                                || front_method().is_some_and(|m| {
+                                    m == "HEAD" || (m == "CONNECT" && (200..300).contains(&s))
+                                })
                         }
                         None => !h.chunked && h.content_length.unwrap_or(0) == 0,
                     };
                     let upgrade = h.status == Some(101)
-                        || (h.status.is_some_and(|s| (200..300).contains(&s)) && front_method().is_some_and(|m| m == "CONNECT"));
+                        || (h.status.is_some_and(|s| (200..300).contains(&s))
+                            && front_method().is_some_and(|m| m == "CONNECT"));
                     let chunked = h.chunked;
                     let cl = h.content_length;
                     let is_resp = h.status.is_some();
@@ -216,7 +245,14 @@ impl Parser {
                     let Some(nl) = d.iter().position(|&b| b == b'\n') else {
                         if d.len() > 1024 {
                             self.state = State::Done;
-                            return Err((st.at(0).frame, ParseError::invalid("HTTP chunk size line", 0, "longer than 1024 bytes")));
+                            return Err((
+                                st.at(0).frame,
+                                ParseError::invalid(
+                                    "HTTP chunk size line",
+                                    0,
+                                    "longer than 1024 bytes",
+                                ),
+                            ));
                         }
                         return Ok(());
                     };
@@ -235,7 +271,10 @@ impl Parser {
                     let hex = std::str::from_utf8(hex).unwrap_or("").trim();
                     let Ok(size) = u64::from_str_radix(hex, 16) else {
                         self.state = State::Done;
-                        return Err((st.at(0).frame, ParseError::invalid("HTTP chunk size", 0, printable(line, 20))));
+                        return Err((
+                            st.at(0).frame,
+                            ParseError::invalid("HTTP chunk size", 0, printable(line, 20)),
+                        ));
                     };
                     st.consume(nl as u64 + 1);
                     if size == 0 {
@@ -266,7 +305,10 @@ impl Parser {
     }
     /// The connection ended: a body running to the close ends here.
     pub fn close(&mut self, last: At, out: &mut Vec<Msg>) {
-        if matches!(self.state, State::UntilClose | State::Body | State::ChunkData | State::Chunk | State::Trailer) {
+        if matches!(
+            self.state,
+            State::UntilClose | State::Body | State::ChunkData | State::Chunk | State::Trailer
+        ) {
             self.finish(last, out);
         }
     }
@@ -277,11 +319,13 @@ mod tests {
     use super::*;
     #[test]
     fn heads() {
-        let h = head(b"GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc").unwrap().unwrap();
+        let h =
+            head(b"GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc").unwrap().unwrap();
         assert_eq!(h.line, "GET /x");
         assert_eq!(h.content_length, Some(3));
         assert_eq!(h.len, 47);
-        let h = head(b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap().unwrap();
+        let h =
+            head(b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap().unwrap();
         assert_eq!(h.status, Some(404));
         assert!(h.chunked);
         assert!(head(b"GET /x HTTP/1.1\r\nHost").unwrap().is_none());

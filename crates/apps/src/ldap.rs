@@ -14,7 +14,11 @@ pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
 /// The head of one LDAP message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg {
-    Op { id: u64, op: u8, result: Option<u32> },
+    Op {
+        id: u64,
+        op: u8,
+        result: Option<u32>,
+    },
     /// A SASL-wrapped (signed/sealed) buffer.
     Sasl,
 }
@@ -29,16 +33,32 @@ fn tl(r: &mut Reader) -> Result<(u8, u64), ParseError> {
     let l0 = r.u8("BER length")?;
     let len = match l0 {
         0..=0x7f => l0 as u64,
-        0x80 => return Err(ParseError::invalid("BER length", at + 1, "indefinite length (not allowed in LDAP)")),
+        0x80 => {
+            return Err(ParseError::invalid(
+                "BER length",
+                at + 1,
+                "indefinite length (not allowed in LDAP)",
+            ))
+        }
         0x81..=0x84 => {
             let n = (l0 & 0x7f) as usize;
             let b = r.take(n, "BER long length")?;
             b.iter().fold(0u64, |a, &x| (a << 8) | x as u64)
         }
-        _ => return Err(ParseError::invalid("BER length", at + 1, format!("{} length octets", l0 & 0x7f))),
+        _ => {
+            return Err(ParseError::invalid(
+                "BER length",
+                at + 1,
+                format!("{} length octets", l0 & 0x7f),
+            ))
+        }
     };
     if len > MAX_MESSAGE {
-        return Err(ParseError::invalid("BER length", at + 1, format!("{len} bytes is more than {MAX_MESSAGE}")));
+        return Err(ParseError::invalid(
+            "BER length",
+            at + 1,
+            format!("{len} bytes is more than {MAX_MESSAGE}"),
+        ));
     }
     Ok((tag, len))
 }
@@ -68,7 +88,11 @@ pub fn head(d: &[u8]) -> Result<Head<Msg>, ParseError> {
         }
         let n = r.u32("SASL buffer length")? as u64;
         if n > MAX_MESSAGE || n == 0 {
-            return Err(ParseError::invalid("LDAP message", 0, format!("neither a BER SEQUENCE nor a SASL buffer (first byte 0x{first:02x})")));
+            return Err(ParseError::invalid(
+                "LDAP message",
+                0,
+                format!("neither a BER SEQUENCE nor a SASL buffer (first byte 0x{first:02x})"),
+            ));
         }
         return Ok(Head::Frame { total: 4 + n, info: Msg::Sasl });
     }
@@ -96,7 +120,11 @@ fn op(r: &mut Reader) -> Result<Msg, ParseError> {
     let at = r.offset();
     let (t, _) = tl(r)?;
     if t & 0xc0 != 0x40 {
-        return Err(ParseError::invalid("LDAP protocolOp", at, format!("tag 0x{t:02x} is not APPLICATION")));
+        return Err(ParseError::invalid(
+            "LDAP protocolOp",
+            at,
+            format!("tag 0x{t:02x} is not APPLICATION"),
+        ));
     }
     let op = t & 0x1f;
     let mut result = None;
@@ -104,9 +132,14 @@ fn op(r: &mut Reader) -> Result<Msg, ParseError> {
         let at = r.offset();
         let (t, n) = tl(r)?;
         if t != 0x0a || n == 0 || n > 4 {
-            return Err(ParseError::invalid("LDAP resultCode", at, format!("tag 0x{t:02x} length {n}")));
+            return Err(ParseError::invalid(
+                "LDAP resultCode",
+                at,
+                format!("tag 0x{t:02x} length {n}"),
+            ));
         }
-        result = Some(r.take(n as usize, "resultCode")?.iter().fold(0u32, |a, &x| (a << 8) | x as u32));
+        result =
+            Some(r.take(n as usize, "resultCode")?.iter().fold(0u32, |a, &x| (a << 8) | x as u32));
     }
     Ok(Msg::Op { id, op, result })
 }
@@ -208,8 +241,10 @@ mod tests {
     use super::*;
     // A simple bind request (messageID 1, version 3, name "", simple ""), RFC 4511 4.2,
     // and its success response, encoded by hand.
-    const BIND: &[u8] = &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00];
-    const BIND_OK: &[u8] = &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
+    const BIND: &[u8] =
+        &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00];
+    const BIND_OK: &[u8] =
+        &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
 
     #[test]
     fn frames_bind() {

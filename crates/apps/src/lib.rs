@@ -168,9 +168,18 @@ pub fn ser_flow<S: serde::Serializer>(f: &FlowInfo, s: S) -> Result<S::Ok, S::Er
 enum Kind {
     Unknown,
     Tls(Box<tls::Conn>),
-    Http { p: [http::Parser; 2], m: txn::Matcher },
-    Ldap { f: [Framer<ldap::Msg>; 2], m: txn::Matcher },
-    Smb2 { f: [Framer<smb2::Msg>; 2], m: txn::Matcher },
+    Http {
+        p: [http::Parser; 2],
+        m: txn::Matcher,
+    },
+    Ldap {
+        f: [Framer<ldap::Msg>; 2],
+        m: txn::Matcher,
+    },
+    Smb2 {
+        f: [Framer<smb2::Msg>; 2],
+        m: txn::Matcher,
+    },
     DnsTcp([Framer<Option<dns::Message>>; 2]),
     /// Not a protocol we follow.
     Other,
@@ -261,20 +270,31 @@ impl AppAnalyzer {
         let kind = if tls::looks_like(data) || (d == 0 && tls::sslv2_hello_len(data).is_some()) {
             self.stats.tls_flows += 1;
             Kind::Tls(Box::new(tls::Conn::new(info)))
-        } else if (d == 0 && http::looks_like_request(data)) || (d == 1 && http::looks_like_response(data)) {
+        } else if (d == 0 && http::looks_like_request(data))
+            || (d == 1 && http::looks_like_response(data))
+        {
             self.stats.http_flows += 1;
-            Kind::Http { p: [http::Parser::new(true), http::Parser::new(false)], m: txn::Matcher::new(info, AppProto::Http) }
+            Kind::Http {
+                p: [http::Parser::new(true), http::Parser::new(false)],
+                m: txn::Matcher::new(info, AppProto::Http),
+            }
         } else if smb2::looks_like(data) {
             self.stats.smb2_flows += 1;
             Kind::Smb2 { f: Default::default(), m: txn::Matcher::new(info, AppProto::Smb2) }
-        } else if ldap::looks_like(data) || (hint(&info, &[389, 3268]) && data.first() == Some(&0x30)) {
+        } else if ldap::looks_like(data)
+            || (hint(&info, &[389, 3268]) && data.first() == Some(&0x30))
+        {
             self.stats.ldap_flows += 1;
             Kind::Ldap { f: Default::default(), m: txn::Matcher::new(info, AppProto::Ldap) }
-        } else if hint(&info, &[53]) && data.len() >= 14 && dns::parse(data.get(2..).unwrap_or(&[])).is_ok() {
+        } else if hint(&info, &[53])
+            && data.len() >= 14
+            && dns::parse(data.get(2..).unwrap_or(&[])).is_ok()
+        {
             self.stats.dns_tcp_flows += 1;
             Kind::DnsTcp(Default::default())
         } else {
-            let enough = data.len() >= self.cfg.sniff_bytes || f.seen[d] >= self.cfg.sniff_bytes as u64;
+            let enough =
+                data.len() >= self.cfg.sniff_bytes || f.seen[d] >= self.cfg.sniff_bytes as u64;
             // wait for a few more bytes when the start could still be a TLS header
             if !enough && data.len() < 5 {
                 return;
@@ -300,7 +320,8 @@ impl AppAnalyzer {
             Kind::Tls(c) => c.feed(d, st, &mut self.issues, &mut self.certs),
             Kind::Http { p, m } => {
                 let mut out = Vec::new();
-                let front = m.front_request().map(|r| r.split(' ').next().unwrap_or("").to_string());
+                let front =
+                    m.front_request().map(|r| r.split(' ').next().unwrap_or("").to_string());
                 let fm = move || front.clone();
                 if let Some(p) = p.get_mut(d) {
                     if let Err((frame, e)) = p.feed(st, &fm, &mut out) {
@@ -321,7 +342,13 @@ impl AppAnalyzer {
                             m.partial(Some(id), start);
                         } else if ldap::is_response(op) {
                             let rc = result.unwrap_or(0);
-                            m.response(Some(id), start, end, ldap::result_name(rc), !ldap::result_ok(rc));
+                            m.response(
+                                Some(id),
+                                start,
+                                end,
+                                ldap::result_name(rc),
+                                !ldap::result_ok(rc),
+                            );
                         }
                     }
                 });
@@ -339,11 +366,23 @@ impl AppAnalyzer {
                                 if h.command == 12 {
                                     continue; // CANCEL has no response of its own
                                 }
-                                m.request(Some(h.message_id), smb2::command_name(h.command), start, end, h.command == 15);
+                                m.request(
+                                    Some(h.message_id),
+                                    smb2::command_name(h.command),
+                                    start,
+                                    end,
+                                    h.command == 15,
+                                );
                             } else if h.is_async && h.status == smb2::STATUS_PENDING {
                                 // interim response: the final one comes later
                             } else {
-                                m.response(Some(h.message_id), start, end, smb2::status_name(h.status), smb2::status_is_error(h.status));
+                                m.response(
+                                    Some(h.message_id),
+                                    start,
+                                    end,
+                                    smb2::status_name(h.status),
+                                    smb2::status_is_error(h.status),
+                                );
                             }
                         }
                     }
@@ -361,7 +400,10 @@ impl AppAnalyzer {
                     st,
                     |b| {
                         let Some(hdr) = b.get(..2) else { return Ok(stream::Head::Need) };
-                        let n = u16::from_be_bytes([hdr.first().copied().unwrap_or(0), hdr.get(1).copied().unwrap_or(0)]) as u64;
+                        let n = u16::from_be_bytes([
+                            hdr.first().copied().unwrap_or(0),
+                            hdr.get(1).copied().unwrap_or(0),
+                        ]) as u64;
                         if (b.len() as u64) < 2 + n {
                             // the message is at most 64 KiB: wait for all of it
                             return Ok(stream::Head::Need);
@@ -415,7 +457,13 @@ impl AppAnalyzer {
                         fr.close(st, |msg, start, end| {
                             if let smb2::Msg::Smb2(hs) = msg {
                                 for h in hs.into_iter().filter(|h| h.response) {
-                                    m.response(Some(h.message_id), start, end, smb2::status_name(h.status), smb2::status_is_error(h.status));
+                                    m.response(
+                                        Some(h.message_id),
+                                        start,
+                                        end,
+                                        smb2::status_name(h.status),
+                                        smb2::status_is_error(h.status),
+                                    );
                                 }
                             }
                         });
@@ -445,7 +493,10 @@ fn http_emit(m: &mut txn::Matcher, out: Vec<http::Msg>) {
         match msg.head.status {
             // RPC over HTTP channels and CONNECT tunnels stay open by design
             None => {
-                let long = matches!(msg.head.method.as_deref(), Some("RPC_IN_DATA" | "RPC_OUT_DATA" | "CONNECT"));
+                let long = matches!(
+                    msg.head.method.as_deref(),
+                    Some("RPC_IN_DATA" | "RPC_OUT_DATA" | "CONNECT")
+                );
                 m.request(None, msg.head.line.clone(), msg.start, msg.end, long)
             }
             Some(s) if (100..200).contains(&s) && s != 101 => m.partial(None, msg.start),
@@ -457,7 +508,15 @@ fn http_emit(m: &mut txn::Matcher, out: Vec<http::Msg>) {
 }
 
 impl StreamHandler for AppAnalyzer {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, _offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        _offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         self.last_ts = self.last_ts.max(ts);
         let d = dir.idx();
         let mut f = match self.flows.remove(&flow.id) {
@@ -468,7 +527,13 @@ impl StreamHandler for AppAnalyzer {
                     return;
                 }
                 self.stats.tcp_flows += 1;
-                Box::new(TcpFlow { info: *flow, kind: Kind::Unknown, st: Default::default(), seen: [0; 2], dead: [false; 2] })
+                Box::new(TcpFlow {
+                    info: *flow,
+                    kind: Kind::Unknown,
+                    st: Default::default(),
+                    seen: [0; 2],
+                    dead: [false; 2],
+                })
             }
         };
         if matches!(f.kind, Kind::Other) || f.dead.get(d).copied().unwrap_or(true) {
@@ -481,11 +546,18 @@ impl StreamHandler for AppAnalyzer {
         let before = f.buffered();
         self.buffered = self.buffered.saturating_sub(before);
         let cap = self.cfg.stream_cap;
-        let pushed = if self.buffered.saturating_add(before).saturating_add(data.len()) > self.cfg.total_buffer_cap {
+        let pushed = if self.buffered.saturating_add(before).saturating_add(data.len())
+            > self.cfg.total_buffer_cap
+        {
             Err(format!("{}: all connections together buffer more than {} bytes, stopped following this one", kind_name(&f.kind), self.cfg.total_buffer_cap))
         } else {
             match f.st.get_mut(d) {
-                Some(st) => st.push(data, At { frame, ts }, cap).map_err(|_| format!("{}: more than {cap} bytes buffered in one direction, stopped following it", kind_name(&f.kind))),
+                Some(st) => st.push(data, At { frame, ts }, cap).map_err(|_| {
+                    format!(
+                        "{}: more than {cap} bytes buffered in one direction, stopped following it",
+                        kind_name(&f.kind)
+                    )
+                }),
                 None => Ok(()),
             }
         };
@@ -507,12 +579,21 @@ impl StreamHandler for AppAnalyzer {
         self.flows.insert(flow.id, f);
     }
 
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    ) {
         self.last_ts = self.last_ts.max(ts);
         let Some(mut f) = self.flows.remove(&flow.id) else { return };
         self.buffered = self.buffered.saturating_sub(f.buffered());
         let d = dir.idx();
-        if !matches!(f.kind, Kind::Other | Kind::Unknown) && !f.dead.get(d).copied().unwrap_or(true) {
+        if !matches!(f.kind, Kind::Other | Kind::Unknown) && !f.dead.get(d).copied().unwrap_or(true)
+        {
             self.stats.gaps += 1;
             self.issues.add(frame, format!("{}: {len} bytes at stream offset {offset} not captured, stopped following that direction", kind_name(&f.kind)));
         }
@@ -533,7 +614,8 @@ impl StreamHandler for AppAnalyzer {
         self.last_ts = self.last_ts.max(ts);
         self.stats.udp_datagrams += 1;
         let port_hint = dns::is_dns_port(flow.orig.port()) || dns::is_dns_port(flow.resp.port());
-        let netbios = dns::is_netbios_port(flow.orig.port()) || dns::is_netbios_port(flow.resp.port());
+        let netbios =
+            dns::is_netbios_port(flow.orig.port()) || dns::is_netbios_port(flow.resp.port());
         if !port_hint && (netbios || !dns::looks_like(data)) {
             return;
         }

@@ -46,12 +46,11 @@ impl<'a> Reader<'a> {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
     pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ParseError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(ParseError::Short {
-            what,
-            at: self.offset(),
-            need: n,
-            have: self.left(),
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(ParseError::Short { what, at: self.offset(), need: n, have: self.left() })?;
         let s = self.buf.get(self.pos..end).unwrap_or(&[]);
         self.pos = end;
         Ok(s)

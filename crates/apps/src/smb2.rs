@@ -48,7 +48,11 @@ pub fn head(d: &[u8]) -> Result<Head<Msg>, ParseError> {
     let total = 4 + len;
     if ty != 0 {
         if !matches!(ty, 0x81..=0x85) {
-            return Err(ParseError::invalid("NetBIOS session header", 0, format!("message type 0x{ty:02x}")));
+            return Err(ParseError::invalid(
+                "NetBIOS session header",
+                0,
+                format!("message type 0x{ty:02x}"),
+            ));
         }
         return Ok(Head::Frame { total, info: Msg::Netbios(ty) });
     }
@@ -83,14 +87,23 @@ fn chain(body: &[u8]) -> Result<Vec<Header>, ParseError> {
         let Some(h) = body.get(off..) else { break };
         if h.len() < 64 {
             if out.is_empty() {
-                return Err(ParseError::Short { what: "SMB2 header", at: off + 4, need: 64, have: h.len() });
+                return Err(ParseError::Short {
+                    what: "SMB2 header",
+                    at: off + 4,
+                    need: 64,
+                    have: h.len(),
+                });
             }
             break;
         }
         let mut r = Reader::new(h);
         let magic = r.take(4, "ProtocolId")?;
         if magic != b"\xfeSMB" {
-            return Err(ParseError::invalid("SMB2 header", off + 4, "bad ProtocolId in compound chain"));
+            return Err(ParseError::invalid(
+                "SMB2 header",
+                off + 4,
+                "bad ProtocolId in compound chain",
+            ));
         }
         let ss = r.u16le("StructureSize")?;
         if ss != 64 {
@@ -103,12 +116,22 @@ fn chain(body: &[u8]) -> Result<Vec<Header>, ParseError> {
         let flags = r.u32le("Flags")?;
         let next = r.u32le("NextCommand")? as usize;
         let message_id = r.u64le("MessageId")?;
-        out.push(Header { command, response: flags & FLAG_RESPONSE != 0, is_async: flags & FLAG_ASYNC != 0, message_id, status });
+        out.push(Header {
+            command,
+            response: flags & FLAG_RESPONSE != 0,
+            is_async: flags & FLAG_ASYNC != 0,
+            message_id,
+            status,
+        });
         if next == 0 {
             break;
         }
         if next < 64 {
-            return Err(ParseError::invalid("SMB2 NextCommand", off + 24, format!("{next} is inside the header")));
+            return Err(ParseError::invalid(
+                "SMB2 NextCommand",
+                off + 24,
+                format!("{next} is inside the header"),
+            ));
         }
         off = off.saturating_add(next);
     }

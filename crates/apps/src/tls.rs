@@ -168,7 +168,8 @@ pub struct Alert {
 
 impl Alert {
     pub fn fatal(&self) -> bool {
-        self.level == Some(2) || (self.level.is_some() && !matches!(self.description, Some(0 | 90 | 112)))
+        self.level == Some(2)
+            || (self.level.is_some() && !matches!(self.description, Some(0 | 90 | 112)))
     }
 }
 
@@ -289,12 +290,17 @@ impl TlsSession {
     pub fn ending(&self, conv: Option<&Conversation>) -> Option<NoHelloEnd> {
         let last = match self.outcome {
             TlsOutcome::NoServerHello => self.client_hello.as_ref().map(|c| c.frame).unwrap_or(0),
-            TlsOutcome::Incomplete if !self.lost_sync => self.events.iter().map(|e| e.frame).max().unwrap_or(0),
+            TlsOutcome::Incomplete if !self.lost_sync => {
+                self.events.iter().map(|e| e.frame).max().unwrap_or(0)
+            }
             _ => return None,
         };
         let Some(c) = conv else { return Some(NoHelloEnd::NoAnswer) };
         if let Some(&(frame, dir)) = c.rst_frames.iter().find(|(f, _)| *f >= last) {
-            return Some(NoHelloEnd::Reset { frame, by_server: dir == tracehound_flows::Dir::Resp });
+            return Some(NoHelloEnd::Reset {
+                frame,
+                by_server: dir == tracehound_flows::Dir::Resp,
+            });
         }
         match c.history.chars().find(|&h| h == 'F' || h == 'f') {
             Some(h) => Some(NoHelloEnd::Closed { by_server: h == 'f' }),
@@ -313,17 +319,18 @@ impl TlsSession {
     }
     fn decide(&mut self) {
         let completed = if self.tls13() {
-            self.app_data_records[0] >= 2 || (self.app_data_records[0] >= 1 && self.server_data_after_client)
+            self.app_data_records[0] >= 2
+                || (self.app_data_records[0] >= 1 && self.server_data_after_client)
         } else {
             (self.ccs_frames[0].is_some() && self.ccs_frames[1].is_some())
                 || (self.app_data_records[0] > 0 && self.app_data_records[1] > 0)
         };
         // a fatal cleartext alert, or an encrypted alert before the handshake completed
         // (encrypted alerts afterwards are the normal close_notify)
-        let alert_first = self
-            .alerts
-            .iter()
-            .any(|a| (a.level.is_some() && a.fatal()) || (a.encrypted && !(completed && self.finished_before(a.frame))));
+        let alert_first = self.alerts.iter().any(|a| {
+            (a.level.is_some() && a.fatal())
+                || (a.encrypted && !(completed && self.finished_before(a.frame)))
+        });
         self.outcome = if alert_first {
             TlsOutcome::Alert
         } else if completed {
@@ -387,7 +394,13 @@ impl Conn {
     }
 
     /// Parse every complete record in `st` (direction index `d`: 0 client, 1 server).
-    pub fn feed(&mut self, d: usize, st: &mut Stream, issues: &mut Issues, certs: &mut cert::Cache) {
+    pub fn feed(
+        &mut self,
+        d: usize,
+        st: &mut Stream,
+        issues: &mut Issues,
+        certs: &mut cert::Cache,
+    ) {
         if self.dead.get(d).copied().unwrap_or(true) {
             let n = st.data().len() as u64;
             st.consume(n);
@@ -422,16 +435,27 @@ impl Conn {
             }
             if !looks_like(data) {
                 if d == 1 && self.s.bytes[1] == 0 {
-                    self.s.server_not_tls = Some(printable(data.get(..data.len().min(32)).unwrap_or(&[]), 32));
+                    self.s.server_not_tls =
+                        Some(printable(data.get(..data.len().min(32)).unwrap_or(&[]), 32));
                 }
-                issues.add(st.at(0).frame, format!("TLS: not a record header ({}), stopped following the {:?} side", printable(data.get(..5).unwrap_or(&[]), 5), side(d)));
+                issues.add(
+                    st.at(0).frame,
+                    format!(
+                        "TLS: not a record header ({}), stopped following the {:?} side",
+                        printable(data.get(..5).unwrap_or(&[]), 5),
+                        side(d)
+                    ),
+                );
                 self.lose_sync(d);
                 let n = data.len() as u64;
                 st.consume(n);
                 return;
             }
             let ctype = data.first().copied().unwrap_or(0);
-            let len = u16::from_be_bytes([data.get(3).copied().unwrap_or(0), data.get(4).copied().unwrap_or(0)]) as usize;
+            let len = u16::from_be_bytes([
+                data.get(3).copied().unwrap_or(0),
+                data.get(4).copied().unwrap_or(0),
+            ]) as usize;
             let total = 5 + len;
             if ctype == 23 {
                 // application data: note it and skip without buffering
@@ -467,7 +491,15 @@ impl Conn {
         self.s.ccs_frames[d].is_some() && !self.s.tls13()
     }
 
-    fn record(&mut self, d: usize, ctype: u8, frag: &[u8], at: At, issues: &mut Issues, certs: &mut cert::Cache) {
+    fn record(
+        &mut self,
+        d: usize,
+        ctype: u8,
+        frag: &[u8],
+        at: At,
+        issues: &mut Issues,
+        certs: &mut cert::Cache,
+    ) {
         match ctype {
             20 => {
                 if self.s.ccs_frames[d].is_none() {
@@ -478,11 +510,27 @@ impl Conn {
             21 => {
                 let enc = self.encrypted(d) || frag.len() != 2;
                 let a = if enc {
-                    Alert { frame: at.frame, ts: at.ts, from: side(d), level: None, description: None, name: "encrypted alert".into(), encrypted: true }
+                    Alert {
+                        frame: at.frame,
+                        ts: at.ts,
+                        from: side(d),
+                        level: None,
+                        description: None,
+                        name: "encrypted alert".into(),
+                        encrypted: true,
+                    }
                 } else {
                     let level = frag.first().copied().unwrap_or(0);
                     let desc = frag.get(1).copied().unwrap_or(0);
-                    Alert { frame: at.frame, ts: at.ts, from: side(d), level: Some(level), description: Some(desc), name: alert_name(desc), encrypted: false }
+                    Alert {
+                        frame: at.frame,
+                        ts: at.ts,
+                        from: side(d),
+                        level: Some(level),
+                        description: Some(desc),
+                        name: alert_name(desc),
+                        encrypted: false,
+                    }
                 };
                 self.s.event(at.frame, side(d), format!("alert {}", a.name));
                 if self.s.alerts.len() < MAX_ALERTS {
@@ -510,9 +558,15 @@ impl Conn {
                         break;
                     }
                     let mtype = buf.first().copied().unwrap_or(0);
-                    let mlen = buf.get(1..4).map(|b| b.iter().fold(0usize, |a, &x| (a << 8) | x as usize)).unwrap_or(0);
+                    let mlen = buf
+                        .get(1..4)
+                        .map(|b| b.iter().fold(0usize, |a, &x| (a << 8) | x as usize))
+                        .unwrap_or(0);
                     if mlen > MAX_HANDSHAKE {
-                        issues.add(at.frame, format!("TLS: handshake message type {mtype} claims {mlen} bytes"));
+                        issues.add(
+                            at.frame,
+                            format!("TLS: handshake message type {mtype} claims {mlen} bytes"),
+                        );
                         self.lose_sync(d);
                         return;
                     }
@@ -535,7 +589,14 @@ impl Conn {
         }
     }
 
-    fn handshake(&mut self, d: usize, mtype: u8, body: &[u8], at: At, certs: &mut cert::Cache) -> Result<(), ParseError> {
+    fn handshake(
+        &mut self,
+        d: usize,
+        mtype: u8,
+        body: &[u8],
+        at: At,
+        certs: &mut cert::Cache,
+    ) -> Result<(), ParseError> {
         self.s.event(at.frame, side(d), hs_name(mtype));
         match (d, mtype) {
             (0, 1) => {
@@ -636,7 +697,16 @@ pub fn sslv2_client_hello(body: &[u8], at: At) -> Result<ClientHello, ParseError
             ciphers.push(s as u16);
         }
     }
-    Ok(ClientHello { frame: at.frame, ts: at.ts, version, supported_versions: Vec::new(), sni: None, cipher_count: cs_len / 3, ciphers, alpn: Vec::new() })
+    Ok(ClientHello {
+        frame: at.frame,
+        ts: at.ts,
+        version,
+        supported_versions: Vec::new(),
+        sni: None,
+        cipher_count: cs_len / 3,
+        ciphers,
+        alpn: Vec::new(),
+    })
 }
 
 /// Parse a ClientHello body (RFC 8446 4.1.2).
@@ -655,7 +725,16 @@ pub fn client_hello(body: &[u8], at: At) -> Result<ClientHello, ParseError> {
         }
     }
     r.vec(1, "compression_methods")?;
-    let mut ch = ClientHello { frame: at.frame, ts: at.ts, version, supported_versions: Vec::new(), sni: None, cipher_count, ciphers, alpn: Vec::new() };
+    let mut ch = ClientHello {
+        frame: at.frame,
+        ts: at.ts,
+        version,
+        supported_versions: Vec::new(),
+        sni: None,
+        cipher_count,
+        ciphers,
+        alpn: Vec::new(),
+    };
     if r.is_empty() {
         return Ok(ch);
     }
@@ -706,7 +785,15 @@ pub fn server_hello(body: &[u8], at: At) -> Result<ServerHello, ParseError> {
     r.vec(1, "session_id")?;
     let cipher = r.u16("cipher_suite")?;
     r.u8("compression_method")?;
-    let mut sh = ServerHello { frame: at.frame, ts: at.ts, version, selected_version: None, cipher, alpn: None, retry: random == HRR_RANDOM };
+    let mut sh = ServerHello {
+        frame: at.frame,
+        ts: at.ts,
+        version,
+        selected_version: None,
+        cipher,
+        alpn: None,
+        retry: random == HRR_RANDOM,
+    };
     if r.is_empty() {
         return Ok(sh);
     }

@@ -226,13 +226,24 @@ pub(crate) struct Matcher {
 
 impl Matcher {
     pub fn new(flow: FlowInfo, proto: AppProto) -> Matcher {
-        Matcher { agg: FlowTransactions::new(flow, proto), fifo: VecDeque::new(), by_id: HashMap::default() }
+        Matcher {
+            agg: FlowTransactions::new(flow, proto),
+            fifo: VecDeque::new(),
+            by_id: HashMap::default(),
+        }
     }
     fn outstanding(&self) -> usize {
         self.fifo.len().saturating_add(self.by_id.len())
     }
     /// A request; `id` None = FIFO matching.
-    pub fn request(&mut self, id: Option<u64>, request: impl Into<crate::Text>, start: At, end: At, long_poll: bool) {
+    pub fn request(
+        &mut self,
+        id: Option<u64>,
+        request: impl Into<crate::Text>,
+        start: At,
+        end: At,
+        long_poll: bool,
+    ) {
         let request = request.into();
         self.agg.requests += 1;
         if self.outstanding() >= MAX_OUTSTANDING {
@@ -267,7 +278,14 @@ impl Matcher {
         }
     }
     /// The final response. Returns false when no request matched.
-    pub fn response(&mut self, id: Option<u64>, start: At, end: At, status: impl Into<crate::Text>, error: bool) -> bool {
+    pub fn response(
+        &mut self,
+        id: Option<u64>,
+        start: At,
+        end: At,
+        status: impl Into<crate::Text>,
+        error: bool,
+    ) -> bool {
         let status = status.into();
         let p = match id {
             None => self.fifo.pop_front(),
@@ -285,7 +303,14 @@ impl Matcher {
             }
         }
     }
-    fn finish(&mut self, p: Pending, rs: Option<At>, re: Option<At>, status: Option<crate::Text>, error: bool) {
+    fn finish(
+        &mut self,
+        p: Pending,
+        rs: Option<At>,
+        re: Option<At>,
+        status: Option<crate::Text>,
+        error: bool,
+    ) {
         let t = Transaction {
             proto: self.agg.proto,
             request: p.request,

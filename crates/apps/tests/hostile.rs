@@ -18,7 +18,12 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn flow(port: u16) -> FlowInfo {
-    FlowInfo { id: 7, proto: Proto::Tcp, orig: "10.0.0.1:50000".parse().unwrap(), resp: format!("10.0.0.2:{port}").parse().unwrap() }
+    FlowInfo {
+        id: 7,
+        proto: Proto::Tcp,
+        orig: "10.0.0.1:50000".parse().unwrap(),
+        resp: format!("10.0.0.2:{port}").parse().unwrap(),
+    }
 }
 
 fn feed(cfg: AppConfig, f: &FlowInfo, chunks: &[(Dir, &[u8])]) -> AppReport {
@@ -60,7 +65,11 @@ fn every_truncation_of_a_client_hello() {
     short[3..5].copy_from_slice(&60u16.to_be_bytes());
     short[6..9].copy_from_slice(&[0, 0, 56]);
     let r = feed(AppConfig::default(), &flow(443), &[(Dir::Orig, &short)]);
-    assert!(r.issues.iter().any(|i| i.what.contains("ClientHello") && i.what.contains("offset")), "{:?}", r.issues);
+    assert!(
+        r.issues.iter().any(|i| i.what.contains("ClientHello") && i.what.contains("offset")),
+        "{:?}",
+        r.issues
+    );
 }
 
 #[test]
@@ -68,7 +77,11 @@ fn lying_lengths_become_issues() {
     // record length beyond 2^14+2048
     let mut ch = hex(CLIENT_HELLO);
     ch[3..5].copy_from_slice(&0xffffu16.to_be_bytes());
-    let r = feed(AppConfig::default(), &flow(443), &[(Dir::Orig, &ch), (Dir::Orig, &hex(CLIENT_HELLO))]);
+    let r = feed(
+        AppConfig::default(),
+        &flow(443),
+        &[(Dir::Orig, &ch), (Dir::Orig, &hex(CLIENT_HELLO))],
+    );
     assert!(r.tls.is_empty() || r.tls[0].client_hello.is_none());
     // handshake message claiming 16 MiB
     let mut ch = hex(CLIENT_HELLO);
@@ -80,13 +93,21 @@ fn lying_lengths_become_issues() {
     let mut smb = vec![0u8, 0xff, 0xff, 0xff, 0xfe, b'S', b'M', b'B', 64, 0];
     smb.extend(std::iter::repeat_n(0u8, 54));
     let junk = vec![0x41u8; 100_000];
-    let r = feed(AppConfig::default(), &flow(445), &[(Dir::Orig, &smb), (Dir::Orig, &junk), (Dir::Orig, &junk)]);
+    let r = feed(
+        AppConfig::default(),
+        &flow(445),
+        &[(Dir::Orig, &smb), (Dir::Orig, &junk), (Dir::Orig, &junk)],
+    );
     assert_eq!(r.stats.smb2_flows, 1);
     assert_eq!(r.stats.buffer_overflows, 0);
     // LDAP with a 4-byte BER length of 0xffffffff: an issue naming the length
     let ldap = [0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01, 0x60, 0x00];
     let r = feed(AppConfig::default(), &flow(389), &[(Dir::Orig, &ldap)]);
-    assert!(r.issues.iter().any(|i| i.what.contains("LDAP") && i.what.contains("BER length")), "{:?}", r.issues);
+    assert!(
+        r.issues.iter().any(|i| i.what.contains("LDAP") && i.what.contains("BER length")),
+        "{:?}",
+        r.issues
+    );
     // HTTP header that never ends: an issue once the header cap is passed, buffer bounded
     let mut req = b"GET / HTTP/1.1\r\n".to_vec();
     req.extend(std::iter::repeat_n(b'a', 40_000));
@@ -97,7 +118,12 @@ fn lying_lengths_become_issues() {
 #[test]
 fn dns_pointer_loop_on_port_53() {
     let mut a = AppAnalyzer::new(AppConfig::default());
-    let f = FlowInfo { id: 1, proto: Proto::Udp, orig: "10.0.0.1:4000".parse().unwrap(), resp: "10.0.0.2:53".parse().unwrap() };
+    let f = FlowInfo {
+        id: 1,
+        proto: Proto::Udp,
+        orig: "10.0.0.1:4000".parse().unwrap(),
+        resp: "10.0.0.2:53".parse().unwrap(),
+    };
     // header (1 question) then a name that points at itself
     let msg = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1];
     a.udp(&f, Dir::Orig, &msg, 5, Timestamp(0));
@@ -111,7 +137,12 @@ fn dns_pointer_loop_on_port_53() {
 fn caps_are_counted() {
     let cfg = AppConfig { max_dns_queries: 3, max_issues: 2, ..Default::default() };
     let mut a = AppAnalyzer::new(cfg);
-    let f = FlowInfo { id: 1, proto: Proto::Udp, orig: "10.0.0.1:4000".parse().unwrap(), resp: "10.0.0.2:53".parse().unwrap() };
+    let f = FlowInfo {
+        id: 1,
+        proto: Proto::Udp,
+        orig: "10.0.0.1:4000".parse().unwrap(),
+        resp: "10.0.0.2:53".parse().unwrap(),
+    };
     for i in 0..10u16 {
         let mut q = vec![0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a' + i as u8, 0, 0, 1, 0, 1];
         q[..2].copy_from_slice(&i.to_be_bytes());
@@ -146,7 +177,11 @@ fn caps_are_counted() {
     a.tcp_data(&f3, Dir::Orig, 0, half, 3, Timestamp(2));
     let r = a.finish();
     assert_eq!(r.stats.buffer_overflows, 1);
-    assert!(r.issues.iter().any(|i| i.frame == 2 && i.what.contains("all connections")), "{:?}", r.issues);
+    assert!(
+        r.issues.iter().any(|i| i.frame == 2 && i.what.contains("all connections")),
+        "{:?}",
+        r.issues
+    );
     assert!(!r.issues.iter().any(|i| i.frame == 3));
 }
 
@@ -207,8 +242,15 @@ fn one_byte_segments_give_the_same_report() {
         }
         pass.finish(&mut h);
         let split = h.0.finish();
-        assert_eq!(serde_json::to_value(&split).unwrap(), serde_json::to_value(&whole).unwrap(), "{rel}");
-        assert!(!whole.tls.is_empty() || !whole.transactions.is_empty(), "{rel}: nothing recognised");
+        assert_eq!(
+            serde_json::to_value(&split).unwrap(),
+            serde_json::to_value(&whole).unwrap(),
+            "{rel}"
+        );
+        assert!(
+            !whole.tls.is_empty() || !whole.transactions.is_empty(),
+            "{rel}: nothing recognised"
+        );
     }
 }
 
@@ -219,9 +261,19 @@ fn one_byte_segments_give_the_same_report() {
 fn netbios_and_broadcast_are_not_dns_failures() {
     let q = hex("9def012000010000000000010673696c656e74036c61620474657374000001000100002904d000000000000c000a00082cffe28dbd916348");
     let mut a = AppAnalyzer::new(AppConfig::default());
-    let nb = FlowInfo { id: 1, proto: Proto::Udp, orig: "10.0.0.1:137".parse().unwrap(), resp: "10.0.0.2:137".parse().unwrap() };
+    let nb = FlowInfo {
+        id: 1,
+        proto: Proto::Udp,
+        orig: "10.0.0.1:137".parse().unwrap(),
+        resp: "10.0.0.2:137".parse().unwrap(),
+    };
     a.udp(&nb, Dir::Orig, &q, 1, Timestamp(0));
-    let bc = FlowInfo { id: 2, proto: Proto::Udp, orig: "10.0.0.1:4000".parse().unwrap(), resp: "10.0.0.255:53".parse().unwrap() };
+    let bc = FlowInfo {
+        id: 2,
+        proto: Proto::Udp,
+        orig: "10.0.0.1:4000".parse().unwrap(),
+        resp: "10.0.0.255:53".parse().unwrap(),
+    };
     a.udp(&bc, Dir::Orig, &q, 2, Timestamp(0));
     a.udp(&bc, Dir::Orig, &[0; 4], 3, Timestamp(10_000_000_000));
     let r = a.finish();

@@ -45,11 +45,23 @@ fn http_requests_and_statuses_match_tshark() {
         }
         reqs.sort();
         statuses.sort();
-        let want: Vec<(u64, String)> = common::tshark(&cap, "http.request", &["http.request.method", "http.request.uri"]).into_iter().map(|(f, v)| (f, format!("{} {}", v[0], v[1]))).collect();
+        let want: Vec<(u64, String)> =
+            common::tshark(&cap, "http.request", &["http.request.method", "http.request.uri"])
+                .into_iter()
+                .map(|(f, v)| (f, format!("{} {}", v[0], v[1])))
+                .collect();
         assert_eq!(reqs, want, "{}", cap.display());
         // tshark shows a response in the frame that completes it, we note its first byte
-        let codes: Vec<String> = common::tshark(&cap, "http.response", &["http.response.code"]).into_iter().map(|x| x.1[0].clone()).collect();
-        assert_eq!(statuses.iter().map(|s| s.1.clone()).collect::<Vec<_>>(), codes, "{}", cap.display());
+        let codes: Vec<String> = common::tshark(&cap, "http.response", &["http.response.code"])
+            .into_iter()
+            .map(|x| x.1[0].clone())
+            .collect();
+        assert_eq!(
+            statuses.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+            codes,
+            "{}",
+            cap.display()
+        );
         n += reqs.len();
     }
     assert!(n >= 20, "{n} requests compared");
@@ -60,14 +72,25 @@ fn http_requests_and_statuses_match_tshark() {
 #[test]
 fn smb2_matches_tshark() {
     let dir = common::shared("dcerpc");
-    let mut caps: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut caps: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     caps.push(common::lab("rpc-smb-pipe.pcap"));
     caps.push(common::lab("rpc-healthy-mixed.pcap"));
     caps.sort();
     let mut compared = 0;
     let mut files = 0;
     for cap in caps {
-        let t = common::tshark(&cap, "smb2 && !tcp.analysis.retransmission", &["smb2.flags.response", "smb2.msg_id", "smb2.cmd", "smb2.nt_status", "smb2.flags.async"]);
+        let t = common::tshark(
+            &cap,
+            "smb2 && !tcp.analysis.retransmission",
+            &[
+                "smb2.flags.response",
+                "smb2.msg_id",
+                "smb2.cmd",
+                "smb2.nt_status",
+                "smb2.flags.async",
+            ],
+        );
         if t.is_empty() {
             continue;
         }
@@ -92,7 +115,10 @@ fn smb2_matches_tshark() {
                         continue;
                     }
                     let id: u64 = ids[i].parse().unwrap();
-                    want_resp.entry((id, tracehound_apps::smb2::command_name(cmd).into_owned())).or_default().push(tracehound_apps::smb2::status_name(st).into_owned());
+                    want_resp
+                        .entry((id, tracehound_apps::smb2::command_name(cmd).into_owned()))
+                        .or_default()
+                        .push(tracehound_apps::smb2::status_name(st).into_owned());
                 }
             }
         }
@@ -106,7 +132,14 @@ fn smb2_matches_tshark() {
             for x in t.samples.iter().filter(|x| x.response_frame.is_some()) {
                 // message ids are per connection, tshark's list is per file
                 let sts = want_resp.get(&(x.id.unwrap(), x.request.to_string()));
-                assert!(sts.is_some_and(|s| s.iter().any(|v| Some(v.as_str()) == x.status.as_deref())), "{}: {:?} {} {:?} not in tshark's responses", cap.display(), x.id, x.request, x.status);
+                assert!(
+                    sts.is_some_and(|s| s.iter().any(|v| Some(v.as_str()) == x.status.as_deref())),
+                    "{}: {:?} {} {:?} not in tshark's responses",
+                    cap.display(),
+                    x.id,
+                    x.request,
+                    x.status
+                );
                 compared += 1;
             }
         }
@@ -121,13 +154,25 @@ fn dns_matches_tshark() {
     let mut n = 0;
     // lab/net captures (a python DNS server) and Samba's internal DNS server, over UDP and
     // TCP (tests/fixtures/dns-samba.pcap, made by tests/fixtures/make-samba-fixtures.sh)
-    let own = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dns-samba.pcap")).to_path_buf();
+    let own =
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dns-samba.pcap"))
+            .to_path_buf();
     assert!(own.exists(), "{} missing", own.display());
     let mut tcp = 0;
     for cap in [common::lab("net-dns-failure.pcap"), common::lab("net-healthy.pcap"), own] {
         let name = cap.display().to_string();
         let (r, _) = common::run(&cap);
-        let t = common::tshark(&cap, "dns", &["dns.flags.response", "dns.id", "dns.qry.name", "dns.flags.rcode", "dns.count.answers"]);
+        let t = common::tshark(
+            &cap,
+            "dns",
+            &[
+                "dns.flags.response",
+                "dns.id",
+                "dns.qry.name",
+                "dns.flags.rcode",
+                "dns.count.answers",
+            ],
+        );
         let mut queries: Vec<(u64, String)> = Vec::new();
         let mut responses: Vec<(u64, String)> = Vec::new();
         for (f, v) in &t {
@@ -148,7 +193,10 @@ fn dns_matches_tshark() {
                 oq.push((*f, format!("{} {}", q.id, q.name)));
             }
             if let Some(f) = q.response_frame {
-                or.push((f, format!("{} {} {} {}", q.id, q.name, q.rcode.unwrap(), q.answers.unwrap())));
+                or.push((
+                    f,
+                    format!("{} {} {} {}", q.id, q.name, q.rcode.unwrap(), q.answers.unwrap()),
+                ));
             }
             assert!(q.outcome != DnsOutcome::ResponseOnly);
             if q.transport == tracehound_flows::Proto::Tcp {
@@ -170,7 +218,10 @@ fn dns_matches_tshark() {
 /// them (a search's entries and its searchResDone in one frame included).
 #[test]
 fn ldap_matches_tshark() {
-    let cap = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ldap-samba.pcap"));
+    let cap = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ldap-samba.pcap"
+    ));
     assert!(cap.exists(), "{} missing (run tests/fixtures/make-samba-fixtures.sh)", cap.display());
     let (r, _) = common::run(cap);
     let t = common::tshark(cap, "ldap", &["ldap.messageID", "ldap.protocolOp", "ldap.resultCode"]);
@@ -193,7 +244,9 @@ fn ldap_matches_tshark() {
     }
     let mut req = Vec::new();
     let mut resp = Vec::new();
-    for x in r.transactions.iter().filter(|t| t.proto == AppProto::Ldap).flat_map(|t| t.samples.iter()) {
+    for x in
+        r.transactions.iter().filter(|t| t.proto == AppProto::Ldap).flat_map(|t| t.samples.iter())
+    {
         req.push((x.request_frame, x.id.unwrap(), x.request.clone()));
         resp.push((x.id.unwrap(), x.status.clone().unwrap()));
     }

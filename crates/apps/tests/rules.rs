@@ -22,19 +22,40 @@ mod tls;
 use tracehound_findings::rules::Facts;
 
 /// Our finding ids.
-const IDS: [&str; 5] = ["dns.failure", "tls.handshake_failure", "tls.certificate_mismatch", "tls.certificate_expired", "app.slow_responder"];
+const IDS: [&str; 5] = [
+    "dns.failure",
+    "tls.handshake_failure",
+    "tls.certificate_mismatch",
+    "tls.certificate_expired",
+    "app.slow_responder",
+];
 
 fn findings(path: &Path) -> Vec<Finding> {
     let all = common::run_all(path);
-    let facts = Facts { file: "test", capture: &Default::default(), conversations: &all.convs, rpc: &all.rpc, endpoints: &[], apps: &all.apps };
+    let facts = Facts {
+        file: "test",
+        capture: &Default::default(),
+        conversations: &all.convs,
+        rpc: &all.rpc,
+        endpoints: &[],
+        apps: &all.apps,
+    };
     let mut out = Vec::new();
     dns::check(&facts, &mut out);
     tls::check(&facts, &mut out);
     slow_responder::check(&facts, &mut out);
     for f in &out {
         assert!(IDS.contains(&f.id));
-        assert!(!f.explanation.is_empty() && !f.likely_causes.is_empty() && !f.next_steps.is_empty(), "{}", f.id);
-        assert!(f.evidence.frames.windows(2).all(|w| w[0] < w[1]), "frames sorted: {:?}", f.evidence.frames);
+        assert!(
+            !f.explanation.is_empty() && !f.likely_causes.is_empty() && !f.next_steps.is_empty(),
+            "{}",
+            f.id
+        );
+        assert!(
+            f.evidence.frames.windows(2).all(|w| w[0] < w[1]),
+            "frames sorted: {:?}",
+            f.evidence.frames
+        );
     }
     out
 }
@@ -58,7 +79,10 @@ fn only<'a>(f: &'a [Finding], id: &str) -> &'a Finding {
 }
 
 fn val<'a>(f: &'a Finding, k: &str) -> &'a serde_json::Value {
-    f.evidence.values.get(k).unwrap_or_else(|| panic!("{} has no value {k}: {:?}", f.id, f.evidence.values))
+    f.evidence
+        .values
+        .get(k)
+        .unwrap_or_else(|| panic!("{} has no value {k}: {:?}", f.id, f.evidence.values))
 }
 
 fn frames(cap: &Path, filter: &str) -> Vec<u64> {
@@ -80,14 +104,35 @@ fn lab_dns_failure() {
     assert_eq!(by["no answer"], 1);
     assert_eq!(val(d, "servers"), &serde_json::json!(["10.77.1.2:53"]));
     // tshark: names whose response has rcode != 0, and names never answered
-    let failing: std::collections::BTreeSet<String> = common::tshark(&cap, "dns.flags.response == 1 && dns.flags.rcode != 0", &["dns.qry.name"]).into_iter().map(|x| x.1[0].clone()).collect();
-    let answered: std::collections::BTreeSet<String> = common::tshark(&cap, "dns.flags.response == 1", &["dns.qry.name"]).into_iter().map(|x| x.1[0].clone()).collect();
-    let asked: std::collections::BTreeSet<String> = common::tshark(&cap, "dns.flags.response == 0", &["dns.qry.name"]).into_iter().map(|x| x.1[0].clone()).collect();
+    let failing: std::collections::BTreeSet<String> =
+        common::tshark(&cap, "dns.flags.response == 1 && dns.flags.rcode != 0", &["dns.qry.name"])
+            .into_iter()
+            .map(|x| x.1[0].clone())
+            .collect();
+    let answered: std::collections::BTreeSet<String> =
+        common::tshark(&cap, "dns.flags.response == 1", &["dns.qry.name"])
+            .into_iter()
+            .map(|x| x.1[0].clone())
+            .collect();
+    let asked: std::collections::BTreeSet<String> =
+        common::tshark(&cap, "dns.flags.response == 0", &["dns.qry.name"])
+            .into_iter()
+            .map(|x| x.1[0].clone())
+            .collect();
     let mut want_names: std::collections::BTreeSet<String> = failing.clone();
     want_names.extend(asked.difference(&answered).cloned());
-    let names: std::collections::BTreeSet<String> = val(d, "names").as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let names: std::collections::BTreeSet<String> = val(d, "names")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, want_names);
-    let filter = want_names.iter().map(|n| format!("dns.qry.name == \"{n}\"")).collect::<Vec<_>>().join(" || ");
+    let filter = want_names
+        .iter()
+        .map(|n| format!("dns.qry.name == \"{n}\""))
+        .collect::<Vec<_>>()
+        .join(" || ");
     assert_eq!(d.evidence.frames, frames(&cap, &filter));
 }
 
@@ -118,7 +163,8 @@ fn lab_tls_reset_after_hello() {
     assert_eq!(val(h, "failure"), "reset after ClientHello");
     assert!(frames(&cap, "tls.handshake.type == 2").is_empty());
     let ch = frames(&cap, "tls.handshake.type == 1");
-    let rst: Vec<u64> = frames(&cap, "tcp.flags.reset == 1").into_iter().filter(|r| *r > ch[0]).take(1).collect();
+    let rst: Vec<u64> =
+        frames(&cap, "tcp.flags.reset == 1").into_iter().filter(|r| *r > ch[0]).take(1).collect();
     assert_eq!(h.evidence.frames, [ch[0], rst[0]]);
 }
 
@@ -130,7 +176,8 @@ fn lab_tls_cert_mismatch() {
     let f = findings(&cap);
     assert_eq!(ids(&f), ["tls.certificate_mismatch"]);
     let m = &f[0];
-    let sni = common::tshark(&cap, "tls.handshake.type == 1", &["tls.handshake.extensions_server_name"]);
+    let sni =
+        common::tshark(&cap, "tls.handshake.type == 1", &["tls.handshake.extensions_server_name"]);
     assert_eq!(val(m, "sni"), sni[0].1[0].as_str());
     let sans = common::tshark(&cap, "tls.handshake.type == 11", &["x509ce.dNSName"]);
     let want: Vec<&str> = sans[0].1[0].split(',').collect();
@@ -148,7 +195,8 @@ fn lab_tls_expired() {
     let f = findings(&cap);
     let e = only(&f, "tls.certificate_expired");
     assert_eq!(e.severity, Severity::Problem);
-    let t = common::tshark(&cap, "tls.handshake.type == 11", &["x509af.utcTime", "frame.time_epoch"]);
+    let t =
+        common::tshark(&cap, "tls.handshake.type == 11", &["x509af.utcTime", "frame.time_epoch"]);
     let times: Vec<&str> = t[0].1[0].split(',').collect();
     let not_after = times[1].trim_end_matches(" (UTC)").replace(' ', "T") + "Z";
     assert_eq!(val(e, "not_after"), not_after.as_str());
@@ -171,7 +219,10 @@ fn slow_http(name: &str, side: &str) -> (std::path::PathBuf, Vec<Finding>, f64) 
     let s = &f[0];
     assert_eq!(val(s, "slow_side"), side, "{name}");
     assert_eq!(val(s, "protocol"), "HTTP", "{name}");
-    let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"]).into_iter().map(|x| x.1[0].parse().unwrap()).collect();
+    let mut times: Vec<f64> = common::tshark(&cap, "http.response", &["http.time"])
+        .into_iter()
+        .map(|x| x.1[0].parse().unwrap())
+        .collect();
     times.sort_by(f64::total_cmp);
     assert_eq!(val(s, "transactions"), times.len(), "{name}");
     let med = times[times.len().div_ceil(2) - 1] * 1e3;
@@ -193,7 +244,11 @@ fn lab_slow_responder() {
     let reqs = frames(&cap, "http.request");
     let data = frames(&cap, "tcp.len > 0 && tcp.srcport == 8080");
     assert_eq!(s.evidence.frames.iter().filter(|f| reqs.contains(f)).count(), 8);
-    assert!(s.evidence.frames.iter().all(|f| reqs.contains(f) || data.contains(f)), "{:?}", s.evidence.frames);
+    assert!(
+        s.evidence.frames.iter().all(|f| reqs.contains(f) || data.contains(f)),
+        "{:?}",
+        s.evidence.frames
+    );
 }
 
 /// net-slow-network: the same 10 GETs, answered at once, over a path that delays every packet
@@ -205,7 +260,8 @@ fn lab_slow_network() {
     let s = &f[0];
     assert_eq!(s.severity, Severity::Warning);
     // the round trip of the handshake: SYN to SYN/ACK as tshark times it at the client
-    let syn_ack = common::tshark(&cap, "tcp.flags.syn == 1 && tcp.flags.ack == 1", &["tcp.analysis.ack_rtt"]);
+    let syn_ack =
+        common::tshark(&cap, "tcp.flags.syn == 1 && tcp.flags.ack == 1", &["tcp.analysis.ack_rtt"]);
     let rtt = syn_ack[0].1[0].parse::<f64>().unwrap() * 1e3;
     assert!(rtt > 250.0, "the delay line adds 300 ms per round trip, handshake {rtt} ms");
     let net = val(s, "network_rtt_ms").as_f64().unwrap();
@@ -222,14 +278,20 @@ fn lab_slow_network() {
 fn healthy_captures_raise_nothing() {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lab"));
     let mut n = 0;
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "pcap")).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
     names.sort();
     for p in names {
         let exp = p.with_extension("expect.json");
         let Ok(text) = std::fs::read_to_string(&exp) else { continue };
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let expected: Vec<String> = match v.get("expected_diagnosis") {
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+            }
             // rpc-* scenarios: no DNS/TLS/slow server in them
             _ => Vec::new(),
         };
@@ -284,18 +346,33 @@ fn shared_failures() {
 fn rpc_calls_in_slow_responder_agree_with_tshark() {
     let cap = common::lab("rpc-healthy-mixed.pcap");
     let all = common::run_all(&cap);
-    let facts = Facts { file: "test", capture: &Default::default(), conversations: &all.convs, rpc: &all.rpc, endpoints: &[], apps: &all.apps };
+    let facts = Facts {
+        file: "test",
+        capture: &Default::default(),
+        conversations: &all.convs,
+        rpc: &all.rpc,
+        endpoints: &[],
+        apps: &all.apps,
+    };
     let mut out = Vec::new();
     slow_responder::check(&facts, &mut out);
     assert!(out.is_empty(), "{}", show(&out));
-    let th = slow_responder::Thresholds { min_transactions: 1, min_median_wait: 0.0, problem_median_wait: f64::INFINITY };
+    let th = slow_responder::Thresholds {
+        min_transactions: 1,
+        min_median_wait: 0.0,
+        problem_median_wait: f64::INFINITY,
+    };
     slow_responder::check_with(&facts, th, &mut out);
     let rpc: Vec<&Finding> = out.iter().filter(|f| val(f, "protocol") == "DCE/RPC").collect();
     assert!(rpc.len() >= 2, "{}", show(&out));
     let t = common::tshark(&cap, "dcerpc.pkt_type == 2", &["ip.src", "tcp.srcport", "dcerpc.time"]);
     for f in rpc {
         let server = val(f, "server").as_str().unwrap();
-        let mut times: Vec<f64> = t.iter().filter(|(_, v)| format!("{}:{}", v[0], v[1]) == server).map(|(_, v)| v[2].parse::<f64>().unwrap()).collect();
+        let mut times: Vec<f64> = t
+            .iter()
+            .filter(|(_, v)| format!("{}:{}", v[0], v[1]) == server)
+            .map(|(_, v)| v[2].parse::<f64>().unwrap())
+            .collect();
         times.sort_by(f64::total_cmp);
         assert_eq!(val(f, "transactions"), times.len(), "{server}");
         let med = times[times.len().div_ceil(2) - 1] * 1e3;

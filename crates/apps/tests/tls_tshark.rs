@@ -9,7 +9,11 @@ use tracehound_apps::TlsOutcome;
 
 fn captures() -> Vec<std::path::PathBuf> {
     let dir = common::shared("tls");
-    let mut v: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng")).collect();
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
     v.sort();
     assert!(v.len() >= 10, "expected the shared TLS captures, found {}", v.len());
     v
@@ -35,7 +39,12 @@ fn client_hellos_match_tshark() {
         let ts = common::tshark(
             &cap,
             "tls.handshake.type == 1",
-            &["tls.handshake.extensions_server_name", "tls.handshake.ciphersuite", "tls.handshake.extensions.supported_version", "tls.handshake.extensions_alpn_str"],
+            &[
+                "tls.handshake.extensions_server_name",
+                "tls.handshake.ciphersuite",
+                "tls.handshake.extensions.supported_version",
+                "tls.handshake.extensions_alpn_str",
+            ],
         );
         let theirs: BTreeMap<u64, Vec<String>> = ts.into_iter().collect();
         for s in &r.tls {
@@ -43,9 +52,23 @@ fn client_hellos_match_tshark() {
             let decoded_as;
             if s.events.iter().any(|e| e.what.starts_with("SSLv2")) {
                 // SSLv2-format hello: tshark lists 3-byte cipher specs
-                let t = common::tshark(&cap, &format!("frame.number == {}", ch.frame), &["tls.handshake.cipherspec"]);
-                let specs: Vec<String> = list(&t[0].1[0]).iter().filter(|c| c.starts_with("0x00")).map(|c| format!("0x{}", &c[4..])).collect();
-                assert_eq!(hex16(&ch.ciphers), specs, "SSLv2 cipher specs {} frame {}", cap.display(), ch.frame);
+                let t = common::tshark(
+                    &cap,
+                    &format!("frame.number == {}", ch.frame),
+                    &["tls.handshake.cipherspec"],
+                );
+                let specs: Vec<String> = list(&t[0].1[0])
+                    .iter()
+                    .filter(|c| c.starts_with("0x00"))
+                    .map(|c| format!("0x{}", &c[4..]))
+                    .collect();
+                assert_eq!(
+                    hex16(&ch.ciphers),
+                    specs,
+                    "SSLv2 cipher specs {} frame {}",
+                    cap.display(),
+                    ch.frame
+                );
                 checked += 1;
                 continue;
             }
@@ -58,9 +81,23 @@ fn client_hellos_match_tshark() {
                         &cap,
                         &["-d", &da],
                         &format!("frame.number == {} && tls.handshake.type == 1", ch.frame),
-                        &["tls.handshake.extensions_server_name", "tls.handshake.ciphersuite", "tls.handshake.extensions.supported_version", "tls.handshake.extensions_alpn_str"],
+                        &[
+                            "tls.handshake.extensions_server_name",
+                            "tls.handshake.ciphersuite",
+                            "tls.handshake.extensions.supported_version",
+                            "tls.handshake.extensions_alpn_str",
+                        ],
                     );
-                    &decoded_as.first().unwrap_or_else(|| panic!("{}: ClientHello frame {} unknown to tshark", cap.display(), ch.frame)).1
+                    &decoded_as
+                        .first()
+                        .unwrap_or_else(|| {
+                            panic!(
+                                "{}: ClientHello frame {} unknown to tshark",
+                                cap.display(),
+                                ch.frame
+                            )
+                        })
+                        .1
                 }
             };
             let name = format!("{} frame {}", cap.display(), ch.frame);
@@ -81,25 +118,59 @@ fn server_hellos_match_tshark() {
     let mut checked = 0;
     for cap in captures() {
         let (r, _) = common::run(&cap);
-        let ts = common::tshark(&cap, "tls.handshake.type == 2", &["tls.handshake.version", "tls.handshake.ciphersuite", "tls.handshake.extensions.supported_version"]);
+        let ts = common::tshark(
+            &cap,
+            "tls.handshake.type == 2",
+            &[
+                "tls.handshake.version",
+                "tls.handshake.ciphersuite",
+                "tls.handshake.extensions.supported_version",
+            ],
+        );
         let theirs: BTreeMap<u64, Vec<String>> = ts.into_iter().collect();
-        let ours: Vec<_> = r.tls.iter().flat_map(|s| s.server_hello.iter().chain(s.hello_retry.iter())).collect();
-        let reordered: Vec<u64> = common::tshark(&cap, "tcp.analysis.out_of_order || tcp.analysis.retransmission", &[]).into_iter().map(|x| x.0).collect();
+        let ours: Vec<_> =
+            r.tls.iter().flat_map(|s| s.server_hello.iter().chain(s.hello_retry.iter())).collect();
+        let reordered: Vec<u64> =
+            common::tshark(&cap, "tcp.analysis.out_of_order || tcp.analysis.retransmission", &[])
+                .into_iter()
+                .map(|x| x.0)
+                .collect();
         for f in theirs.keys() {
-            assert!(ours.iter().any(|s| s.frame == *f), "{}: tshark's ServerHello in frame {f} missed", cap.display());
+            assert!(
+                ours.iter().any(|s| s.frame == *f),
+                "{}: tshark's ServerHello in frame {f} missed",
+                cap.display()
+            );
         }
         for sh in &ours {
             let Some(t) = theirs.get(&sh.frame) else {
                 // tshark does not dissect segments it flags as out-of-order / retransmitted
                 // (zeek__hrr.pcap frame 11 fills the hole before frame 9); we reassemble them
-                assert!(reordered.contains(&sh.frame), "{}: ServerHello frame {} unknown to tshark", cap.display(), sh.frame);
+                assert!(
+                    reordered.contains(&sh.frame),
+                    "{}: ServerHello frame {} unknown to tshark",
+                    cap.display(),
+                    sh.frame
+                );
                 continue;
             };
             let name = format!("{} frame {}", cap.display(), sh.frame);
             // several hellos in one frame cannot happen for one connection
-            assert_eq!(list(&t[0]).first().cloned().unwrap_or_default(), format!("0x{:04x}", sh.version), "version {name}");
-            assert_eq!(list(&t[1]).first().cloned().unwrap_or_default(), format!("0x{:04x}", sh.cipher), "cipher {name}");
-            assert_eq!(list(&t[2]).first().cloned(), sh.selected_version.map(|v| format!("0x{v:04x}")), "selected version {name}");
+            assert_eq!(
+                list(&t[0]).first().cloned().unwrap_or_default(),
+                format!("0x{:04x}", sh.version),
+                "version {name}"
+            );
+            assert_eq!(
+                list(&t[1]).first().cloned().unwrap_or_default(),
+                format!("0x{:04x}", sh.cipher),
+                "cipher {name}"
+            );
+            assert_eq!(
+                list(&t[2]).first().cloned(),
+                sh.selected_version.map(|v| format!("0x{v:04x}")),
+                "selected version {name}"
+            );
             checked += 1;
         }
     }
@@ -111,7 +182,11 @@ fn alerts_match_tshark() {
     let mut clear = 0;
     for cap in captures() {
         let (r, _) = common::run(&cap);
-        let ts = common::tshark(&cap, "tls.record.content_type == 21", &["tls.alert_message.level", "tls.alert_message.desc"]);
+        let ts = common::tshark(
+            &cap,
+            "tls.record.content_type == 21",
+            &["tls.alert_message.level", "tls.alert_message.desc"],
+        );
         let mut theirs: Vec<(u64, Option<String>)> = Vec::new();
         for (f, v) in ts {
             let descs = list(&v[1]);
@@ -120,20 +195,36 @@ fn alerts_match_tshark() {
                 theirs.push((f, descs.get(i).cloned()));
             }
         }
-        let mut ours: Vec<(u64, Option<String>)> = r.tls.iter().flat_map(|s| s.alerts.iter().map(|a| (a.frame, a.description.map(|d| d.to_string())))).collect();
+        let mut ours: Vec<(u64, Option<String>)> = r
+            .tls
+            .iter()
+            .flat_map(|s| s.alerts.iter().map(|a| (a.frame, a.description.map(|d| d.to_string()))))
+            .collect();
         ours.sort();
         theirs.sort();
         // tshark lists one entry per frame for encrypted alerts (no description)
         theirs.dedup();
         ours.dedup();
-        let reordered: Vec<u64> = common::tshark(&cap, "tcp.analysis.out_of_order || tcp.analysis.retransmission", &[]).into_iter().map(|x| x.0).collect();
+        let reordered: Vec<u64> =
+            common::tshark(&cap, "tcp.analysis.out_of_order || tcp.analysis.retransmission", &[])
+                .into_iter()
+                .map(|x| x.0)
+                .collect();
         for a in &theirs {
-            assert!(ours.contains(a), "{}: tshark's alert {a:?} missed; ours {ours:?}", cap.display());
+            assert!(
+                ours.contains(a),
+                "{}: tshark's alert {a:?} missed; ours {ours:?}",
+                cap.display()
+            );
         }
         for a in &ours {
             // tshark leaves a retransmission that fills a capture hole undissected
             // (zeek__ssl.v3.pcap frame 251); the engine delivers those bytes once
-            assert!(theirs.contains(a) || reordered.contains(&a.0), "{}: alert {a:?} unknown to tshark", cap.display());
+            assert!(
+                theirs.contains(a) || reordered.contains(&a.0),
+                "{}: alert {a:?} unknown to tshark",
+                cap.display()
+            );
         }
         clear += ours.iter().filter(|a| a.1.is_some()).count();
     }
@@ -148,14 +239,28 @@ fn certificates_match_tshark() {
         let ts = common::tshark(
             &cap,
             "tls.handshake.type == 11",
-            &["x509ce.dNSName", "x509af.utcTime", "x509af.generalizedTime", "x509af.serialNumber", "x509if.oid", "x509sat.printableString", "x509sat.teletexString", "x509sat.uTF8String", "x509sat.bmpString", "x509sat.IA5String"],
+            &[
+                "x509ce.dNSName",
+                "x509af.utcTime",
+                "x509af.generalizedTime",
+                "x509af.serialNumber",
+                "x509if.oid",
+                "x509sat.printableString",
+                "x509sat.teletexString",
+                "x509sat.uTF8String",
+                "x509sat.bmpString",
+                "x509sat.IA5String",
+            ],
         );
         let theirs: BTreeMap<u64, Vec<String>> = ts.into_iter().collect();
         for s in r.tls.iter().filter(|s| s.certificate_frame.is_some()) {
             let f = s.certificate_frame.unwrap();
-            let t = theirs.get(&f).unwrap_or_else(|| panic!("{}: Certificate frame {f} unknown to tshark", cap.display()));
+            let t = theirs.get(&f).unwrap_or_else(|| {
+                panic!("{}: Certificate frame {f} unknown to tshark", cap.display())
+            });
             let name = format!("{} frame {f}", cap.display());
-            let sans: Vec<String> = s.certificates.iter().flat_map(|c| c.san_dns.iter().cloned()).collect();
+            let sans: Vec<String> =
+                s.certificates.iter().flat_map(|c| c.san_dns.iter().cloned()).collect();
             assert_eq!(sans, list(&t[0]), "SAN dNSNames {name}");
             if t[2].is_empty() {
                 let times: Vec<String> = s
@@ -166,12 +271,21 @@ fn certificates_match_tshark() {
                     .collect();
                 assert_eq!(times, list(&t[1]), "validity {name}");
             }
-            let serials: Vec<String> = s.certificates.iter().map(|c| c.serial.replace(':', "").to_lowercase()).collect();
+            let serials: Vec<String> =
+                s.certificates.iter().map(|c| c.serial.replace(':', "").to_lowercase()).collect();
             assert_eq!(serials, list(&t[3]), "serials {name}");
             let cn_oids = list(&t[4]).iter().filter(|o| *o == "2.5.4.3").count();
-            let ours_cn: Vec<&String> = s.certificates.iter().flat_map(|c| c.subject_cn.iter().chain(c.issuer_cn.iter())).collect();
+            let ours_cn: Vec<&String> = s
+                .certificates
+                .iter()
+                .flat_map(|c| c.subject_cn.iter().chain(c.issuer_cn.iter()))
+                .collect();
             // tshark's OID list also holds CNs of directoryNames inside extensions
-            assert!(ours_cn.len() <= cn_oids && cn_oids <= ours_cn.len() + s.certificates.len(), "number of CNs {name}: {} vs {cn_oids}", ours_cn.len());
+            assert!(
+                ours_cn.len() <= cn_oids && cn_oids <= ours_cn.len() + s.certificates.len(),
+                "number of CNs {name}: {} vs {cn_oids}",
+                ours_cn.len()
+            );
             let strings: Vec<String> = (5..10).flat_map(|i| list(&t[i])).collect();
             for cn in ours_cn {
                 assert!(strings.contains(cn), "CN {cn:?} not among tshark's strings {name}");

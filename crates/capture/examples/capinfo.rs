@@ -53,11 +53,7 @@ fn main() {
         rd.bytes_consumed(),
         secs,
         rd.bytes_consumed() as f64 / secs / 1e6,
-        if rd.is_memory_mapped() {
-            ", memory-mapped"
-        } else {
-            ""
-        }
+        if rd.is_memory_mapped() { ", memory-mapped" } else { "" }
     );
     println!("stats: {}", serde_json::to_string(s).unwrap_or_default());
     if let Some(t) = &s.truncated {

@@ -24,10 +24,7 @@ pub enum ErrorKind {
     /// Reading the input failed (including a corrupt gzip stream).
     Io(std::io::Error),
     /// The input does not start with a pcap or pcapng magic. Holds up to 16 first bytes.
-    NotACapture {
-        first_bytes: Vec<u8>,
-        hint: Option<&'static str>,
-    },
+    NotACapture { first_bytes: Vec<u8>, hint: Option<&'static str> },
     /// The input ends inside its file header or first section header: nothing can be read.
     /// (An input that ends inside a later record is not an error: see
     /// [`CaptureStats::truncated`](crate::CaptureStats::truncated).)
@@ -46,13 +43,7 @@ impl fmt::Display for ErrorKind {
                 } else {
                     let text: String = first_bytes
                         .iter()
-                        .map(|&b| {
-                            if b.is_ascii_graphic() || b == b' ' {
-                                b as char
-                            } else {
-                                '.'
-                            }
-                        })
+                        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
                         .collect();
                     write!(
                         f,

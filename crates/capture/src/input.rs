@@ -82,7 +82,9 @@ fn release(map: &Mmap, from: usize, to: usize) {
         // only discards this process's copies; their contents stay those of the file, so no
         // reference into the range (there is none: `to` lies before every byte a frame can
         // still borrow, see the caller) could observe a change.
-        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from) };
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+        };
     }
     let _ = (map, from, to);
 }
@@ -110,15 +112,8 @@ fn prefetch(b: &[u8], at: usize) {
 }
 
 enum Mode {
-    Map {
-        map: Mmap,
-        file: File,
-    },
-    Stream {
-        src: Source,
-        buf: Vec<u8>,
-        eof: bool,
-    },
+    Map { map: Mmap, file: File },
+    Stream { src: Source, buf: Vec<u8>, eof: bool },
 }
 
 pub(crate) struct Input {
@@ -143,11 +138,7 @@ impl Input {
     pub(crate) fn stream(src: Source) -> Input {
         let gzip = src.is_gzip();
         Input {
-            mode: Mode::Stream {
-                src,
-                buf: Vec::new(),
-                eof: false,
-            },
+            mode: Mode::Stream { src, buf: Vec::new(), eof: false },
             at: 0,
             end: 0,
             base: 0,

@@ -51,13 +51,7 @@ impl Header {
         let snaplen = endian.u32(b, 16)?;
         // The low 16 bits are the link type; the upper bits carry FCS information.
         let link = LinkType(endian.u32(b, 20)? & 0xffff);
-        Some(Header {
-            endian,
-            nanos,
-            version: (major, minor),
-            snaplen,
-            link,
-        })
+        Some(Header { endian, nanos, version: (major, minor), snaplen, link })
     }
 }
 
@@ -82,16 +76,8 @@ impl RecordHeader {
     /// The record's timestamp. Seconds are unsigned (they run to 2106); a fraction at or over
     /// one second is added as it is, as other readers do.
     pub(crate) fn timestamp(&self, nanos: bool) -> Timestamp {
-        let frac_ns = if nanos {
-            i64::from(self.ts_frac)
-        } else {
-            i64::from(self.ts_frac) * 1000
-        };
-        Timestamp(
-            i64::from(self.ts_sec)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(frac_ns),
-        )
+        let frac_ns = if nanos { i64::from(self.ts_frac) } else { i64::from(self.ts_frac) * 1000 };
+        Timestamp(i64::from(self.ts_sec).saturating_mul(1_000_000_000).saturating_add(frac_ns))
     }
 }
 
@@ -124,10 +110,7 @@ mod tests {
     #[test]
     fn all_four_magics() {
         assert_eq!(magic(&[0xa1, 0xb2, 0xc3, 0xd4]), Some((Endian::Big, false)));
-        assert_eq!(
-            magic(&[0x4d, 0x3c, 0xb2, 0xa1]),
-            Some((Endian::Little, true))
-        );
+        assert_eq!(magic(&[0x4d, 0x3c, 0xb2, 0xa1]), Some((Endian::Little, true)));
         assert_eq!(magic(&[0xa1, 0xb2, 0x3c, 0x4d]), Some((Endian::Big, true)));
         assert_eq!(magic(&[0x0a, 0x0d, 0x0d, 0x0a]), None);
         assert!(is_modified_magic(&[0x34, 0xcd, 0xb2, 0xa1]));
@@ -135,15 +118,7 @@ mod tests {
 
     #[test]
     fn timestamp_saturates_instead_of_overflowing() {
-        let r = RecordHeader {
-            ts_sec: u32::MAX,
-            ts_frac: u32::MAX,
-            caplen: 0,
-            orig_len: 0,
-        };
-        assert_eq!(
-            r.timestamp(false),
-            Timestamp(4_294_967_295_000_000_000 + 4_294_967_295_000)
-        );
+        let r = RecordHeader { ts_sec: u32::MAX, ts_frac: u32::MAX, caplen: 0, orig_len: 0 };
+        assert_eq!(r.timestamp(false), Timestamp(4_294_967_295_000_000_000 + 4_294_967_295_000));
     }
 }

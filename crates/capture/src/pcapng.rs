@@ -99,10 +99,7 @@ pub(crate) fn for_each_option(
         let (Some(code), Some(len)) = (endian.u16(rest, 0), endian.u16(rest, 2)) else {
             return Err(OptionError {
                 offset: at,
-                what: format!(
-                    "{} stray bytes where an option header should be",
-                    rest.len()
-                ),
+                what: format!("{} stray bytes where an option header should be", rest.len()),
             });
         };
         if code == OPT_END {
@@ -173,33 +170,18 @@ pub(crate) fn parse_idb(
 ) -> Option<(Interface, Option<String>)> {
     let link = LinkType(u32::from(endian.u16(body, 0)?));
     let snaplen = endian.u32(body, 4)?;
-    let mut iface = Interface {
-        link,
-        snaplen,
-        tsresol: TsResol::default(),
-        tsoffset: 0,
-    };
+    let mut iface = Interface { link, snaplen, tsresol: TsResol::default(), tsoffset: 0 };
     let mut problem = None;
     let opts = body.get(IDB_FIXED..).unwrap_or(&[]);
     let r = for_each_option(opts, endian, |code, v| match code {
         OPT_COMMENT => on_comment(v),
         IF_TSRESOL => match v {
             [b] => iface.tsresol = TsResol(*b),
-            _ => {
-                problem = Some(format!(
-                    "if_tsresol option is {} bytes long, not 1",
-                    v.len()
-                ))
-            }
+            _ => problem = Some(format!("if_tsresol option is {} bytes long, not 1", v.len())),
         },
         IF_TSOFFSET => match endian.u64(v, 0) {
             Some(off) if v.len() == 8 => iface.tsoffset = off as i64,
-            _ => {
-                problem = Some(format!(
-                    "if_tsoffset option is {} bytes long, not 8",
-                    v.len()
-                ))
-            }
+            _ => problem = Some(format!("if_tsoffset option is {} bytes long, not 8", v.len())),
         },
         _ => {}
     });
@@ -246,10 +228,7 @@ mod tests {
 
     #[test]
     fn tsresol_forms() {
-        assert_eq!(
-            TsResol(6).to_nanos(1_616_663_658_368_794),
-            1_616_663_658_368_794_000
-        );
+        assert_eq!(TsResol(6).to_nanos(1_616_663_658_368_794), 1_616_663_658_368_794_000);
         assert_eq!(TsResol(9).to_nanos(5), 5);
         assert_eq!(TsResol(0).to_nanos(3), 3_000_000_000);
         assert_eq!(TsResol(12).to_nanos(1_234_567), 1_234);
@@ -310,8 +289,7 @@ mod tests {
         assert_eq!(seen, vec![(1, b"ab".to_vec())]);
         assert_eq!(e.offset, 8);
         assert!(
-            e.what
-                .contains("option 9 says it is 8 bytes long, but only 4 bytes are left"),
+            e.what.contains("option 9 says it is 8 bytes long, but only 4 bytes are left"),
             "{}",
             e.what
         );

@@ -140,8 +140,7 @@ impl CaptureStats {
         self.comments = self.comments.saturating_add(1);
         if self.first_comments.len() < limits.max_comments_kept {
             let kept = v.get(..limits.max_comment_len).unwrap_or(v);
-            self.first_comments
-                .push(String::from_utf8_lossy(kept).into_owned());
+            self.first_comments.push(String::from_utf8_lossy(kept).into_owned());
         }
     }
 
@@ -152,10 +151,8 @@ impl CaptureStats {
 
     fn note_problem(&mut self, limits: &Limits, at: u64, what: String) {
         if self.problems.len() < limits.max_problems_kept {
-            self.problems.push(format!(
-                "at byte {at} (after frame {}): {what}",
-                self.last_number()
-            ));
+            self.problems
+                .push(format!("at byte {at} (after frame {}): {what}", self.last_number()));
         } else {
             self.problems_not_kept = self.problems_not_kept.saturating_add(1);
         }
@@ -241,22 +238,11 @@ impl CaptureReader {
             return CaptureReader::from_reader_with(Box::new(io::stdin()), "<stdin>", limits);
         }
         let name = path.display().to_string();
-        let io_err = |e| CaptureError {
-            file: name.clone(),
-            offset: 0,
-            frame: 0,
-            kind: ErrorKind::Io(e),
-        };
+        let io_err =
+            |e| CaptureError { file: name.clone(), offset: 0, frame: 0, kind: ErrorKind::Io(e) };
         let file = File::open(path).map_err(io_err)?;
-        let source_len = file
-            .metadata()
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len());
-        if let Some(input) = source_len
-            .filter(|_| mmap)
-            .and_then(|len| Input::map(&file, len))
-        {
+        let source_len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        if let Some(input) = source_len.filter(|_| mmap).and_then(|len| Input::map(&file, len)) {
             return CaptureReader::start(input, name, source_len, limits);
         }
         let src = Source::new(Box::new(file)).map_err(io_err)?;
@@ -309,12 +295,7 @@ impl CaptureReader {
             done: false,
         };
         let n = rd.need(4)?;
-        let magic: [u8; 4] = rd
-            .input
-            .rest()
-            .first_chunk::<4>()
-            .copied()
-            .unwrap_or_default();
+        let magic: [u8; 4] = rd.input.rest().first_chunk::<4>().copied().unwrap_or_default();
         if n >= 4 && pcap::magic(&magic).is_some() {
             let m = rd.need(pcap::HEADER_LEN)?;
             if m < pcap::HEADER_LEN {
@@ -324,11 +305,8 @@ impl CaptureReader {
                 );
                 return Err(rd.error(0, ErrorKind::Truncated(what)));
             }
-            let Some(h) = rd
-                .input
-                .rest()
-                .first_chunk::<{ pcap::HEADER_LEN }>()
-                .and_then(pcap::Header::parse)
+            let Some(h) =
+                rd.input.rest().first_chunk::<{ pcap::HEADER_LEN }>().and_then(pcap::Header::parse)
             else {
                 return Err(rd.error(0, ErrorKind::Corrupt("pcap file header unreadable".into())));
             };
@@ -470,12 +448,7 @@ impl CaptureReader {
     }
 
     fn error(&self, offset: u64, kind: ErrorKind) -> CaptureError {
-        CaptureError {
-            file: self.name.clone(),
-            offset,
-            frame: self.stats.last_number(),
-            kind,
-        }
+        CaptureError { file: self.name.clone(), offset, frame: self.stats.last_number(), kind }
     }
 
     /// Makes `n` bytes available from the start of the next record if the input holds them;
@@ -518,10 +491,9 @@ impl CaptureReader {
             .first_chunk::<HDR>()
             .and_then(|b| pcap::RecordHeader::parse(b, p.endian))
         else {
-            return Err(self.error(
-                start,
-                ErrorKind::Corrupt("pcap record header unreadable".into()),
-            ));
+            return Err(
+                self.error(start, ErrorKind::Corrupt("pcap record header unreadable".into()))
+            );
         };
         if rh.caplen > self.limits.max_packet_len {
             let what = format!(
@@ -567,12 +539,7 @@ impl CaptureReader {
                 "file ends {n} bytes into a pcapng block header at offset {start}"
             )));
         }
-        let raw_type: [u8; 4] = self
-            .input
-            .rest()
-            .first_chunk::<4>()
-            .copied()
-            .unwrap_or_default();
+        let raw_type: [u8; 4] = self.input.rest().first_chunk::<4>().copied().unwrap_or_default();
         let (endian, btype) = if raw_type == pcapng::SHB.to_le_bytes() {
             let m = self.need(HDR + 4)?;
             if m < HDR + 4 {
@@ -600,17 +567,11 @@ impl CaptureReader {
         };
         let len = endian.u32(self.input.rest(), 4).unwrap_or_default();
         let name = pcapng::block_name(btype);
-        let min = if btype == pcapng::SHB {
-            pcapng::MIN_SHB_LEN
-        } else {
-            pcapng::MIN_BLOCK_LEN
-        };
+        let min = if btype == pcapng::SHB { pcapng::MIN_SHB_LEN } else { pcapng::MIN_BLOCK_LEN };
         let bad_len = if len % 4 != 0 {
             Some(format!("block total length {len} is not a multiple of 4"))
         } else if len < min {
-            Some(format!(
-                "block total length {len} is less than the minimum {min}"
-            ))
+            Some(format!("block total length {len} is less than the minimum {min}"))
         } else if len > self.limits.max_block_len {
             Some(format!(
                 "block total length {len} is over the {}-byte limit",
@@ -629,9 +590,7 @@ impl CaptureReader {
                 "file ends {got} bytes into a {len}-byte pcapng {name} at offset {start}"
             )));
         }
-        let trailer = endian
-            .u32(self.input.rest(), len_us.saturating_sub(4))
-            .unwrap_or_default();
+        let trailer = endian.u32(self.input.rest(), len_us.saturating_sub(4)).unwrap_or_default();
         if trailer != len {
             let what = format!(
                 "pcapng {name}: block total length is {len} at the start of the block but {trailer} at its end"
@@ -692,11 +651,7 @@ impl CaptureReader {
         if let Err(e) = r {
             let at = start
                 .saturating_add((pcapng::BLOCK_HEADER_LEN + pcapng::SHB_FIXED + e.offset) as u64);
-            st.note_problem(
-                limits,
-                at,
-                format!("pcapng Section Header Block option: {}", e.what),
-            );
+            st.note_problem(limits, at, format!("pcapng Section Header Block option: {}", e.what));
         }
         Ok(Step::Continue)
     }
@@ -739,8 +694,7 @@ impl CaptureReader {
 
     fn skip_packet(&mut self, start: u64, what: String) -> Step {
         self.stats.skipped_packets = self.stats.skipped_packets.saturating_add(1);
-        self.stats
-            .note_problem(&self.limits, start, format!("packet skipped: {what}"));
+        self.stats.note_problem(&self.limits, start, format!("packet skipped: {what}"));
         Step::Continue
     }
 
@@ -763,10 +717,8 @@ impl CaptureReader {
                 ),
             );
         };
-        let Some(iface) = usize::try_from(f.interface)
-            .ok()
-            .and_then(|i| self.interfaces.get(i))
-            .copied()
+        let Some(iface) =
+            usize::try_from(f.interface).ok().and_then(|i| self.interfaces.get(i)).copied()
         else {
             return self.skip_packet(
                 start,

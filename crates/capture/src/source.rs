@@ -38,26 +38,15 @@ impl Source {
     /// Wraps `r`, sniffing its first two bytes for the gzip magic.
     pub(crate) fn new(r: Box<dyn Read + Send>) -> io::Result<Source> {
         let raw_read = Arc::new(AtomicU64::new(0));
-        let mut counted = Counting {
-            inner: r,
-            count: Arc::clone(&raw_read),
-        };
+        let mut counted = Counting { inner: r, count: Arc::clone(&raw_read) };
         let mut magic = [0u8; 2];
         let n = read_full(&mut counted, &mut magic)?;
         let gzip = n == 2 && magic == GZIP_MAGIC;
         let sniffed = magic.get(..n).unwrap_or(&[]).to_vec();
         let chained = Cursor::new(sniffed).chain(counted);
-        let inner: Box<dyn Read + Send> = if gzip {
-            Box::new(MultiGzDecoder::new(chained))
-        } else {
-            Box::new(chained)
-        };
-        Ok(Source {
-            inner,
-            gzip,
-            raw_read,
-            cut_short: None,
-        })
+        let inner: Box<dyn Read + Send> =
+            if gzip { Box::new(MultiGzDecoder::new(chained)) } else { Box::new(chained) };
+        Ok(Source { inner, gzip, raw_read, cut_short: None })
     }
 
     /// Wraps `r`, known to be uncompressed, whose first byte is byte `already` of the raw
@@ -65,10 +54,7 @@ impl Source {
     pub(crate) fn plain(r: Box<dyn Read + Send>, already: u64) -> Source {
         let raw_read = Arc::new(AtomicU64::new(already));
         Source {
-            inner: Box::new(Counting {
-                inner: r,
-                count: Arc::clone(&raw_read),
-            }),
+            inner: Box::new(Counting { inner: r, count: Arc::clone(&raw_read) }),
             gzip: false,
             raw_read,
             cut_short: None,

@@ -8,10 +8,7 @@ impl Timestamp {
     pub const ZERO: Timestamp = Timestamp(0);
 
     pub fn from_secs_nanos(secs: i64, nanos: u32) -> Timestamp {
-        Timestamp(
-            secs.saturating_mul(1_000_000_000)
-                .saturating_add(nanos as i64),
-        )
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64))
     }
     pub fn as_nanos(self) -> i64 {
         self.0

@@ -91,10 +91,7 @@ fn pcapng_truncated_at_every_offset() {
         }
         let (frames, err, stats) = read_bytes(b, "cut");
         assert!(err.is_none(), "cut {cut}: {err:?}");
-        let complete = blocks
-            .iter()
-            .filter(|(s, t, l)| *t == 6 && s + l <= cut)
-            .count();
+        let complete = blocks.iter().filter(|(s, t, l)| *t == 6 && s + l <= cut).count();
         assert_eq!(frames[..], all[..complete], "cut {cut}");
         match blocks.iter().find(|(s, _, l)| *s < cut && cut < s + l) {
             None => assert_eq!(stats.truncated, None, "cut {cut}"),
@@ -128,21 +125,9 @@ fn pcapng_wrong_block_lengths() {
     let (s, t, l) = blocks[3];
     assert_eq!(t, 6);
     let cases: Vec<(usize, u32, String)> = vec![
-        (
-            s + 4,
-            7,
-            "block total length 7 is not a multiple of 4".into(),
-        ),
-        (
-            s + 4,
-            8,
-            "block total length 8 is less than the minimum 12".into(),
-        ),
-        (
-            s + 4,
-            0,
-            "block total length 0 is less than the minimum 12".into(),
-        ),
+        (s + 4, 7, "block total length 7 is not a multiple of 4".into()),
+        (s + 4, 8, "block total length 8 is less than the minimum 12".into()),
+        (s + 4, 0, "block total length 0 is less than the minimum 12".into()),
         (
             s + 4,
             0x7fff_fff0,
@@ -160,10 +145,7 @@ fn pcapng_wrong_block_lengths() {
         (
             s + l - 4,
             l as u32 - 4,
-            format!(
-                "block total length is {l} at the start of the block but {} at its end",
-                l - 4
-            ),
+            format!("block total length is {l} at the start of the block but {} at its end", l - 4),
         ),
     ];
     for (at, v, what) in cases {
@@ -270,10 +252,7 @@ fn pcap_huge_caplen_is_corrupt() {
         )
     );
     // A smaller configured limit applies.
-    let limits = Limits {
-        max_packet_len: (c - 1) as u32,
-        ..Limits::default()
-    };
+    let limits = Limits { max_packet_len: (c - 1) as u32, ..Limits::default() };
     let mut rd =
         CaptureReader::from_reader_with(Box::new(std::io::Cursor::new(full.clone())), "l", limits)
             .unwrap();
@@ -293,10 +272,7 @@ fn pcap_caplen_over_snaplen_is_tolerated() {
     let (frames, err, stats) = read_bytes(&b, "s.pcap");
     assert!(err.is_none());
     assert_eq!(frames.len(), recs.len());
-    assert_eq!(
-        stats.caplen_over_snaplen,
-        recs.iter().filter(|r| r.1 > 40).count() as u64
-    );
+    assert_eq!(stats.caplen_over_snaplen, recs.iter().filter(|r| r.1 > 40).count() as u64);
     assert!(stats.caplen_over_snaplen > 0);
 }
 
@@ -314,9 +290,7 @@ fn garbage() {
         })
         .collect();
     let e = from_bytes(&rnd, "rnd").unwrap_err();
-    let ErrorKind::NotACapture { first_bytes, .. } = &e.kind else {
-        panic!("{e}")
-    };
+    let ErrorKind::NotACapture { first_bytes, .. } = &e.kind else { panic!("{e}") };
     assert_eq!(first_bytes[..], rnd[..16]);
     assert!(e.to_string().starts_with(
         "rnd: at byte 0 (after frame 0): not a pcap or pcapng capture: it starts with "
@@ -393,20 +367,14 @@ fn pcapng_bad_packet_blocks_are_skipped_and_reported() {
     assert_eq!(stats.skipped_packets, 2);
     assert_eq!(frames.len(), all.len() - 2);
     // Numbering stays consecutive; the delivered frames are the others, in order.
-    assert!(frames
-        .iter()
-        .enumerate()
-        .all(|(i, f)| f.number == i as u64 + 1));
+    assert!(frames.iter().enumerate().all(|(i, f)| f.number == i as u64 + 1));
     let kept: Vec<_> = all
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != 2 && *i != 4)
         .map(|(_, f)| f.data.clone())
         .collect();
-    assert_eq!(
-        frames.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
-        kept
-    );
+    assert_eq!(frames.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), kept);
     assert_eq!(
         stats.problems,
         vec![
@@ -428,8 +396,7 @@ fn missing_file_and_directory_are_io_errors() {
     let e = CaptureReader::open(std::path::Path::new("/nonexistent/x.pcap")).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Io(_)));
     assert!(
-        e.to_string()
-            .starts_with("/nonexistent/x.pcap: at byte 0 (after frame 0): read error: "),
+        e.to_string().starts_with("/nonexistent/x.pcap: at byte 0 (after frame 0): read error: "),
         "{e}"
     );
     let e = CaptureReader::open(&shared_dir()).unwrap_err();

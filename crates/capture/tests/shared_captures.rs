@@ -9,23 +9,13 @@ use tracehound_capture::{CaptureFormat, CaptureReader};
 #[test]
 fn every_shared_capture_matches_tshark() {
     let files = all_shared_captures();
-    assert!(
-        files.len() >= 70,
-        "expected the ~80 shared captures, found {}",
-        files.len()
-    );
+    assert!(files.len() >= 70, "expected the ~80 shared captures, found {}", files.len());
     let mut total_frames = 0;
     for path in &files {
         let (frames, err, stats) = read_path(path);
         assert!(err.is_none(), "{}: {}", path.display(), err.unwrap());
         assert_eq!(stats.truncated, None, "{}", path.display());
-        assert_eq!(
-            stats.skipped_packets,
-            0,
-            "{}: {:?}",
-            path.display(),
-            stats.problems
-        );
+        assert_eq!(stats.skipped_packets, 0, "{}: {:?}", path.display(), stats.problems);
         let want = tshark(path);
         assert!(!want.is_empty(), "{}: tshark saw no frames", path.display());
         let got: Vec<TsharkFrame> = frames.iter().map(Got::as_tshark).collect();
@@ -36,18 +26,10 @@ fn every_shared_capture_matches_tshark() {
         assert_eq!(got, want, "{}", path.display());
         assert_eq!(stats.frames, frames.len() as u64);
         assert_eq!(stats.link_types_seen.values().sum::<u64>(), stats.frames);
-        let cut = frames
-            .iter()
-            .filter(|f| (f.data.len() as u32) < f.orig_len)
-            .count() as u64;
+        let cut = frames.iter().filter(|f| (f.data.len() as u32) < f.orig_len).count() as u64;
         assert_eq!(stats.frames_cut_by_snaplen, cut);
         let is_ng = path.extension().unwrap() == "pcapng";
-        assert_eq!(
-            matches!(stats.format, CaptureFormat::Pcapng),
-            is_ng,
-            "{}",
-            path.display()
-        );
+        assert_eq!(matches!(stats.format, CaptureFormat::Pcapng), is_ng, "{}", path.display());
         total_frames += frames.len();
     }
     assert!(total_frames > 1000, "{total_frames}");
@@ -90,10 +72,7 @@ fn pcapng_shared_files_sections_interfaces_and_skipped_blocks() {
 fn frame_data_is_the_packet_bytes() {
     let rel = "dcerpc/zeek__dce_rpc_ntlm.pcapng";
     let bytes = shared_bytes(rel);
-    let epb = pcapng_blocks(&bytes)
-        .into_iter()
-        .find(|b| b.1 == 6)
-        .unwrap();
+    let epb = pcapng_blocks(&bytes).into_iter().find(|b| b.1 == 6).unwrap();
     let caplen = le32(&bytes, epb.0 + 20) as usize;
     let data = &bytes[epb.0 + 28..epb.0 + 28 + caplen];
     let (frames, _, _) = read_path(&shared(rel));

@@ -38,12 +38,7 @@ fn open_dash_reads_standard_input() {
     let gz = e.finish().unwrap();
     for (input, gzip) in [(plain, false), (gz, true)] {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "open_dash_reads_standard_input",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "open_dash_reads_standard_input", "--nocapture", "--test-threads=1"])
             .env(CHILD, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -33,10 +33,7 @@ fn frames_match_tshark(p: &std::path::Path) -> Vec<Got> {
 /// with compressed and uncompressed byte counts for progress.
 #[test]
 fn gzip_is_transparent() {
-    for rel in [
-        "dcerpc/dcerpc__zerologon__input.pcap",
-        "dcerpc/zeek__kerberos445_auth.pcapng",
-    ] {
+    for rel in ["dcerpc/dcerpc__zerologon__input.pcap", "dcerpc/zeek__kerberos445_auth.pcapng"] {
         let plain = shared_bytes(rel);
         let gz = gzip(&plain);
         let p = write_tmp(&format!("{}.gz", rel.replace('/', "_")), &gz);
@@ -51,10 +48,7 @@ fn gzip_is_transparent() {
         assert_eq!(rd.bytes_consumed(), plain.len() as u64);
         assert_eq!(rd.source_bytes_read(), gz.len() as u64);
         // tshark reads gzip too.
-        assert_eq!(
-            frames.iter().map(Got::as_tshark).collect::<Vec<_>>(),
-            tshark(&p)
-        );
+        assert_eq!(frames.iter().map(Got::as_tshark).collect::<Vec<_>>(), tshark(&p));
     }
 }
 
@@ -125,12 +119,7 @@ fn big_endian_pcap() {
     let (_, _, stats) = read_path(&p);
     assert_eq!(
         stats.format,
-        CaptureFormat::Pcap {
-            nanos: false,
-            big_endian: true,
-            version: (2, 4),
-            snaplen: 65535
-        }
+        CaptureFormat::Pcap { nanos: false, big_endian: true, version: (2, 4), snaplen: 65535 }
     );
 }
 
@@ -158,26 +147,12 @@ fn nanosecond_pcap() {
     assert_eq!(frames[0].ts_ns, orig[0].ts_ns + 123);
     assert_eq!(frames[1..], orig[1..]);
     let (_, _, stats) = read_path(&p);
-    assert!(matches!(
-        stats.format,
-        CaptureFormat::Pcap {
-            nanos: true,
-            big_endian: false,
-            ..
-        }
-    ));
+    assert!(matches!(stats.format, CaptureFormat::Pcap { nanos: true, big_endian: false, .. }));
 
     let be = write_tmp("ns-be.pcap", &pcap_to_be(&b));
     assert_eq!(frames_match_tshark(&be), frames);
     let (_, _, stats) = read_path(&be);
-    assert!(matches!(
-        stats.format,
-        CaptureFormat::Pcap {
-            nanos: true,
-            big_endian: true,
-            ..
-        }
-    ));
+    assert!(matches!(stats.format, CaptureFormat::Pcap { nanos: true, big_endian: true, .. }));
 }
 
 /// Two real pcapng files concatenated: two sections (valid per the pcapng spec).
@@ -239,10 +214,7 @@ fn pcapng_to_be(le: &[u8]) -> Vec<u8> {
         while at + 4 <= s + l - 4 {
             let code = u16::from_le_bytes([le[at], le[at + 1]]);
             let len = u16::from_le_bytes([le[at + 2], le[at + 3]]) as usize;
-            assert!(
-                matches!(code, 0 | 1 | 2 | 3 | 4 | 9 | 12),
-                "option {code} not handled"
-            );
+            assert!(matches!(code, 0 | 1 | 2 | 3 | 4 | 9 | 12), "option {code} not handled");
             rev(&mut b, at, 2);
             rev(&mut b, at + 2, 2);
             if code == 0 {
@@ -281,11 +253,7 @@ fn pcapng_tsresol_forms() {
     let orig = shared_bytes("dcerpc/zeek__kerberos445_auth.pcapng");
     assert_eq!(orig[0x7c..0x81], [9, 0, 1, 0, 6]);
     let (want, _, _) = read_bytes(&orig, "o");
-    for (v, name) in [
-        (0x94u8, "pow2.pcapng"),
-        (9, "ns.pcapng"),
-        (7, "100ns.pcapng"),
-    ] {
+    for (v, name) in [(0x94u8, "pow2.pcapng"), (9, "ns.pcapng"), (7, "100ns.pcapng")] {
         let mut b = orig.clone();
         b[0x80] = v;
         let p = write_tmp(name, &b);
@@ -327,14 +295,7 @@ fn pcapng_tsoffset() {
 fn pcapng_comments() {
     let p = tmp("comments.pcapng");
     let st = Command::new("editcap")
-        .args([
-            "-F",
-            "pcapng",
-            "--capture-comment",
-            "capture note",
-            "-a",
-            "2:second frame",
-        ])
+        .args(["-F", "pcapng", "--capture-comment", "capture note", "-a", "2:second frame"])
         .arg(shared("tcp/zeek__syn-synack.pcap"))
         .arg(&p)
         .status()
@@ -343,10 +304,7 @@ fn pcapng_comments() {
     frames_match_tshark(&p);
     let (_, _, stats) = read_path(&p);
     assert_eq!(stats.comments, 2);
-    assert_eq!(
-        stats.first_comments,
-        vec!["capture note".to_string(), "second frame".to_string()]
-    );
+    assert_eq!(stats.first_comments, vec!["capture note".to_string(), "second frame".to_string()]);
 }
 
 /// Packet Blocks rewritten from zeek__kerberos445_auth.pcapng's EPBs: as obsolete Packet
@@ -386,46 +344,28 @@ fn pcapng_opb_spb_and_skipped_blocks() {
     let p = write_tmp("opb.pcapng", &opb);
     let (frames, err, stats) = read_path(&p);
     assert!(err.is_none());
-    assert_eq!(
-        stats.unknown_blocks,
-        [(0x0bad, 1), (0x123, 1)].into_iter().collect()
-    );
+    assert_eq!(stats.unknown_blocks, [(0x0bad, 1), (0x123, 1)].into_iter().collect());
     // tshark 4.0 lists the Custom Block as frame 1 (4 bytes, no timestamp); the reader skips
     // it but keeps Wireshark's numbering, so the packets are frames 2..=13 in both.
     let ts = tshark(&p);
     assert_eq!((ts[0].number, ts[0].len, ts[0].ts_ns), (1, 4, i64::MIN));
     assert_eq!(stats.numbered_non_packets, 1);
-    assert_eq!(
-        frames.iter().map(Got::as_tshark).collect::<Vec<_>>(),
-        ts[1..]
-    );
+    assert_eq!(frames.iter().map(Got::as_tshark).collect::<Vec<_>>(), ts[1..]);
     for (g, w) in frames.iter().zip(&want) {
-        assert_eq!(
-            (g.number, g.ts_ns, &g.data),
-            (w.number + 1, w.ts_ns, &w.data)
-        );
+        assert_eq!((g.number, g.ts_ns, &g.data), (w.number + 1, w.ts_ns, &w.data));
     }
 
     let (frames, err, stats) = read_bytes(&spb, "spb");
     assert!(err.is_none());
     assert_eq!(frames.len(), want.len());
     for (g, w) in frames.iter().zip(&want) {
-        assert_eq!(
-            (&g.data, g.orig_len, g.link),
-            (&w.data, w.orig_len, LinkType::ETHERNET)
-        );
+        assert_eq!((&g.data, g.orig_len, g.link), (&w.data, w.orig_len, LinkType::ETHERNET));
         assert_eq!(g.ts_ns, 0, "no timestamp before any timestamped frame");
     }
     assert_eq!(stats.frames_without_timestamp, want.len() as u64);
     let p = write_tmp("spb.pcapng", &spb);
     let ts: Vec<(u32, u32)> = tshark(&p).iter().map(|f| (f.len, f.cap_len)).collect();
-    assert_eq!(
-        ts,
-        frames
-            .iter()
-            .map(|f| (f.orig_len, f.data.len() as u32))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(ts, frames.iter().map(|f| (f.orig_len, f.data.len() as u32)).collect::<Vec<_>>());
 
     // An SPB after an EPB gets the EPB's timestamp; with a snaplen of 60 on interface 0 it
     // is cut to 60 bytes.
@@ -446,18 +386,12 @@ fn pcapng_opb_spb_and_skipped_blocks() {
 /// plain and gzip'd, gives the same frames.
 #[test]
 fn pipe_like_reader() {
-    for rel in [
-        "dcerpc/zeek__dce_rpc_ntlm.pcapng",
-        "tcp/zeek__reassembly.pcap",
-    ] {
+    for rel in ["dcerpc/zeek__dce_rpc_ntlm.pcapng", "tcp/zeek__reassembly.pcap"] {
         let plain = shared_bytes(rel);
         let (want, _, _) = read_path(&shared(rel));
         for chunk in [1, 3, 7, 1500] {
             for input in [plain.clone(), gzip(&plain)] {
-                let r = Trickle {
-                    inner: Cursor::new(input),
-                    chunk,
-                };
+                let r = Trickle { inner: Cursor::new(input), chunk };
                 let mut rd = CaptureReader::from_reader(Box::new(r), "<stdin>").unwrap();
                 assert_eq!(rd.source_len(), None);
                 let (frames, err, _) = drain(&mut rd);

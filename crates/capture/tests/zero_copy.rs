@@ -45,19 +45,11 @@ fn buffered(p: &Path) -> CaptureReader {
 }
 
 fn lab_captures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/lab"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lab"));
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("lab captures missing at {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
         .collect();
     out.sort();
     out
@@ -71,12 +63,7 @@ fn lab_captures() -> Vec<PathBuf> {
 fn mapped_buffered_and_piped_give_identical_results() {
     let shared = all_shared_captures();
     let lab = lab_captures();
-    assert!(
-        shared.len() >= 70 && !lab.is_empty(),
-        "{} {}",
-        shared.len(),
-        lab.len()
-    );
+    assert!(shared.len() >= 70 && !lab.is_empty(), "{} {}", shared.len(), lab.len());
     let mut frames = 0;
     for p in shared.iter().chain(&lab) {
         let len = std::fs::metadata(p).unwrap().len();
@@ -100,19 +87,13 @@ fn mapped_buffered_and_piped_give_identical_results() {
         let a = outcome(&mut mapped(p));
         let b = outcome(&mut buffered(p));
         let bytes = std::fs::read(p).unwrap();
-        let piped = Trickle {
-            inner: Cursor::new(bytes),
-            chunk: 4000,
-        };
+        let piped = Trickle { inner: Cursor::new(bytes), chunk: 4000 };
         let c = outcome(
             &mut CaptureReader::from_reader(Box::new(piped), &p.display().to_string()).unwrap(),
         );
         assert_eq!(a, b, "{}", p.display());
         assert_eq!(a, c, "{}", p.display());
-        assert_eq!(
-            a.frames.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
-            got
-        );
+        assert_eq!(a.frames.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), got);
         assert_eq!(a.frames.len(), n);
         frames += n;
     }
@@ -125,10 +106,7 @@ fn mapped_buffered_and_piped_give_identical_results() {
 /// errors), and a gzip'd file opened by path is streamed, not mapped.
 #[test]
 fn cut_files_mapped_equal_streamed() {
-    for rel in [
-        "tcp/zeek__syn-then-stuff-then-rst.pcap",
-        "dcerpc/zeek__dce_rpc_ntlm.pcapng",
-    ] {
+    for rel in ["tcp/zeek__syn-then-stuff-then-rst.pcap", "dcerpc/zeek__dce_rpc_ntlm.pcapng"] {
         let full = shared_bytes(rel);
         let mut truncated = 0;
         for cut in 0..=full.len() {
@@ -158,10 +136,7 @@ fn cut_files_mapped_equal_streamed() {
     let p = write_tmp("zero_copy_ntlm.pcapng.gz", &e.finish().unwrap());
     let mut rd = CaptureReader::open(&p).unwrap();
     assert!(!rd.is_memory_mapped());
-    assert_eq!(
-        outcome(&mut rd).frames,
-        read_path(&shared("dcerpc/zeek__dce_rpc_ntlm.pcapng")).0
-    );
+    assert_eq!(outcome(&mut rd).frames, read_path(&shared("dcerpc/zeek__dce_rpc_ntlm.pcapng")).0);
 }
 
 /// dcerpc/zeek__dce_rpc_ntlm.pcapng with two blocks inserted after its IDB: a 3 MiB block of
@@ -198,20 +173,14 @@ fn records_larger_than_the_buffer() {
         want.frames[1..],
         orig_frames[..]
             .iter()
-            .map(|f| Got {
-                number: f.number + 1,
-                ..f.clone()
-            })
+            .map(|f| Got { number: f.number + 1, ..f.clone() })
             .collect::<Vec<_>>()[..]
     );
     let stats: CaptureStats = read_path(&p).2;
     assert_eq!(stats.unknown_blocks.get(&0x8000_0001), Some(&1));
     assert_eq!(want, outcome(&mut buffered(&p)));
     for chunk in [7, 65536] {
-        let r = Trickle {
-            inner: Cursor::new(b.clone()),
-            chunk,
-        };
+        let r = Trickle { inner: Cursor::new(b.clone()), chunk };
         let mut rd = CaptureReader::from_reader(Box::new(r), &p.display().to_string()).unwrap();
         assert_eq!(want, outcome(&mut rd), "chunk {chunk}");
     }
@@ -254,10 +223,7 @@ fn file_growing_after_open_is_read_on() {
     got.extend(rest.frames.into_iter().map(|f| f.data));
     assert_eq!(got, want.iter().map(|f| f.data.clone()).collect::<Vec<_>>());
     assert_eq!(rd.bytes_consumed(), full.len() as u64);
-    assert!(
-        !rd.is_memory_mapped(),
-        "read on from the file, past the map"
-    );
+    assert!(!rd.is_memory_mapped(), "read on from the file, past the map");
 }
 
 /// A mapped file truncated by someone else while it is read: the cut lands more than the
@@ -276,12 +242,7 @@ fn file_truncated_while_mapped_is_reported_not_fatal() {
     }
     // A cut 4 MiB ahead plus 101 bytes: inside some record.
     let cut = rd.bytes_consumed() as usize + (4 << 20) + 101;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&p)
-        .unwrap()
-        .set_len(cut as u64)
-        .unwrap();
+    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(cut as u64).unwrap();
     let rest = outcome(&mut rd);
     let (want, err, stats) = read_bytes(&full[..cut], "x");
     assert!(err.is_none() && rest.err.is_none());

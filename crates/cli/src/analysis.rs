@@ -7,7 +7,7 @@ use std::path::Path;
 
 use tracehound_apps::{AppAnalyzer, AppConfig, AppReport};
 use tracehound_findings::CaptureFacts;
-use tracehound_flows::{ConnState, Config, Conversation};
+use tracehound_flows::{Config, ConnState, Conversation};
 use tracehound_rpc::calls::Outcome;
 use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::{Call, RpcAnalyzer, RpcConfig, RpcReport};
@@ -48,7 +48,11 @@ fn troubled(c: &Conversation) -> bool {
 }
 
 /// Analyse one capture. `on_calls` sees every completed call (for streaming output).
-pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) + Send)) -> anyhow::Result<FileFacts> {
+pub fn analyze_file(
+    path: &Path,
+    mode: Mode,
+    on_calls: &mut (dyn FnMut(&[Call]) + Send),
+) -> anyhow::Result<FileFacts> {
     // DCE/RPC always; the application analyzers for `analyze`, on a thread of their own.
     let mut rpc_an = RpcAnalyzer::new(RpcConfig::default());
     let mut apps_an = (mode == Mode::Analyze).then(|| AppAnalyzer::new(AppConfig::default()));
@@ -59,7 +63,11 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
     let mut convs: Vec<Conversation> = Vec::with_capacity(hint.min(MAX_KEPT + MAX_HEALTHY));
     let mut healthy = 0usize;
     let mut not_kept = 0u64;
-    let mut calls: Vec<Call> = Vec::with_capacity(if mode == Mode::Analyze { hint.min(MAX_KEPT + MAX_OK_CALLS) } else { 0 });
+    let mut calls: Vec<Call> = Vec::with_capacity(if mode == Mode::Analyze {
+        hint.min(MAX_KEPT + MAX_OK_CALLS)
+    } else {
+        0
+    });
     let mut ok_calls = 0usize;
     let mut calls_not_kept = 0u64;
     let mut on_conv = |c: Conversation, h: &mut RpcAnalyzer| {
@@ -102,7 +110,8 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
         }
     };
     let cfg = Config::default();
-    let run = run_file_parallel(path, cfg, &mut rpc_an, apps_an.as_mut(), &mut on_conv, &mut drain)?;
+    let run =
+        run_file_parallel(path, cfg, &mut rpc_an, apps_an.as_mut(), &mut on_conv, &mut drain)?;
     let mut rpc = rpc_an.finish();
     if !rpc.calls.is_empty() {
         on_calls(&rpc.calls);
@@ -139,4 +148,3 @@ pub fn analyze_file(path: &Path, mode: Mode, on_calls: &mut (dyn FnMut(&[Call]) 
     };
     Ok(FileFacts { run, capture, conversations: convs, rpc, endpoints, apps })
 }
-

@@ -126,7 +126,13 @@ fn pass_over<H: StreamHandler>(
     if damage.is_none() {
         damage = capture.truncated.clone().map(|t| format!("{name}: {t}"));
     }
-    Ok(FileRun { name, capture, decode: pass.decode_stats().clone(), engine: pass.engine.stats().clone(), damage })
+    Ok(FileRun {
+        name,
+        capture,
+        decode: pass.decode_stats().clone(),
+        engine: pass.engine.stats().clone(),
+        damage,
+    })
 }
 
 fn progress(r: &CaptureReader) -> Option<ProgressBar> {
@@ -136,9 +142,11 @@ fn progress(r: &CaptureReader) -> Option<ProgressBar> {
     }
     let b = ProgressBar::new(len);
     b.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .ok()?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .ok()?
+        .progress_chars("=> "),
     );
     b.set_message(r.name().to_string());
     Some(b)
@@ -156,7 +164,11 @@ pub fn warn_run(run: &FileRun) {
     }
     let d = &run.decode;
     if d.decode_errors + d.malformed_transport > 0 {
-        let first = d.issues.first().map(|i| format!(" (first: frame {}: {})", i.frame, i.what)).unwrap_or_default();
+        let first = d
+            .issues
+            .first()
+            .map(|i| format!(" (first: frame {}: {})", i.frame, i.what))
+            .unwrap_or_default();
         eprintln!(
             "tracehound: {}: {} frames could not be decoded{first}",
             run.name,
@@ -167,7 +179,10 @@ pub fn warn_run(run: &FileRun) {
         eprintln!("tracehound: {}: {n} frames of unsupported link type {lt} skipped", run.name);
     }
     if run.engine.evicted_by_limit > 0 {
-        eprintln!("tracehound: {}: flow table limit reached, {} flows closed early", run.name, run.engine.evicted_by_limit);
+        eprintln!(
+            "tracehound: {}: flow table limit reached, {} flows closed early",
+            run.name, run.engine.evicted_by_limit
+        );
     }
 }
 
@@ -181,31 +196,68 @@ mod tests {
     struct Log(Vec<String>);
 
     fn digest(data: &[u8]) -> u64 {
-        data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3))
+        data.iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3))
     }
 
     impl StreamHandler for Log {
-        fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
-            self.0.push(format!("data {} {dir:?} {offset} {} {:x} {frame} {ts:?}", flow.id, data.len(), digest(data)));
+        fn tcp_data(
+            &mut self,
+            flow: &FlowInfo,
+            dir: Dir,
+            offset: u64,
+            data: &[u8],
+            frame: u64,
+            ts: Timestamp,
+        ) {
+            self.0.push(format!(
+                "data {} {dir:?} {offset} {} {:x} {frame} {ts:?}",
+                flow.id,
+                data.len(),
+                digest(data)
+            ));
         }
-        fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, _: Timestamp) {
+        fn tcp_gap(
+            &mut self,
+            flow: &FlowInfo,
+            dir: Dir,
+            offset: u64,
+            len: u64,
+            frame: u64,
+            _: Timestamp,
+        ) {
             self.0.push(format!("gap {} {dir:?} {offset} {len} {frame}", flow.id));
         }
         fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
             self.0.push(format!("end {} {ts:?}", flow.id));
         }
         fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, _: Timestamp) {
-            self.0.push(format!("udp {} {dir:?} {} {:x} {frame}", flow.id, data.len(), digest(data)));
+            self.0.push(format!(
+                "udp {} {dir:?} {} {:x} {frame}",
+                flow.id,
+                data.len(),
+                digest(data)
+            ));
         }
     }
 
     fn runs(path: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let mut on_conv = |c: Conversation, h: &mut Log| h.0.push(format!("conv {} {}", c.info.id, c.first_frame));
+        let mut on_conv = |c: Conversation, h: &mut Log| {
+            h.0.push(format!("conv {} {}", c.info.id, c.first_frame))
+        };
         let mut tick = |h: &mut Log| h.0.push("tick".into());
         let mut one = Log::default();
         run_file(path, Config::default(), &mut one, &mut on_conv, &mut tick).unwrap();
         let (mut main, mut side) = (Log::default(), Log::default());
-        run_file_parallel(path, Config::default(), &mut main, Some(&mut side), &mut on_conv, &mut tick).unwrap();
+        run_file_parallel(
+            path,
+            Config::default(),
+            &mut main,
+            Some(&mut side),
+            &mut on_conv,
+            &mut tick,
+        )
+        .unwrap();
         (one.0, main.0, side.0)
     }
 
@@ -227,10 +279,18 @@ mod tests {
             assert!(one.iter().any(|l| l.starts_with("conv ")), "{f}");
             assert!(one.iter().any(|l| l.starts_with("data ") || l.starts_with("udp ")), "{f}");
             assert_eq!(one, main, "{f}: the main worker saw something else");
-            let streams: Vec<&String> = one.iter().filter(|l| !l.starts_with("conv ") && l.as_str() != "tick").collect();
-            assert_eq!(streams, side.iter().collect::<Vec<_>>(), "{f}: the second worker saw something else");
+            let streams: Vec<&String> =
+                one.iter().filter(|l| !l.starts_with("conv ") && l.as_str() != "tick").collect();
+            assert_eq!(
+                streams,
+                side.iter().collect::<Vec<_>>(),
+                "{f}: the second worker saw something else"
+            );
         }
         let gaps = runs(&Path::new(root).join("tests/fixtures/lab/net-capture-missed.pcap")).0;
-        assert!(gaps.iter().any(|l| l.starts_with("gap ")), "the capture with missed packets has a gap");
+        assert!(
+            gaps.iter().any(|l| l.starts_with("gap ")),
+            "the capture with missed packets has a gap"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `tracehound`: why Windows / DCE-RPC and TCP connections fail or crawl, from a capture or
 //! live. A thin binary: argument parsing and glue over the library crates.
 
-mod cmd;
 mod analysis;
+mod cmd;
 mod input;
 mod offload;
 

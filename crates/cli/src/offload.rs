@@ -29,10 +29,35 @@ const SPARES: usize = 2;
 
 /// One recorded handler call. Payload lives in the batch's byte arena.
 enum Ev {
-    Data { flow: FlowInfo, dir: Dir, offset: u64, start: usize, len: usize, frame: u64, ts: Timestamp },
-    Gap { flow: FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp },
-    End { flow: FlowInfo, ts: Timestamp },
-    Udp { flow: FlowInfo, dir: Dir, start: usize, len: usize, frame: u64, ts: Timestamp },
+    Data {
+        flow: FlowInfo,
+        dir: Dir,
+        offset: u64,
+        start: usize,
+        len: usize,
+        frame: u64,
+        ts: Timestamp,
+    },
+    Gap {
+        flow: FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    },
+    End {
+        flow: FlowInfo,
+        ts: Timestamp,
+    },
+    Udp {
+        flow: FlowInfo,
+        dir: Dir,
+        start: usize,
+        len: usize,
+        frame: u64,
+        ts: Timestamp,
+    },
     /// The next conversation of the batch's list has finished.
     Conv,
     /// The reader's periodic point (drain analyzer output).
@@ -111,11 +136,27 @@ impl Recorder {
 }
 
 impl StreamHandler for Recorder {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         let start = self.push_bytes(data);
         self.pushed(Ev::Data { flow: *flow, dir, offset, start, len: data.len(), frame, ts });
     }
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    ) {
         self.pushed(Ev::Gap { flow: *flow, dir, offset, len, frame, ts });
     }
     fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
@@ -155,7 +196,9 @@ impl Replayer {
                         let data = b.bytes.get(start..start + len).unwrap_or(&[]);
                         h.tcp_data(&flow, dir, offset, data, frame, ts);
                     }
-                    Ev::Gap { flow, dir, offset, len, frame, ts } => h.tcp_gap(&flow, dir, offset, len, frame, ts),
+                    Ev::Gap { flow, dir, offset, len, frame, ts } => {
+                        h.tcp_gap(&flow, dir, offset, len, frame, ts)
+                    }
                     Ev::End { flow, ts } => h.tcp_end(&flow, ts),
                     Ev::Udp { flow, dir, start, len, frame, ts } => {
                         let data = b.bytes.get(start..start + len).unwrap_or(&[]);
@@ -201,6 +244,13 @@ pub fn channel(side: bool) -> (Recorder, Replayer, Option<Replayer>) {
     } else {
         (None, None)
     };
-    let rec = Recorder { cur: Batch::default(), convs: Vec::new(), main: main_tx, side: side_tx, free, closed: false };
+    let rec = Recorder {
+        cur: Batch::default(),
+        convs: Vec::new(),
+        main: main_tx,
+        side: side_tx,
+        free,
+        closed: false,
+    };
     (rec, main, side)
 }

@@ -49,7 +49,10 @@ fn a_capture_cut_short_is_analysed_up_to_the_cut_and_exits_4() {
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cut.pcap") && err.contains("analysed"), "{err}");
-    let convs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let convs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(convs.len(), 1);
     assert!(convs[0]["packets"].as_u64().unwrap() > 100);
 }
@@ -59,19 +62,33 @@ fn standard_input_and_gzip_read_like_the_file() {
     let path = lab("net-healthy.pcap");
     let direct = bin().args(["conversations", "--json"]).arg(&path).output().unwrap();
     let bytes = std::fs::read(&path).unwrap();
-    let mut child = bin().args(["conversations", "--json", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = bin()
+        .args(["conversations", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(&bytes).unwrap();
     let piped = child.wait_with_output().unwrap();
     assert!(piped.status.success());
-    let strip = |s: &[u8]| String::from_utf8_lossy(s).lines().map(|l| {
-        let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-        v.as_object_mut().unwrap().remove("file");
-        v
-    }).collect::<Vec<_>>();
+    let strip = |s: &[u8]| {
+        String::from_utf8_lossy(s)
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("file");
+                v
+            })
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&direct.stdout), strip(&piped.stdout));
     // gzip: made with the system's gzip
     let gz = std::env::temp_dir().join(format!("tracehound-cli-gz-{}.pcap.gz", std::process::id()));
-    let st = Command::new("sh").arg("-c").arg(format!("gzip -c '{}' > '{}'", path.display(), gz.display())).status().unwrap();
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c '{}' > '{}'", path.display(), gz.display()))
+        .status()
+        .unwrap();
     assert!(st.success());
     let zipped = bin().args(["conversations", "--json"]).arg(&gz).output().unwrap();
     assert!(zipped.status.success());
@@ -81,13 +98,35 @@ fn standard_input_and_gzip_read_like_the_file() {
 
 #[test]
 fn conversation_json_has_the_documented_fields() {
-    let out = bin().args(["conversations", "--json"]).arg(lab("net-connect-unanswered.pcap")).output().unwrap();
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
-    for k in ["proto", "src", "sport", "dst", "dport", "state", "history", "packets", "bytes", "start", "end", "analysis"] {
+    let out = bin()
+        .args(["conversations", "--json"])
+        .arg(lab("net-connect-unanswered.pcap"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    for k in [
+        "proto", "src", "sport", "dst", "dport", "state", "history", "packets", "bytes", "start",
+        "end", "analysis",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
-    for k in ["retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order", "lost_segment", "ack_lost_segment",
-        "duplicate_ack", "zero_window", "zero_window_probe", "window_full", "window_update", "keep_alive", "keep_alive_ack", "reused_ports"] {
+    for k in [
+        "retransmission",
+        "fast_retransmission",
+        "spurious_retransmission",
+        "out_of_order",
+        "lost_segment",
+        "ack_lost_segment",
+        "duplicate_ack",
+        "zero_window",
+        "zero_window_probe",
+        "window_full",
+        "window_update",
+        "keep_alive",
+        "keep_alive_ack",
+        "reused_ports",
+    ] {
         assert!(v["analysis"].get(k).is_some_and(|n| n.is_u64()), "analysis.{k}");
     }
     assert_eq!(v["state"], "S0");
@@ -113,7 +152,10 @@ fn filters_and_top_select_conversations() {
 #[test]
 fn bad_command_lines_exit_2_and_help_exits_0() {
     assert_eq!(bin().args(["conversations"]).output().unwrap().status.code(), Some(2));
-    assert_eq!(bin().args(["analyze", "--fail-on", "sometimes", "x"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(
+        bin().args(["analyze", "--fail-on", "sometimes", "x"]).output().unwrap().status.code(),
+        Some(2)
+    );
     for cmd in ["analyze", "conversations", "rpc"] {
         let out = bin().args([cmd, "--help"]).output().unwrap();
         assert_eq!(out.status.code(), Some(0));
@@ -124,15 +166,28 @@ fn bad_command_lines_exit_2_and_help_exits_0() {
 
 #[test]
 fn rpc_json_calls_and_endpoints() {
-    let out = bin().args(["rpc", "--json"]).arg(lab("rpc-epm-map-then-call.pcap")).output().unwrap();
-    let calls: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out =
+        bin().args(["rpc", "--json"]).arg(lab("rpc-epm-map-then-call.pcap")).output().unwrap();
+    let calls: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let map = calls.iter().find(|c| c["operation"] == "ept_map").expect("ept_map call");
     let ep = &map["endpoints"][0];
     assert!(ep["binding"].as_str().unwrap().starts_with("ncacn_ip_tcp:"));
     let port = ep["port"].as_u64().unwrap();
-    assert!(calls.iter().any(|c| c["dport"].as_u64() == Some(port) && c["interface"] == "samr" && c["outcome"] == "ok"));
-    let out = bin().args(["rpc", "--endpoints", "--json"]).arg(lab("rpc-epm-map-then-call.pcap")).output().unwrap();
-    let eps: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(calls.iter().any(|c| c["dport"].as_u64() == Some(port)
+        && c["interface"] == "samr"
+        && c["outcome"] == "ok"));
+    let out = bin()
+        .args(["rpc", "--endpoints", "--json"])
+        .arg(lab("rpc-epm-map-then-call.pcap"))
+        .output()
+        .unwrap();
+    let eps: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(eps.len(), 1);
     assert_eq!(eps[0]["follow_up"], "answered");
     assert_eq!(eps[0]["port"].as_u64(), Some(port));
@@ -148,19 +203,47 @@ fn rpc_association_parameters_match_tshark() {
     let ts = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(&path)
-        .args(["-Y", "dcerpc.pkt_type == 12", "-T", "fields", "-e", "dcerpc.cn_max_xmit", "-e", "dcerpc.cn_max_recv", "-e", "dcerpc.cn_assoc_group"])
+        .args([
+            "-Y",
+            "dcerpc.pkt_type == 12",
+            "-T",
+            "fields",
+            "-e",
+            "dcerpc.cn_max_xmit",
+            "-e",
+            "dcerpc.cn_max_recv",
+            "-e",
+            "dcerpc.cn_assoc_group",
+        ])
         .output()
         .expect("tshark installed");
     let acks: Vec<Vec<u64>> = String::from_utf8_lossy(&ts.stdout)
         .lines()
-        .map(|l| l.split('\t').map(|v| if let Some(h) = v.strip_prefix("0x") { u64::from_str_radix(h, 16).unwrap() } else { v.parse().unwrap() }).collect())
+        .map(|l| {
+            l.split('\t')
+                .map(|v| {
+                    if let Some(h) = v.strip_prefix("0x") {
+                        u64::from_str_radix(h, 16).unwrap()
+                    } else {
+                        v.parse().unwrap()
+                    }
+                })
+                .collect()
+        })
         .collect();
     assert!(!acks.is_empty());
     let out = bin().args(["rpc", "--json"]).arg(&path).output().unwrap();
-    let calls: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let calls: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     for c in &calls {
         let a = &c["association"];
-        let ours = vec![a["max_xmit_frag"].as_u64().unwrap(), a["max_recv_frag"].as_u64().unwrap(), a["assoc_group"].as_u64().unwrap()];
+        let ours = vec![
+            a["max_xmit_frag"].as_u64().unwrap(),
+            a["max_recv_frag"].as_u64().unwrap(),
+            a["assoc_group"].as_u64().unwrap(),
+        ];
         assert!(acks.contains(&ours), "{ours:?} not among tshark's bind_acks {acks:?}");
     }
 }

@@ -11,5 +11,10 @@ fn readme_outputs_match_the_binary() {
         .arg(env!("CARGO_BIN_EXE_tracehound"))
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

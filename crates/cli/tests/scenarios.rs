@@ -9,16 +9,26 @@ use std::process::Command;
 use serde_json::Value;
 
 fn lab(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/lab").join(format!("{name}.pcap"));
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/lab")
+        .join(format!("{name}.pcap"));
     assert!(p.is_file(), "missing fixture {}", p.display());
     p
 }
 
 fn analyze(path: &Path) -> (Vec<Value>, String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tracehound")).arg("analyze").arg("--json").arg(path).output().unwrap();
-    let findings: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
-    let text = Command::new(env!("CARGO_BIN_EXE_tracehound")).arg("analyze").arg(path).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .arg("analyze")
+        .arg("--json")
+        .arg(path)
+        .output()
+        .unwrap();
+    let findings: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let text =
+        Command::new(env!("CARGO_BIN_EXE_tracehound")).arg("analyze").arg(path).output().unwrap();
     (findings, String::from_utf8_lossy(&text.stdout).into_owned(), out.status.code().unwrap_or(-1))
 }
 
@@ -27,7 +37,11 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
     ("net-connect-unanswered", &["tcp.connect_unanswered"], "tcp.connect_unanswered"),
     ("net-connect-refused", &["tcp.connect_refused"], "tcp.connect_refused"),
     ("net-icmp-prohibited", &["tcp.connect_unanswered"], "tcp.connect_unanswered"),
-    ("net-icmp-port-unreachable", &["tcp.connect_unanswered", "udp.port_unreachable"], "tcp.connect_unanswered"),
+    (
+        "net-icmp-port-unreachable",
+        &["tcp.connect_unanswered", "udp.port_unreachable"],
+        "tcp.connect_unanswered",
+    ),
     ("net-loss", &["tcp.loss"], "tcp.loss"),
     ("net-pmtu-blackhole", &["tcp.pmtu_blackhole"], "tcp.pmtu_blackhole"),
     ("net-mss-exceeded", &["tcp.mss_exceeded"], "tcp.mss_exceeded"),
@@ -46,7 +60,11 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
     ("rpc-dynamic-filtered-server", &["rpc.endpoint_unreachable"], "rpc.endpoint_unreachable"),
     ("rpc-dynamic-rejected", &["rpc.endpoint_unreachable"], "rpc.endpoint_unreachable"),
     ("rpc-dynamic-icmp", &["rpc.endpoint_unreachable"], "rpc.endpoint_unreachable"),
-    ("rpc-nat-mismatch", &["rpc.endpoint_address_mismatch", "rpc.endpoint_unreachable"], "rpc.endpoint_address_mismatch"),
+    (
+        "rpc-nat-mismatch",
+        &["rpc.endpoint_address_mismatch", "rpc.endpoint_unreachable"],
+        "rpc.endpoint_address_mismatch",
+    ),
     ("rpc-not-registered", &["rpc.endpoint_not_registered"], "rpc.endpoint_not_registered"),
     ("rpc-context-rejected", &["rpc.refused"], "rpc.refused"),
     ("rpc-fault", &["rpc.refused"], "rpc.refused"),
@@ -56,8 +74,18 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
 ];
 
 /// Healthy traffic: no problem and no warning may be raised.
-const HEALTHY: &[&str] =
-    &["net-healthy", "net-nagle-nodelay", "rpc-healthy-mixed", "rpc-epm-map-then-call", "rpc-epm-lookup", "rpc-smb-pipe", "rpc-smb1-pipe", "net-gso-artifact", "net-dup-capture", "net-capture-missed"];
+const HEALTHY: &[&str] = &[
+    "net-healthy",
+    "net-nagle-nodelay",
+    "rpc-healthy-mixed",
+    "rpc-epm-map-then-call",
+    "rpc-epm-lookup",
+    "rpc-smb-pipe",
+    "rpc-smb1-pipe",
+    "net-gso-artifact",
+    "net-dup-capture",
+    "net-capture-missed",
+];
 
 #[test]
 fn each_scenario_raises_its_finding_and_names_it_first() {
@@ -85,7 +113,9 @@ fn each_scenario_raises_its_finding_and_names_it_first() {
         }
         // Every finding carries evidence: frames and lines.
         for f in &fs {
-            if f["evidence"]["frames"].as_array().is_none_or(|a| a.is_empty()) && f["id"] != "capture.damaged" {
+            if f["evidence"]["frames"].as_array().is_none_or(|a| a.is_empty())
+                && f["id"] != "capture.damaged"
+            {
                 errors.push(format!("{name}: {} has no frames as evidence", f["id"]));
             }
             if f["next_steps"].as_array().is_none_or(|a| a.is_empty()) {
@@ -118,7 +148,14 @@ fn endpoint_evidence_names_the_ports_and_frames_tshark_sees() {
     let ports = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(&path)
-        .args(["-Y", "epm.proto.tcp_port && dcerpc.pkt_type == 2", "-T", "fields", "-e", "epm.proto.tcp_port"])
+        .args([
+            "-Y",
+            "epm.proto.tcp_port && dcerpc.pkt_type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "epm.proto.tcp_port",
+        ])
         .output()
         .expect("tshark installed");
     let port: u16 = String::from_utf8_lossy(&ports.stdout)
@@ -129,15 +166,26 @@ fn endpoint_evidence_names_the_ports_and_frames_tshark_sees() {
     let syns = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(&path)
-        .args(["-Y", &format!("tcp.dstport == {port} && tcp.flags.syn == 1 && tcp.flags.ack == 0"), "-T", "fields", "-e", "frame.number"])
+        .args([
+            "-Y",
+            &format!("tcp.dstport == {port} && tcp.flags.syn == 1 && tcp.flags.ack == 0"),
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
         .output()
         .unwrap();
-    let syn_frames: Vec<u64> = String::from_utf8_lossy(&syns.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let syn_frames: Vec<u64> = String::from_utf8_lossy(&syns.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
     assert!(syn_frames.len() >= 2, "SYN retransmissions expected");
     let (fs, _, _) = analyze(&path);
     let f = fs.iter().find(|f| f["id"] == "rpc.endpoint_unreachable").expect("raised");
     assert_eq!(f["evidence"]["values"]["port"], port);
-    let frames: Vec<u64> = f["evidence"]["frames"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let frames: Vec<u64> =
+        f["evidence"]["frames"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     for s in &syn_frames {
         assert!(frames.contains(s), "SYN frame {s} missing from evidence {frames:?}");
     }
@@ -146,9 +194,17 @@ fn endpoint_evidence_names_the_ports_and_frames_tshark_sees() {
 #[test]
 fn fail_on_sets_the_exit_code() {
     let bin = env!("CARGO_BIN_EXE_tracehound");
-    let st = Command::new(bin).args(["analyze", "--fail-on", "problem"]).arg(lab("rpc-dynamic-filtered")).output().unwrap();
+    let st = Command::new(bin)
+        .args(["analyze", "--fail-on", "problem"])
+        .arg(lab("rpc-dynamic-filtered"))
+        .output()
+        .unwrap();
     assert_eq!(st.status.code(), Some(1));
-    let st = Command::new(bin).args(["analyze", "--fail-on", "problem"]).arg(lab("net-healthy")).output().unwrap();
+    let st = Command::new(bin)
+        .args(["analyze", "--fail-on", "problem"])
+        .arg(lab("net-healthy"))
+        .output()
+        .unwrap();
     assert_eq!(st.status.code(), Some(0));
 }
 
@@ -178,7 +234,10 @@ fn client_and_server_captures_together_locate_the_drop() {
         .arg(lab("rpc-dynamic-filtered-server"))
         .output()
         .unwrap();
-    let fs: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let fs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(fs[0]["id"], "path.host_silent", "{fs:#?}");
     assert_eq!(fs[0]["evidence"]["values"]["port"], 49154);
     // Alone, the client capture cannot say where the SYNs died.

@@ -17,7 +17,9 @@ use crate::{Evidence, Facts, Finding, FlowRef, Severity};
 
 type Key = (Proto, std::net::SocketAddr, std::net::SocketAddr);
 
-fn index(cs: &[Conversation]) -> (HashMap<Key, &Conversation>, HashMap<(Proto, u16, u16), Vec<&Conversation>>) {
+fn index(
+    cs: &[Conversation],
+) -> (HashMap<Key, &Conversation>, HashMap<(Proto, u16, u16), Vec<&Conversation>>) {
     let mut exact = HashMap::new();
     let mut ports: HashMap<(Proto, u16, u16), Vec<&Conversation>> = HashMap::new();
     for c in cs {
@@ -44,12 +46,16 @@ fn pair(a: &Facts, b: &Facts, out: &mut Vec<Finding>) {
     let mut lost: Vec<(&Conversation, Dir, u64, &str, &str)> = Vec::new();
     let mut never_arrived: Vec<(&Conversation, &str, &str)> = Vec::new();
     for ca in a.conversations {
-        let cb = exact.get(&(ca.info.proto, ca.info.orig, ca.info.resp)).copied().or_else(|| {
-            match ports.get(&(ca.info.proto, ca.info.orig.port(), ca.info.resp.port())).map(|v| v.as_slice()) {
-                Some([only]) if ca.info.orig.port() >= 1024 => Some(*only),
-                _ => None,
-            }
-        });
+        let cb =
+            exact.get(&(ca.info.proto, ca.info.orig, ca.info.resp)).copied().or_else(
+                || match ports
+                    .get(&(ca.info.proto, ca.info.orig.port(), ca.info.resp.port()))
+                    .map(|v| v.as_slice())
+                {
+                    Some([only]) if ca.info.orig.port() >= 1024 => Some(*only),
+                    _ => None,
+                },
+            );
         let Some(cb) = cb else {
             // Attempts that only one capture saw: the other capture point never got them.
             if ca.state == Some(ConnState::S0) && ca.syn_frames.len() > 1 {
@@ -57,7 +63,10 @@ fn pair(a: &Facts, b: &Facts, out: &mut Vec<Finding>) {
             }
             continue;
         };
-        if ca.info.proto == Proto::Tcp && ca.state == Some(ConnState::S0) && cb.state == Some(ConnState::S0) {
+        if ca.info.proto == Proto::Tcp
+            && ca.state == Some(ConnState::S0)
+            && cb.state == Some(ConnState::S0)
+        {
             // Both captures saw the SYNs and no answer. The capture nearer the responder is
             // the one the SYNs reached last; both saw them, so they crossed the path.
             silent.push((ca, cb, a.file, b.file));
@@ -77,8 +86,17 @@ fn pair(a: &Facts, b: &Facts, out: &mut Vec<Finding>) {
         let mut ev = Evidence { file: Some(format!("{fa} + {fb}")), ..Default::default() };
         ev.flows.push(FlowRef::of(ca));
         ev.add_frames(ca.syn_frames.iter().copied());
-        ev.line(format!("{fa}: {} SYNs from {} (frames {})", ca.syn_frames.len(), ca.info.orig, ca.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")));
-        ev.line(format!("{fb}: the same {} SYNs arrive (frames {}), and nothing is sent back", cb.syn_frames.len(), cb.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")));
+        ev.line(format!(
+            "{fa}: {} SYNs from {} (frames {})",
+            ca.syn_frames.len(),
+            ca.info.orig,
+            ca.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        ));
+        ev.line(format!(
+            "{fb}: the same {} SYNs arrive (frames {}), and nothing is sent back",
+            cb.syn_frames.len(),
+            cb.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        ));
         ev.value("address", resp.ip().to_string());
         ev.value("port", resp.port());
         ev.finish();
@@ -101,7 +119,13 @@ came back. If the second capture was taken on {} itself, its own firewall discar
         let mut ev = Evidence { file: Some(fa.to_string()), ..Default::default() };
         ev.flows.push(FlowRef::of(c));
         ev.add_frames(c.syn_frames.iter().copied());
-        ev.line(format!("{fa}: {} SYNs from {} to {} (frames {}); {fb} has none of them", c.syn_frames.len(), c.info.orig, c.info.resp, c.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")));
+        ev.line(format!(
+            "{fa}: {} SYNs from {} to {} (frames {}); {fb} has none of them",
+            c.syn_frames.len(),
+            c.info.orig,
+            c.info.resp,
+            c.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        ));
         ev.finish();
         out.push(Finding {
             id: "path.lost_between",
@@ -120,7 +144,11 @@ came back. If the second capture was taken on {} itself, its own firewall discar
         let mut ev = Evidence::default();
         for (c, d, n, near, far) in lost.iter().take(10) {
             ev.flows.push(FlowRef::of(c));
-            ev.line(format!("{} → {}: {n} packets seen in {near} but not in {far}", c.info.src(*d), c.info.dst(*d)));
+            ev.line(format!(
+                "{} → {}: {n} packets seen in {near} but not in {far}",
+                c.info.src(*d),
+                c.info.dst(*d)
+            ));
         }
         ev.value("packets", total);
         ev.finish();

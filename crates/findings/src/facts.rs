@@ -36,6 +36,9 @@ pub struct Facts<'a> {
 impl Facts<'_> {
     /// The conversation with this flow id, if kept.
     pub fn conversation(&self, id: u64) -> Option<&Conversation> {
-        self.conversations.binary_search_by_key(&id, |c| c.info.id).ok().map(|i| &self.conversations[i])
+        self.conversations
+            .binary_search_by_key(&id, |c| c.info.id)
+            .ok()
+            .map(|i| &self.conversations[i])
     }
 }

@@ -5,9 +5,9 @@
 //! Adding a rule means adding one file under `rules/` and one line in [`rules::all`]; no
 //! other rule changes.
 
+pub mod compare;
 mod facts;
 mod finding;
-pub mod compare;
 pub mod rules;
 
 pub use facts::{CaptureFacts, Facts};
@@ -62,7 +62,11 @@ pub fn evaluate_timed(facts: &Facts) -> (Vec<Finding>, Vec<RuleTime>) {
     let mut out: Vec<Finding> = Vec::with_capacity(parts.iter().map(|(_, v, _)| v.len()).sum());
     let mut times = Vec::with_capacity(parts.len());
     for (i, v, seconds) in parts {
-        times.push(RuleTime { rule: rules.get(i).map_or("?", |r| r.name), seconds, findings: v.len() });
+        times.push(RuleTime {
+            rule: rules.get(i).map_or("?", |r| r.name),
+            seconds,
+            findings: v.len(),
+        });
         out.extend(v);
     }
     sort(&mut out);
@@ -71,5 +75,11 @@ pub fn evaluate_timed(facts: &Facts) -> (Vec<Finding>, Vec<RuleTime>) {
 
 /// Severity first, then weight, then id (stable output).
 pub fn sort(v: &mut [Finding]) {
-    v.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.weight.cmp(&a.weight)).then(a.id.cmp(b.id)).then(a.title.cmp(&b.title)));
+    v.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(b.weight.cmp(&a.weight))
+            .then(a.id.cmp(b.id))
+            .then(a.title.cmp(&b.title))
+    });
 }

@@ -8,7 +8,13 @@ use tracehound_findings::rules::{all, Facts};
 use tracehound_findings::{Finding, Severity};
 use tracehound_flows::{Dir, FlowInfo, Proto, StreamHandler, Timestamp};
 
-const OURS: [&str; 5] = ["dns.failure", "tls.handshake_failure", "tls.certificate_mismatch", "tls.certificate_expired", "app.slow_responder"];
+const OURS: [&str; 5] = [
+    "dns.failure",
+    "tls.handshake_failure",
+    "tls.certificate_mismatch",
+    "tls.certificate_expired",
+    "app.slow_responder",
+];
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
@@ -26,7 +32,14 @@ fn ts(us: i64) -> Timestamp {
 
 fn run_rules(apps: &AppReport) -> Vec<Finding> {
     let rpc = tracehound_rpc::RpcAnalyzer::new(Default::default()).finish();
-    let facts = Facts { file: "test", capture: &Default::default(), conversations: &[], rpc: &rpc, endpoints: &[], apps };
+    let facts = Facts {
+        file: "test",
+        capture: &Default::default(),
+        conversations: &[],
+        rpc: &rpc,
+        endpoints: &[],
+        apps,
+    };
     let mut out = Vec::new();
     for r in all() {
         (r.check)(&facts, &mut out);
@@ -38,13 +51,24 @@ fn run_rules(apps: &AppReport) -> Vec<Finding> {
 #[test]
 fn registered() {
     let names: Vec<&str> = all().iter().map(|r| r.name).collect();
-    for n in ["dns.failure", "tls.handshake_failure", "tls.certificate_mismatch", "tls.certificate_expired", "app.slow_responder"] {
+    for n in [
+        "dns.failure",
+        "tls.handshake_failure",
+        "tls.certificate_mismatch",
+        "tls.certificate_expired",
+        "app.slow_responder",
+    ] {
         assert!(names.contains(&n), "{n} not in rules::all(): {names:?}");
     }
 }
 
 fn udp(port: u16) -> FlowInfo {
-    FlowInfo { id: port as u64, proto: Proto::Udp, orig: format!("10.77.1.1:{port}").parse().unwrap(), resp: "10.77.1.2:53".parse().unwrap() }
+    FlowInfo {
+        id: port as u64,
+        proto: Proto::Udp,
+        orig: format!("10.77.1.1:{port}").parse().unwrap(),
+        resp: "10.77.1.2:53".parse().unwrap(),
+    }
 }
 
 /// tests/fixtures/lab/net-dns-failure.pcap frames 7/8 (fail.lab.test → SERVFAIL) and 11/12
@@ -53,7 +77,13 @@ fn udp(port: u16) -> FlowInfo {
 fn servfail_and_silence_are_a_problem() {
     let mut a = AppAnalyzer::new(AppConfig::default());
     a.udp(&udp(36268), Dir::Orig, &hex("0e4b01200001000000000001046661696c036c61620474657374000001000100002904d000000000000c000a0008b3370f730ee3109a"), 7, ts(us(1795261463, 214975)));
-    a.udp(&udp(36268), Dir::Resp, &hex("0e4b85820001000000000000046661696c036c616204746573740000010001"), 8, ts(us(1795261463, 215182)));
+    a.udp(
+        &udp(36268),
+        Dir::Resp,
+        &hex("0e4b85820001000000000000046661696c036c616204746573740000010001"),
+        8,
+        ts(us(1795261463, 215182)),
+    );
     let silent = hex("9def012000010000000000010673696c656e74036c61620474657374000001000100002904d000000000000c000a00082cffe28dbd916348");
     a.udp(&udp(40050), Dir::Orig, &silent, 11, ts(us(1795261463, 291199)));
     a.udp(&udp(43790), Dir::Orig, &silent, 12, ts(us(1795261464, 291469)));
@@ -62,7 +92,10 @@ fn servfail_and_silence_are_a_problem() {
     assert_eq!(f[0].id, "dns.failure");
     assert_eq!(f[0].severity, Severity::Problem);
     assert_eq!(f[0].evidence.frames, [7, 8, 11, 12]);
-    assert_eq!(f[0].evidence.values["by_failure"], serde_json::json!({"SERVFAIL": 1, "no answer": 1}));
+    assert_eq!(
+        f[0].evidence.values["by_failure"],
+        serde_json::json!({"SERVFAIL": 1, "no answer": 1})
+    );
 }
 
 /// Only an NXDOMAIN is a warning; a NOERROR answer is nothing.
@@ -72,7 +105,13 @@ fn servfail_and_silence_are_a_problem() {
 fn nxdomain_alone_is_a_warning() {
     let mut a = AppAnalyzer::new(AppConfig::default());
     a.udp(&udp(55758), Dir::Orig, &hex("eede01200001000000000001026e78036c61620474657374000001000100002904d000000000000c000a0008140dbd9d1aa473e4"), 5, ts(us(1795261463, 169738)));
-    a.udp(&udp(55758), Dir::Resp, &hex("eede85830001000000000000026e78036c616204746573740000010001"), 6, ts(us(1795261463, 176634)));
+    a.udp(
+        &udp(55758),
+        Dir::Resp,
+        &hex("eede85830001000000000000026e78036c616204746573740000010001"),
+        6,
+        ts(us(1795261463, 176634)),
+    );
     let f = run_rules(&a.finish());
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].severity, Severity::Warning);
@@ -89,7 +128,12 @@ fn nxdomain_alone_is_a_warning() {
 /// and 6 (fatal handshake_failure alert).
 #[test]
 fn alert_after_client_hello() {
-    let f = FlowInfo { id: 1, proto: Proto::Tcp, orig: "192.168.4.149:53525".parse().unwrap(), resp: "74.125.239.37:443".parse().unwrap() };
+    let f = FlowInfo {
+        id: 1,
+        proto: Proto::Tcp,
+        orig: "192.168.4.149:53525".parse().unwrap(),
+        resp: "74.125.239.37:443".parse().unwrap(),
+    };
     let mut a = AppAnalyzer::new(AppConfig::default());
     a.tcp_data(&f, Dir::Orig, 0, &hex("16030100ad010000a90303aaa3b6e3259f9c61ee29dde42820a73799972d6bf61ac2ea385a92c8ec5dae2f000012c010c006c015c00bc001003b0002000100ff020100006d000b000403000102000a00340032000e000d0019000b000c00180009000a00160017000800060007001400150004000500120013000100020003000f0010001100230000000d0020001e060106020603050105020503040104020403030103020303020102020203000f000101"), 4, ts(us(1393957586, 786031)));
     a.tcp_data(&f, Dir::Resp, 0, &hex("15030300020228"), 6, ts(us(1393957586, 791198)));
@@ -124,7 +168,12 @@ fn slow_http_server() {
         ((17, us(1795260574, 560778)), (19, us(1795260574, 864453)), (20, us(1795260574, 864750))),
     ];
     let drive = |speedup: f64| {
-        let f = FlowInfo { id: 3, proto: Proto::Tcp, orig: "10.77.1.1:44354".parse().unwrap(), resp: "10.77.1.2:8080".parse().unwrap() };
+        let f = FlowInfo {
+            id: 3,
+            proto: Proto::Tcp,
+            orig: "10.77.1.1:44354".parse().unwrap(),
+            resp: "10.77.1.2:8080".parse().unwrap(),
+        };
         let mut a = AppAnalyzer::new(AppConfig::default());
         let mut off = [0u64; 2];
         let t0 = slow[0].0 .1;

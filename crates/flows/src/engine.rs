@@ -9,8 +9,8 @@ use crate::pkt::{tcpflags::*, Pkt, TcpHdr, L4};
 use crate::reasm::{Out, Reasm};
 use crate::tcp::{self, DirAnalysis};
 use crate::{
-    ConnState, Conversation, Dir, DirStats, FlagEvent, FlowInfo, IcmpError, Proto, RoleSource, StreamHandler, TcpFlag,
-    Timestamp,
+    ConnState, Conversation, Dir, DirStats, FlagEvent, FlowInfo, IcmpError, Proto, RoleSource,
+    StreamHandler, TcpFlag, Timestamp,
 };
 
 /// Limits and switches of the engine. Every limit that is hit is counted in [`EngineStats`].
@@ -235,7 +235,14 @@ impl Engine {
                     Some(&i) => {
                         let f = self.slab[i].as_mut().expect("live flow");
                         if f.conv.icmp_errors.len() < 64 {
-                            f.conv.icmp_errors.push(IcmpError { frame: p.frame, ts: p.ts, from: p.src, v6, icmp_type, code });
+                            f.conv.icmp_errors.push(IcmpError {
+                                frame: p.frame,
+                                ts: p.ts,
+                                from: p.src,
+                                v6,
+                                icmp_type,
+                                code,
+                            });
                         }
                     }
                     None => self.stats.icmp_errors_unmatched += 1,
@@ -244,7 +251,14 @@ impl Engine {
         }
     }
 
-    fn new_flow(&mut self, k: Key, info: FlowInfo, a_is_orig: bool, role: RoleSource, p: &Pkt<'_>) -> usize {
+    fn new_flow(
+        &mut self,
+        k: Key,
+        info: FlowInfo,
+        a_is_orig: bool,
+        role: RoleSource,
+        p: &Pkt<'_>,
+    ) -> usize {
         if self.table.len() >= self.cfg.max_flows {
             self.evict_for_room();
         }
@@ -319,7 +333,15 @@ impl Engine {
         i
     }
 
-    fn tcp(&mut self, p: &Pkt<'_>, sport: u16, dport: u16, hdr: &TcpHdr, payload: &[u8], h: &mut dyn StreamHandler) {
+    fn tcp(
+        &mut self,
+        p: &Pkt<'_>,
+        sport: u16,
+        dport: u16,
+        hdr: &TcpHdr,
+        payload: &[u8],
+        h: &mut dyn StreamHandler,
+    ) {
         let (k, src_is_a) = key(6, p.src, sport, p.dst, dport);
         let syn_only = hdr.flags & (SYN | ACK) == SYN;
         let mut reused = false;
@@ -330,7 +352,10 @@ impl Engine {
                 let f = self.slab[i].as_ref().expect("live flow");
                 let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
                 let other_isn = syn_only && f.ana[dir.idx()].isn.is_some_and(|isn| isn != hdr.seq);
-                let new_conn_reverse = syn_only && dir == Dir::Resp && f.ep[1] == Ep::Inactive && f.ep[0] != Ep::SynSent;
+                let new_conn_reverse = syn_only
+                    && dir == Dir::Resp
+                    && f.ep[1] == Ep::Inactive
+                    && f.ep[0] != Ep::SynSent;
                 if other_isn || new_conn_reverse {
                     self.end_flow(i, h);
                     reused = other_isn;
@@ -427,7 +452,11 @@ impl Engine {
                     f.ana[1].wscale_shift = Some(b);
                 }
             }
-        } else if ackf && dir == Dir::Orig && f.conv.handshake_rtt.is_none() && f.synack_ts.is_some() {
+        } else if ackf
+            && dir == Dir::Orig
+            && f.conv.handshake_rtt.is_none()
+            && f.synack_ts.is_some()
+        {
             if let Some(t) = f.last_syn_ts {
                 f.conv.handshake_rtt = Some(p.ts.secs_since(t));
             }
@@ -512,7 +541,8 @@ impl Engine {
             f.only_attempts = false;
         }
         if fin || rst {
-            f.closed = f.ep.iter().any(|e| *e == Ep::Reset) || f.ep.iter().all(|e| *e == Ep::Closed);
+            f.closed =
+                f.ep.iter().any(|e| *e == Ep::Reset) || f.ep.iter().all(|e| *e == Ep::Closed);
         }
 
         // Payload to the analyzers, in order. An ACK can release (or declare lost) bytes of
@@ -526,7 +556,9 @@ impl Engine {
             if hdr.wire_len > 0 {
                 let seq = if syn { hdr.seq.wrapping_add(1) } else { hdr.seq };
                 let g = &mut gap[d];
-                f.reasm[d].segment_cut(seq, payload, hdr.wire_len, reasm_limit, &mut |o| deliver_to(h, &info, dir, frame, ts, g, o));
+                f.reasm[d].segment_cut(seq, payload, hdr.wire_len, reasm_limit, &mut |o| {
+                    deliver_to(h, &info, dir, frame, ts, g, o)
+                });
             }
             if fin {
                 let s = hdr.seq.wrapping_add(hdr.wire_len).wrapping_add(syn as u32);
@@ -535,7 +567,8 @@ impl Engine {
             if ackf && !rst {
                 let other = dir.flip();
                 let g = &mut gap[other.idx()];
-                f.reasm[other.idx()].acked(hdr.ack, &mut |o| deliver_to(h, &info, other, frame, ts, g, o));
+                f.reasm[other.idx()]
+                    .acked(hdr.ack, &mut |o| deliver_to(h, &info, other, frame, ts, g, o));
             }
             for g in [Dir::Orig, Dir::Resp] {
                 if gap[g.idx()] {
@@ -545,7 +578,14 @@ impl Engine {
         }
     }
 
-    fn udp(&mut self, p: &Pkt<'_>, sport: u16, dport: u16, payload: &[u8], h: &mut dyn StreamHandler) {
+    fn udp(
+        &mut self,
+        p: &Pkt<'_>,
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+        h: &mut dyn StreamHandler,
+    ) {
         let (k, src_is_a) = key(17, p.src, sport, p.dst, dport);
         let idx = match self.table.get(&k).copied() {
             Some(i) => i,
@@ -614,8 +654,11 @@ impl Engine {
 
     /// The flow table is full: finish the longest-idle tenth of it.
     fn evict_for_room(&mut self) {
-        let mut idle: Vec<(Timestamp, usize)> =
-            self.table.values().map(|&i| (self.slab[i].as_ref().expect("live").last_seen, i)).collect();
+        let mut idle: Vec<(Timestamp, usize)> = self
+            .table
+            .values()
+            .map(|&i| (self.slab[i].as_ref().expect("live").last_seen, i))
+            .collect();
         idle.sort_unstable();
         let n = (idle.len() / 10).max(1);
         let mut h = crate::NoHandler;
@@ -634,8 +677,12 @@ impl Engine {
             if self.cfg.deliver_payload {
                 for d in [Dir::Orig, Dir::Resp] {
                     let mut emit = |o: Out<'_>| match o {
-                        Out::Data { offset, data } => h.tcp_data(&info, d, offset, data, f.conv.last_frame, f.conv.end),
-                        Out::Gap { offset, len } => h.tcp_gap(&info, d, offset, len, f.conv.last_frame, f.conv.end),
+                        Out::Data { offset, data } => {
+                            h.tcp_data(&info, d, offset, data, f.conv.last_frame, f.conv.end)
+                        }
+                        Out::Gap { offset, len } => {
+                            h.tcp_gap(&info, d, offset, len, f.conv.last_frame, f.conv.end)
+                        }
                     };
                     f.reasm[d.idx()].finish(&mut emit);
                     self.stats.reasm_overflow_bytes += f.reasm[d.idx()].overflowed;
@@ -654,7 +701,15 @@ impl Engine {
 }
 
 /// Hand one reassembler output of direction `d` to the analyzers.
-fn deliver_to(h: &mut dyn StreamHandler, info: &FlowInfo, d: Dir, frame: u64, ts: Timestamp, gap: &mut bool, o: Out<'_>) {
+fn deliver_to(
+    h: &mut dyn StreamHandler,
+    info: &FlowInfo,
+    d: Dir,
+    frame: u64,
+    ts: Timestamp,
+    gap: &mut bool,
+    o: Out<'_>,
+) {
     match o {
         Out::Data { offset, data } => h.tcp_data(info, d, offset, data, frame, ts),
         Out::Gap { offset, len } => {
@@ -693,7 +748,13 @@ fn nagle_and_windows(f: &mut Flow, dir: Dir, hdr: &TcpHdr, p: &Pkt<'_>, v: &tcp:
     } else if !data && !ctl && hdr.flags & ACK != 0 {
         // A bare ACK from this side: did it release the peer's small segment late?
         if let Some((t0, len, end)) = f.last_data[o] {
-            let small = len < f.conv.dirs[d].mss.map(u32::from).unwrap_or(SMALL_SEGMENT + 1).min(SMALL_SEGMENT + 1) || len < SMALL_SEGMENT;
+            let small = len
+                < f.conv.dirs[d]
+                    .mss
+                    .map(u32::from)
+                    .unwrap_or(SMALL_SEGMENT + 1)
+                    .min(SMALL_SEGMENT + 1)
+                || len < SMALL_SEGMENT;
             let delay = p.ts.secs_since(t0);
             let rtt = f.conv.handshake_rtt.unwrap_or(0.0);
             if hdr.ack == end && small && delay >= DELAYED_ACK_MIN.max(3.0 * rtt) {
@@ -773,18 +834,16 @@ fn update_ep(f: &mut Flow, dir: Dir, flags: u8) {
                 f.ep[d] = Ep::Established;
             }
         }
-        _ => {
-            match f.ep[d] {
-                Ep::Inactive => f.ep[d] = Ep::Partial,
-                Ep::SynSent | Ep::SynAckSent if ack && f.ep[o] != Ep::Inactive => {
-                    f.ep[d] = Ep::Established;
-                    if matches!(f.ep[o], Ep::SynSent | Ep::SynAckSent) {
-                        f.ep[o] = Ep::Established;
-                    }
+        _ => match f.ep[d] {
+            Ep::Inactive => f.ep[d] = Ep::Partial,
+            Ep::SynSent | Ep::SynAckSent if ack && f.ep[o] != Ep::Inactive => {
+                f.ep[d] = Ep::Established;
+                if matches!(f.ep[o], Ep::SynSent | Ep::SynAckSent) {
+                    f.ep[o] = Ep::Established;
                 }
-                _ => {}
             }
-        }
+            _ => {}
+        },
     }
 }
 
@@ -795,7 +854,9 @@ fn conn_state(f: &Flow) -> ConnState {
     let r_inactive = matches!(rs, Ep::Inactive | Ep::Partial);
     let no_payload = !f.payload_seen[0] && !f.payload_seen[1];
     if rs == Ep::Reset {
-        if matches!(os, Ep::SynSent | Ep::SynAckSent) || (os == Ep::Reset && no_payload && f.conv.synack_frame.is_none()) {
+        if matches!(os, Ep::SynSent | Ep::SynAckSent)
+            || (os == Ep::Reset && no_payload && f.conv.synack_frame.is_none())
+        {
             ConnState::REJ
         } else if o_inactive {
             ConnState::RSTRH
@@ -806,7 +867,10 @@ fn conn_state(f: &Flow) -> ConnState {
         if r_inactive {
             // SYN, then the originator's own RST, nothing from the responder in between.
             let h = f.conv.history.trim_start_matches('^');
-            if h.starts_with('S') && !h[1..].contains(['H', 'A', 'F', 'G', 'I', 'Q']) && rs == Ep::Inactive {
+            if h.starts_with('S')
+                && !h[1..].contains(['H', 'A', 'F', 'G', 'I', 'Q'])
+                && rs == Ep::Inactive
+            {
                 ConnState::RSTOS0
             } else {
                 ConnState::OTH

@@ -4,8 +4,8 @@
 //! in-order payload of each direction to protocol analyzers through [`StreamHandler`].
 
 mod types;
-pub use types::*;
 pub use tracehound_capture::Timestamp;
+pub use types::*;
 
 mod engine;
 pub mod pkt;

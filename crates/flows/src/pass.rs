@@ -66,7 +66,11 @@ pub struct Pass {
 
 impl Pass {
     pub fn new(cfg: Config) -> Pass {
-        Pass { engine: Engine::new(cfg), defrag: defrag::Reassembler::default(), decode: DecodeStats::default() }
+        Pass {
+            engine: Engine::new(cfg),
+            defrag: defrag::Reassembler::default(),
+            decode: DecodeStats::default(),
+        }
     }
 
     pub fn decode_stats(&self) -> &DecodeStats {
@@ -167,13 +171,17 @@ impl Pass {
             Transport::Fragment { payload, .. } => {
                 self.decode.fragments += 1;
                 let Some(fr) = ip.fragment else { return };
-                if let Some(r) = self.defrag.push(ip.frag_key(), fr.offset, fr.more, payload, f.ts.as_nanos()) {
+                if let Some(r) =
+                    self.defrag.push(ip.frag_key(), fr.offset, fr.more, payload, f.ts.as_nanos())
+                {
                     self.decode.reassembled += 1;
                     let t = r.transport();
                     let ip_len = (r.data.len() + ip.header.len()) as u32;
                     let l4 = match &t {
                         Transport::Tcp(t) => tcp_l4(t),
-                        Transport::Udp(u) => L4::Udp { sport: u.sport, dport: u.dport, payload: u.payload },
+                        Transport::Udp(u) => {
+                            L4::Udp { sport: u.sport, dport: u.dport, payload: u.payload }
+                        }
                         Transport::Malformed { error, .. } => {
                             self.decode.malformed_transport += 1;
                             self.decode.issue(f.number, format!("reassembled datagram: {error}"));

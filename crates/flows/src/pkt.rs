@@ -35,10 +35,28 @@ pub struct TcpHdr {
 /// Transport layer of a packet the engine tracks.
 #[derive(Clone, Copy, Debug)]
 pub enum L4<'a> {
-    Tcp { sport: u16, dport: u16, hdr: TcpHdr, payload: &'a [u8] },
-    Udp { sport: u16, dport: u16, payload: &'a [u8] },
+    Tcp {
+        sport: u16,
+        dport: u16,
+        hdr: TcpHdr,
+        payload: &'a [u8],
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+        payload: &'a [u8],
+    },
     /// An ICMP/ICMPv6 error quoting a packet: the quoted packet's addresses and ports.
-    IcmpError { v6: bool, icmp_type: u8, code: u8, q_proto: u8, q_src: IpAddr, q_dst: IpAddr, q_sport: u16, q_dport: u16 },
+    IcmpError {
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+        q_proto: u8,
+        q_src: IpAddr,
+        q_dst: IpAddr,
+        q_sport: u16,
+        q_dport: u16,
+    },
 }
 
 /// One packet, as the engine sees it.

@@ -83,7 +83,14 @@ impl Reasm {
     /// A segment whose payload the snap length cut: `data` was captured of `wire_len` bytes.
     /// The captured part is offered as usual; when it was delivered in order, the part the
     /// capture did not keep is declared a gap right away.
-    pub fn segment_cut(&mut self, seq: u32, data: &[u8], wire_len: u32, limit: usize, emit: &mut dyn FnMut(Out<'_>)) {
+    pub fn segment_cut(
+        &mut self,
+        seq: u32,
+        data: &[u8],
+        wire_len: u32,
+        limit: usize,
+        emit: &mut dyn FnMut(Out<'_>),
+    ) {
         self.segment(seq, data, limit, emit);
         let cut = wire_len as u64 - (data.len() as u64).min(wire_len as u64);
         let after = seq.wrapping_add(data.len() as u32);
@@ -182,7 +189,9 @@ mod tests {
     fn collect(r: &mut Reasm, f: impl FnOnce(&mut Reasm, &mut dyn FnMut(Out<'_>))) -> Vec<String> {
         let mut v = Vec::new();
         f(r, &mut |o| match o {
-            Out::Data { offset, data } => v.push(format!("D{offset}:{}", String::from_utf8_lossy(data))),
+            Out::Data { offset, data } => {
+                v.push(format!("D{offset}:{}", String::from_utf8_lossy(data)))
+            }
             Out::Gap { offset, len } => v.push(format!("G{offset}+{len}")),
         });
         v
@@ -204,7 +213,10 @@ mod tests {
         let mut r = Reasm::default();
         r.start(u32::MAX - 1); // wraps
         assert!(collect(&mut r, |r, e| r.segment(0, b"cd", 100, e)).is_empty());
-        assert_eq!(collect(&mut r, |r, e| r.segment(u32::MAX - 1, b"ab", 100, e)), ["D0:ab", "D2:cd"]);
+        assert_eq!(
+            collect(&mut r, |r, e| r.segment(u32::MAX - 1, b"ab", 100, e)),
+            ["D0:ab", "D2:cd"]
+        );
     }
 
     #[test]

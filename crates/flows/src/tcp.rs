@@ -148,7 +148,13 @@ pub(crate) fn analyze(
         }
         let same_seq_ack = Some(seq) == fwd_nextseq && has_ack && Some(ack) == a[fi].lastack;
         // Window update: no data, same seq/ack, window changed.
-        if seglen == 0 && !control && same_seq_ack && h.window != 0 && a[fi].window.is_some() && Some(h.window) != a[fi].window {
+        if seglen == 0
+            && !control
+            && same_seq_ack
+            && h.window != 0
+            && a[fi].window.is_some()
+            && Some(h.window) != a[fi].window
+        {
             v.push(TcpFlag::WindowUpdate);
         }
         // Window full: this segment fills the peer's advertised window exactly.
@@ -161,12 +167,25 @@ pub(crate) fn analyze(
         }
         let same_window = a[fi].window == Some(h.window);
         // Keep-alive ACK: the answer to the peer's keep-alive.
-        if seglen == 0 && !control && same_seq_ack && h.window != 0 && same_window && a[ri].last_was_keepalive {
+        if seglen == 0
+            && !control
+            && same_seq_ack
+            && h.window != 0
+            && same_window
+            && a[ri].last_was_keepalive
+        {
             v.push(TcpFlag::KeepAliveAck);
             finished = true;
         }
         // Zero-window probe ACK (no flag of its own in our set; ends the checks).
-        if !finished && seglen == 0 && !control && same_seq_ack && h.window == 0 && same_window && a[ri].last_was_zwp {
+        if !finished
+            && seglen == 0
+            && !control
+            && same_seq_ack
+            && h.window == 0
+            && same_window
+            && a[ri].last_was_zwp
+        {
             finished = true;
         }
         // Duplicate ACK.
@@ -198,10 +217,14 @@ pub(crate) fn analyze(
             if seq_lt(seq, n) {
                 let since_rev_ack = ts.nanos_since(a[ri].lastack_time);
                 let since_nextseq = ts.nanos_since(a[fi].nextseq_time);
-                let ooo_thres = handshake_rtt_ns.filter(|r| *r > 0).unwrap_or(DEFAULT_OOO_THRESHOLD_NS);
+                let ooo_thres =
+                    handshake_rtt_ns.filter(|r| *r > 0).unwrap_or(DEFAULT_OOO_THRESHOLD_NS);
                 let end = seq.wrapping_add(seglen);
                 let end_ctl = end.wrapping_add((syn || fin) as u32);
-                if a[ri].dupacks >= 2 && a[ri].lastack == Some(seq) && since_rev_ack < FAST_RETRANS_WINDOW_NS {
+                if a[ri].dupacks >= 2
+                    && a[ri].lastack == Some(seq)
+                    && since_rev_ack < FAST_RETRANS_WINDOW_NS
+                {
                     v.push(TcpFlag::FastRetransmission);
                     v.push(TcpFlag::Retransmission);
                 } else if since_nextseq < ooo_thres && n != end_ctl {
@@ -213,7 +236,10 @@ pub(crate) fn analyze(
                     v.push(TcpFlag::Retransmission);
                 }
                 if v.has(TcpFlag::Retransmission) {
-                    v.rto = a[fi].first_sent(seq).map(|t| ts.secs_since(t)).or(Some(ts.secs_since(a[fi].nextseq_time)));
+                    v.rto = a[fi]
+                        .first_sent(seq)
+                        .map(|t| ts.secs_since(t))
+                        .or(Some(ts.secs_since(a[fi].nextseq_time)));
                 }
             }
         }

@@ -70,9 +70,25 @@ impl FlowInfo {
 /// [`tcp_gap`]: StreamHandler::tcp_gap
 pub trait StreamHandler {
     /// In-order payload bytes of one TCP direction.
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp);
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    );
     /// `len` bytes at `offset` of this direction were not captured and will never be delivered.
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp);
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    );
     /// The connection ended (FIN/RST both ways, timeout, or end of capture).
     fn tcp_end(&mut self, _flow: &FlowInfo, _ts: Timestamp) {}
     /// One UDP datagram (after IP reassembly).
@@ -81,11 +97,27 @@ pub trait StreamHandler {
 
 /// Two handlers fed the same data (e.g. the DCE/RPC and the application analyzers).
 impl<A: StreamHandler, B: StreamHandler> StreamHandler for (A, B) {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         self.0.tcp_data(flow, dir, offset, data, frame, ts);
         self.1.tcp_data(flow, dir, offset, data, frame, ts);
     }
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    ) {
         self.0.tcp_gap(flow, dir, offset, len, frame, ts);
         self.1.tcp_gap(flow, dir, offset, len, frame, ts);
     }
@@ -101,12 +133,28 @@ impl<A: StreamHandler, B: StreamHandler> StreamHandler for (A, B) {
 
 /// An optional handler: absent, it receives nothing (e.g. analyzers a command does not need).
 impl<H: StreamHandler> StreamHandler for Option<H> {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], frame: u64, ts: Timestamp) {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
         if let Some(h) = self {
             h.tcp_data(flow, dir, offset, data, frame, ts);
         }
     }
-    fn tcp_gap(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, len: u64, frame: u64, ts: Timestamp) {
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    ) {
         if let Some(h) = self {
             h.tcp_gap(flow, dir, offset, len, frame, ts);
         }

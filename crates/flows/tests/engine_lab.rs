@@ -83,7 +83,15 @@ struct Collect {
 }
 
 impl StreamHandler for Collect {
-    fn tcp_data(&mut self, flow: &FlowInfo, dir: Dir, offset: u64, data: &[u8], _: u64, _: Timestamp) {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        _: u64,
+        _: Timestamp,
+    ) {
         let k = (flow.id, dir.idx());
         let next = self.next.entry(k).or_insert(offset);
         assert_eq!(*next, offset, "data delivered out of order");
@@ -108,7 +116,20 @@ fn tshark_stream_bytes(path: &Path) -> HashMap<(u16, u16), u64> {
     let out = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(path)
-        .args(["-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.seq", "-e", "tcp.len"])
+        .args([
+            "-Y",
+            "tcp.len > 0",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.dstport",
+            "-e",
+            "tcp.seq",
+            "-e",
+            "tcp.len",
+        ])
         .output()
         .expect("tshark installed");
     let mut m: HashMap<(u16, u16), u64> = HashMap::new();
@@ -126,7 +147,9 @@ fn stream_delivery_matches_tshark_on_loss_and_reordering() {
     // announced as a gap. net-loss (3% random loss at a router, retransmissions, SACK) and
     // net-zero-window were captured with a 200-byte snap length, so their cut payload comes as
     // gaps; net-healthy was captured in full and must have no gap at all.
-    for (name, full) in [("net-loss.pcap", false), ("net-healthy.pcap", true), ("net-zero-window.pcap", false)] {
+    for (name, full) in
+        [("net-loss.pcap", false), ("net-healthy.pcap", true), ("net-zero-window.pcap", false)]
+    {
         let mut h = Collect::default();
         run(&lab(name), Config::default(), &mut h);
         let want = tshark_stream_bytes(&lab(name));

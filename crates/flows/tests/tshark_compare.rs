@@ -90,13 +90,39 @@ const FIELDS: [&str; 14] = [
 ];
 
 fn tshark(path: &Path) -> BTreeMap<u64, TsStream> {
-    let mut args: Vec<String> = vec!["-n".into(), "-r".into(), path.display().to_string(), "-Y".into(), "tcp".into()];
-    args.extend(["-T", "fields", "-E", "occurrence=f", "-e", "tcp.stream", "-e", "frame.number", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.flags", "-e", "tcp.len"].map(String::from));
+    let mut args: Vec<String> =
+        vec!["-n".into(), "-r".into(), path.display().to_string(), "-Y".into(), "tcp".into()];
+    args.extend(
+        [
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=f",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "frame.number",
+            "-e",
+            "ip.src",
+            "-e",
+            "ipv6.src",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.flags",
+            "-e",
+            "tcp.len",
+        ]
+        .map(String::from),
+    );
     for f in FIELDS {
         args.push("-e".into());
         args.push(format!("tcp.analysis.{f}"));
     }
-    let out = Command::new("tshark").args(&args).output().expect("tshark must be installed (the test command installs it)");
+    let out = Command::new("tshark")
+        .args(&args)
+        .output()
+        .expect("tshark must be installed (the test command installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
     let mut m: BTreeMap<u64, TsStream> = BTreeMap::new();
     for line in text.lines() {
@@ -133,9 +159,12 @@ fn tshark(path: &Path) -> BTreeMap<u64, TsStream> {
 fn expected_state(s: &TsStream) -> Option<ConnState> {
     // The originator: sender of a SYN without ACK, else not decided from flags.
     let syn_by_first = s.pkts.iter().find(|p| p.1 & 0x12 == 0x02).map(|p| p.0)?;
-    let by = |orig: bool, mask: u8| s.pkts.iter().any(|p| p.0 == (orig == syn_by_first) && p.1 & mask != 0);
+    let by = |orig: bool, mask: u8| {
+        s.pkts.iter().any(|p| p.0 == (orig == syn_by_first) && p.1 & mask != 0)
+    };
     let synack = s.pkts.iter().any(|p| p.0 != syn_by_first && p.1 & 0x12 == 0x12);
-    let (ofin, rfin, orst, rrst) = (by(true, 0x01), by(false, 0x01), by(true, 0x04), by(false, 0x04));
+    let (ofin, rfin, orst, rrst) =
+        (by(true, 0x01), by(false, 0x01), by(true, 0x04), by(false, 0x04));
     let resp_any = s.pkts.iter().any(|p| p.0 != syn_by_first);
     Some(match () {
         _ if !resp_any && !orst && !ofin => ConnState::S0,
@@ -189,7 +218,11 @@ fn every_capture_matches_tshark_flow_by_flow() {
     for path in all_captures() {
         let convs = run(&path);
         let ts = tshark(&path);
-        let ours: BTreeMap<u64, &Conversation> = convs.iter().filter(|c| c.info.proto == tracehound_flows::Proto::Tcp).map(|c| (c.first_frame, c)).collect();
+        let ours: BTreeMap<u64, &Conversation> = convs
+            .iter()
+            .filter(|c| c.info.proto == tracehound_flows::Proto::Tcp)
+            .map(|c| (c.first_frame, c))
+            .collect();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if ours.len() != ts.len() {
             report.push(format!("{name}: {} TCP conversations, tshark {}", ours.len(), ts.len()));
@@ -203,26 +236,36 @@ fn every_capture_matches_tshark_flow_by_flow() {
             for f in TcpFlag::ALL {
                 let want = s.counts.get(f.name()).copied().unwrap_or(0);
                 let got = c.flag(f);
-                let known = KNOWN.iter().position(|k| *k == (name.as_str(), s.first_frame, f.name()));
+                let known =
+                    KNOWN.iter().position(|k| *k == (name.as_str(), s.first_frame, f.name()));
                 if want != got && known.is_some() {
                     used_known.insert(known);
                 }
                 if want != got && known.is_none() {
-                    let ours_f: Vec<u64> = c.events.iter().filter(|e| e.flag == f).map(|e| e.frame).collect();
+                    let ours_f: Vec<u64> =
+                        c.events.iter().filter(|e| e.flag == f).map(|e| e.frame).collect();
                     let theirs = s.frames.get(f.name()).cloned().unwrap_or_default();
-                    let only_ours: Vec<_> = ours_f.iter().filter(|x| !theirs.contains(x)).take(8).collect();
-                    let only_theirs: Vec<_> = theirs.iter().filter(|x| !ours_f.contains(x)).take(8).collect();
+                    let only_ours: Vec<_> =
+                        ours_f.iter().filter(|x| !theirs.contains(x)).take(8).collect();
+                    let only_theirs: Vec<_> =
+                        theirs.iter().filter(|x| !ours_f.contains(x)).take(8).collect();
                     report.push(format!("{name} stream@{} {}: ours {got}, tshark {want} (only ours {only_ours:?}, only tshark {only_theirs:?})", s.first_frame, f.name()));
                 }
             }
             let rst = c.rst_frames.len() as u64;
             if rst != s.rst.min(64) {
-                report.push(format!("{name} stream@{} rst: ours {rst}, tshark {}", s.first_frame, s.rst));
+                report.push(format!(
+                    "{name} stream@{} rst: ours {rst}, tshark {}",
+                    s.first_frame, s.rst
+                ));
             }
             if let Some(want) = expected_state(s) {
                 checked_states += 1;
                 if c.state != Some(want) {
-                    report.push(format!("{name} stream@{} state: ours {:?}, flags say {want:?} (history {})", s.first_frame, c.state, c.history));
+                    report.push(format!(
+                        "{name} stream@{} state: ours {:?}, flags say {want:?} (history {})",
+                        s.first_frame, c.state, c.history
+                    ));
                 }
             }
             let _ = Dir::Orig;

@@ -187,9 +187,9 @@ fn parse_list(switch: &str, s: &str) -> Result<Vec<u16>, ArgError> {
 /// Strips PortQry's `!` delimiters from `-cn !community!`.
 fn parse_community(s: &str) -> Result<String, ArgError> {
     let inner = match (s.strip_prefix('!'), s.len()) {
-        (Some(rest), n) if n >= 2 => rest
-            .strip_suffix('!')
-            .ok_or_else(|| invalid("-cn", s, "community must be written !name! (closing ! missing)"))?,
+        (Some(rest), n) if n >= 2 => rest.strip_suffix('!').ok_or_else(|| {
+            invalid("-cn", s, "community must be written !name! (closing ! missing)")
+        })?,
         _ => s,
     };
     if inner.is_empty() || inner.len() > 255 {
@@ -254,9 +254,8 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
             "-o" => list = Some(parse_list("-o", value()?)?),
             "-r" => {
                 let v = value()?;
-                let (a, b) = v
-                    .split_once(':')
-                    .ok_or_else(|| invalid("-r", v, "expected start:end"))?;
+                let (a, b) =
+                    v.split_once(':').ok_or_else(|| invalid("-r", v, "expected start:end"))?;
                 let (a, b) = (parse_port("-r", a)?, parse_port("-r", b)?);
                 if a > b {
                     return Err(invalid("-r", v, "range start is after its end"));
@@ -285,8 +284,12 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
             }
             "--json" => o.json = true,
             "--timeout" => {
-                o.timeout =
-                    Duration::from_millis(parse_num::<u64>("--timeout", value()?, 10, MAX_TIMEOUT_MS)?)
+                o.timeout = Duration::from_millis(parse_num::<u64>(
+                    "--timeout",
+                    value()?,
+                    10,
+                    MAX_TIMEOUT_MS,
+                )?)
             }
             "--tries" => o.tries = parse_num::<u32>("--tries", value()?, 1, MAX_TRIES)?,
             "--concurrency" => {
@@ -334,7 +337,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
     } else if !o.targets.is_empty() {
         Mode::Scan
     } else {
-        return Err(ArgError::Conflict("a target is required: -n name (or -local, -wport, -wpid)".into()));
+        return Err(ArgError::Conflict(
+            "a target is required: -n name (or -local, -wport, -wpid)".into(),
+        ));
     };
     if wt_given && !matches!(o.mode, Mode::WatchPort(_) | Mode::WatchPid(_)) {
         return Err(ArgError::Conflict("-wt is only meaningful with -wport or -wpid".into()));

@@ -135,11 +135,15 @@ impl<'a> Reader<'a> {
     /// Reads the next TLV.
     pub fn read(&mut self) -> Result<Tlv<'a>, BerError> {
         let rest = self.buf.get(self.pos..).unwrap_or_default();
-        let (hl, vl) = header(rest).map_err(|w| self.err(w))?.ok_or_else(|| self.err("truncated header"))?;
+        let (hl, vl) =
+            header(rest).map_err(|w| self.err(w))?.ok_or_else(|| self.err("truncated header"))?;
         let end = hl.checked_add(vl).ok_or_else(|| self.err("length overflow"))?;
-        let value = rest
-            .get(hl..end)
-            .ok_or_else(|| self.err(format!("value of {vl} bytes runs past the end ({} left)", rest.len().saturating_sub(hl))))?;
+        let value = rest.get(hl..end).ok_or_else(|| {
+            self.err(format!(
+                "value of {vl} bytes runs past the end ({} left)",
+                rest.len().saturating_sub(hl)
+            ))
+        })?;
         let tag = rest.first().copied().unwrap_or(0);
         let t = Tlv { tag, value, offset: self.offset() + hl, len: end };
         self.pos += end;
@@ -151,7 +155,10 @@ impl<'a> Reader<'a> {
         let off = self.offset();
         let t = self.read()?;
         if t.tag != tag {
-            return Err(BerError { offset: off, what: format!("{what}: expected tag 0x{tag:02x}, found 0x{:02x}", t.tag) });
+            return Err(BerError {
+                offset: off,
+                what: format!("{what}: expected tag 0x{tag:02x}, found 0x{:02x}", t.tag),
+            });
         }
         Ok(t)
     }
@@ -266,7 +273,9 @@ mod tests {
 
     #[test]
     fn ints_roundtrip() {
-        for v in [0i64, 1, 127, 128, 255, 256, -1, -128, -129, 65536, i64::MAX, i64::MIN, 0x7fff_ffff] {
+        for v in
+            [0i64, 1, 127, 128, 255, 256, -1, -128, -129, 65536, i64::MAX, i64::MIN, 0x7fff_ffff]
+        {
             let e = int(INTEGER, v);
             let t = Reader::new(&e).read().unwrap();
             assert_eq!(t.int().unwrap(), v, "{v}");

@@ -34,9 +34,8 @@ pub fn run(args: &[String], out: &mut dyn Write) -> Result<i32, ProbeError> {
                 .build()
                 .map_err(ProbeError::Runtime)?;
             let limit = overall_bound(&opts);
-            let r = rt.block_on(async {
-                tokio::time::timeout(limit, scan_targets(&opts, &mut w)).await
-            });
+            let r = rt
+                .block_on(async { tokio::time::timeout(limit, scan_targets(&opts, &mut w)).await });
             rt.shutdown_timeout(Duration::from_millis(500));
             match r {
                 Ok(r) => r?,
@@ -64,7 +63,9 @@ fn open_log(o: &Options) -> Result<Option<std::fs::File>, ProbeError> {
     }
     match opts.open(p) {
         Ok(f) => Ok(Some(f)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(ProbeError::LogExists(shown)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(ProbeError::LogExists(shown))
+        }
         Err(err) => Err(ProbeError::Log { path: shown, err }),
     }
 }
@@ -90,12 +91,18 @@ const RESOLVE_WAIT: Duration = Duration::from_secs(5);
 pub fn overall_bound(o: &Options) -> Duration {
     let l = limits(o);
     let queries = o.ports.iter().filter(|(p, n)| query::for_port(*p, *n).is_some()).count() as u32;
-    let follow = scan::bound(query::epm::MAX_FOLLOW_UP, &l) + l.timeout.saturating_mul(4 * query::epm::MAX_FOLLOW_UP.div_ceil(l.concurrency.max(1)) as u32);
+    let follow = scan::bound(query::epm::MAX_FOLLOW_UP, &l)
+        + l.timeout
+            .saturating_mul(4 * query::epm::MAX_FOLLOW_UP.div_ceil(l.concurrency.max(1)) as u32);
     let epm_walk = l.timeout.saturating_mul(4 * query::epm::MAX_PAGES);
     let per_target = RESOLVE_WAIT.saturating_mul(2)
         + scan::bound(o.ports.len(), &l)
         + l.timeout.saturating_mul(8 * queries)
-        + if o.ports.contains(&(crate::Proto::Tcp, 135)) { follow + epm_walk } else { Duration::ZERO };
+        + if o.ports.contains(&(crate::Proto::Tcp, 135)) {
+            follow + epm_walk
+        } else {
+            Duration::ZERO
+        };
     per_target.saturating_mul(o.targets.len().max(1) as u32) + Duration::from_secs(5)
 }
 
@@ -130,7 +137,11 @@ async fn scan_targets(o: &Options, w: &mut dyn Write) -> Result<i32, ProbeError>
     Ok(code)
 }
 
-async fn scan_one(o: &Options, host: &str, w: &mut dyn Write) -> Result<Vec<PortState>, ProbeError> {
+async fn scan_one(
+    o: &Options,
+    host: &str,
+    w: &mut dyn Write,
+) -> Result<Vec<PortState>, ProbeError> {
     let text = !o.json;
     if text {
         writeln!(w, "Querying target system called:\n\n {host}\n")?;
@@ -187,7 +198,10 @@ async fn scan_one(o: &Options, host: &str, w: &mut dyn Write) -> Result<Vec<Port
     };
     let started = Instant::now();
     let payload_ctx = ctx.clone();
-    let probed = scan::probe_all(addr, &o.ports, &ctx.limits, &|port| query::udp_payload(port, &payload_ctx)).await;
+    let probed = scan::probe_all(addr, &o.ports, &ctx.limits, &|port| {
+        query::udp_payload(port, &payload_ctx)
+    })
+    .await;
     let scan_time = started.elapsed();
 
     let mut reports: Vec<(PortReport, PortState)> = probed
@@ -221,7 +235,9 @@ async fn scan_one(o: &Options, host: &str, w: &mut dyn Write) -> Result<Vec<Port
                     && matches!(p.state, PortState::Listening | PortState::ListeningOrFiltered)
             })
             .collect();
-        order.sort_by_key(|i| query::for_port(probed[*i].proto, probed[*i].port).map(|k| k.priority()));
+        order.sort_by_key(|i| {
+            query::for_port(probed[*i].proto, probed[*i].port).map(|k| k.priority())
+        });
         for i in order {
             let p = &probed[i];
             let Some(kind) = query::for_port(p.proto, p.port) else { continue };

@@ -118,7 +118,10 @@ pub fn reply(p: Parser, b: &[u8]) {
             }
         }
         Parser::Nbstat => {
-            let txid = u16::from_be_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)]);
+            let txid = u16::from_be_bytes([
+                b.first().copied().unwrap_or(0),
+                b.get(1).copied().unwrap_or(0),
+            ]);
             if let Ok(r) = nbstat::parse(b, txid) {
                 let _ = r.lines();
                 json(&r);
@@ -157,12 +160,15 @@ pub fn reply(p: Parser, b: &[u8]) {
         Parser::Tls => {
             let _ = tls::complete(b);
             if let Ok(f) = tls::parse_flight(b) {
-                let chain: Vec<tls::Cert> = f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
+                let chain: Vec<tls::Cert> =
+                    f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
                 let rep = tls::Report {
                     version: f.version.map(tls::version_name),
                     cipher: f.cipher.map(tls::cipher_name),
                     chain_length: f.certs.len(),
-                    name_matches: chain.first().map(|l| tls::name_matches(l, "dc1.lab.tracehound.test")),
+                    name_matches: chain
+                        .first()
+                        .map(|l| tls::name_matches(l, "dc1.lab.tracehound.test")),
                     chain,
                     name_asked: "dc1.lab.tracehound.test".into(),
                     notes: f.alert.map(|(_, d)| tls::alert_name(d)).into_iter().collect(),
@@ -215,7 +221,12 @@ pub fn epm_stream(map: bool, b: &[u8]) {
             Ok(Some(drep)) => {
                 let opnum = if map { 3 } else { 2 };
                 if let Ok(resp) = tracehound_rpc::epm::decode_response(opnum, drep, &stub) {
-                    let rows: Vec<epm::Row> = resp.entries.iter().take(epm::MAX_ENTRIES).filter_map(epm::entry_row).collect();
+                    let rows: Vec<epm::Row> = resp
+                        .entries
+                        .iter()
+                        .take(epm::MAX_ENTRIES)
+                        .filter_map(epm::entry_row)
+                        .collect();
                     for t in resp.towers.iter().take(epm::MAX_ENTRIES) {
                         let _ = t.interface();
                         let _ = t.binding_string();

@@ -77,9 +77,12 @@ pub fn parse_table(text: &str, proto: Proto) -> Result<Vec<Socket>, String> {
         if f.len() < 10 {
             return Err(format!("line {}: {} fields, expected at least 10", i + 1, f.len()));
         }
-        let local = parse_addr(f[1]).ok_or_else(|| format!("line {}: bad local address {:?}", i + 1, f[1]))?;
-        let remote = parse_addr(f[2]).ok_or_else(|| format!("line {}: bad remote address {:?}", i + 1, f[2]))?;
-        let st = u8::from_str_radix(f[3], 16).map_err(|_| format!("line {}: bad state {:?}", i + 1, f[3]))?;
+        let local = parse_addr(f[1])
+            .ok_or_else(|| format!("line {}: bad local address {:?}", i + 1, f[1]))?;
+        let remote = parse_addr(f[2])
+            .ok_or_else(|| format!("line {}: bad remote address {:?}", i + 1, f[2]))?;
+        let st = u8::from_str_radix(f[3], 16)
+            .map_err(|_| format!("line {}: bad state {:?}", i + 1, f[3]))?;
         let inode = f[9].parse().map_err(|_| format!("line {}: bad inode {:?}", i + 1, f[9]))?;
         let state = match proto {
             Proto::Tcp => tcp_state(st).to_string(),
@@ -104,7 +107,9 @@ fn owners() -> HashMap<u64, (u32, String)> {
     let Ok(procs) = std::fs::read_dir("/proc") else { return m };
     let mut fds_seen = 0usize;
     for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
         let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
         let mut comm: Option<String> = None;
         for fd in fds.flatten() {
@@ -114,10 +119,16 @@ fn owners() -> HashMap<u64, (u32, String)> {
             }
             let Ok(link) = std::fs::read_link(fd.path()) else { continue };
             let l = link.to_string_lossy();
-            if let Some(ino) = l.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse().ok()) {
+            if let Some(ino) = l
+                .strip_prefix("socket:[")
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse().ok())
+            {
                 let name = comm
                     .get_or_insert_with(|| {
-                        std::fs::read_to_string(p.path().join("comm")).map(|s| s.trim().to_string()).unwrap_or_default()
+                        std::fs::read_to_string(p.path().join("comm"))
+                            .map(|s| s.trim().to_string())
+                            .unwrap_or_default()
                     })
                     .clone();
                 m.entry(ino).or_insert((pid, name));
@@ -131,14 +142,18 @@ fn owners() -> HashMap<u64, (u32, String)> {
 pub fn sockets() -> Result<Vec<Socket>, ProbeError> {
     let dir = net_dir();
     let mut all = Vec::new();
-    for (file, proto) in [("tcp", Proto::Tcp), ("tcp6", Proto::Tcp), ("udp", Proto::Udp), ("udp6", Proto::Udp)] {
+    for (file, proto) in
+        [("tcp", Proto::Tcp), ("tcp6", Proto::Tcp), ("udp", Proto::Udp), ("udp6", Proto::Udp)]
+    {
         let path = format!("{dir}/{file}");
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // no IPv6
             Err(e) => return Err(ProbeError::Local(format!("{path}: {e}"))),
         };
-        all.extend(parse_table(&text, proto).map_err(|e| ProbeError::Local(format!("{path}: {e}")))?);
+        all.extend(
+            parse_table(&text, proto).map_err(|e| ProbeError::Local(format!("{path}: {e}")))?,
+        );
     }
     let own = owners();
     for s in &mut all {
@@ -152,7 +167,8 @@ pub fn sockets() -> Result<Vec<Socket>, ProbeError> {
 }
 
 fn is_listening(s: &Socket) -> bool {
-    (s.proto == Proto::Tcp && s.state == "LISTENING") || (s.proto == Proto::Udp && s.state == "BOUND")
+    (s.proto == Proto::Tcp && s.state == "LISTENING")
+        || (s.proto == Proto::Udp && s.state == "BOUND")
 }
 
 fn row(s: &Socket) -> String {
@@ -201,7 +217,10 @@ fn key(s: &Socket) -> (Proto, SocketAddr, SocketAddr, Option<u32>) {
 }
 
 fn now_utc() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     crate::query::tls::unix_to_utc(secs)
 }
 
@@ -244,8 +263,10 @@ pub fn watch(o: &Options, w: &mut dyn Write) -> Result<i32, ProbeError> {
     }
     loop {
         round += 1;
-        let cur: BTreeMap<_, Socket> = sockets()?.into_iter().filter(|s| select(s)).map(|s| (key(&s), s)).collect();
-        let (a, b): (BTreeSet<_>, BTreeSet<_>) = (prev.keys().cloned().collect(), cur.keys().cloned().collect());
+        let cur: BTreeMap<_, Socket> =
+            sockets()?.into_iter().filter(|s| select(s)).map(|s| (key(&s), s)).collect();
+        let (a, b): (BTreeSet<_>, BTreeSet<_>) =
+            (prev.keys().cloned().collect(), cur.keys().cloned().collect());
         for k in b.difference(&a) {
             emit(w, if round == 1 { "present" } else { "opened" }, &cur[k])?;
         }
@@ -316,7 +337,10 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let all = sockets().unwrap();
-        let me = all.iter().find(|s| s.proto == Proto::Tcp && s.local.port() == port && s.state == "LISTENING").expect("own listener listed");
+        let me = all
+            .iter()
+            .find(|s| s.proto == Proto::Tcp && s.local.port() == port && s.state == "LISTENING")
+            .expect("own listener listed");
         assert_eq!(me.pid, Some(std::process::id()));
     }
 }

@@ -63,14 +63,19 @@ impl Icmp {
 
     /// Port unreachable: the host itself says nobody listens.
     pub fn is_port_unreachable(&self) -> bool {
-        (!self.v6 && self.kind == 3 && self.code == 3) || (self.v6 && self.kind == 1 && self.code == 4)
+        (!self.v6 && self.kind == 3 && self.code == 3)
+            || (self.v6 && self.kind == 1 && self.code == 4)
     }
 }
 
 /// Enables IP_RECVERR / IPV6_RECVERR on a socket.
 fn set_recverr(fd: RawFd, v6: bool) {
     let one: libc::c_int = 1;
-    let (level, opt) = if v6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) } else { (libc::IPPROTO_IP, libc::IP_RECVERR) };
+    let (level, opt) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_RECVERR)
+    };
     // SAFETY: fd is a valid socket owned by the caller; the option value is a c_int.
     unsafe {
         libc::setsockopt(
@@ -90,7 +95,8 @@ fn read_errqueue(fd: RawFd) -> Option<Icmp> {
         let mut data = [0u8; 512];
         let mut ctrl = [0u64; 64]; // 512 bytes, aligned for cmsghdr
         let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut iov = libc::iovec { iov_base: data.as_mut_ptr() as *mut libc::c_void, iov_len: data.len() };
+        let mut iov =
+            libc::iovec { iov_base: data.as_mut_ptr() as *mut libc::c_void, iov_len: data.len() };
         // SAFETY: all pointers refer to live stack buffers with the lengths given.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_name = &mut name as *mut _ as *mut libc::c_void;
@@ -110,17 +116,24 @@ fn read_errqueue(fd: RawFd) -> Option<Icmp> {
                 let h = &*c;
                 let v4 = h.cmsg_level == libc::IPPROTO_IP && h.cmsg_type == libc::IP_RECVERR;
                 let v6 = h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_RECVERR;
-                let need = libc::CMSG_LEN(std::mem::size_of::<libc::sock_extended_err>() as u32) as usize;
+                let need =
+                    libc::CMSG_LEN(std::mem::size_of::<libc::sock_extended_err>() as u32) as usize;
                 if (v4 || v6) && (h.cmsg_len as usize) >= need {
                     let ee_ptr = libc::CMSG_DATA(c) as *const libc::sock_extended_err;
                     let ee = std::ptr::read_unaligned(ee_ptr);
-                    let icmp_origin = ee.ee_origin == libc::SO_EE_ORIGIN_ICMP || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6;
+                    let icmp_origin = ee.ee_origin == libc::SO_EE_ORIGIN_ICMP
+                        || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6;
                     if icmp_origin {
                         // SO_EE_OFFENDER: the sockaddr right after the struct.
                         let off = ee_ptr.add(1) as *const u8;
                         let have = (h.cmsg_len as usize).saturating_sub(need);
                         let from = offender(off, have);
-                        last = Some(Icmp { v6: ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6, kind: ee.ee_type, code: ee.ee_code, from });
+                        last = Some(Icmp {
+                            v6: ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6,
+                            kind: ee.ee_type,
+                            code: ee.ee_code,
+                            from,
+                        });
                     }
                 }
                 c = libc::CMSG_NXTHDR(&msg, c);
@@ -190,7 +203,9 @@ impl ConnectFail {
         match self {
             ConnectFail::Refused(Some(i)) => i.describe(),
             ConnectFail::Refused(None) => "connection refused (TCP reset)".into(),
-            ConnectFail::Unreachable { icmp: Some(i), text, .. } => format!("{} ({text})", i.describe()),
+            ConnectFail::Unreachable { icmp: Some(i), text, .. } => {
+                format!("{} ({text})", i.describe())
+            }
             ConnectFail::Unreachable { text, .. } => text.clone(),
             ConnectFail::Timeout => "no answer".into(),
         }
@@ -223,9 +238,11 @@ fn errno_text(e: &io::Error) -> String {
 fn classify(e: &io::Error, icmp: Option<Icmp>) -> ConnectFail {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => match icmp {
-            Some(i) if !i.is_port_unreachable() => {
-                ConnectFail::Unreachable { errno: libc::ECONNREFUSED, icmp: Some(i), text: errno_text(e) }
-            }
+            Some(i) if !i.is_port_unreachable() => ConnectFail::Unreachable {
+                errno: libc::ECONNREFUSED,
+                icmp: Some(i),
+                text: errno_text(e),
+            },
             other => ConnectFail::Refused(other),
         },
         Some(libc::ETIMEDOUT) => ConnectFail::Timeout,
@@ -268,19 +285,29 @@ fn last_err() -> io::Error {
 }
 
 fn local_fail(what: &str, e: io::Error) -> ConnectFail {
-    ConnectFail::Unreachable { errno: e.raw_os_error().unwrap_or(0), icmp: None, text: format!("{what}: {}", errno_text(&e)) }
+    ConnectFail::Unreachable {
+        errno: e.raw_os_error().unwrap_or(0),
+        icmp: None,
+        text: format!("{what}: {}", errno_text(&e)),
+    }
 }
 
 /// One TCP connection attempt bounded by `wait`: a non-blocking connect() on our own
 /// socket, so after a failure the same descriptor still holds the ICMP error queue.
-pub async fn tcp_connect(addr: SocketAddr, src_port: Option<u16>, wait: Duration) -> Result<TcpStream, ConnectFail> {
+pub async fn tcp_connect(
+    addr: SocketAddr,
+    src_port: Option<u16>,
+    wait: Duration,
+) -> Result<TcpStream, ConnectFail> {
     use std::os::fd::{FromRawFd, OwnedFd};
     use tokio::io::unix::AsyncFd;
     use tokio::io::Interest;
 
     let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
     // SAFETY: plain socket(2); the descriptor is owned by `sock` right away.
-    let raw = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    let raw = unsafe {
+        libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+    };
     if raw < 0 {
         return Err(local_fail("socket", last_err()));
     }
@@ -289,11 +316,21 @@ pub async fn tcp_connect(addr: SocketAddr, src_port: Option<u16>, wait: Duration
     set_recverr(fd, addr.is_ipv6());
     if let Some(sp) = src_port {
         let one: libc::c_int = 1;
-        let local: SocketAddr = if addr.is_ipv4() { (Ipv4Addr::UNSPECIFIED, sp).into() } else { (Ipv6Addr::UNSPECIFIED, sp).into() };
+        let local: SocketAddr = if addr.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, sp).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, sp).into()
+        };
         let (ss, len) = sockaddr(local);
         // SAFETY: valid descriptor, option and address buffers of the given sizes.
         let rc = unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const _ as *const libc::c_void, 4);
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                &one as *const _ as *const libc::c_void,
+                4,
+            );
             libc::bind(fd, &ss as *const _ as *const libc::sockaddr, len)
         };
         if rc != 0 {
@@ -320,12 +357,21 @@ pub async fn tcp_connect(addr: SocketAddr, src_port: Option<u16>, wait: Duration
         let mut err: libc::c_int = 0;
         let mut elen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
         // SAFETY: SO_ERROR into a c_int.
-        unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut elen) };
+        unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                &mut err as *mut _ as *mut libc::c_void,
+                &mut elen,
+            )
+        };
         if err != 0 {
             return Err(classify(&io::Error::from_raw_os_error(err), read_errqueue(fd)));
         }
         let sock = afd.into_inner();
-        return TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|e| local_fail("register", e));
+        return TcpStream::from_std(std::net::TcpStream::from(sock))
+            .map_err(|e| local_fail("register", e));
     }
     TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|e| local_fail("register", e))
 }
@@ -354,7 +400,13 @@ pub async fn udp_exchange(
     };
     let sock = match UdpSocket::bind(local).await {
         Ok(s) => s,
-        Err(e) => return UdpOutcome::Failed(ConnectFail::Unreachable { errno: e.raw_os_error().unwrap_or(0), icmp: None, text: errno_text(&e) }),
+        Err(e) => {
+            return UdpOutcome::Failed(ConnectFail::Unreachable {
+                errno: e.raw_os_error().unwrap_or(0),
+                icmp: None,
+                text: errno_text(&e),
+            })
+        }
     };
     set_recverr(sock.as_raw_fd(), addr.is_ipv6());
     if let Err(e) = sock.connect(addr).await {
@@ -400,7 +452,13 @@ pub enum ExchangeError {
 
 /// Sends `req` on a stream and reads until `complete(buf)` returns `Some(len)` (a whole
 /// message of `len` bytes is in `buf`), bounded by `max` bytes and `wait`.
-pub async fn tcp_request<S, F>(stream: &mut S, req: &[u8], max: usize, wait: Duration, complete: F) -> Result<Vec<u8>, ExchangeError>
+pub async fn tcp_request<S, F>(
+    stream: &mut S,
+    req: &[u8],
+    max: usize,
+    wait: Duration,
+    complete: F,
+) -> Result<Vec<u8>, ExchangeError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     F: Fn(&[u8]) -> Option<usize>,
@@ -415,7 +473,12 @@ where
 }
 
 /// Reads until `complete` says a whole message is there (see [`tcp_request`]).
-pub async fn read_message<S, F>(stream: &mut S, max: usize, wait: Duration, complete: F) -> Result<Vec<u8>, ExchangeError>
+pub async fn read_message<S, F>(
+    stream: &mut S,
+    max: usize,
+    wait: Duration,
+    complete: F,
+) -> Result<Vec<u8>, ExchangeError>
 where
     S: tokio::io::AsyncRead + Unpin,
     F: Fn(&[u8]) -> Option<usize>,
@@ -490,7 +553,13 @@ impl Framed {
     }
 
     /// The next whole message (per `complete`), at most `max` bytes, within `wait`.
-    pub async fn next<S, F>(&mut self, stream: &mut S, max: usize, wait: Duration, complete: F) -> Result<Vec<u8>, ExchangeError>
+    pub async fn next<S, F>(
+        &mut self,
+        stream: &mut S,
+        max: usize,
+        wait: Duration,
+        complete: F,
+    ) -> Result<Vec<u8>, ExchangeError>
     where
         S: tokio::io::AsyncRead + Unpin,
         F: Fn(&[u8]) -> Option<usize>,

@@ -43,7 +43,12 @@ pub fn port_line(r: &PortReport) -> String {
 }
 
 /// The text block of one port: the state line, the reason where it helps, the query.
-pub fn port_block(r: &PortReport, probed_state: PortState, verbose: bool, w: &mut dyn Write) -> io::Result<()> {
+pub fn port_block(
+    r: &PortReport,
+    probed_state: PortState,
+    verbose: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let mut first = r.clone();
     first.state = probed_state;
     writeln!(w, "{}", port_line(&first))?;

@@ -16,17 +16,42 @@ pub static PRESETS: &[Preset] = &[
         name: "domain",
         description: "Domains and trusts (Active Directory domain controller)",
         ports: &[
-            (Tcp, 135), (Udp, 135), (Tcp, 389), (Udp, 389), (Tcp, 636), (Tcp, 3268),
-            (Tcp, 3269), (Tcp, 53), (Udp, 53), (Tcp, 88), (Udp, 88), (Tcp, 445),
-            (Udp, 137), (Udp, 138), (Tcp, 139), (Tcp, 464), (Udp, 464), (Tcp, 9389),
+            (Tcp, 135),
+            (Udp, 135),
+            (Tcp, 389),
+            (Udp, 389),
+            (Tcp, 636),
+            (Tcp, 3268),
+            (Tcp, 3269),
+            (Tcp, 53),
+            (Udp, 53),
+            (Tcp, 88),
+            (Udp, 88),
+            (Tcp, 445),
+            (Udp, 137),
+            (Udp, 138),
+            (Tcp, 139),
+            (Tcp, 464),
+            (Udp, 464),
+            (Tcp, 9389),
         ],
     },
     Preset {
         name: "exchange",
         description: "Exchange Server (client access and transport)",
         ports: &[
-            (Tcp, 25), (Tcp, 80), (Tcp, 110), (Tcp, 135), (Tcp, 143), (Tcp, 443),
-            (Tcp, 465), (Tcp, 587), (Tcp, 691), (Tcp, 993), (Tcp, 995), (Tcp, 389),
+            (Tcp, 25),
+            (Tcp, 80),
+            (Tcp, 110),
+            (Tcp, 135),
+            (Tcp, 143),
+            (Tcp, 443),
+            (Tcp, 465),
+            (Tcp, 587),
+            (Tcp, 691),
+            (Tcp, 993),
+            (Tcp, 995),
+            (Tcp, 389),
             (Tcp, 3268),
         ],
     },
@@ -34,8 +59,17 @@ pub static PRESETS: &[Preset] = &[
         name: "sccm",
         description: "Configuration Manager site system",
         ports: &[
-            (Tcp, 80), (Tcp, 443), (Tcp, 135), (Tcp, 445), (Tcp, 1433), (Udp, 1434),
-            (Tcp, 8530), (Tcp, 8531), (Tcp, 10123), (Udp, 25536), (Udp, 9),
+            (Tcp, 80),
+            (Tcp, 443),
+            (Tcp, 135),
+            (Tcp, 445),
+            (Tcp, 1433),
+            (Udp, 1434),
+            (Tcp, 8530),
+            (Tcp, 8531),
+            (Tcp, 10123),
+            (Udp, 25536),
+            (Udp, 9),
         ],
     },
     Preset { name: "rdp", description: "Remote Desktop", ports: &[(Tcp, 3389), (Udp, 3389)] },
@@ -44,7 +78,11 @@ pub static PRESETS: &[Preset] = &[
         description: "SQL Server (default instance and browser)",
         ports: &[(Tcp, 1433), (Udp, 1434), (Tcp, 135), (Tcp, 2383)],
     },
-    Preset { name: "web", description: "Web server", ports: &[(Tcp, 80), (Tcp, 443), (Tcp, 8080), (Tcp, 8443)] },
+    Preset {
+        name: "web",
+        description: "Web server",
+        ports: &[(Tcp, 80), (Tcp, 443), (Tcp, 8080), (Tcp, 8443)],
+    },
     Preset {
         name: "netbios",
         description: "NetBIOS and SMB",
@@ -52,7 +90,11 @@ pub static PRESETS: &[Preset] = &[
     },
     Preset { name: "ipsec", description: "IPsec", ports: &[(Udp, 500), (Udp, 4500)] },
     Preset { name: "dns", description: "DNS", ports: &[(Tcp, 53), (Udp, 53)] },
-    Preset { name: "kerberos", description: "Kerberos", ports: &[(Tcp, 88), (Udp, 88), (Tcp, 464), (Udp, 464)] },
+    Preset {
+        name: "kerberos",
+        description: "Kerberos",
+        ports: &[(Tcp, 88), (Udp, 88), (Tcp, 464), (Udp, 464)],
+    },
     Preset {
         name: "ldap",
         description: "LDAP and Global Catalog",
@@ -63,7 +105,15 @@ pub static PRESETS: &[Preset] = &[
     Preset {
         name: "tls",
         description: "Common TLS services",
-        ports: &[(Tcp, 443), (Tcp, 636), (Tcp, 3269), (Tcp, 993), (Tcp, 995), (Tcp, 5986), (Tcp, 8443)],
+        ports: &[
+            (Tcp, 443),
+            (Tcp, 636),
+            (Tcp, 3269),
+            (Tcp, 993),
+            (Tcp, 995),
+            (Tcp, 5986),
+            (Tcp, 8443),
+        ],
     },
     Preset { name: "stun", description: "STUN / TURN", ports: &[(Udp, 3478), (Tcp, 3478)] },
 ];
@@ -97,7 +147,9 @@ mod tests {
         }
         assert_eq!(find("DOMAIN").map(|p| p.name), Some("domain"));
         let d = find("domain").unwrap();
-        for want in [(Tcp, 135), (Udp, 389), (Tcp, 636), (Tcp, 3269), (Udp, 53), (Udp, 88), (Udp, 138)] {
+        for want in
+            [(Tcp, 135), (Udp, 389), (Tcp, 636), (Tcp, 3269), (Udp, 53), (Udp, 88), (Udp, 138)]
+        {
             assert!(d.ports.contains(&want), "domain preset lacks {want:?}");
         }
     }

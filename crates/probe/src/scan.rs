@@ -127,7 +127,13 @@ pub struct Limits {
 
 impl Limits {
     /// Fixed waits of `timeout` (no estimator).
-    pub fn fixed(timeout: Duration, tries: u32, concurrency: usize, rate: u32, source_port: Option<u16>) -> Limits {
+    pub fn fixed(
+        timeout: Duration,
+        tries: u32,
+        concurrency: usize,
+        rate: u32,
+        source_port: Option<u16>,
+    ) -> Limits {
         Limits { timeout, tries, concurrency, rate, source_port, rtt: None }
     }
 
@@ -195,7 +201,11 @@ impl Rtt {
 pub fn bound(n: usize, l: &Limits) -> Duration {
     let c = l.concurrency.max(1);
     let rounds = n.div_ceil(c) as u32;
-    let pacing = if l.rate == 0 { Duration::ZERO } else { Duration::from_secs_f64(n as f64 / l.rate as f64) };
+    let pacing = if l.rate == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(n as f64 / l.rate as f64)
+    };
     pacing + l.timeout.saturating_mul(l.tries.max(1)).saturating_mul(rounds)
 }
 
@@ -229,7 +239,10 @@ pub async fn tcp_state(addr: SocketAddr, l: &Limits) -> (PortState, String) {
             Err(f @ ConnectFail::Refused(Some(_))) => {
                 return (
                     PortState::Filtered,
-                    format!("{} (a firewall's reject: a host answers a closed TCP port with a reset)", f.describe()),
+                    format!(
+                        "{} (a firewall's reject: a host answers a closed TCP port with a reset)",
+                        f.describe()
+                    ),
                 )
             }
             Err(f @ ConnectFail::Unreachable { .. }) => {
@@ -247,9 +260,15 @@ pub async fn tcp_state(addr: SocketAddr, l: &Limits) -> (PortState, String) {
 }
 
 /// Probes one UDP port with `payload`.
-pub async fn udp_state(addr: SocketAddr, payload: &[u8], l: &Limits) -> (PortState, String, Option<Vec<u8>>) {
+pub async fn udp_state(
+    addr: SocketAddr,
+    payload: &[u8],
+    l: &Limits,
+) -> (PortState, String, Option<Vec<u8>>) {
     match net::udp_exchange(addr, l.source_port, payload, l.timeout, l.tries, MAX_UDP_REPLY).await {
-        UdpOutcome::Reply(r) => (PortState::Listening, format!("reply received ({} bytes)", r.len()), Some(r)),
+        UdpOutcome::Reply(r) => {
+            (PortState::Listening, format!("reply received ({} bytes)", r.len()), Some(r))
+        }
         UdpOutcome::Failed(ConnectFail::Refused(icmp)) => (
             PortState::NotListening,
             icmp.map(|i| i.describe()).unwrap_or_else(|| "ICMP port unreachable".into()),
@@ -392,7 +411,10 @@ mod tests {
                 }
                 start.elapsed()
             });
-            assert!(t >= Duration::from_millis(190) && t < Duration::from_millis(260), "{rate}/s: {t:?}");
+            assert!(
+                t >= Duration::from_millis(190) && t < Duration::from_millis(260),
+                "{rate}/s: {t:?}"
+            );
         }
     }
 
@@ -455,7 +477,10 @@ mod tests {
 
     #[test]
     fn states_serialize_as_portqry_words() {
-        assert_eq!(serde_json::to_string(&PortState::ListeningOrFiltered).unwrap(), "\"LISTENING or FILTERED\"");
+        assert_eq!(
+            serde_json::to_string(&PortState::ListeningOrFiltered).unwrap(),
+            "\"LISTENING or FILTERED\""
+        );
         assert_eq!(serde_json::to_string(&PortState::NotListening).unwrap(), "\"NOT LISTENING\"");
     }
 }

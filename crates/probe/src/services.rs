@@ -39,7 +39,8 @@ fn parse_line(line: &str) -> Result<Option<Entry<'_>>, String> {
 }
 
 fn index() -> &'static std::collections::HashMap<(Proto, u16), &'static str> {
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<(Proto, u16), &'static str>> = std::sync::OnceLock::new();
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<(Proto, u16), &'static str>> =
+        std::sync::OnceLock::new();
     INDEX.get_or_init(|| {
         let mut m = std::collections::HashMap::new();
         for e in TABLE.lines().filter_map(|l| parse_line(l).ok().flatten()) {

@@ -19,19 +19,37 @@ fn snmp_sysdescr_with_community() {
         format!("rocommunity s3cret 10.77.{}.0/24\nsysDescr tracehound-snmp-test\n", lab.net),
     )
     .unwrap();
-    lab.spawn_server("snmpd", &["-f", "-Lf", &format!("{d}/snmpd.log"), "-C", "-c", &format!("{d}/snmpd.conf"), "-p", &format!("{d}/snmpd.pid"), &format!("udp:{ip}:161")]);
+    lab.spawn_server(
+        "snmpd",
+        &[
+            "-f",
+            "-Lf",
+            &format!("{d}/snmpd.log"),
+            "-C",
+            "-c",
+            &format!("{d}/snmpd.conf"),
+            "-p",
+            &format!("{d}/snmpd.pid"),
+            &format!("udp:{ip}:161"),
+        ],
+    );
     lab.wait_listen("udp", 161);
-    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "161", "-cn", "!s3cret!", "--json"]);
+    let (code, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "161", "-cn", "!s3cret!", "--json"]);
     assert_eq!(code, Ok(0), "{out}");
     let recs = json_lines(&out);
     let r = record(&recs, "udp", 161);
     assert_eq!(r["state"], "LISTENING");
     assert_eq!(r["result"]["version"], "v2c");
-    assert_eq!(r["result"]["varbinds"][0], serde_json::json!(["1.3.6.1.2.1.1.1.0", "tracehound-snmp-test"]));
+    assert_eq!(
+        r["result"]["varbinds"][0],
+        serde_json::json!(["1.3.6.1.2.1.1.1.0", "tracehound-snmp-test"])
+    );
     // The community is a secret: never in the output.
     assert!(!out.contains("s3cret"));
     // Wrong community: the agent stays silent -> LISTENING or FILTERED, exit code 2.
-    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "161", "--timeout", "300", "--json"]);
+    let (code, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "161", "--timeout", "300", "--json"]);
     assert_eq!(code, Ok(2), "{out}");
     assert_eq!(record(&json_lines(&out), "udp", 161)["state"], "LISTENING or FILTERED");
 }
@@ -44,8 +62,18 @@ fn stun_binding_and_turn_realm_from_coturn() {
     let d = lab.dir.display().to_string();
     lab.spawn_server(
         "turnserver",
-        &["-n", &format!("--listening-ip={ip}"), "--realm=lab.tracehound.test", "--lt-cred-mech", "--user=probe:unused",
-          "--no-tls", "--no-dtls", "--no-cli", &format!("--log-file={d}/turn.log"), &format!("--pidfile={d}/turn.pid")],
+        &[
+            "-n",
+            &format!("--listening-ip={ip}"),
+            "--realm=lab.tracehound.test",
+            "--lt-cred-mech",
+            "--user=probe:unused",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            &format!("--log-file={d}/turn.log"),
+            &format!("--pidfile={d}/turn.pid"),
+        ],
     );
     lab.wait_listen("udp", 3478);
     lab.wait_listen("tcp", 3478);
@@ -54,7 +82,10 @@ fn stun_binding_and_turn_realm_from_coturn() {
     let recs = json_lines(&out);
     let u = &record(&recs, "udp", 3478)["result"];
     assert_eq!(u["class"], "success response", "{u}");
-    assert!(u["mapped_address"].as_str().unwrap().starts_with(&format!("{}:", lab.client_ip)), "{u}");
+    assert!(
+        u["mapped_address"].as_str().unwrap().starts_with(&format!("{}:", lab.client_ip)),
+        "{u}"
+    );
     assert_eq!(u["turn_allocate"]["error"][0], 401, "{u}");
     assert_eq!(u["turn_allocate"]["realm"], "lab.tracehound.test", "{u}");
     let t = &record(&recs, "tcp", 3478)["result"];
@@ -102,17 +133,33 @@ fn netbios_node_status_matches_nmblookup() {
         .filter(|l| l.contains('<') && l.contains("ACTIVE"))
         .map(|l| {
             let name = l.split('<').next().unwrap().trim().to_string();
-            let suffix = u64::from_str_radix(l.split('<').nth(1).unwrap().split('>').next().unwrap(), 16).unwrap();
+            let suffix =
+                u64::from_str_radix(l.split('<').nth(1).unwrap().split('>').next().unwrap(), 16)
+                    .unwrap();
             (name, suffix, l.contains("<GROUP>"))
         })
         .collect();
     let ours: Vec<(String, u64, bool)> = names
         .iter()
-        .map(|n| (n["name"].as_str().unwrap().to_string(), n["suffix"].as_u64().unwrap(), n["group"].as_bool().unwrap()))
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_string(),
+                n["suffix"].as_u64().unwrap(),
+                n["group"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert!(!theirs.is_empty(), "nmblookup saw nothing: {reference}");
     assert_eq!(ours, theirs, "nmblookup -A:\n{reference}");
-    let mac = reference.lines().find(|l| l.contains("MAC Address")).unwrap().split('=').nth(1).unwrap().trim().to_string();
+    let mac = reference
+        .lines()
+        .find(|l| l.contains("MAC Address"))
+        .unwrap()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
     assert_eq!(r["mac"].as_str().unwrap().to_ascii_uppercase(), mac);
 }
 
@@ -124,8 +171,10 @@ fn rdp_negotiation_and_certificate_from_xrdp() {
     lab.spawn_server("xrdp", &["--nodaemon", "--port", "3389"]);
     lab.wait_listen("tcp", 3389);
     let cert = "/etc/xrdp/cert.pem";
-    let subject = lab.client_output(&format!("openssl x509 -in {cert} -noout -subject -nameopt RFC2253"));
-    let end = lab.client_output(&format!("openssl x509 -in {cert} -noout -enddate -dateopt iso_8601"));
+    let subject =
+        lab.client_output(&format!("openssl x509 -in {cert} -noout -subject -nameopt RFC2253"));
+    let end =
+        lab.client_output(&format!("openssl x509 -in {cert} -noout -enddate -dateopt iso_8601"));
     let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "--preset", "rdp", "--json"]);
     let recs = json_lines(&out);
     let r = &record(&recs, "tcp", 3389)["result"];
@@ -133,7 +182,11 @@ fn rdp_negotiation_and_certificate_from_xrdp() {
     assert_eq!(r["protocol_name"], "TLS", "{r}");
     let leaf = &r["tls"]["chain"][0];
     assert_eq!(leaf["subject"], subject.trim().trim_start_matches("subject="), "{r}");
-    assert_eq!(leaf["not_after"], format!("{} UTC", end.trim().trim_start_matches("notAfter=").trim_end_matches('Z')), "{r}");
+    assert_eq!(
+        leaf["not_after"],
+        format!("{} UTC", end.trim().trim_start_matches("notAfter=").trim_end_matches('Z')),
+        "{r}"
+    );
     assert_eq!(r["tls"]["name_matches"], false, "{r}");
     // xrdp does not serve UDP 3389: ICMP port unreachable -> exit code 1.
     assert_eq!(record(&recs, "udp", 3389)["state"], "NOT LISTENING");

@@ -65,16 +65,25 @@ fn port_states_agree_with_nmap() {
          nft add rule inet pq in udp dport 8005 drop && \
          nft add rule inet pq in udp dport 8008 reject with icmp type admin-prohibited",
     );
-    let (code, out, elapsed) =
-        lab.portqry(&["-n", &ip, "-nr", "-p", "both", "-r", "8001:8008", "--timeout", "500", "--json"]);
+    let (code, out, elapsed) = lab.portqry(&[
+        "-n",
+        &ip,
+        "-nr",
+        "-p",
+        "both",
+        "-r",
+        "8001:8008",
+        "--timeout",
+        "500",
+        "--json",
+    ]);
     let recs = json_lines(&out);
     assert_eq!(recs.len(), 16, "{out}");
     // Exit code: some ports are NOT LISTENING / FILTERED -> 1.
     assert_eq!(code, Ok(1), "{out}");
 
-    let nmap = lab.client_output(&format!(
-        "nmap -sT -sU -p 8001-8008 -n -Pn --max-retries 1 -oG - {ip}"
-    ));
+    let nmap =
+        lab.client_output(&format!("nmap -sT -sU -p 8001-8008 -n -Pn --max-retries 1 -oG - {ip}"));
     let reference = nmap_states(&nmap);
     assert_eq!(reference.len(), 16, "nmap output: {nmap}");
     for r in &recs {
@@ -82,17 +91,26 @@ fn port_states_agree_with_nmap() {
         let port = r["port"].as_u64().unwrap() as u16;
         let ours = portqry_to_nmap(r["state"].as_str().unwrap());
         assert_eq!(
-            reference[&(proto.clone(), port)], ours,
+            reference[&(proto.clone(), port)],
+            ours,
             "{proto} {port}: portqry {} ({}), nmap {}",
-            r["state"], r["reason"], reference[&(proto.clone(), port)]
+            r["state"],
+            r["reason"],
+            reference[&(proto.clone(), port)]
         );
     }
     // The reasons name the ICMP message and who sent it.
-    assert!(record(&recs, "tcp", 8004)["reason"].as_str().unwrap().contains(&format!("administratively prohibited from {ip}")));
+    assert!(record(&recs, "tcp", 8004)["reason"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("administratively prohibited from {ip}")));
     assert!(record(&recs, "udp", 8003)["reason"].as_str().unwrap().contains("port unreachable"));
     assert_eq!(record(&recs, "udp", 8005)["state"], "LISTENING or FILTERED");
     assert_eq!(record(&recs, "tcp", 8003)["state"], "FILTERED");
-    assert!(record(&recs, "tcp", 8003)["reason"].as_str().unwrap().contains("no answer to 2 connection attempts"));
+    assert!(record(&recs, "tcp", 8003)["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no answer to 2 connection attempts"));
     // Documented bound: N/rate + ceil(N/C) * tries * timeout = 16/20000 + 1*2*0.5 s.
     assert!(elapsed < Duration::from_millis(1004 + 500), "took {elapsed:?}");
 
@@ -103,8 +121,13 @@ fn port_states_agree_with_nmap() {
     let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8009", "--json"]);
     let r = record(&json_lines(&out), "tcp", 8009).clone();
     assert_eq!(r["state"], "FILTERED", "{r}");
-    assert!(r["reason"].as_str().unwrap().contains(&format!("ICMP port unreachable from {ip}")), "{r}");
-    let syn = nmap_states(&lab.client_output(&format!("nmap -sS -p 8009 -n -Pn --max-retries 1 -oG - {ip}")));
+    assert!(
+        r["reason"].as_str().unwrap().contains(&format!("ICMP port unreachable from {ip}")),
+        "{r}"
+    );
+    let syn = nmap_states(
+        &lab.client_output(&format!("nmap -sS -p 8009 -n -Pn --max-retries 1 -oG - {ip}")),
+    );
     assert_eq!(syn[&("tcp".to_string(), 8009)], "filtered");
 
     // Text layout and -q exit code for a single listening port.
@@ -113,7 +136,8 @@ fn port_states_agree_with_nmap() {
     assert!(out.contains("TCP port 8001 (unknown service): LISTENING"), "{out}");
     let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8001", "-q"]);
     assert_eq!((code, out.as_str()), (Ok(0), ""));
-    let (code, _, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8005", "-p", "udp", "-q", "--timeout", "200"]);
+    let (code, _, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "8005", "-p", "udp", "-q", "--timeout", "200"]);
     assert_eq!(code, Ok(2));
     let (code, _, _) = lab.portqry(&["-n", &ip, "-nr", "-o", "8001,8006", "-q"]);
     assert_eq!(code, Ok(1));
@@ -132,7 +156,8 @@ fn adaptive_waits_learn_from_answers_and_stay_bounded() {
     );
     // One at a time: the handshake on 8101 and the reset from 8102 are RTT samples (tens
     // of microseconds on a veth), so the silent 8103 waits the 100 ms floor, then 200 ms.
-    let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-o", "8101,8102,8103", "--concurrency", "1", "--json"]);
+    let (code, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-o", "8101,8102,8103", "--concurrency", "1", "--json"]);
     assert_eq!(code, Ok(1), "{out}");
     let recs = json_lines(&out);
     assert_eq!(record(&recs, "tcp", 8101)["state"], "LISTENING");
@@ -140,32 +165,66 @@ fn adaptive_waits_learn_from_answers_and_stay_bounded() {
     let r = record(&recs, "tcp", 8103);
     assert_eq!(r["state"], "FILTERED");
     assert!(
-        r["reason"].as_str().unwrap().contains("no answer to 2 connection attempts (waits of 100, 200 ms: adaptive, at most 1000 ms)"),
+        r["reason"].as_str().unwrap().contains(
+            "no answer to 2 connection attempts (waits of 100, 200 ms: adaptive, at most 1000 ms)"
+        ),
         "{r}"
     );
-    assert!(elapsed >= Duration::from_millis(300) && elapsed < Duration::from_millis(900), "took {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_millis(900),
+        "took {elapsed:?}"
+    );
 
     // No answer yet: the full maximum for every try (the back-off is capped by it).
-    let (_, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-e", "8103", "--timeout", "300", "--json"]);
+    let (_, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "8103", "--timeout", "300", "--json"]);
     let r = record(&json_lines(&out), "tcp", 8103).clone();
-    assert!(r["reason"].as_str().unwrap().contains("waits of 300, 300 ms: adaptive, at most 300 ms"), "{r}");
-    assert!(elapsed >= Duration::from_millis(600) && elapsed < Duration::from_millis(600 + 500), "took {elapsed:?}");
+    assert!(
+        r["reason"].as_str().unwrap().contains("waits of 300, 300 ms: adaptive, at most 300 ms"),
+        "{r}"
+    );
+    assert!(
+        elapsed >= Duration::from_millis(600) && elapsed < Duration::from_millis(600 + 500),
+        "took {elapsed:?}"
+    );
 
     // -sl doubles the maximum.
-    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "8103", "--timeout", "150", "-sl", "--json"]);
+    let (_, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "8103", "--timeout", "150", "-sl", "--json"]);
     let r = record(&json_lines(&out), "tcp", 8103).clone();
-    assert!(r["reason"].as_str().unwrap().contains("waits of 300, 300 ms: adaptive, at most 300 ms"), "{r}");
+    assert!(
+        r["reason"].as_str().unwrap().contains("waits of 300, 300 ms: adaptive, at most 300 ms"),
+        "{r}"
+    );
 
     // --no-adaptive: the fixed wait even after answers.
-    let (_, out, elapsed) =
-        lab.portqry(&["-n", &ip, "-nr", "-o", "8101,8103", "--concurrency", "1", "--timeout", "400", "--no-adaptive", "--json"]);
+    let (_, out, elapsed) = lab.portqry(&[
+        "-n",
+        &ip,
+        "-nr",
+        "-o",
+        "8101,8103",
+        "--concurrency",
+        "1",
+        "--timeout",
+        "400",
+        "--no-adaptive",
+        "--json",
+    ]);
     let r = record(&json_lines(&out), "tcp", 8103).clone();
-    assert!(r["reason"].as_str().unwrap().contains("no answer to 2 connection attempts (400 ms each)"), "{r}");
+    assert!(
+        r["reason"].as_str().unwrap().contains("no answer to 2 connection attempts (400 ms each)"),
+        "{r}"
+    );
     assert!(elapsed >= Duration::from_millis(800), "took {elapsed:?}");
 }
 
-fn epm_replay_files(dir: &std::path::Path, tower_ip: std::net::Ipv4Addr, status: u32) -> (String, String) {
-    use tracehound_rpc::epm::{self, EpmResponse, Entry, Tower};
+fn epm_replay_files(
+    dir: &std::path::Path,
+    tower_ip: std::net::Ipv4Addr,
+    status: u32,
+) -> (String, String) {
+    use tracehound_rpc::epm::{self, Entry, EpmResponse, Tower};
     use tracehound_rpc::ndr::Drep;
     use tracehound_rpc::pdu::{BindAck, Body, CtxResult, Repr, Response, Syntax};
     let ack = Repr::new(
@@ -197,10 +256,16 @@ fn epm_replay_files(dir: &std::path::Path, tower_ip: std::net::Ipv4Addr, status:
     let pdu = Repr::new(
         1,
         Drep::LE,
-        Body::Response(Response { alloc_hint: stub.len() as u32, context_id: 0, cancel_count: 0, stub }),
+        Body::Response(Response {
+            alloc_hint: stub.len() as u32,
+            context_id: 0,
+            cancel_count: 0,
+            stub,
+        }),
     )
     .emit();
-    let (a, r) = (dir.join(format!("bind_ack-{status}.bin")), dir.join(format!("resp-{status}.bin")));
+    let (a, r) =
+        (dir.join(format!("bind_ack-{status}.bin")), dir.join(format!("resp-{status}.bin")));
     std::fs::write(&a, ack).unwrap();
     std::fs::write(&r, pdu).unwrap();
     (a.display().to_string(), r.display().to_string())
@@ -220,7 +285,8 @@ fn hostile_servers_give_clear_errors_within_the_bound() {
         lab.wait_listen(p, port);
     }
     lab.server("nft add table inet pq && nft add chain inet pq in \"{ type filter hook input priority 0; }\" && nft add rule inet pq in tcp dport 88 drop");
-    let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-o", "135,389,445,88", "--timeout", "500", "--json"]);
+    let (code, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-o", "135,389,445,88", "--timeout", "500", "--json"]);
     let recs = json_lines(&out);
     assert_eq!(code, Ok(1), "{out}");
     let epm = record(&recs, "tcp", 135);
@@ -228,7 +294,10 @@ fn hostile_servers_give_clear_errors_within_the_bound() {
     let e = epm["result"]["error"].as_str().unwrap();
     assert!(e.contains("endpoint mapper"), "{e}");
     let ldap = record(&recs, "tcp", 389);
-    assert!(ldap["result"]["error"].as_str().unwrap().contains("larger than the 262144-byte limit"), "{ldap}");
+    assert!(
+        ldap["result"]["error"].as_str().unwrap().contains("larger than the 262144-byte limit"),
+        "{ldap}"
+    );
     let smb = record(&recs, "tcp", 445);
     assert!(smb["result"]["error"].as_str().unwrap().contains("timed out after"), "{smb}");
     let krb = record(&recs, "tcp", 88);
@@ -238,7 +307,8 @@ fn hostile_servers_give_clear_errors_within_the_bound() {
     assert!(elapsed < Duration::from_millis(1000 + 3 * 2000 + 500), "took {elapsed:?}");
 
     // UDP that swallows: LISTENING or FILTERED, the DNS query stays unanswered.
-    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "53", "--timeout", "300", "--json"]);
+    let (code, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-p", "udp", "-e", "53", "--timeout", "300", "--json"]);
     assert_eq!(code, Ok(2));
     assert_eq!(record(&json_lines(&out), "udp", 53)["state"], "LISTENING or FILTERED");
 }
@@ -251,7 +321,8 @@ fn endless_epm_paging_is_stopped() {
     let (a, r) = epm_replay_files(&lab.dir, std::net::Ipv4Addr::UNSPECIFIED, 0);
     let replay = lab.spawn_server(&python(), &[SERVERS, "replay", &ip, "135", &a, &r]);
     lab.wait_listen("tcp", 135);
-    let (code, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
+    let (code, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
     assert_eq!(code, Ok(0), "{out}");
     assert!(out.contains("endless paging"), "{out}");
     assert!(out.contains("UUID: 12345778-1234-abcd-ef00-0123456789ac endless"), "{out}");
@@ -268,7 +339,8 @@ fn endless_epm_paging_is_stopped() {
     let (a, r) = epm_replay_files(&lab.dir, std::net::Ipv4Addr::new(192, 0, 2, 7), 0x16c9_a0d6);
     lab.spawn_server(&python(), &[SERVERS, "replay", &ip, "135", &a, &r]);
     lab.wait_listen("tcp", 135);
-    let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
+    let (_, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "500", "--no-follow-up"]);
     assert!(out.contains(&format!("WARNING: endpoint ncacn_ip_tcp:192.0.2.7[49999] names 192.0.2.7, not the address asked ({ip})")), "{out}");
     assert!(!out.contains("query error"), "{out}");
 }
@@ -284,12 +356,39 @@ fn tls_certificate_matches_openssl() {
          -subj /CN=tls.lab.test -addext subjectAltName=DNS:tls.lab.test,IP:{ip} 2>/dev/null"
     ));
     // 8443: default (TLS 1.3 preferred); 443: TLS 1.2 only.
-    lab.spawn_server("openssl", &["s_server", "-quiet", "-accept", &format!("{ip}:8443"), "-cert", &format!("{d}/cert.pem"), "-key", &format!("{d}/key.pem")]);
-    lab.spawn_server("openssl", &["s_server", "-quiet", "-tls1_2", "-accept", &format!("{ip}:443"), "-cert", &format!("{d}/cert.pem"), "-key", &format!("{d}/key.pem")]);
+    lab.spawn_server(
+        "openssl",
+        &[
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("{ip}:8443"),
+            "-cert",
+            &format!("{d}/cert.pem"),
+            "-key",
+            &format!("{d}/key.pem"),
+        ],
+    );
+    lab.spawn_server(
+        "openssl",
+        &[
+            "s_server",
+            "-quiet",
+            "-tls1_2",
+            "-accept",
+            &format!("{ip}:443"),
+            "-cert",
+            &format!("{d}/cert.pem"),
+            "-key",
+            &format!("{d}/key.pem"),
+        ],
+    );
     lab.wait_listen("tcp", 8443);
     lab.wait_listen("tcp", 443);
-    let subject = lab.client_output(&format!("openssl x509 -in {d}/cert.pem -noout -subject -nameopt RFC2253"));
-    let end = lab.client_output(&format!("openssl x509 -in {d}/cert.pem -noout -enddate -dateopt iso_8601"));
+    let subject = lab
+        .client_output(&format!("openssl x509 -in {d}/cert.pem -noout -subject -nameopt RFC2253"));
+    let end = lab
+        .client_output(&format!("openssl x509 -in {d}/cert.pem -noout -enddate -dateopt iso_8601"));
     let subject = subject.trim().trim_start_matches("subject=").to_string();
     let end = end.trim().trim_start_matches("notAfter=").trim_end_matches('Z').to_string();
 
@@ -345,10 +444,16 @@ fn local_mode_sees_namespace_listeners_with_owner() {
     });
     assert_eq!(code, Ok(0));
     let socks = json_lines(&out);
-    let tcp = socks.iter().find(|s| s["local"] == format!("{ip}:8101")).unwrap_or_else(|| panic!("{out}"));
+    let tcp = socks
+        .iter()
+        .find(|s| s["local"] == format!("{ip}:8101"))
+        .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(tcp["state"], "LISTENING");
     assert_eq!(tcp["pid"], pid);
-    let udp = socks.iter().find(|s| s["local"] == format!("{ip}:8102")).unwrap_or_else(|| panic!("{out}"));
+    let udp = socks
+        .iter()
+        .find(|s| s["local"] == format!("{ip}:8102"))
+        .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(udp["pid"], upid);
     // Only this namespace's sockets: the client namespace has none of them.
     let (_, cout) = lab.in_client(|| {
@@ -361,7 +466,8 @@ fn local_mode_sees_namespace_listeners_with_owner() {
     // -wport: bounded by --count.
     let (code, out) = lab.in_server(|| {
         let mut o = Vec::new();
-        let args: Vec<String> = ["-wport", "8101", "-wt", "1", "--count", "2"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> =
+            ["-wport", "8101", "-wt", "1", "--count", "2"].iter().map(|s| s.to_string()).collect();
         let t = std::time::Instant::now();
         let r = tracehound_probe::run(&args, &mut o);
         assert!(t.elapsed() < Duration::from_secs(4));
@@ -373,15 +479,24 @@ fn local_mode_sees_namespace_listeners_with_owner() {
     // -wpid: the process's sockets, JSON events; a process that is not there -> exit 1.
     let (code, out) = lab.in_server(move || {
         let mut o = Vec::new();
-        let args: Vec<String> = ["-wpid", &pid.to_string(), "-wt", "1", "--count", "2", "--json"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["-wpid", &pid.to_string(), "-wt", "1", "--count", "2", "--json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let r = tracehound_probe::run(&args, &mut o);
         (r.map_err(|e| e.to_string()), String::from_utf8_lossy(&o).into_owned())
     });
     assert_eq!(code, Ok(0));
     let ev = json_lines(&out);
-    assert!(ev.iter().any(|e| e["event"] == "present" && e["local"] == format!("{ip}:8101") && e["pid"] == pid), "{out}");
+    assert!(
+        ev.iter().any(|e| e["event"] == "present"
+            && e["local"] == format!("{ip}:8101")
+            && e["pid"] == pid),
+        "{out}"
+    );
     let mut o = Vec::new();
-    let args: Vec<String> = ["-wpid", "4000000", "--count", "1"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> =
+        ["-wpid", "4000000", "--count", "1"].iter().map(|s| s.to_string()).collect();
     assert_eq!(tracehound_probe::run(&args, &mut o).unwrap(), 1);
 }
 
@@ -395,7 +510,8 @@ fn logfile_needs_y_to_overwrite() {
     let args: Vec<String> = ["-local", "-l", &l].iter().map(|s| s.to_string()).collect();
     let err = tracehound_probe::run(&args, &mut Vec::new()).unwrap_err();
     assert!(err.to_string().contains("use -y"), "{err}");
-    let args: Vec<String> = ["-local", "-l", &l, "-y", "-q"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> =
+        ["-local", "-l", &l, "-y", "-q"].iter().map(|s| s.to_string()).collect();
     let mut out = Vec::new();
     assert_eq!(tracehound_probe::run(&args, &mut out).unwrap(), 0);
     assert!(out.is_empty());
@@ -433,5 +549,11 @@ fn source_port_ipv6_and_several_targets() {
     let (_, out, _) = lab.portqry(&["-n", &format!("[{ip6}]"), "-nr", "-e", "8202", "--json"]);
     let r = record(&json_lines(&out), "tcp", 8202).clone();
     assert_eq!(r["state"], "FILTERED", "{r}");
-    assert!(r["reason"].as_str().unwrap().contains(&format!("ICMPv6 communication administratively prohibited from {ip6}")), "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("ICMPv6 communication administratively prohibited from {ip6}")),
+        "{r}"
+    );
 }

@@ -114,7 +114,10 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
 
     // Reference: capture impacket's rpcdump.
     let pcap = lab.dir.join("rpcdump.pcap").display().to_string();
-    let tcpdump = lab.spawn_client("tcpdump", &["-i", "any", "-U", "--immediate-mode", "-s", "0", "-w", &pcap, "tcp", "port", "135"]);
+    let tcpdump = lab.spawn_client(
+        "tcpdump",
+        &["-i", "any", "-U", "--immediate-mode", "-s", "0", "-w", &pcap, "tcp", "port", "135"],
+    );
     std::thread::sleep(Duration::from_millis(800));
     lab.client_output(&format!(
         "timeout 60 /usr/bin/python3 /usr/share/doc/python3-impacket/examples/rpcdump.py {ip} >/dev/null 2>&1 || true"
@@ -122,10 +125,14 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     std::thread::sleep(Duration::from_millis(300));
     lab.interrupt(tcpdump);
     let reference = tshark_endpoints(&pcap);
-    assert!(reference.values().sum::<usize>() >= 40, "rpcdump capture holds too few entries: {reference:?}");
+    assert!(
+        reference.values().sum::<usize>() >= 40,
+        "rpcdump capture holds too few entries: {reference:?}"
+    );
 
     // Our dump with follow-up.
-    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "1000", "--json"]);
+    let (code, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "1000", "--json"]);
     assert_eq!(code, Ok(0), "{out}");
     let recs = json_lines(&out);
     let epm = record(&recs, "tcp", 135);
@@ -133,13 +140,20 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     let mut ours: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for e in eps {
         *ours
-            .entry((e["uuid"].as_str().unwrap().into(), e["annotation"].as_str().unwrap().into(), e["binding"].as_str().unwrap().into()))
+            .entry((
+                e["uuid"].as_str().unwrap().into(),
+                e["annotation"].as_str().unwrap().into(),
+                e["binding"].as_str().unwrap().into(),
+            ))
             .or_insert(0) += 1;
     }
     assert_eq!(ours, reference, "endpoint dump differs from tshark's decode of rpcdump's capture");
     assert_eq!(epm["result"]["total"], eps.len());
     // Every TCP endpoint: LISTENING and bind accepted (Samba serves them all).
-    let tcp: Vec<&Value> = eps.iter().filter(|e| e["binding"].as_str().unwrap().starts_with("ncacn_ip_tcp:")).collect();
+    let tcp: Vec<&Value> = eps
+        .iter()
+        .filter(|e| e["binding"].as_str().unwrap().starts_with("ncacn_ip_tcp:"))
+        .collect();
     assert!(tcp.len() >= 4);
     for e in &tcp {
         assert_eq!(e["follow_up"]["state"], "LISTENING", "{e}");
@@ -151,11 +165,14 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     let samr = "12345778-1234-abcd-ef00-0123456789ac";
     let dump_samr_tcp: Vec<String> = eps
         .iter()
-        .filter(|e| e["uuid"] == samr && e["binding"].as_str().unwrap().starts_with("ncacn_ip_tcp:"))
+        .filter(|e| {
+            e["uuid"] == samr && e["binding"].as_str().unwrap().starts_with("ncacn_ip_tcp:")
+        })
         .map(|e| e["binding"].as_str().unwrap().rsplit('[').next().unwrap().to_string())
         .collect();
     assert!(!dump_samr_tcp.is_empty(), "no SAMR over TCP in the dump");
-    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "--map", &format!("{samr}:1.0"), "--json"]);
+    let (code, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "--map", &format!("{samr}:1.0"), "--json"]);
     assert_eq!(code, Ok(0), "{out}");
     let recs = json_lines(&out);
     let m = record(&recs, "tcp", 135);
@@ -165,7 +182,10 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     for t in towers {
         let b = t["binding"].as_str().unwrap();
         assert!(b.starts_with("ncacn_ip_tcp:"), "{b}");
-        assert!(dump_samr_tcp.contains(&b.rsplit('[').next().unwrap().to_string()), "{b} vs {dump_samr_tcp:?}");
+        assert!(
+            dump_samr_tcp.contains(&b.rsplit('[').next().unwrap().to_string()),
+            "{b} vs {dump_samr_tcp:?}"
+        );
         assert_eq!(t["follow_up"]["bind"]["result"], "accepted", "{t}");
     }
 
@@ -177,7 +197,8 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
 
     // Dynamic ports dropped -> FILTERED; rejected with a reset -> NOT LISTENING.
     lab.server("iptables -A INPUT -p tcp --dport 49152:65535 -j DROP");
-    let (_, out, elapsed) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "300", "--json"]);
+    let (_, out, elapsed) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "300", "--json"]);
     let recs = json_lines(&out);
     let epm = record(&recs, "tcp", 135);
     let mut dynamic = 0;
@@ -191,7 +212,10 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     }
     assert!(dynamic > 0);
     let verdict = epm["result"]["verdict"].as_str().unwrap();
-    assert!(verdict.contains("TCP endpoints unreachable") && verdict.contains("FILTERED"), "{verdict}");
+    assert!(
+        verdict.contains("TCP endpoints unreachable") && verdict.contains("FILTERED"),
+        "{verdict}"
+    );
     assert!(elapsed < Duration::from_secs(15), "{elapsed:?}");
     lab.server("iptables -F INPUT && iptables -A INPUT -p tcp --dport 49152:65535 -j REJECT --reject-with tcp-reset");
     let (_, out, _) = lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "300", "--json"]);
@@ -205,20 +229,37 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
     lab.server("iptables -F INPUT");
 
     // LDAP (TCP and CLDAP), GC, DNS, Kerberos, SMB against the same DC.
-    let (code, out, _) = lab.portqry(&["-n", &ip, "-nr", "-p", "both", "-o", "389,53,88", "--timeout", "1000", "--json"]);
+    let (code, out, _) = lab.portqry(&[
+        "-n",
+        &ip,
+        "-nr",
+        "-p",
+        "both",
+        "-o",
+        "389,53,88",
+        "--timeout",
+        "1000",
+        "--json",
+    ]);
     assert_eq!(code, Ok(0), "{out}");
     let recs = json_lines(&out);
-    let ldapsearch = lab.client_output(&format!("ldapsearch -x -LLL -H ldap://{ip} -s base -b '' defaultNamingContext dnsHostName"));
+    let ldapsearch = lab.client_output(&format!(
+        "ldapsearch -x -LLL -H ldap://{ip} -s base -b '' defaultNamingContext dnsHostName"
+    ));
     for proto in ["tcp", "udp"] {
         let r = &record(&recs, proto, 389)["result"]["attributes"];
         for attr in ["defaultNamingContext", "dnsHostName"] {
             let v = r[attr][0].as_str().unwrap();
-            assert!(ldapsearch.contains(&format!("{attr}: {v}")), "{proto} {attr}={v} vs ldapsearch:\n{ldapsearch}");
+            assert!(
+                ldapsearch.contains(&format!("{attr}: {v}")),
+                "{proto} {attr}={v} vs ldapsearch:\n{ldapsearch}"
+            );
         }
         assert!(r["supportedLDAPVersion"].as_array().unwrap().iter().any(|v| v == "3"));
         assert!(r["domainFunctionality"][0].as_str().is_some());
     }
-    let dig = lab.client_output(&format!("dig +short +time=2 +tries=1 @{ip} SOA lab.tracehound.test"));
+    let dig =
+        lab.client_output(&format!("dig +short +time=2 +tries=1 @{ip} SOA lab.tracehound.test"));
     for proto in ["tcp", "udp"] {
         let d = &record(&recs, proto, 53)["result"];
         assert_eq!(d["rcode_name"], "NOERROR", "{d}");

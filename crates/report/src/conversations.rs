@@ -167,10 +167,19 @@ fn conv_json<'a>(c: &'a Conversation, file: &'a str) -> ConvJson<'a> {
             analysis: TcpFlag::ALL.iter().map(|f| (f.name(), c.flag(*f))).collect(),
             syn_frames: &c.syn_frames,
             synack_frame: c.synack_frame,
-            rst_frames: c.rst_frames.iter().map(|(f, d)| (*f, if *d == Dir::Orig { "orig" } else { "resp" })).collect(),
+            rst_frames: c
+                .rst_frames
+                .iter()
+                .map(|(f, d)| (*f, if *d == Dir::Orig { "orig" } else { "resp" }))
+                .collect(),
             events_dropped: c.events_dropped,
             idle_before_rst: c.idle_before_rst,
-            nagle: NagleJson { stalls: c.nagle.stalls, secs: c.nagle.secs, max_secs: c.nagle.max_secs, ack_frames: &c.nagle.ack_frames },
+            nagle: NagleJson {
+                stalls: c.nagle.stalls,
+                secs: c.nagle.secs,
+                max_secs: c.nagle.max_secs,
+                ack_frames: &c.nagle.ack_frames,
+            },
             zero_window: ZeroWindowJson {
                 orig_periods: c.zero_window_periods[0],
                 orig_secs: c.zero_window_secs[0],
@@ -217,7 +226,9 @@ pub fn problem_score(c: &Conversation) -> u64 {
 
 fn state_tone(s: Option<ConnState>) -> Tone {
     match s {
-        Some(ConnState::S0 | ConnState::REJ | ConnState::RSTOS0 | ConnState::RSTR | ConnState::RSTO) => Tone::Bad,
+        Some(
+            ConnState::S0 | ConnState::REJ | ConnState::RSTOS0 | ConnState::RSTR | ConnState::RSTO,
+        ) => Tone::Bad,
         Some(ConnState::SF | ConnState::S1) => Tone::Good,
         _ => Tone::Plain,
     }
@@ -243,7 +254,13 @@ pub fn table(convs: &[&Conversation]) -> Table {
     ]);
     for c in convs {
         let tcp = c.info.proto == Proto::Tcp;
-        let n = |v: u64| if v == 0 { ("-".to_string(), Tone::Dim) } else { (v.to_string(), Tone::Warn) };
+        let n = |v: u64| {
+            if v == 0 {
+                ("-".to_string(), Tone::Dim)
+            } else {
+                (v.to_string(), Tone::Warn)
+            }
+        };
         let mut hist = c.history.clone();
         if !c.icmp_errors.is_empty() {
             hist.push_str(&format!(" icmp×{}", c.icmp_errors.len()));

@@ -47,13 +47,22 @@ fn summary(o: &mut String, fs: &[Finding], files: &[String], style: Style) {
     o.push('\n');
     match most_likely(fs) {
         Some(f) => {
-            let _ = writeln!(o, "{} {}", style.paint(Tone::Bold, "Most likely:"), style.paint(tone(f.severity), &f.title));
+            let _ = writeln!(
+                o,
+                "{} {}",
+                style.paint(Tone::Bold, "Most likely:"),
+                style.paint(tone(f.severity), &f.title)
+            );
             if let Some(s) = f.next_steps.first() {
                 let _ = writeln!(o, "  → {s}");
             }
         }
         None => {
-            let _ = writeln!(o, "{} no connection problem found in this capture.", style.paint(Tone::Good, "Looks healthy:"));
+            let _ = writeln!(
+                o,
+                "{} no connection problem found in this capture.",
+                style.paint(Tone::Good, "Looks healthy:")
+            );
         }
     }
 }
@@ -71,7 +80,14 @@ pub fn brief(fs: &[Finding], files: &[String], style: Style) -> String {
             (Some(file), true) => format!("  ({file})"),
             _ => String::new(),
         };
-        let _ = writeln!(o, "{:<10} {}  {}{}", style.paint(tone(f.severity), &sev), f.title, style.paint(Tone::Dim, f.id), style.paint(Tone::Dim, &file));
+        let _ = writeln!(
+            o,
+            "{:<10} {}  {}{}",
+            style.paint(tone(f.severity), &sev),
+            f.title,
+            style.paint(Tone::Dim, f.id),
+            style.paint(Tone::Dim, &file)
+        );
     }
     o
 }
@@ -83,7 +99,13 @@ pub fn text(fs: &[Finding], files: &[String], style: Style) -> String {
     for f in fs {
         o.push('\n');
         let sev = format!("[{}]", f.severity.name().to_uppercase());
-        let _ = writeln!(o, "{} {}  {}", style.paint(tone(f.severity), &sev), style.paint(Tone::Bold, &f.title), style.paint(Tone::Dim, f.id));
+        let _ = writeln!(
+            o,
+            "{} {}  {}",
+            style.paint(tone(f.severity), &sev),
+            style.paint(Tone::Bold, &f.title),
+            style.paint(Tone::Dim, f.id)
+        );
         for line in wrap(&f.explanation, 92) {
             let _ = writeln!(o, "  {line}");
         }

@@ -2,7 +2,7 @@
 //! JSON objects with documented, stable field names.
 
 pub mod conversations;
-pub mod style;
-pub mod table;
 pub mod findings;
 pub mod rpc;
+pub mod style;
+pub mod table;

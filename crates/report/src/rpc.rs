@@ -40,11 +40,21 @@ pub fn call_table(calls: &[Call]) -> Table {
     ]);
     for c in calls {
         let server = match &c.pipe {
-            Some(p) => format!("{}:{} \\pipe\\{}", c.dst, c.dport, p.trim_start_matches("\\pipe\\").trim_start_matches('\\')),
+            Some(p) => format!(
+                "{}:{} \\pipe\\{}",
+                c.dst,
+                c.dport,
+                p.trim_start_matches("\\pipe\\").trim_start_matches('\\')
+            ),
             None => format!("{}:{}", c.dst, c.dport),
         };
         let iface = c.interface.as_deref().or(c.uuid.as_deref()).unwrap_or("?").to_string();
-        let op = c.operation.as_deref().map(str::to_string).or_else(|| c.opnum.map(|o| format!("opnum {o}"))).unwrap_or_else(|| "(bind)".into());
+        let op = c
+            .operation
+            .as_deref()
+            .map(str::to_string)
+            .or_else(|| c.opnum.map(|o| format!("opnum {o}")))
+            .unwrap_or_else(|| "(bind)".into());
         let mut outcome = outcome_name(c.outcome).to_string();
         if let Some(s) = &c.status {
             if c.outcome != Outcome::Ok || !c.endpoints.is_empty() || c.epm_status.is_some() {
@@ -73,7 +83,10 @@ pub fn call_table(calls: &[Call]) -> Table {
             (iface, Tone::Plain),
             (op, Tone::Plain),
             (bytes(c.request_bytes), Tone::Plain),
-            (if c.response_frame.is_some() { bytes(c.response_bytes) } else { "-".into() }, Tone::Plain),
+            (
+                if c.response_frame.is_some() { bytes(c.response_bytes) } else { "-".into() },
+                Tone::Plain,
+            ),
             (c.rtt.map(secs).unwrap_or_else(|| "-".into()), Tone::Plain),
             (outcome, tone),
         ]);
@@ -104,9 +117,18 @@ pub fn endpoint_table(eps: &[EndpointReport]) -> Table {
             .collect();
         t.row(vec![
             (e.binding.clone(), Tone::Plain),
-            (e.interface.clone().or_else(|| e.uuid.clone()).unwrap_or_else(|| "?".into()), Tone::Plain),
-            (format!("frame {} ({})", e.handed_out_by.response_frame, e.handed_out_by.source), Tone::Dim),
-            (format!("{}{}", e.asked_address, if e.address_differs { " ≠" } else { "" }), if e.address_differs { Tone::Warn } else { Tone::Plain }),
+            (
+                e.interface.clone().or_else(|| e.uuid.clone()).unwrap_or_else(|| "?".into()),
+                Tone::Plain,
+            ),
+            (
+                format!("frame {} ({})", e.handed_out_by.response_frame, e.handed_out_by.source),
+                Tone::Dim,
+            ),
+            (
+                format!("{}{}", e.asked_address, if e.address_differs { " ≠" } else { "" }),
+                if e.address_differs { Tone::Warn } else { Tone::Plain },
+            ),
             (e.follow_up.to_string(), tone),
             (attempts.join("; "), Tone::Dim),
         ]);

@@ -48,7 +48,11 @@ impl Table {
             out.push_str(parts.join("  ").trim_end());
             out.push('\n');
         };
-        line(self.headers.iter().map(|(h, _)| (h.to_string(), Tone::Plain)).collect(), &mut out, true);
+        line(
+            self.headers.iter().map(|(h, _)| (h.to_string(), Tone::Plain)).collect(),
+            &mut out,
+            true,
+        );
         for r in &self.rows {
             line(r.clone(), &mut out, false);
         }
@@ -94,8 +98,16 @@ mod tests {
     #[test]
     fn aligns_and_formats() {
         let mut t = Table::new(&[("A", Align::Left), ("N", Align::Right), ("Z", Align::Left)]);
-        t.row(vec![("x".into(), Tone::Plain), ("10".into(), Tone::Bad), ("end".into(), Tone::Plain)]);
-        t.row(vec![("long".into(), Tone::Plain), ("5".into(), Tone::Plain), ("e".into(), Tone::Plain)]);
+        t.row(vec![
+            ("x".into(), Tone::Plain),
+            ("10".into(), Tone::Bad),
+            ("end".into(), Tone::Plain),
+        ]);
+        t.row(vec![
+            ("long".into(), Tone::Plain),
+            ("5".into(), Tone::Plain),
+            ("e".into(), Tone::Plain),
+        ]);
         assert_eq!(t.render(Style::plain()), "A      N  Z\nx     10  end\nlong   5  e\n");
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(1_234_567), "1.2 MB");

@@ -40,21 +40,13 @@ pub enum Error {
     #[error("NTLMSSP message truncated at offset {0}")]
     Short(usize),
     #[error("NTLMSSP {what} field points outside the message (offset {offset}, length {len}, message {have} bytes)")]
-    Field {
-        what: &'static str,
-        offset: u32,
-        len: u16,
-        have: usize,
-    },
+    Field { what: &'static str, offset: u32, len: u16, have: usize },
 }
 
 /// Finds an NTLMSSP message in an auth value (raw NTLMSSP or wrapped in SPNEGO) and returns
 /// it from its signature on.
 pub fn find_ntlmssp(value: &[u8]) -> Option<&[u8]> {
-    let pos = value
-        .windows(SIGNATURE.len())
-        .take(4096)
-        .position(|w| w == SIGNATURE)?;
+    let pos = value.windows(SIGNATURE.len()).take(4096).position(|w| w == SIGNATURE)?;
     value.get(pos..)
 }
 
@@ -88,20 +80,10 @@ fn string_field(msg: &[u8], at: usize, what: &'static str, unicode: bool) -> Res
     let bytes = (offset as usize)
         .checked_add(len as usize)
         .and_then(|end| msg.get(offset as usize..end))
-        .ok_or(Error::Field {
-            what,
-            offset,
-            len,
-            have: msg.len(),
-        })?;
+        .ok_or(Error::Field { what, offset, len, have: msg.len() })?;
     Ok(if unicode {
-        let units = bytes
-            .chunks_exact(2)
-            .take(MAX_CHARS)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]));
-        char::decode_utf16(units)
-            .map(|r| r.unwrap_or('\u{fffd}'))
-            .collect()
+        let units = bytes.chunks_exact(2).take(MAX_CHARS).map(|c| u16::from_le_bytes([c[0], c[1]]));
+        char::decode_utf16(units).map(|r| r.unwrap_or('\u{fffd}')).collect()
     } else {
         bytes
             .iter()
@@ -138,11 +120,7 @@ mod tests {
     use super::*;
 
     fn build(domain: &str, user: &str, ws: &str) -> Vec<u8> {
-        let enc = |s: &str| {
-            s.encode_utf16()
-                .flat_map(|u| u.to_le_bytes())
-                .collect::<Vec<u8>>()
-        };
+        let enc = |s: &str| s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
         let (d, u, w) = (enc(domain), enc(user), enc(ws));
         let mut m = SIGNATURE.to_vec();
         m.extend_from_slice(&3u32.to_le_bytes());
@@ -179,13 +157,7 @@ mod tests {
     fn lying_offsets_are_errors() {
         let mut m = build("CORP", "alice", "WS1");
         m[40..44].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-        assert!(matches!(
-            parse_authenticate(&m),
-            Err(Error::Field {
-                what: "UserName",
-                ..
-            })
-        ));
+        assert!(matches!(parse_authenticate(&m), Err(Error::Field { what: "UserName", .. })));
         assert!(matches!(parse_authenticate(&m[..30]), Err(Error::Short(_))));
     }
 }

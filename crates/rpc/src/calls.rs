@@ -270,21 +270,13 @@ pub(crate) struct Out {
 
 impl Out {
     pub fn new(limits: Limits) -> Out {
-        Out {
-            limits,
-            ..Default::default()
-        }
+        Out { limits, ..Default::default() }
     }
     pub fn issue(&mut self, frame: u64, src: SocketAddr, dst: SocketAddr, what: String) {
         if self.issues.len() >= self.limits.max_issues {
             self.issues_dropped += 1;
         } else {
-            self.issues.push(Issue {
-                frame,
-                src: src.to_string(),
-                dst: dst.to_string(),
-                what,
-            });
+            self.issues.push(Issue { frame, src: src.to_string(), dst: dst.to_string(), what });
         }
     }
     pub(crate) fn push_call(&mut self, c: Call) {
@@ -311,20 +303,14 @@ impl Out {
 
 /// Status code as text: its name, else hex.
 pub fn status_text(code: u32) -> String {
-    names::status_name(code)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("0x{code:08x}"))
+    names::status_name(code).map(str::to_string).unwrap_or_else(|| format!("0x{code:08x}"))
 }
 
 pub(crate) fn auth_type_text(t: u8) -> Name {
-    auth_type::name(t)
-        .map(Name::Borrowed)
-        .unwrap_or_else(|| Name::Owned(t.to_string()))
+    auth_type::name(t).map(Name::Borrowed).unwrap_or_else(|| Name::Owned(t.to_string()))
 }
 fn auth_level_text(l: u8) -> Name {
-    auth_level::name(l)
-        .map(Name::Borrowed)
-        .unwrap_or_else(|| Name::Owned(l.to_string()))
+    auth_level::name(l).map(Name::Borrowed).unwrap_or_else(|| Name::Owned(l.to_string()))
 }
 
 #[derive(Clone, Debug)]
@@ -383,8 +369,7 @@ impl Half {
         self.last_frame = frame;
         self.last_ts = ts;
         self.bytes = self.bytes.saturating_add(pdu_len);
-        self.tail
-            .extend_from_slice(&stub[stub.len().saturating_sub(4)..]);
+        self.tail.extend_from_slice(&stub[stub.len().saturating_sub(4)..]);
         let extra = self.tail.len().saturating_sub(4);
         self.tail.drain(..extra);
         if keep {
@@ -430,11 +415,7 @@ pub(crate) struct Assoc {
 
 impl Assoc {
     pub fn new(pipe: Option<String>, flow: Option<u64>) -> Assoc {
-        Assoc {
-            pipe,
-            flow,
-            ..Default::default()
-        }
+        Assoc { pipe, flow, ..Default::default() }
     }
 
     fn note_cap(
@@ -559,15 +540,7 @@ impl Assoc {
                 }
                 if let Some(old) = self.binds.insert(
                     call_id,
-                    PendingBind {
-                        frame,
-                        ts,
-                        src,
-                        dst,
-                        alter,
-                        bytes: len,
-                        contexts: b.contexts,
-                    },
+                    PendingBind { frame, ts, src, dst, alter, bytes: len, contexts: b.contexts },
                 ) {
                     self.bind_failed(out, old, Outcome::NoResponse, None, 0, None);
                 }
@@ -636,13 +609,9 @@ impl Assoc {
                     if is_btfn {
                         continue;
                     }
-                    let reason = res
-                        .filter(|x| x.result != pdu::result::ACCEPTANCE)
-                        .map(|x| x.reason);
-                    match by_iface
-                        .iter_mut()
-                        .find(|(s, _, _)| *s == c.abstract_syntax)
-                    {
+                    let reason =
+                        res.filter(|x| x.result != pdu::result::ACCEPTANCE).map(|x| x.reason);
+                    match by_iface.iter_mut().find(|(s, _, _)| *s == c.abstract_syntax) {
                         Some(e) => {
                             e.1 |= accepted != Some(false);
                             if e.2.is_none() {
@@ -728,9 +697,7 @@ impl Assoc {
         resp_len: u64,
         resp: Option<(u64, Timestamp, Syntax)>,
     ) {
-        let syn = resp
-            .map(|r| r.2)
-            .or_else(|| pb.contexts.first().map(|c| c.abstract_syntax));
+        let syn = resp.map(|r| r.2).or_else(|| pb.contexts.first().map(|c| c.abstract_syntax));
         let call = Call {
             ts: pb.ts.as_secs_f64(),
             frame: pb.frame,
@@ -796,9 +763,7 @@ impl Assoc {
                 &[]
             }
         };
-        let encrypted = pkt
-            .auth()
-            .is_some_and(|a| a.auth_level == auth_level::PRIVACY);
+        let encrypted = pkt.auth().is_some_and(|a| a.auth_level == auth_level::PRIVACY);
         let first = pkt.first_frag() || !self.pending.contains_key(&call_id);
         if first {
             if let Some(old) = self.pending.remove(&call_id) {
@@ -816,10 +781,7 @@ impl Assoc {
                 dst,
                 ctx_id,
                 opnum: pkt.opnum().unwrap_or(0),
-                req: Half {
-                    drep: Some(pkt.drep()),
-                    ..Default::default()
-                },
+                req: Half { drep: Some(pkt.drep()), ..Default::default() },
                 resp: Half::default(),
                 fault: None,
                 keep_stub: self.keep_stub(ctx_id),
@@ -828,8 +790,7 @@ impl Assoc {
         }
         let max = out.limits.max_stub;
         if let Some(p) = self.pending.get_mut(&call_id) {
-            p.req
-                .add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
+            p.req.add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
             p.req.encrypted |= encrypted;
             if pkt.last_frag() {
                 p.req.complete = true;
@@ -873,9 +834,7 @@ impl Assoc {
             }
             return;
         };
-        let encrypted = pkt
-            .auth()
-            .is_some_and(|a| a.auth_level == auth_level::PRIVACY);
+        let encrypted = pkt.auth().is_some_and(|a| a.auth_level == auth_level::PRIVACY);
         let max = out.limits.max_stub;
         if p.resp.bytes == 0 {
             p.resp.drep = Some(pkt.drep());
@@ -893,8 +852,7 @@ impl Assoc {
                     &[]
                 }
             };
-            p.resp
-                .add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
+            p.resp.add(stub, frame, ts, len, p.keep_stub && !encrypted, max);
             p.resp.encrypted |= encrypted;
             if pkt.last_frag() {
                 p.resp.complete = true;
@@ -935,9 +893,7 @@ impl Assoc {
                 .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
                 .map(Name::Borrowed),
             opnum: Some(p.opnum),
-            operation: syn
-                .and_then(|s| names::opnum_name(&s.uuid, p.opnum))
-                .map(Name::Borrowed),
+            operation: syn.and_then(|s| names::opnum_name(&s.uuid, p.opnum)).map(Name::Borrowed),
             outcome: match (answered, p.fault) {
                 (false, _) => Outcome::NoResponse,
                 (true, Some(_)) => Outcome::Fault,
@@ -976,11 +932,7 @@ impl Assoc {
         {
             let le = p.resp.drep.unwrap_or_default().little_endian;
             let b: [u8; 4] = p.resp.tail[..4].try_into().unwrap_or([0; 4]);
-            let rc = if le {
-                u32::from_le_bytes(b)
-            } else {
-                u32::from_be_bytes(b)
-            };
+            let rc = if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) };
             call.return_code = Some(rc);
             if let (true, Some(name)) = (rc != 0, names::status_name(rc)) {
                 call.status = Some(name.to_string());
@@ -1062,10 +1014,8 @@ pub(crate) fn decode_answer(
                     call.status_code = Some(r.status);
                 }
                 call.epm_status = Some(st);
-                let towers = r
-                    .towers
-                    .iter()
-                    .chain(r.entries.iter().filter_map(|e| e.tower.as_ref()));
+                let towers =
+                    r.towers.iter().chain(r.entries.iter().filter_map(|e| e.tower.as_ref()));
                 for t in towers {
                     let Some(binding) = t.binding_string() else {
                         continue;

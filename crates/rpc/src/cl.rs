@@ -18,7 +18,9 @@ use std::net::SocketAddr;
 
 use tracehound_flows::{Dir, FlowInfo, Timestamp};
 
-use crate::calls::{decode_answer, is_dcom_interface, status_text, Call, Name, Out, Outcome, EPM_UUID};
+use crate::calls::{
+    decode_answer, is_dcom_interface, status_text, Call, Name, Out, Outcome, EPM_UUID,
+};
 use crate::names;
 use crate::ndr::Drep;
 use crate::pdu::{u16_at, u32_at, uuid_at, PType};
@@ -88,11 +90,8 @@ impl ClHeader {
         if b[4] & 0xee != 0 || b[5] > 3 || b[6] != 0 {
             return Err(ClError::Drep([b[4], b[5], b[6]]));
         }
-        let drep = Drep {
-            little_endian: b[4] & 0x10 != 0,
-            char_ebcdic: b[4] & 1 != 0,
-            float: b[5],
-        };
+        let drep =
+            Drep { little_endian: b[4] & 0x10 != 0, char_ebcdic: b[4] & 1 != 0, float: b[5] };
         let le = drep.little_endian;
         let z = Uuid::NIL;
         let h = ClHeader {
@@ -113,10 +112,7 @@ impl ClHeader {
         };
         let body = b
             .get(CL_HEADER_LEN..CL_HEADER_LEN + h.body_len as usize)
-            .ok_or(ClError::BodyLen {
-                len: h.body_len,
-                have: b.len() - CL_HEADER_LEN,
-            })?;
+            .ok_or(ClError::BodyLen { len: h.body_len, have: b.len() - CL_HEADER_LEN })?;
         Ok((h, body))
     }
 }
@@ -269,11 +265,7 @@ impl ClState {
             interface: names::interface_name(&p.interface, major).map(Name::Borrowed),
             opnum: Some(p.opnum),
             operation: names::opnum_name(&p.interface, p.opnum).map(Name::Borrowed),
-            outcome: if answered {
-                outcome
-            } else {
-                Outcome::NoResponse
-            },
+            outcome: if answered { outcome } else { Outcome::NoResponse },
             status: status.map(status_text),
             status_code: status,
             return_code: None,

@@ -228,10 +228,7 @@ pub fn parse_string_array(
     let units: Vec<u16> = raw
         .chunks_exact(2)
         .map(|c| {
-            let b = [
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ];
+            let b = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
             if little_endian {
                 u16::from_le_bytes(b)
             } else {
@@ -249,10 +246,7 @@ pub fn parse_string_array(
         }
         let rest = strs.get(i + 1..).unwrap_or(&[]);
         let end = rest.iter().position(|&u| u == 0).ok_or_else(|| {
-            StubError::new(
-                "STRINGBINDING not NUL-terminated before wSecurityOffset",
-                base + i * 2,
-            )
+            StubError::new("STRINGBINDING not NUL-terminated before wSecurityOffset", base + i * 2)
         })?;
         let text = rest.get(..end).unwrap_or(&[]);
         out.bindings.push(StringBinding {
@@ -272,10 +266,7 @@ pub fn parse_string_array(
         let authz = secs.get(j + 1).copied().unwrap_or(0);
         let rest = secs.get(j + 2..).unwrap_or(&[]);
         let end = rest.iter().position(|&u| u == 0).ok_or_else(|| {
-            StubError::new(
-                "SECURITYBINDING not NUL-terminated",
-                base + (security_offset + j) * 2,
-            )
+            StubError::new("SECURITYBINDING not NUL-terminated", base + (security_offset + j) * 2)
         })?;
         let text = rest.get(..end).unwrap_or(&[]);
         out.security.push(SecurityBinding {
@@ -300,10 +291,7 @@ fn read_opt_dsa(r: &mut Reader<'_>, out: &mut DcomResult) -> Result<(), StubErro
 }
 
 fn resolve_oxid(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult {
-        opnum,
-        ..Default::default()
-    };
+    let mut out = DcomResult { opnum, ..Default::default() };
     read_opt_dsa(r, &mut out)?;
     out.ipid_rem_unknown = Some(r.uuid("pipidRemUnknown")?);
     out.authn_hint = Some(r.u32("pAuthnHint")?);
@@ -315,10 +303,7 @@ fn resolve_oxid(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubError>
 }
 
 fn server_alive2(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult {
-        opnum: 5,
-        ..Default::default()
-    };
+    let mut out = DcomResult { opnum: 5, ..Default::default() };
     out.com_version = Some((r.u16("COMVERSION major")?, r.u16("COMVERSION minor")?));
     read_opt_dsa(r, &mut out)?;
     let _reserved = r.u32("pReserved")?;
@@ -336,10 +321,7 @@ fn read_orpcthat(r: &mut Reader<'_>) -> Result<(), StubError> {
 }
 
 fn remote_activation(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult {
-        opnum: 0,
-        ..Default::default()
-    };
+    let mut out = DcomResult { opnum: 0, ..Default::default() };
     read_orpcthat(r)?;
     out.oxid = Some(r.u64("pOxid")?);
     read_opt_dsa(r, &mut out)?;
@@ -377,10 +359,7 @@ fn remote_activation(r: &mut Reader<'_>) -> Result<DcomResult, StubError> {
 }
 
 fn scm_activation(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubError> {
-    let mut out = DcomResult {
-        opnum,
-        ..Default::default()
-    };
+    let mut out = DcomResult { opnum, ..Default::default() };
     read_orpcthat(r)?;
     let present = r.pointer("ppActOut pointer")?.is_some();
     let mut blob: Option<(usize, &[u8])> = None;
@@ -410,7 +389,12 @@ fn scm_activation(r: &mut Reader<'_>, opnum: u16) -> Result<DcomResult, StubErro
 /// The OBJREF_CUSTOM wrapper of an activation properties blob (MS-DCOM 2.2.18.6): checks the
 /// signature, the flags and the class, and returns the blob with its stub offset. OBJREF is
 /// little endian regardless of the PDU's drep.
-fn parse_objref_custom<'a>(objref: &'a [u8], base: usize, want: Uuid, want_name: &str) -> Result<(&'a [u8], usize), StubError> {
+fn parse_objref_custom<'a>(
+    objref: &'a [u8],
+    base: usize,
+    want: Uuid,
+    want_name: &str,
+) -> Result<(&'a [u8], usize), StubError> {
     let mut r = Reader::new(objref, Drep::LE);
     let sig = r.u32("OBJREF signature")?;
     if sig != OBJREF_SIGNATURE {
@@ -418,12 +402,18 @@ fn parse_objref_custom<'a>(objref: &'a [u8], base: usize, want: Uuid, want_name:
     }
     let flags = r.u32("OBJREF flags")?;
     if flags != OBJREF_CUSTOM {
-        return Err(StubError::new(format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"), base + 4));
+        return Err(StubError::new(
+            format!("OBJREF flags {flags}, expected OBJREF_CUSTOM"),
+            base + 4,
+        ));
     }
     let _iid = r.uuid("OBJREF iid")?;
     let clsid = r.uuid("OBJREF_CUSTOM clsid")?;
     if clsid != want {
-        return Err(StubError::new(format!("OBJREF_CUSTOM clsid {clsid}, expected {want_name}"), base + 24));
+        return Err(StubError::new(
+            format!("OBJREF_CUSTOM clsid {clsid}, expected {want_name}"),
+            base + 24,
+        ));
     }
     let _cb_ext = r.u32("OBJREF_CUSTOM cbExtension")?;
     let _size = r.u32("OBJREF_CUSTOM reserved/size")?;
@@ -433,7 +423,12 @@ fn parse_objref_custom<'a>(objref: &'a [u8], base: usize, want: Uuid, want_name:
 
 /// OBJREF_CUSTOM → ActivationPropertiesOut blob → properties.
 fn activation_out(objref: &[u8], base: usize, out: &mut DcomResult) -> Result<(), StubError> {
-    let (blob, blob_base) = parse_objref_custom(objref, base, CLSID_ACTIVATION_PROPERTIES_OUT, "ActivationPropertiesOut")?;
+    let (blob, blob_base) = parse_objref_custom(
+        objref,
+        base,
+        CLSID_ACTIVATION_PROPERTIES_OUT,
+        "ActivationPropertiesOut",
+    )?;
     parse_activation_blob(blob, blob_base, out)
 }
 
@@ -444,10 +439,7 @@ fn serialization_header(r: &mut Reader<'_>, what: &str) -> Result<(Drep, u32), S
     let h = r.take(8, what)?;
     let (version, endian, hlen) = (h.first().copied(), h.get(1).copied(), h.get(2).copied());
     if version != Some(1) || hlen != Some(8) {
-        return Err(StubError::new(
-            format!("{what}: not a type serialization v1 header"),
-            at,
-        ));
+        return Err(StubError::new(format!("{what}: not a type serialization v1 header"), at));
     }
     let drep = Drep::from_bytes([endian.unwrap_or(0x10), 0, 0, 0]);
     let mut pr = Reader::new(r.take(8, what)?, drep);
@@ -468,19 +460,14 @@ pub fn activation_properties(blob: &[u8], base: usize) -> Result<Vec<Property<'_
     let _reserved = r.u32("activation blob dwReserved")?;
     if size as usize > r.remaining() {
         return Err(StubError::new(
-            format!(
-                "activation blob dwSize {size} exceeds the {} bytes present",
-                r.remaining()
-            ),
+            format!("activation blob dwSize {size} exceeds the {} bytes present", r.remaining()),
             base,
         ));
     }
     let hdr_start = r.pos();
     let (drep, hdr_len) = serialization_header(&mut r, "CustomHeader serialization header")
         .map_err(|e| rebase(e, base))?;
-    let n = r
-        .check_count(hdr_len, 1, "CustomHeader")
-        .map_err(|e| rebase(e, base))?;
+    let n = r.check_count(hdr_len, 1, "CustomHeader").map_err(|e| rebase(e, base))?;
     let hdr_at = base + r.pos();
     let hdr = r.take(n, "CustomHeader").map_err(|e| rebase(e, base))?;
     let (header_size, clsids, sizes) = custom_header(hdr, drep).map_err(|e| rebase(e, hdr_at))?;
@@ -501,12 +488,8 @@ pub fn activation_properties(blob: &[u8], base: usize) -> Result<Vec<Property<'_
         let mut pr = Reader::new(prop, Drep::LE);
         let (pdrep, plen) = serialization_header(&mut pr, "property serialization header")
             .map_err(|e| rebase(e, base + pos))?;
-        let m = pr
-            .check_count(plen, 1, "property body")
-            .map_err(|e| rebase(e, base + pos))?;
-        let body = pr
-            .take(m, "property body")
-            .map_err(|e| rebase(e, base + pos))?;
+        let m = pr.check_count(plen, 1, "property body").map_err(|e| rebase(e, base + pos))?;
+        let body = pr.take(m, "property body").map_err(|e| rebase(e, base + pos))?;
         out.push((*clsid, body, base + pos + 16, pdrep));
         pos = end;
     }
@@ -574,10 +557,7 @@ pub fn parse_activation_blob(
 }
 
 fn rebase(e: StubError, base: usize) -> StubError {
-    StubError {
-        what: e.what,
-        offset: e.offset.saturating_add(base),
-    }
+    StubError { what: e.what, offset: e.offset.saturating_add(base) }
 }
 
 /// ScmReplyInfoData { PVOID pdwReserved; RemoteReplyScmInfo* remoteReply; }
@@ -674,10 +654,7 @@ pub fn decode_request(
     let res = if *iface == IOBJECTEXPORTER {
         match opnum {
             0 | 4 => resolve_oxid_request(&mut r, opnum),
-            5 => Ok(DcomRequest {
-                opnum,
-                ..Default::default()
-            }),
+            5 => Ok(DcomRequest { opnum, ..Default::default() }),
             _ => return None,
         }
     } else if *iface == IACTIVATION {
@@ -726,25 +703,17 @@ fn resolve_oxid_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest, S
     let count = r.u16("cRequestedProtseqs")?;
     let max = r.conformance("arRequestedProtseqs max_count")?;
     if max != u32::from(count) {
-        return Err(r.err(format!(
-            "arRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"
-        )));
+        return Err(
+            r.err(format!("arRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"))
+        );
     }
     let protseqs = u16_list(r, max, "arRequestedProtseqs")?;
-    Ok(DcomRequest {
-        opnum,
-        oxid: Some(oxid),
-        requested_protseqs: protseqs,
-        ..Default::default()
-    })
+    Ok(DcomRequest { opnum, oxid: Some(oxid), requested_protseqs: protseqs, ..Default::default() })
 }
 
 /// ORPCTHIS: COMVERSION, flags, reserved1, cid, extensions (skipped).
 fn read_orpcthis(r: &mut Reader<'_>) -> Result<(u16, u16), StubError> {
-    let v = (
-        r.u16("ORPCTHIS version major")?,
-        r.u16("ORPCTHIS version minor")?,
-    );
+    let v = (r.u16("ORPCTHIS version major")?, r.u16("ORPCTHIS version minor")?);
     let _flags = r.u32("ORPCTHIS flags")?;
     let _reserved = r.u32("ORPCTHIS reserved1")?;
     let _cid = r.uuid("ORPCTHIS cid")?;
@@ -764,9 +733,7 @@ fn skip_extent_array(r: &mut Reader<'_>) -> Result<(), StubError> {
         let max = r.conformance("ORPC_EXTENT pointers max_count")?;
         let want = size.saturating_add(1) & !1;
         if max != want {
-            return Err(r.err(format!(
-                "ORPC_EXTENT array max_count {max}, expected {want}"
-            )));
+            return Err(r.err(format!("ORPC_EXTENT array max_count {max}, expected {want}")));
         }
         let n = r.check_count(max, 4, "ORPC_EXTENT pointers")?;
         let mut present = 0usize;
@@ -788,10 +755,7 @@ fn skip_extent_array(r: &mut Reader<'_>) -> Result<(), StubError> {
 
 /// RemoteActivation request (MS-DCOM 3.1.2.5.2.3.1).
 fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubError> {
-    let mut out = DcomRequest {
-        opnum: 0,
-        ..Default::default()
-    };
+    let mut out = DcomRequest { opnum: 0, ..Default::default() };
     out.com_version = Some(read_orpcthis(r)?);
     out.clsid = Some(r.uuid("Clsid")?);
     if r.pointer("pwszObjectName")?.is_some() {
@@ -816,9 +780,9 @@ fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubErro
     let count = r.u16("cRequestedProtseqs")?;
     let max = r.conformance("aRequestedProtseqs max_count")?;
     if max != u32::from(count) {
-        return Err(r.err(format!(
-            "aRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"
-        )));
+        return Err(
+            r.err(format!("aRequestedProtseqs max_count {max} != cRequestedProtseqs {count}"))
+        );
     }
     out.requested_protseqs = u16_list(r, max, "aRequestedProtseqs")?;
     Ok(out)
@@ -827,10 +791,7 @@ fn remote_activation_request(r: &mut Reader<'_>) -> Result<DcomRequest, StubErro
 /// RemoteGetClassObject (3) / RemoteCreateInstance (4) request: ORPCTHIS,
 /// [4 only] pUnkOuter, pActProperties → ActivationPropertiesIn blob.
 fn scm_activation_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest, StubError> {
-    let mut out = DcomRequest {
-        opnum,
-        ..Default::default()
-    };
+    let mut out = DcomRequest { opnum, ..Default::default() };
     out.com_version = Some(read_orpcthis(r)?);
     if opnum == 4 && r.pointer("pUnkOuter")?.is_some() {
         let _max = r.conformance("pUnkOuter max_count")?;
@@ -859,7 +820,12 @@ fn scm_activation_request(r: &mut Reader<'_>, opnum: u16) -> Result<DcomRequest,
 /// OBJREF_CUSTOM(ActivationPropertiesIn) → InstantiationInfoData and
 /// ScmRequestInfoData.
 fn activation_in(objref: &[u8], base: usize, out: &mut DcomRequest) -> Result<(), StubError> {
-    let (blob, blob_base) = parse_objref_custom(objref, base, CLSID_ACTIVATION_PROPERTIES_IN, "ActivationPropertiesIn")?;
+    let (blob, blob_base) = parse_objref_custom(
+        objref,
+        base,
+        CLSID_ACTIVATION_PROPERTIES_IN,
+        "ActivationPropertiesIn",
+    )?;
     for (clsid, body, body_base, drep) in activation_properties(blob, blob_base)? {
         let mut pr = Reader::new(body, drep);
         let res: Result<(), StubError> = (|| {
@@ -875,10 +841,7 @@ fn activation_in(objref: &[u8], base: usize, out: &mut DcomRequest) -> Result<()
                 let _inst = pr.u32("instFlag")?;
                 let p_iid = pr.pointer("pIID")?;
                 let _this = pr.u32("thisSize")?;
-                let _ver = (
-                    pr.u16("clientCOMVersion major")?,
-                    pr.u16("clientCOMVersion minor")?,
-                );
+                let _ver = (pr.u16("clientCOMVersion major")?, pr.u16("clientCOMVersion minor")?);
                 if p_iid.is_some() {
                     let max = pr.conformance("pIID max_count")?;
                     if max != c_iid {
@@ -957,10 +920,7 @@ pub fn write_dsa(w: &mut Writer, dsa: &DualStringArray) {
 /// Builds a ResolveOxid (0) / ResolveOxid2 (4) / ServerAlive2 (5) response stub.
 pub fn emit_object_exporter_response(drep: Drep, opnum: u16, res: &DcomResult) -> Vec<u8> {
     let mut w = Writer::new(drep);
-    let dsa = DualStringArray {
-        bindings: res.bindings.clone(),
-        security: res.security.clone(),
-    };
+    let dsa = DualStringArray { bindings: res.bindings.clone(), security: res.security.clone() };
     let (maj, min) = res.com_version.unwrap_or((5, 7));
     if opnum == 5 {
         w.u16(maj);
@@ -991,10 +951,7 @@ pub fn emit_remote_activation_response(drep: Drep, res: &DcomResult) -> Vec<u8> 
     w.pointer(true);
     write_dsa(
         &mut w,
-        &DualStringArray {
-            bindings: res.bindings.clone(),
-            security: res.security.clone(),
-        },
+        &DualStringArray { bindings: res.bindings.clone(), security: res.security.clone() },
     );
     w.uuid(&res.ipid_rem_unknown.unwrap_or_default());
     w.u32(res.authn_hint.unwrap_or(0));
@@ -1043,10 +1000,7 @@ pub fn emit_scm_activation_response(res: &DcomResult) -> Vec<u8> {
     w.u16(min);
     write_dsa(
         &mut w,
-        &DualStringArray {
-            bindings: res.bindings.clone(),
-            security: res.security.clone(),
-        },
+        &DualStringArray { bindings: res.bindings.clone(), security: res.security.clone() },
     );
     let scm = serialized(w.into_bytes());
     // PropsOutInfo (no interface pointers).
@@ -1100,9 +1054,7 @@ fn write_orpcthis(w: &mut Writer, version: (u16, u16)) {
     w.u16(version.1);
     w.u32(0);
     w.u32(0);
-    w.uuid(&Uuid::from_str_const(
-        "a1b2c3d4-0000-1111-2222-333344445555",
-    ));
+    w.uuid(&Uuid::from_str_const("a1b2c3d4-0000-1111-2222-333344445555"));
     w.pointer(false);
 }
 
@@ -1159,10 +1111,7 @@ pub fn emit_scm_activation_request(opnum: u16, req: &DcomRequest) -> Vec<u8> {
         w.u16(*p);
     }
     let scm = serialized(w.into_bytes());
-    let blob = activation_blob(&[
-        (CLSID_INSTANTIATION_INFO, inst),
-        (CLSID_SCM_REQUEST_INFO, scm),
-    ]);
+    let blob = activation_blob(&[(CLSID_INSTANTIATION_INFO, inst), (CLSID_SCM_REQUEST_INFO, scm)]);
     let objref = objref_custom(
         &Uuid::from_str_const("000001a2-0000-0000-c000-000000000046"),
         &CLSID_ACTIVATION_PROPERTIES_IN,
@@ -1246,21 +1195,11 @@ mod tests {
             authn_hint: Some(4),
             com_version: None,
             bindings: vec![
-                StringBinding {
-                    tower_id: 7,
-                    network_addr: "WIN-DC01[49712]".into(),
-                },
-                StringBinding {
-                    tower_id: 7,
-                    network_addr: "10.1.2.3[49712]".into(),
-                },
+                StringBinding { tower_id: 7, network_addr: "WIN-DC01[49712]".into() },
+                StringBinding { tower_id: 7, network_addr: "10.1.2.3[49712]".into() },
             ],
             security: vec![
-                SecurityBinding {
-                    authn_svc: 9,
-                    authz_svc: 0xffff,
-                    princ_name: String::new(),
-                },
+                SecurityBinding { authn_svc: 9, authz_svc: 0xffff, princ_name: String::new() },
                 SecurityBinding {
                     authn_svc: 16,
                     authz_svc: 0xffff,
@@ -1284,9 +1223,7 @@ mod tests {
                     want.authn_hint = None;
                 }
                 let stub = emit_object_exporter_response(drep, opnum, &want);
-                let got = decode_response(&IOBJECTEXPORTER, opnum, drep, &stub)
-                    .unwrap()
-                    .unwrap();
+                let got = decode_response(&IOBJECTEXPORTER, opnum, drep, &stub).unwrap().unwrap();
                 assert_eq!(got, want, "opnum {opnum} drep {drep:?}");
                 assert_eq!(got.bindings[1].port(), Some(49712));
                 assert_eq!(got.bindings[1].host(), "10.1.2.3");
@@ -1303,17 +1240,13 @@ mod tests {
         want.interface_results = vec![0, 0x8000_4002];
         for drep in [Drep::LE, Drep::BE] {
             let stub = emit_remote_activation_response(drep, &want);
-            let got = decode_response(&IACTIVATION, 0, drep, &stub)
-                .unwrap()
-                .unwrap();
+            let got = decode_response(&IACTIVATION, 0, drep, &stub).unwrap().unwrap();
             assert_eq!(got, want);
         }
         let mut want4 = want.clone();
         want4.opnum = 4;
         let stub = emit_scm_activation_response(&want4);
-        let got = decode_response(&IREMOTESCMACTIVATOR, 4, Drep::LE, &stub)
-            .unwrap()
-            .unwrap();
+        let got = decode_response(&IREMOTESCMACTIVATOR, 4, Drep::LE, &stub).unwrap().unwrap();
         assert_eq!(got, want4);
     }
 
@@ -1324,19 +1257,15 @@ mod tests {
             oxid: None,
             requested_protseqs: vec![7, 0x1f],
             clsid: Some("8bc3f05e-d86b-11d0-a075-00c04fb68820".parse().unwrap()),
-            iids: vec![
-                IACTIVATION,
-                "f309ad18-d86a-11d0-a075-00c04fb68820".parse().unwrap(),
-            ],
+            iids: vec![IACTIVATION, "f309ad18-d86a-11d0-a075-00c04fb68820".parse().unwrap()],
             com_version: Some((5, 7)),
         };
         for opnum in [3u16, 4] {
             let mut want = req.clone();
             want.opnum = opnum;
             let stub = emit_scm_activation_request(opnum, &want);
-            let got = decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub)
-                .unwrap()
-                .unwrap();
+            let got =
+                decode_request(&IREMOTESCMACTIVATOR, opnum, Drep::LE, &stub).unwrap().unwrap();
             assert_eq!(got, want);
             for cut in 0..stub.len() {
                 let r =
@@ -1348,16 +1277,9 @@ mod tests {
             let mut want = req.clone();
             want.opnum = 0;
             let stub = emit_remote_activation_request(drep, &want);
-            assert_eq!(
-                decode_request(&IACTIVATION, 0, drep, &stub)
-                    .unwrap()
-                    .unwrap(),
-                want
-            );
+            assert_eq!(decode_request(&IACTIVATION, 0, drep, &stub).unwrap().unwrap(), want);
             let stub = emit_resolve_oxid_request(drep, 0x0102_0304_0506_0708, &[7, 8]);
-            let got = decode_request(&IOBJECTEXPORTER, 4, drep, &stub)
-                .unwrap()
-                .unwrap();
+            let got = decode_request(&IOBJECTEXPORTER, 4, drep, &stub).unwrap().unwrap();
             assert_eq!(got.oxid, Some(0x0102_0304_0506_0708));
             assert_eq!(got.requested_protseqs, vec![7, 8]);
         }

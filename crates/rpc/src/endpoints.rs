@@ -134,11 +134,8 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
             None => Some(asked),
         };
         let address_differs = named.is_some_and(|ip| !ip.is_unspecified() && ip != asked);
-        let proto = if h.protocol.as_deref() == Some("ncadg_ip_udp") {
-            Proto::Udp
-        } else {
-            Proto::Tcp
-        };
+        let proto =
+            if h.protocol.as_deref() == Some("ncadg_ip_udp") { Proto::Udp } else { Proto::Tcp };
         let mut attempts = Vec::new();
         let mut dropped = 0u64;
         if let Some(target) = target {

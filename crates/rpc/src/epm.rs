@@ -134,22 +134,14 @@ pub struct Floor {
 
 impl Floor {
     pub fn new(protocol: u8, lhs: &[u8], rhs: &[u8]) -> Floor {
-        Floor {
-            protocol,
-            lhs: lhs.to_vec(),
-            rhs: rhs.to_vec(),
-        }
+        Floor { protocol, lhs: lhs.to_vec(), rhs: rhs.to_vec() }
     }
 
     /// A `0x0d` UUID floor (interface or transfer syntax).
     pub fn uuid(u: &Uuid, major: u16, minor: u16) -> Floor {
         let mut lhs = u.to_ndr(Drep::LE).to_vec();
         lhs.extend_from_slice(&major.to_le_bytes());
-        Floor {
-            protocol: proto::UUID,
-            lhs,
-            rhs: minor.to_le_bytes().to_vec(),
-        }
+        Floor { protocol: proto::UUID, lhs, rhs: minor.to_le_bytes().to_vec() }
     }
 
     /// For a UUID floor: (uuid, major, minor).
@@ -229,10 +221,7 @@ impl Tower {
                 )
             })?;
             let (protocol, lhs_rest) = lhs.split_first().ok_or_else(|| {
-                err(
-                    format!("floor {}: empty lhs (no protocol id)", i + 1),
-                    at - 2,
-                )
+                err(format!("floor {}: empty lhs (no protocol id)", i + 1), at - 2)
             })?;
             at += lhs_len;
             let rhs_len = get(at, 2)
@@ -250,11 +239,7 @@ impl Tower {
                 )
             })?;
             at += rhs_len;
-            floors.push(Floor {
-                protocol: *protocol,
-                lhs: lhs_rest.to_vec(),
-                rhs: rhs.to_vec(),
-            });
+            floors.push(Floor { protocol: *protocol, lhs: lhs_rest.to_vec(), rhs: rhs.to_vec() });
         }
         Ok(Tower { floors })
     }
@@ -348,9 +333,7 @@ impl Tower {
 
     /// Named pipe (`\pipe\lsass`) for ncacn_np, or the LRPC port name.
     pub fn pipe(&self) -> Option<String> {
-        self.floor(proto::NAMED_PIPE)
-            .or_else(|| self.floor(proto::LRPC))
-            .map(|f| f.text())
+        self.floor(proto::NAMED_PIPE).or_else(|| self.floor(proto::LRPC)).map(|f| f.text())
     }
 
     /// String binding: `ncacn_ip_tcp:10.1.2.3[49158]`,
@@ -522,10 +505,7 @@ fn read_entries_in(r: &mut Reader<'_>) -> Result<Vec<Entry>, StubError> {
     let num = r.u32("num_ents")?;
     let max = r.conformance("entries max_count")?;
     if max != num {
-        return Err(StubError::new(
-            format!("entries max_count {max} != num_ents {num}"),
-            num_at,
-        ));
+        return Err(StubError::new(format!("entries max_count {max} != num_ents {num}"), num_at));
     }
     read_entry_array(r, num)
 }
@@ -540,11 +520,7 @@ fn read_entry_array(r: &mut Reader<'_>, count: u32) -> Result<Vec<Entry>, StubEr
         let object = r.uuid("ept_entry_t object")?;
         let twr = r.pointer("ept_entry_t tower pointer")?;
         let annotation = r.varying_string_u8(Some(MAX_ANNOTATION), "ept_entry_t annotation")?;
-        entries.push(Entry {
-            object,
-            annotation,
-            tower: None,
-        });
+        entries.push(Entry { object, annotation, tower: None });
         has_tower.push(twr.is_some());
     }
     for (e, present) in entries.iter_mut().zip(has_tower) {
@@ -579,9 +555,7 @@ pub fn decode_request(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmRequest,
             let replace = read_bool(&mut r, "replace")?;
             EpmRequest::Insert { entries, replace }
         }
-        1 => EpmRequest::Delete {
-            entries: read_entries_in(&mut r)?,
-        },
+        1 => EpmRequest::Delete { entries: read_entries_in(&mut r)? },
         2 => {
             let inquiry_type = r.u32("inquiry_type")?;
             let object = read_opt_uuid(&mut r, "object")?;
@@ -610,33 +584,17 @@ pub fn decode_request(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmRequest,
             let tower = read_opt_twr(&mut r, "map_tower")?;
             let entry_handle = r.context_handle("entry_handle")?;
             let max_towers = r.u32("max_towers")?;
-            EpmRequest::Map {
-                object,
-                tower,
-                entry_handle,
-                max_towers,
-            }
+            EpmRequest::Map { object, tower, entry_handle, max_towers }
         }
-        4 => EpmRequest::LookupHandleFree {
-            entry_handle: r.context_handle("entry_handle")?,
-        },
+        4 => EpmRequest::LookupHandleFree { entry_handle: r.context_handle("entry_handle")? },
         5 => EpmRequest::InqObject,
         6 => {
             let object_speced = read_bool(&mut r, "object_speced")?;
             let object = read_opt_uuid(&mut r, "object")?;
             let tower = read_opt_twr(&mut r, "tower")?;
-            EpmRequest::MgmtDelete {
-                object_speced,
-                object,
-                tower,
-            }
+            EpmRequest::MgmtDelete { object_speced, object, tower }
         }
-        _ => {
-            return Err(StubError::new(
-                format!("unknown endpoint mapper opnum {opnum}"),
-                0,
-            ))
-        }
+        _ => return Err(StubError::new(format!("unknown endpoint mapper opnum {opnum}"), 0)),
     };
     Ok(req)
 }
@@ -644,10 +602,7 @@ pub fn decode_request(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmRequest,
 /// Decodes an endpoint mapper response stub.
 pub fn decode_response(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmResponse, StubError> {
     let mut r = Reader::new(stub, drep);
-    let mut out = EpmResponse {
-        opnum,
-        ..EpmResponse::default()
-    };
+    let mut out = EpmResponse { opnum, ..EpmResponse::default() };
     match opnum {
         0 | 1 | 6 => {}
         2 => {
@@ -658,10 +613,7 @@ pub fn decode_response(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmRespons
             let (_, actual) = r.variance(Some(max), "entries")?;
             if actual != out.num_towers {
                 return Err(StubError::new(
-                    format!(
-                        "entries actual_count {actual} != num_ents {}",
-                        out.num_towers
-                    ),
+                    format!("entries actual_count {actual} != num_ents {}", out.num_towers),
                     num_at,
                 ));
             }
@@ -675,10 +627,7 @@ pub fn decode_response(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmRespons
             let (_, actual) = r.variance(Some(max), "towers")?;
             if actual != out.num_towers {
                 return Err(StubError::new(
-                    format!(
-                        "towers actual_count {actual} != num_towers {}",
-                        out.num_towers
-                    ),
+                    format!("towers actual_count {actual} != num_towers {}", out.num_towers),
                     num_at,
                 ));
             }
@@ -696,12 +645,7 @@ pub fn decode_response(opnum: u16, drep: Drep, stub: &[u8]) -> Result<EpmRespons
         }
         4 => out.entry_handle = r.context_handle("entry_handle")?,
         5 => out.object = Some(r.uuid("ept_object")?),
-        _ => {
-            return Err(StubError::new(
-                format!("unknown endpoint mapper opnum {opnum}"),
-                0,
-            ))
-        }
+        _ => return Err(StubError::new(format!("unknown endpoint mapper opnum {opnum}"), 0)),
     }
     out.status = r.u32("status")?;
     Ok(out)
@@ -718,13 +662,7 @@ pub fn ept_map_request(
     max_towers: u32,
 ) -> Vec<u8> {
     let tower = Tower::ncacn_ip_tcp(iface, major, minor, Ipv4Addr::UNSPECIFIED, 0);
-    ept_map_request_tower(
-        drep,
-        Some(&Uuid::NIL),
-        Some(&tower),
-        entry_handle,
-        max_towers,
-    )
+    ept_map_request_tower(drep, Some(&Uuid::NIL), Some(&tower), entry_handle, max_towers)
 }
 
 /// Builds an `ept_map` request with an arbitrary object and tower.
@@ -860,10 +798,7 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     // dcerpc__zerologon__input.pcap frame 8: ept_map response stub (after
@@ -881,14 +816,8 @@ mod tests {
         assert_eq!(r.num_towers, 1);
         let t = &r.towers[0];
         assert_eq!(t.floors.len(), 5);
-        assert_eq!(
-            t.binding_string().unwrap(),
-            "ncacn_ip_tcp:172.16.5.58[49668]"
-        );
-        assert_eq!(
-            t.interface().unwrap().0.to_string(),
-            "12345678-1234-abcd-ef00-01234567cffb"
-        );
+        assert_eq!(t.binding_string().unwrap(), "ncacn_ip_tcp:172.16.5.58[49668]");
+        assert_eq!(t.interface().unwrap().0.to_string(), "12345678-1234-abcd-ef00-01234567cffb");
         assert_eq!(t.transfer_syntax(), Some((NDR_UUID, 2, 0)));
         // Re-emit gives the same bytes except the referent id (Windows
         // used 3, our writer numbers from 0x20000).
@@ -910,10 +839,7 @@ mod tests {
                 Floor::new(proto::NETBIOS, &[], b"DC01\0"),
             ],
         };
-        assert_eq!(
-            np.binding_string().unwrap(),
-            "ncacn_np:\\\\DC01[\\PIPE\\lsass]"
-        );
+        assert_eq!(np.binding_string().unwrap(), "ncacn_np:\\\\DC01[\\PIPE\\lsass]");
         let lrpc = Tower {
             floors: vec![
                 Floor::uuid(&EPM_UUID, 3, 0),
@@ -946,16 +872,8 @@ mod tests {
                         annotation: "Netlogon".into(),
                         tower: Some(np.clone()),
                     },
-                    Entry {
-                        object: EPM_UUID,
-                        annotation: String::new(),
-                        tower: None,
-                    },
-                    Entry {
-                        object: Uuid::NIL,
-                        annotation: "x".into(),
-                        tower: Some(udp.clone()),
-                    },
+                    Entry { object: EPM_UUID, annotation: String::new(), tower: None },
+                    Entry { object: Uuid::NIL, annotation: "x".into(), tower: Some(udp.clone()) },
                 ],
                 object: None,
             };
@@ -965,11 +883,7 @@ mod tests {
                 drep,
                 inquiry::INTERFACE,
                 None,
-                Some(&IfId {
-                    uuid: EPM_UUID,
-                    major: 3,
-                    minor: 0,
-                }),
+                Some(&IfId { uuid: EPM_UUID, major: 3, minor: 0 }),
                 vers::EXACT,
                 [1; 20],
                 500,
@@ -979,11 +893,7 @@ mod tests {
                 EpmRequest::Lookup {
                     inquiry_type: 1,
                     object: None,
-                    interface: Some(IfId {
-                        uuid: EPM_UUID,
-                        major: 3,
-                        minor: 0
-                    }),
+                    interface: Some(IfId { uuid: EPM_UUID, major: 3, minor: 0 }),
                     vers_option: 3,
                     entry_handle: [1; 20],
                     max_entries: 500
@@ -992,24 +902,17 @@ mod tests {
             let ins = ept_insert_request(drep, 0, &resp.entries, true);
             assert_eq!(
                 decode_request(0, drep, &ins).unwrap(),
-                EpmRequest::Insert {
-                    entries: resp.entries.clone(),
-                    replace: true
-                }
+                EpmRequest::Insert { entries: resp.entries.clone(), replace: true }
             );
             let del = ept_insert_request(drep, 1, &resp.entries[..1], false);
             assert_eq!(
                 decode_request(1, drep, &del).unwrap(),
-                EpmRequest::Delete {
-                    entries: resp.entries[..1].to_vec()
-                }
+                EpmRequest::Delete { entries: resp.entries[..1].to_vec() }
             );
             let free = ept_lookup_handle_free_request(drep, [9; 20]);
             assert_eq!(
                 decode_request(4, drep, &free).unwrap(),
-                EpmRequest::LookupHandleFree {
-                    entry_handle: [9; 20]
-                }
+                EpmRequest::LookupHandleFree { entry_handle: [9; 20] }
             );
         }
     }

@@ -40,20 +40,20 @@
 //! assert_eq!(calls[0].rtt, Some(0.001));
 //! ```
 
+pub mod dcom;
+pub mod epm;
+pub mod names;
 pub mod ndr;
 pub mod uuid;
-pub mod epm;
-pub mod dcom;
-pub mod names;
 
-pub mod pdu;
 pub mod auth;
 pub mod calls;
-pub mod stream;
-pub mod smb;
-pub mod smb1;
 pub mod cl;
 pub mod endpoints;
+pub mod pdu;
+pub mod smb;
+pub mod smb1;
+pub mod stream;
 
 pub use calls::{Call, Endpoint, HandedOut, Issue, Limits, Outcome, RpcReport, RpcStats};
 pub use stream::{RpcAnalyzer, RpcConfig};

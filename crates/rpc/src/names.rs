@@ -90,10 +90,7 @@ pub fn parse_code(s: &str) -> Option<u32> {
     if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         u32::from_str_radix(h, 16).ok()
     } else if let Some(n) = t.strip_prefix('-') {
-        n.parse::<i64>()
-            .ok()
-            .and_then(|v| i32::try_from(-v).ok())
-            .map(|v| v as u32)
+        n.parse::<i64>().ok().and_then(|v| i32::try_from(-v).ok()).map(|v| v as u32)
     } else {
         t.parse::<u32>().ok()
     }
@@ -177,9 +174,8 @@ pub fn data() -> &'static DataFile {
 
 fn interface(uuid: &Uuid, ver_major: Option<u16>) -> Option<&'static InterfaceRecord> {
     let t = tables();
-    let idx = ver_major
-        .and_then(|v| t.by_uuid_ver.get(&(*uuid, v)))
-        .or_else(|| t.by_uuid.get(uuid))?;
+    let idx =
+        ver_major.and_then(|v| t.by_uuid_ver.get(&(*uuid, v))).or_else(|| t.by_uuid.get(uuid))?;
     t.data.interfaces.get(*idx)
 }
 
@@ -194,9 +190,7 @@ pub fn interface_name(uuid: &Uuid, ver_major: u16) -> Option<&'static str> {
 
 /// Specification that documents the interface (`MS-LSAD`, ...).
 pub fn interface_spec(uuid: &Uuid, ver_major: u16) -> Option<&'static str> {
-    interface(uuid, Some(ver_major))
-        .map(|r| r.spec.as_str())
-        .filter(|s| !s.is_empty())
+    interface(uuid, Some(ver_major)).map(|r| r.spec.as_str()).filter(|s| !s.is_empty())
 }
 
 /// Operation name for an interface's opnum.
@@ -211,11 +205,7 @@ pub fn opnum_name(uuid: &Uuid, opnum: u16) -> Option<&'static str> {
     if let Some(n) = first.and_then(from) {
         return Some(n);
     }
-    t.all_by_uuid
-        .get(uuid)?
-        .iter()
-        .filter_map(|&i| t.data.interfaces.get(i))
-        .find_map(from)
+    t.all_by_uuid.get(uuid)?.iter().filter_map(|&i| t.data.interfaces.get(i)).find_map(from)
 }
 
 fn lookup(
@@ -266,10 +256,7 @@ pub fn auth_level_name(l: u8) -> Option<&'static str> {
 /// Name of a well-known COM class (CLSID), e.g. from a DCOM activation.
 pub fn class_name(clsid: &Uuid) -> Option<&'static str> {
     let t = tables();
-    t.data
-        .classes
-        .get(*t.classes.get(clsid)?)
-        .map(|c| c.name.as_str())
+    t.data.classes.get(*t.classes.get(clsid)?).map(|c| c.name.as_str())
 }
 
 /// NDR transfer syntax 2.0.

@@ -49,24 +49,12 @@ pub struct Drep {
 
 impl Drep {
     /// Little endian, ASCII, IEEE (`10 00 00 00`): what Windows sends.
-    pub const LE: Drep = Drep {
-        little_endian: true,
-        char_ebcdic: false,
-        float: 0,
-    };
+    pub const LE: Drep = Drep { little_endian: true, char_ebcdic: false, float: 0 };
     /// Big endian, ASCII, IEEE (`00 00 00 00`).
-    pub const BE: Drep = Drep {
-        little_endian: false,
-        char_ebcdic: false,
-        float: 0,
-    };
+    pub const BE: Drep = Drep { little_endian: false, char_ebcdic: false, float: 0 };
 
     pub fn from_bytes(b: [u8; 4]) -> Drep {
-        Drep {
-            little_endian: b[0] & 0xf0 == 0x10,
-            char_ebcdic: b[0] & 0x0f == 0x01,
-            float: b[1],
-        }
+        Drep { little_endian: b[0] & 0xf0 == 0x10, char_ebcdic: b[0] & 0x0f == 0x01, float: b[1] }
     }
 
     pub fn to_bytes(self) -> [u8; 4] {
@@ -103,10 +91,7 @@ impl fmt::Display for StubError {
 
 impl StubError {
     pub fn new(what: impl Into<String>, offset: usize) -> StubError {
-        StubError {
-            what: what.into(),
-            offset,
-        }
+        StubError { what: what.into(), offset }
     }
 }
 
@@ -311,10 +296,7 @@ pub fn utf16_until_nul(raw: &[u8], little_endian: bool) -> String {
     let units = raw
         .chunks_exact(2)
         .map(|c| {
-            let pair = [
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ];
+            let pair = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
             if little_endian {
                 u16::from_le_bytes(pair)
             } else {
@@ -322,9 +304,7 @@ pub fn utf16_until_nul(raw: &[u8], little_endian: bool) -> String {
             }
         })
         .take_while(|&u| u != 0);
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+    char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
 }
 
 /// NDR writer (for building requests and test stubs).
@@ -337,11 +317,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn new(drep: Drep) -> Writer {
-        Writer {
-            buf: Vec::new(),
-            drep,
-            next_referent: 0x0002_0000,
-        }
+        Writer { buf: Vec::new(), drep, next_referent: 0x0002_0000 }
     }
 
     pub fn drep(&self) -> Drep {
@@ -378,31 +354,19 @@ impl Writer {
 
     pub fn u16(&mut self, v: u16) {
         self.align(2);
-        let b = if self.drep.little_endian {
-            v.to_le_bytes()
-        } else {
-            v.to_be_bytes()
-        };
+        let b = if self.drep.little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
         self.bytes(&b);
     }
 
     pub fn u32(&mut self, v: u32) {
         self.align(4);
-        let b = if self.drep.little_endian {
-            v.to_le_bytes()
-        } else {
-            v.to_be_bytes()
-        };
+        let b = if self.drep.little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
         self.bytes(&b);
     }
 
     pub fn u64(&mut self, v: u64) {
         self.align(8);
-        let b = if self.drep.little_endian {
-            v.to_le_bytes()
-        } else {
-            v.to_be_bytes()
-        };
+        let b = if self.drep.little_endian { v.to_le_bytes() } else { v.to_be_bytes() };
         self.bytes(&b);
     }
 

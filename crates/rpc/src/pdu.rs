@@ -128,11 +128,7 @@ pub mod flags {
 #[non_exhaustive]
 pub enum Error {
     #[error("short PDU: {what} needs {need} bytes, have {have}")]
-    Short {
-        what: &'static str,
-        need: usize,
-        have: usize,
-    },
+    Short { what: &'static str, need: usize, have: usize },
     #[error("not DCE/RPC connection-oriented: version {major}.{minor}")]
     Version { major: u8, minor: u8 },
     #[error("unknown PDU type {0}")]
@@ -146,30 +142,17 @@ pub enum Error {
     #[error("auth_pad_length {pad} reaches before the body (at offset {at})")]
     AuthPad { pad: u8, at: usize },
     #[error("{what} at offset {at}: {why}")]
-    Field {
-        what: &'static str,
-        at: usize,
-        why: &'static str,
-    },
+    Field { what: &'static str, at: usize, why: &'static str },
 }
 
 /// Reads the data representation label (4 bytes).
 pub fn drep_from_bytes(b: [u8; 4]) -> Drep {
-    Drep {
-        little_endian: b[0] & 0x10 != 0,
-        char_ebcdic: b[0] & 0x0f == 1,
-        float: b[1],
-    }
+    Drep { little_endian: b[0] & 0x10 != 0, char_ebcdic: b[0] & 0x0f == 1, float: b[1] }
 }
 
 /// Writes the data representation label.
 pub fn drep_to_bytes(d: Drep) -> [u8; 4] {
-    [
-        (if d.little_endian { 0x10 } else { 0 }) | u8::from(d.char_ebcdic),
-        d.float,
-        0,
-        0,
-    ]
+    [(if d.little_endian { 0x10 } else { 0 }) | u8::from(d.char_ebcdic), d.float, 0, 0]
 }
 
 /// Is `b` a data representation label a real stack would send? (integer rep 0/1, char rep
@@ -185,19 +168,11 @@ pub(crate) fn u8_at(b: &[u8], at: usize) -> Option<u8> {
 }
 pub(crate) fn u16_at(b: &[u8], at: usize, le: bool) -> Option<u16> {
     let s: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(if le {
-        u16::from_le_bytes(s)
-    } else {
-        u16::from_be_bytes(s)
-    })
+    Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
 }
 pub(crate) fn u32_at(b: &[u8], at: usize, le: bool) -> Option<u32> {
     let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if le {
-        u32::from_le_bytes(s)
-    } else {
-        u32::from_be_bytes(s)
-    })
+    Some(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
 }
 pub(crate) fn uuid_at(b: &[u8], at: usize, drep: Drep) -> Option<Uuid> {
     let s: [u8; 16] = b.get(at..at.checked_add(16)?)?.try_into().ok()?;
@@ -226,11 +201,7 @@ pub struct Packet<T: AsRef<[u8]>> {
 /// frag_length >= 16, auth_length fits. Used to detect DCE/RPC in a byte stream.
 pub fn check_header(b: &[u8]) -> Result<(), Error> {
     if b.len() < HEADER_LEN {
-        return Err(Error::Short {
-            what: "common header",
-            need: HEADER_LEN,
-            have: b.len(),
-        });
+        return Err(Error::Short { what: "common header", need: HEADER_LEN, have: b.len() });
     }
     let (major, minor) = (b[0], b[1]);
     if major != 5 || minor > 1 {
@@ -271,10 +242,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         let p = Packet { buf };
         let fl = p.frag_len();
         if (fl as usize) > p.buf.as_ref().len() {
-            return Err(Error::FragBeyondData {
-                frag_len: fl,
-                have: p.buf.as_ref().len(),
-            });
+            return Err(Error::FragBeyondData { frag_len: fl, have: p.buf.as_ref().len() });
         }
         Ok(p)
     }
@@ -295,10 +263,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         u8_at(self.b(), 3).unwrap_or(0)
     }
     pub fn drep_bytes(&self) -> [u8; 4] {
-        self.b()
-            .get(4..8)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or([0x10, 0, 0, 0])
+        self.b().get(4..8).and_then(|s| s.try_into().ok()).unwrap_or([0x10, 0, 0, 0])
     }
     pub fn drep(&self) -> Drep {
         drep_from_bytes(self.drep_bytes())
@@ -346,8 +311,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             None => Ok(self.pdu().len()),
             Some(at) => {
                 let pad = u8_at(self.pdu(), at + 2).unwrap_or(0);
-                at.checked_sub(pad as usize)
-                    .ok_or(Error::AuthPad { pad, at })
+                at.checked_sub(pad as usize).ok_or(Error::AuthPad { pad, at })
             }
         }
     }
@@ -366,19 +330,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
         let end = self.body_end()?;
         let have = self.pdu().len();
         if start > have {
-            return Err(Error::Short {
-                what: "request/response header",
-                need: start,
-                have,
-            });
+            return Err(Error::Short { what: "request/response header", need: start, have });
         }
         if end < start {
             // The pad points into the header: tolerate as empty stub (seen from some stacks
             // with auth_pad_length > stub length); report via Err so callers can note it.
-            return Err(Error::AuthPad {
-                pad: u8_at(self.pdu(), end).unwrap_or(0),
-                at: end,
-            });
+            return Err(Error::AuthPad { pad: u8_at(self.pdu(), end).unwrap_or(0), at: end });
         }
         Ok(self.pdu().get(start..end).unwrap_or(&[]))
     }
@@ -398,9 +355,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// `opnum` of a request.
     pub fn opnum(&self) -> Option<u16> {
-        (self.ptype() == PType::REQUEST)
-            .then(|| u16_at(self.pdu(), 22, self.le()))
-            .flatten()
+        (self.ptype() == PType::REQUEST).then(|| u16_at(self.pdu(), 22, self.le())).flatten()
     }
     /// Object UUID of a request with PFC_OBJECT_UUID.
     pub fn object(&self) -> Option<Uuid> {
@@ -412,9 +367,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// Fault status.
     pub fn status(&self) -> Option<u32> {
-        (self.ptype() == PType::FAULT)
-            .then(|| u32_at(self.pdu(), 24, self.le()))
-            .flatten()
+        (self.ptype() == PType::FAULT).then(|| u32_at(self.pdu(), 24, self.le())).flatten()
     }
 }
 
@@ -480,9 +433,8 @@ impl AuthVerifier {
             need: at.saturating_add(SEC_TRAILER_LEN),
             have: pdu.len(),
         };
-        let t = pdu
-            .get(at..at.checked_add(SEC_TRAILER_LEN).ok_or_else(short)?)
-            .ok_or_else(short)?;
+        let t =
+            pdu.get(at..at.checked_add(SEC_TRAILER_LEN).ok_or_else(short)?).ok_or_else(short)?;
         Ok(AuthVerifier {
             auth_type: t[0],
             auth_level: t[1],
@@ -504,16 +456,8 @@ pub struct Syntax {
 }
 
 impl Syntax {
-    pub const NDR: Syntax = Syntax {
-        uuid: NDR_SYNTAX,
-        ver_major: 2,
-        ver_minor: 0,
-    };
-    pub const NDR64: Syntax = Syntax {
-        uuid: NDR64_SYNTAX,
-        ver_major: 1,
-        ver_minor: 0,
-    };
+    pub const NDR: Syntax = Syntax { uuid: NDR_SYNTAX, ver_major: 2, ver_minor: 0 };
+    pub const NDR64: Syntax = Syntax { uuid: NDR64_SYNTAX, ver_major: 1, ver_minor: 0 };
 
     fn parse(b: &[u8], at: usize, drep: Drep) -> Option<Syntax> {
         Some(Syntax {
@@ -533,8 +477,7 @@ impl Syntax {
     }
     /// The feature bitmask of a bind-time feature negotiation syntax (MS-RPCE 2.2.2.14).
     pub fn btfn_bits(&self) -> Option<u64> {
-        self.is_btfn()
-            .then(|| u64::from_le_bytes(self.uuid.0[8..16].try_into().unwrap_or([0; 8])))
+        self.is_btfn().then(|| u64::from_le_bytes(self.uuid.0[8..16].try_into().unwrap_or([0; 8])))
     }
     /// A short name for transfer syntaxes: "ndr", "ndr64", "btfn", else the UUID.
     pub fn transfer_name(&self) -> tracehound_flows::Text {
@@ -569,12 +512,7 @@ pub struct Bind {
 
 impl Default for Bind {
     fn default() -> Self {
-        Bind {
-            max_xmit_frag: 5840,
-            max_recv_frag: 5840,
-            assoc_group: 0,
-            contexts: Vec::new(),
-        }
+        Bind { max_xmit_frag: 5840, max_recv_frag: 5840, assoc_group: 0, contexts: Vec::new() }
     }
 }
 
@@ -709,7 +647,12 @@ pub struct Repr {
 
 /// max_xmit_frag, max_recv_frag and assoc_group, which bind, alter_context and their answers
 /// all carry after the common header (C706 12.6.4.3–4); `need` is the PDU's minimum length.
-fn assoc_header(p: &[u8], le: bool, what: &'static str, need: usize) -> Result<(u16, u16, u32), Error> {
+fn assoc_header(
+    p: &[u8],
+    le: bool,
+    what: &'static str,
+    need: usize,
+) -> Result<(u16, u16, u32), Error> {
     let short = || Error::Short { what, need, have: p.len() };
     Ok((
         u16_at(p, 16, le).ok_or_else(short)?,
@@ -740,11 +683,7 @@ fn parse_bind(p: &[u8], drep: Drep) -> Result<Bind, Error> {
             );
             at += 20;
         }
-        b.contexts.push(Context {
-            id,
-            abstract_syntax,
-            transfer_syntaxes,
-        });
+        b.contexts.push(Context { id, abstract_syntax, transfer_syntaxes });
     }
     Ok(b)
 }
@@ -772,9 +711,7 @@ fn parse_bind_ack(p: &[u8], drep: Drep) -> Result<BindAck, Error> {
     let (max_xmit_frag, max_recv_frag, assoc_group) = assoc_header(p, le, "bind_ack header", 26)?;
     let mut a = BindAck { max_xmit_frag, max_recv_frag, assoc_group, ..Default::default() };
     let alen = u16_at(p, 24, le).ok_or_else(|| s("sec_addr length"))? as usize;
-    let addr = p
-        .get(26..26 + alen)
-        .ok_or_else(|| field("sec_addr", 26)("length beyond PDU"))?;
+    let addr = p.get(26..26 + alen).ok_or_else(|| field("sec_addr", 26)("length beyond PDU"))?;
     // The port_spec is NUL-terminated; some stacks omit the NUL (zeek trace
     // bind-ack-no-inband-null): take up to the first NUL.
     let end = addr.iter().position(|&c| c == 0).unwrap_or(addr.len());
@@ -789,11 +726,7 @@ fn parse_bind_ack(p: &[u8], drep: Drep) -> Result<BindAck, Error> {
         let reason = u16_at(p, at + 2, le).ok_or_else(|| f("truncated"))?;
         let transfer_syntax =
             Syntax::parse(p, at + 4, drep).ok_or_else(|| f("truncated transfer syntax"))?;
-        a.results.push(CtxResult {
-            result,
-            reason,
-            transfer_syntax,
-        });
+        a.results.push(CtxResult { result, reason, transfer_syntax });
         at += 24;
     }
     Ok(a)
@@ -853,11 +786,7 @@ impl Repr {
         let le = drep.little_endian;
         let body_end = pkt.body_end()?;
         let body_p = p.get(..body_end).unwrap_or(p);
-        let rr = |what: &'static str| Error::Short {
-            what,
-            need: 24,
-            have: body_p.len(),
-        };
+        let rr = |what: &'static str| Error::Short { what, need: 24, have: body_p.len() };
         let body = match pkt.ptype() {
             PType::REQUEST => Body::Request(Request {
                 alloc_hint: u32_at(body_p, 16, le).ok_or_else(|| rr("request header"))?,
@@ -943,11 +872,7 @@ impl Repr {
         put32(&mut v, self.call_id, le);
         match &self.body {
             Body::Request(r) => {
-                let hint = if r.alloc_hint == 0 {
-                    r.stub.len() as u32
-                } else {
-                    r.alloc_hint
-                };
+                let hint = if r.alloc_hint == 0 { r.stub.len() as u32 } else { r.alloc_hint };
                 put32(&mut v, hint, le);
                 put16(&mut v, r.context_id, le);
                 put16(&mut v, r.opnum, le);
@@ -957,11 +882,7 @@ impl Repr {
                 v.extend_from_slice(&r.stub);
             }
             Body::Response(r) => {
-                let hint = if r.alloc_hint == 0 {
-                    r.stub.len() as u32
-                } else {
-                    r.alloc_hint
-                };
+                let hint = if r.alloc_hint == 0 { r.stub.len() as u32 } else { r.alloc_hint };
                 put32(&mut v, hint, le);
                 put16(&mut v, r.context_id, le);
                 v.extend_from_slice(&[r.cancel_count, 0]);
@@ -1032,20 +953,9 @@ mod tests {
             let mut bits = [0u8; 16];
             bits[..8].copy_from_slice(&BTFN_PREFIX);
             bits[8] = 3;
-            ctx.transfer_syntaxes = vec![Syntax {
-                uuid: Uuid(bits),
-                ver_major: 1,
-                ver_minor: 0,
-            }];
+            ctx.transfer_syntaxes = vec![Syntax { uuid: Uuid(bits), ver_major: 1, ver_minor: 0 }];
             contexts.push(ctx);
-            let r = Repr::new(
-                2,
-                drep,
-                Body::Bind(Bind {
-                    contexts,
-                    ..Default::default()
-                }),
-            );
+            let r = Repr::new(2, drep, Body::Bind(Bind { contexts, ..Default::default() }));
             let b = r.emit();
             assert_eq!(b.len(), 16 + 12 + 2 * 44);
             let pkt = Packet::new_checked(&b[..]).unwrap();
@@ -1073,16 +983,8 @@ mod tests {
                     assoc_group: 0x1234,
                     sec_addr: b"49155".to_vec(),
                     results: vec![
-                        CtxResult {
-                            result: 0,
-                            reason: 0,
-                            transfer_syntax: Syntax::NDR,
-                        },
-                        CtxResult {
-                            result: 2,
-                            reason: 2,
-                            transfer_syntax: Syntax::default(),
-                        },
+                        CtxResult { result: 0, reason: 0, transfer_syntax: Syntax::NDR },
+                        CtxResult { result: 2, reason: 2, transfer_syntax: Syntax::default() },
                     ],
                 }),
             );
@@ -1133,28 +1035,16 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let good = Repr::new(
-            1,
-            Drep::LE,
-            Body::Fault(Fault {
-                status: 0x1c010003,
-                ..Default::default()
-            }),
-        )
-        .emit();
+        let good =
+            Repr::new(1, Drep::LE, Body::Fault(Fault { status: 0x1c010003, ..Default::default() }))
+                .emit();
         assert!(matches!(Repr::parse(&good[..10]), Err(Error::Short { .. })));
         let mut lying = good.clone();
         lying[8] = 200; // frag_length beyond data
-        assert!(matches!(
-            Repr::parse(&lying),
-            Err(Error::FragBeyondData { frag_len: 200, .. })
-        ));
+        assert!(matches!(Repr::parse(&lying), Err(Error::FragBeyondData { frag_len: 200, .. })));
         let mut small = good.clone();
         small[8] = 10;
-        assert!(matches!(
-            Repr::parse(&small),
-            Err(Error::FragTooSmall { frag_len: 10 })
-        ));
+        assert!(matches!(Repr::parse(&small), Err(Error::FragTooSmall { frag_len: 10 })));
         let mut auth = good.clone();
         auth[10] = 30;
         assert!(matches!(Repr::parse(&auth), Err(Error::AuthTooLong { .. })));
@@ -1164,9 +1054,6 @@ mod tests {
         assert!(Repr::parse(&pt).unwrap_err().to_string().contains("42"));
         let mut ver = good;
         ver[0] = 4;
-        assert!(matches!(
-            Repr::parse(&ver),
-            Err(Error::Version { major: 4, .. })
-        ));
+        assert!(matches!(Repr::parse(&ver), Err(Error::Version { major: 4, .. })));
     }
 }

@@ -63,31 +63,20 @@ pub fn netbios_smb_at(b: &[u8], i: usize) -> bool {
 }
 
 pub(crate) fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
+    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
 }
 pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 fn le64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
+    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 fn file_id(b: &[u8], at: usize) -> Option<[u8; 16]> {
     b.get(at..at.checked_add(16)?)?.try_into().ok()
 }
 fn utf16(b: &[u8]) -> String {
-    let units = b
-        .chunks_exact(2)
-        .take(512)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or('\u{fffd}'))
-        .collect()
+    let units = b.chunks_exact(2).take(512).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units).map(|r| r.unwrap_or('\u{fffd}')).collect()
 }
 /// `len` bytes at `off` (from the SMB2 header start) of message `m`.
 fn slice_at(m: &[u8], off: usize, len: usize) -> Option<&[u8]> {
@@ -405,21 +394,9 @@ impl SmbConn {
                 return;
             };
             let next = m.next_command() as usize;
-            let this = if next == 0 {
-                m.msg
-            } else {
-                m.msg.get(..next).unwrap_or(m.msg)
-            };
+            let this = if next == 0 { m.msg } else { m.msg.get(..next).unwrap_or(m.msg) };
             out.stats.smb_messages += 1;
-            self.smb2(
-                out,
-                flow,
-                dir,
-                Smb2 { msg: this },
-                frame,
-                ts,
-                &mut last_create,
-            );
+            self.smb2(out, flow, dir, Smb2 { msg: this }, frame, ts, &mut last_create);
             if next == 0 {
                 return;
             }
@@ -437,15 +414,17 @@ impl SmbConn {
         }
     }
 
-    pub(crate) fn note_cap(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, what: &str) {
+    pub(crate) fn note_cap(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        frame: u64,
+        what: &str,
+    ) {
         if !self.cap_noted {
             self.cap_noted = true;
-            out.issue(
-                frame,
-                flow.src(dir),
-                flow.dst(dir),
-                format!("smb: limit reached: {what}"),
-            );
+            out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: limit reached: {what}"));
         }
     }
 
@@ -472,32 +451,21 @@ impl SmbConn {
         if !m.is_response() {
             let req = match m.command() {
                 cmd::TREE_CONNECT => {
-                    let (off, len) = (
-                        le16(b, 4).unwrap_or(0) as usize,
-                        le16(b, 6).unwrap_or(0) as usize,
-                    );
-                    Some(Req::TreeConnect(
-                        slice_at(m.msg, off, len).map(utf16).unwrap_or_default(),
-                    ))
+                    let (off, len) =
+                        (le16(b, 4).unwrap_or(0) as usize, le16(b, 6).unwrap_or(0) as usize);
+                    Some(Req::TreeConnect(slice_at(m.msg, off, len).map(utf16).unwrap_or_default()))
                 }
                 cmd::CREATE => {
-                    let (off, len) = (
-                        le16(b, 44).unwrap_or(0) as usize,
-                        le16(b, 46).unwrap_or(0) as usize,
-                    );
+                    let (off, len) =
+                        (le16(b, 44).unwrap_or(0) as usize, le16(b, 46).unwrap_or(0) as usize);
                     let name = slice_at(m.msg, off, len).map(utf16).unwrap_or_default();
-                    Some(Req::Create {
-                        name,
-                        tree: m.tree_id(),
-                    })
+                    Some(Req::Create { name, tree: m.tree_id() })
                 }
                 cmd::READ => file_id(b, 16).map(|id| Req::Read(fix(id, last_create))),
                 cmd::WRITE => {
                     if let Some(id) = file_id(b, 16).map(|id| fix(id, last_create)) {
-                        let (off, len) = (
-                            le16(b, 2).unwrap_or(0) as usize,
-                            le32(b, 4).unwrap_or(0) as usize,
-                        );
+                        let (off, len) =
+                            (le16(b, 2).unwrap_or(0) as usize, le32(b, 4).unwrap_or(0) as usize);
                         if let Some(data) = slice_at(m.msg, off, len) {
                             self.pipe_data(out, flow, dir, id, 0, data, frame, ts);
                         }
@@ -572,10 +540,8 @@ impl SmbConn {
             }
             Req::Read(id) => {
                 if ok {
-                    let (off, len) = (
-                        b.get(2).copied().unwrap_or(0) as usize,
-                        le32(b, 4).unwrap_or(0) as usize,
-                    );
+                    let (off, len) =
+                        (b.get(2).copied().unwrap_or(0) as usize, le32(b, 4).unwrap_or(0) as usize);
                     if let Some(data) = slice_at(m.msg, off, len) {
                         self.pipe_data(out, flow, dir, id, 1, data, frame, ts);
                     }
@@ -583,10 +549,8 @@ impl SmbConn {
             }
             Req::Ioctl(id) => {
                 if ok {
-                    let (off, len) = (
-                        le32(b, 32).unwrap_or(0) as usize,
-                        le32(b, 36).unwrap_or(0) as usize,
-                    );
+                    let (off, len) =
+                        (le32(b, 32).unwrap_or(0) as usize, le32(b, 36).unwrap_or(0) as usize);
                     if let Some(data) = slice_at(m.msg, off, len) {
                         self.pipe_data(out, flow, dir, id, 1, data, frame, ts);
                     }
@@ -597,7 +561,15 @@ impl SmbConn {
 
     /// A named pipe was opened (SMB2 CREATE / SMB1 NT_CREATE_ANDX reply): follow it under
     /// `key`. Whether it carries DCE/RPC is decided by its first bytes.
-    pub(crate) fn open_pipe(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, key: [u8; 16], name: &str) {
+    pub(crate) fn open_pipe(
+        &mut self,
+        out: &mut Out,
+        flow: &FlowInfo,
+        dir: Dir,
+        frame: u64,
+        key: [u8; 16],
+        name: &str,
+    ) {
         if self.pipes.len() >= MAX_PIPES {
             self.note_cap(out, flow, dir, frame, "named pipes");
             return;

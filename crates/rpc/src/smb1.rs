@@ -209,7 +209,13 @@ impl SmbConn {
     ) {
         match m.at(off, len) {
             Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), side, data, frame, ts),
-            None => self.smb1_error(out, flow, dir, frame, &format!("SMB1 {what} data runs past the message")),
+            None => self.smb1_error(
+                out,
+                flow,
+                dir,
+                frame,
+                &format!("SMB1 {what} data runs past the message"),
+            ),
         }
     }
 
@@ -251,7 +257,17 @@ impl SmbConn {
                     let len = le16(words, 20).unwrap_or(0) as usize
                         | (le16(words, 18).unwrap_or(0) as usize) << 16;
                     let off = le16(words, 22).unwrap_or(0) as usize;
-                    self.smb1_pipe_bytes(out, flow, dir, m, (fid, 0), (off, len), "WRITE_ANDX", frame, ts);
+                    self.smb1_pipe_bytes(
+                        out,
+                        flow,
+                        dir,
+                        m,
+                        (fid, 0),
+                        (off, len),
+                        "WRITE_ANDX",
+                        frame,
+                        ts,
+                    );
                     None
                 }
                 cmd::READ_ANDX => le16(words, 4).map(Req1::Read),
@@ -262,7 +278,17 @@ impl SmbConn {
                         (true, Some(TRANSACT_NMPIPE), Some(fid)) => {
                             let count = le16(words, 22).unwrap_or(0) as usize;
                             let off = le16(words, 24).unwrap_or(0) as usize;
-                            self.smb1_pipe_bytes(out, flow, dir, m, (fid, 0), (off, count), "TransactNmPipe", frame, ts);
+                            self.smb1_pipe_bytes(
+                                out,
+                                flow,
+                                dir,
+                                m,
+                                (fid, 0),
+                                (off, count),
+                                "TransactNmPipe",
+                                frame,
+                                ts,
+                            );
                             Some(Req1::Transact(fid))
                         }
                         _ => None,
@@ -310,11 +336,31 @@ impl SmbConn {
             // DataCount at 12, DataOffset at 14.
             Req1::Read(fid) if ok => {
                 let (len, off) = (le16(words, 10).unwrap_or(0), le16(words, 12).unwrap_or(0));
-                self.smb1_pipe_bytes(out, flow, dir, m, (fid, 1), (off as usize, len as usize), "READ_ANDX reply", frame, ts);
+                self.smb1_pipe_bytes(
+                    out,
+                    flow,
+                    dir,
+                    m,
+                    (fid, 1),
+                    (off as usize, len as usize),
+                    "READ_ANDX reply",
+                    frame,
+                    ts,
+                );
             }
             Req1::Transact(fid) if ok => {
                 let (len, off) = (le16(words, 12).unwrap_or(0), le16(words, 14).unwrap_or(0));
-                self.smb1_pipe_bytes(out, flow, dir, m, (fid, 1), (off as usize, len as usize), "TransactNmPipe reply", frame, ts);
+                self.smb1_pipe_bytes(
+                    out,
+                    flow,
+                    dir,
+                    m,
+                    (fid, 1),
+                    (off as usize, len as usize),
+                    "TransactNmPipe reply",
+                    frame,
+                    ts,
+                );
             }
             Req1::Read(_) | Req1::Transact(_) => {}
         }
@@ -327,7 +373,8 @@ mod tests {
 
     #[test]
     fn ipc_paths() {
-        let u: Vec<u8> = "\\\\10.0.0.1\\IPC$\0".encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
+        let u: Vec<u8> =
+            "\\\\10.0.0.1\\IPC$\0".encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
         assert!(is_ipc_path(&u, true));
         let mut padded = vec![0u8];
         padded.extend_from_slice(&u);

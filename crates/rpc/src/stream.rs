@@ -131,10 +131,7 @@ fn scan(
             break;
         }
         if let Err(err) = check_header(rest) {
-            f(Event::Bad {
-                offset: base.wrapping_add(pos as u64),
-                err,
-            });
+            f(Event::Bad { offset: base.wrapping_add(pos as u64), err });
             *synced = false;
             *skipped = 1;
             pos += 1;
@@ -142,10 +139,7 @@ fn scan(
         }
         let fl = Packet::new_unchecked(rest).frag_len() as usize;
         let Some(pdu) = rest.get(..fl) else { break };
-        f(Event::Pdu {
-            offset: base.wrapping_add(pos as u64),
-            pdu,
-        });
+        f(Event::Pdu { offset: base.wrapping_add(pos as u64), pdu });
         pos += fl;
     }
     pos
@@ -154,10 +148,7 @@ fn scan(
 impl PduStream {
     /// A stream that expects a header at its first byte.
     pub fn synced() -> PduStream {
-        PduStream {
-            synced: true,
-            ..Default::default()
-        }
+        PduStream { synced: true, ..Default::default() }
     }
     /// A stream that first searches for a header.
     pub fn unsynced() -> PduStream {
@@ -172,14 +163,8 @@ impl PduStream {
     pub fn push(&mut self, data: &[u8], max_buffer: usize, mut f: impl FnMut(Event<'_>)) {
         if self.buf.len().saturating_add(data.len()) > max_buffer {
             let dropped = self.buf.len() as u64;
-            f(Event::Overflow {
-                offset: self.offset,
-                dropped: dropped + data.len() as u64,
-            });
-            self.offset = self
-                .offset
-                .wrapping_add(dropped)
-                .wrapping_add(data.len() as u64);
+            f(Event::Overflow { offset: self.offset, dropped: dropped + data.len() as u64 });
+            self.offset = self.offset.wrapping_add(dropped).wrapping_add(data.len() as u64);
             self.buf.clear();
             self.synced = false;
             return;
@@ -220,10 +205,7 @@ impl PduStream {
 
     /// `len` bytes were lost: drop the partial PDU and resynchronise.
     pub fn gap(&mut self, len: u64) {
-        self.offset = self
-            .offset
-            .wrapping_add(self.buf.len() as u64)
-            .wrapping_add(len);
+        self.offset = self.offset.wrapping_add(self.buf.len() as u64).wrapping_add(len);
         self.buf.clear();
         self.synced = false;
         self.skipped = 0;
@@ -425,20 +407,13 @@ impl RpcAnalyzer {
                         // seen from its start) and its bytes so far, if any, begin a header.
                         let clean =
                             c.det_seen[d] == 0 && (at == 0 || at == NCACN_HTTP_PREAMBLE.len());
-                        (
-                            0,
-                            clean && c.det_seen[i] == 0 && (bytes.is_empty() || plausible(bytes)),
-                        )
+                        (0, clean && c.det_seen[i] == 0 && (bytes.is_empty() || plausible(bytes)))
                     };
                     let stream_off = c.det_seen[i].saturating_add(start as u64);
                     if i == d && !synced {
                         out.issue(frame, flow.src(dr), flow.dst(dr), format!("DCE/RPC found mid-stream: first header at stream offset {stream_off}"));
                     }
-                    c.streams[i] = if synced {
-                        PduStream::synced()
-                    } else {
-                        PduStream::unsynced()
-                    };
+                    c.streams[i] = if synced { PduStream::synced() } else { PduStream::unsynced() };
                     c.streams[i].offset = stream_off;
                     // RPC over HTTP: the other side's preamble may still come.
                     c.streams[i].preamble =
@@ -629,9 +604,8 @@ impl StreamHandler for RpcAnalyzer {
             }
             Kind::Unknown => {
                 // Detection continues on the bytes after the gap.
-                c.det_seen[d] = c.det_seen[d]
-                    .saturating_add(c.det[d].len() as u64)
-                    .saturating_add(len);
+                c.det_seen[d] =
+                    c.det_seen[d].saturating_add(c.det[d].len() as u64).saturating_add(len);
                 c.det[d].clear();
             }
             Kind::Other => {}
@@ -659,11 +633,7 @@ mod tests {
         Repr::new(
             call_id,
             Drep::LE,
-            Body::Request(Request {
-                opnum: 1,
-                stub: vec![0; 10],
-                ..Default::default()
-            }),
+            Body::Request(Request { opnum: 1, stub: vec![0; 10], ..Default::default() }),
         )
         .emit()
     }
@@ -709,9 +679,7 @@ mod tests {
         let mut v = Vec::new();
         let a = req(1);
         s.push(&a[..20], 30, |_| {});
-        s.push(&a[20..], 30, |e| {
-            v.push(matches!(e, Event::Overflow { dropped: 34, .. }))
-        });
+        s.push(&a[20..], 30, |e| v.push(matches!(e, Event::Overflow { dropped: 34, .. })));
         assert_eq!(v, vec![true]);
     }
 }

@@ -129,14 +129,8 @@ impl FromStr for Uuid {
 
     /// Accepts `8-4-4-4-12` hex, either case, optionally in braces.
     fn from_str(s: &str) -> Result<Uuid, ParseUuidError> {
-        let err = |why| ParseUuidError {
-            text: s.to_string(),
-            why,
-        };
-        let t = s
-            .strip_prefix('{')
-            .and_then(|t| t.strip_suffix('}'))
-            .unwrap_or(s);
+        let err = |why| ParseUuidError { text: s.to_string(), why };
+        let t = s.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(s);
         let b = t.as_bytes();
         if b.len() != 36 {
             return Err(err("length is not 36"));
@@ -185,15 +179,9 @@ mod tests {
         assert_eq!(u, Uuid::from_str_const(s));
         let braced: Uuid = "{8A885D04-1CEB-11C9-9FE8-08002B104860}".parse().unwrap();
         assert_eq!(braced, u);
-        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486"
-            .parse::<Uuid>()
-            .is_err());
-        assert!("8a885d04x1ceb-11c9-9fe8-08002b104860"
-            .parse::<Uuid>()
-            .is_err());
-        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486g"
-            .parse::<Uuid>()
-            .is_err());
+        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486".parse::<Uuid>().is_err());
+        assert!("8a885d04x1ceb-11c9-9fe8-08002b104860".parse::<Uuid>().is_err());
+        assert!("8a885d04-1ceb-11c9-9fe8-08002b10486g".parse::<Uuid>().is_err());
         assert_eq!(serde_json::to_string(&u).unwrap(), format!("\"{s}\""));
     }
 

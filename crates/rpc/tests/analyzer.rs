@@ -26,22 +26,10 @@ fn flow() -> FlowInfo {
 fn bind(call_id: u32, drep: Drep) -> Vec<u8> {
     let ctx = Context {
         id: 0,
-        abstract_syntax: Syntax {
-            uuid: IFACE,
-            ver_major: 1,
-            ver_minor: 0,
-        },
+        abstract_syntax: Syntax { uuid: IFACE, ver_major: 1, ver_minor: 0 },
         transfer_syntaxes: vec![Syntax::NDR],
     };
-    Repr::new(
-        call_id,
-        drep,
-        Body::Bind(Bind {
-            contexts: vec![ctx],
-            ..Default::default()
-        }),
-    )
-    .emit()
+    Repr::new(call_id, drep, Body::Bind(Bind { contexts: vec![ctx], ..Default::default() })).emit()
 }
 fn bind_ack(call_id: u32, drep: Drep, result: u16) -> Vec<u8> {
     Repr::new(
@@ -79,10 +67,7 @@ fn response(call_id: u32, drep: Drep, stub: usize, fl: u8) -> Vec<u8> {
     let mut r = Repr::new(
         call_id,
         drep,
-        Body::Response(Response {
-            stub: vec![0xcd; stub],
-            ..Default::default()
-        }),
+        Body::Response(Response { stub: vec![0xcd; stub], ..Default::default() }),
     );
     r.flags = fl;
     r.emit()
@@ -97,17 +82,12 @@ struct Feed {
 }
 impl Feed {
     fn new() -> Feed {
-        Feed {
-            an: RpcAnalyzer::default(),
-            off: [0, 0],
-            frame: 0,
-        }
+        Feed { an: RpcAnalyzer::default(), off: [0, 0], frame: 0 }
     }
     fn seg(&mut self, dir: Dir, data: &[u8]) -> u64 {
         self.frame += 1;
         let ts = Timestamp(1_000_000 * self.frame as i64);
-        self.an
-            .tcp_data(&flow(), dir, self.off[dir.idx()], data, self.frame, ts);
+        self.an.tcp_data(&flow(), dir, self.off[dir.idx()], data, self.frame, ts);
         self.off[dir.idx()] += data.len() as u64;
         self.frame
     }
@@ -165,18 +145,9 @@ fn pdu_split_across_segments() {
     let (calls, r) = f.done();
     assert_eq!(calls.len(), 1, "{calls:?}");
     let c = &calls[0];
-    assert_eq!(
-        c.frame, last,
-        "the request is logged in the frame that completed it"
-    );
-    assert_eq!(
-        (c.opnum, c.outcome, c.response_frame),
-        (Some(13), Outcome::Ok, Some(resp_frame))
-    );
-    assert_eq!(
-        c.uuid.as_deref(),
-        Some("12345778-1234-abcd-ef00-0123456789ac")
-    );
+    assert_eq!(c.frame, last, "the request is logged in the frame that completed it");
+    assert_eq!((c.opnum, c.outcome, c.response_frame), (Some(13), Outcome::Ok, Some(resp_frame)));
+    assert_eq!(c.uuid.as_deref(), Some("12345778-1234-abcd-ef00-0123456789ac"));
     assert_eq!(c.request_bytes, req.len() as u64);
     assert!(r.issues.is_empty(), "{:?}", r.issues);
 }
@@ -195,10 +166,8 @@ fn several_pdus_in_one_segment() {
     }
     let rf = f.seg(Dir::Resp, &back);
     let (calls, _) = f.done();
-    let got: Vec<_> = calls
-        .iter()
-        .map(|c| (c.frame, c.opnum, c.outcome, c.response_frame))
-        .collect();
+    let got: Vec<_> =
+        calls.iter().map(|c| (c.frame, c.opnum, c.outcome, c.response_frame)).collect();
     assert_eq!(
         got,
         vec![
@@ -225,14 +194,8 @@ fn multi_fragment_request_and_response() {
     let (calls, _) = f.done();
     assert_eq!(calls.len(), 1);
     let c = &calls[0];
-    assert_eq!(
-        (c.frame, c.response_frame, c.outcome),
-        (first, Some(last), Outcome::Ok)
-    );
-    assert_eq!(
-        c.request_bytes,
-        parts.iter().map(|p| p.len() as u64).sum::<u64>()
-    );
+    assert_eq!((c.frame, c.response_frame, c.outcome), (first, Some(last), Outcome::Ok));
+    assert_eq!(c.request_bytes, parts.iter().map(|p| p.len() as u64).sum::<u64>());
     assert!((c.rtt.unwrap() - (last - first) as f64 * 1e-3).abs() < 1e-9);
 }
 
@@ -242,15 +205,9 @@ fn interleaved_calls_match_by_call_id() {
     let a = f.seg(Dir::Orig, &request(10, Drep::LE, 1, 8, SINGLE));
     let b = f.seg(Dir::Orig, &request(11, Drep::LE, 2, 8, SINGLE));
     let rb = f.seg(Dir::Resp, &response(11, Drep::LE, 8, SINGLE));
-    let fault = Repr::new(
-        10,
-        Drep::LE,
-        Body::Fault(Fault {
-            status: 0x1c01_0002,
-            ..Default::default()
-        }),
-    )
-    .emit();
+    let fault =
+        Repr::new(10, Drep::LE, Body::Fault(Fault { status: 0x1c01_0002, ..Default::default() }))
+            .emit();
     let ra = f.seg(Dir::Resp, &fault);
     let (calls, _) = f.done();
     let mut got: Vec<_> = calls
@@ -279,12 +236,7 @@ fn mid_stream_start_resyncs() {
     let (calls, r) = f.done();
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(
-        (
-            calls[0].frame,
-            calls[0].opnum,
-            calls[0].outcome,
-            calls[0].uuid.clone()
-        ),
+        (calls[0].frame, calls[0].opnum, calls[0].outcome, calls[0].uuid.clone()),
         (fr, Some(4), Outcome::Ok, None)
     );
     assert_issue(&r, fr, "mid-stream");
@@ -302,10 +254,7 @@ fn gap_then_resync() {
     let fr = f.seg(Dir::Orig, &seg);
     f.seg(Dir::Resp, &response(4, Drep::LE, 4, SINGLE));
     let (calls, r) = f.done();
-    let got: Vec<_> = calls
-        .iter()
-        .map(|c| (c.frame, c.opnum, c.outcome))
-        .collect();
+    let got: Vec<_> = calls.iter().map(|c| (c.frame, c.opnum, c.outcome)).collect();
     assert_eq!(got, vec![(fr, Some(8), Outcome::Ok)]);
     assert_eq!(r.stats.gaps, 1);
     assert_issue(&r, 4, "150 bytes missing");
@@ -320,32 +269,18 @@ fn big_endian_association() {
     assert_eq!(&req[4..8], &[0, 0, 0, 0], "big-endian drep");
     assert_eq!(&req[8..10], &(req.len() as u16).to_be_bytes());
     let fr = f.seg(Dir::Orig, &req);
-    let fault = Repr::new(
-        2,
-        Drep::BE,
-        Body::Fault(Fault {
-            status: 0x1c01_0003,
-            ..Default::default()
-        }),
-    )
-    .emit();
+    let fault =
+        Repr::new(2, Drep::BE, Body::Fault(Fault { status: 0x1c01_0003, ..Default::default() }))
+            .emit();
     assert_eq!(&fault[24..28], &[0x1c, 0x01, 0, 0x03]);
     f.seg(Dir::Resp, &fault);
     let (calls, _) = f.done();
     assert_eq!(calls.len(), 1);
     assert_eq!(
-        (
-            calls[0].frame,
-            calls[0].opnum,
-            calls[0].outcome,
-            calls[0].status_code
-        ),
+        (calls[0].frame, calls[0].opnum, calls[0].outcome, calls[0].status_code),
         (fr, Some(0x0102), Outcome::Fault, Some(0x1c01_0003))
     );
-    assert_eq!(
-        calls[0].uuid.as_deref(),
-        Some("12345778-1234-abcd-ef00-0123456789ac")
-    );
+    assert_eq!(calls[0].uuid.as_deref(), Some("12345778-1234-abcd-ef00-0123456789ac"));
 }
 
 #[test]
@@ -367,9 +302,7 @@ fn malformed_pdus_reported_with_frame() {
     assert_issue(&r, f1, "frag_length 12");
     assert_issue(&r, f3, "skipping 64 bytes");
     assert!(
-        calls
-            .iter()
-            .any(|c| c.frame == f3 && c.opnum == Some(5) && c.outcome == Outcome::Ok),
+        calls.iter().any(|c| c.frame == f3 && c.opnum == Some(5) && c.outcome == Outcome::Ok),
         "{calls:?}"
     );
     // On a synchronised stream the lying auth_length is reported with its frame.
@@ -385,15 +318,8 @@ fn bind_failures_are_logged() {
     // bind_nak
     let mut f = Feed::new();
     let b = f.seg(Dir::Orig, &bind(1, Drep::LE));
-    let nak = Repr::new(
-        1,
-        Drep::LE,
-        Body::BindNak(BindNak {
-            reason: 4,
-            versions: vec![(5, 0)],
-        }),
-    )
-    .emit();
+    let nak =
+        Repr::new(1, Drep::LE, Body::BindNak(BindNak { reason: 4, versions: vec![(5, 0)] })).emit();
     let n = f.seg(Dir::Resp, &nak);
     let (calls, _) = f.done();
     assert_eq!(calls.len(), 1);
@@ -413,10 +339,7 @@ fn bind_failures_are_logged() {
     f.seg(Dir::Resp, &bind_ack(1, Drep::LE, 2));
     let (calls, _) = f.done();
     assert_eq!(
-        calls
-            .iter()
-            .map(|c| (c.outcome, c.status_code))
-            .collect::<Vec<_>>(),
+        calls.iter().map(|c| (c.outcome, c.status_code)).collect::<Vec<_>>(),
         vec![(Outcome::Rejected, Some(1))]
     );
     // no answer, and an unanswered request
@@ -424,10 +347,7 @@ fn bind_failures_are_logged() {
     f.seg(Dir::Orig, &bind(1, Drep::LE));
     let (calls, _) = f.done();
     assert_eq!(
-        calls
-            .iter()
-            .map(|c| (c.outcome, c.operation.clone()))
-            .collect::<Vec<_>>(),
+        calls.iter().map(|c| (c.outcome, c.operation.clone())).collect::<Vec<_>>(),
         vec![(Outcome::NoResponse, Some("bind".into()))]
     );
     let mut f = bound(Drep::LE);
@@ -490,10 +410,7 @@ fn ncacn_http_preamble() {
     f.seg(Dir::Resp, &response(2, Drep::LE, 8, SINGLE));
     let (calls, r) = f.done();
     assert_eq!(
-        calls
-            .iter()
-            .map(|c| (c.frame, c.opnum, c.outcome))
-            .collect::<Vec<_>>(),
+        calls.iter().map(|c| (c.frame, c.opnum, c.outcome)).collect::<Vec<_>>(),
         vec![(fr, Some(6), Outcome::Ok)]
     );
     assert!(r.issues.is_empty(), "{:?}", r.issues);
@@ -504,9 +421,8 @@ fn other_protocols_are_left_alone_after_the_window() {
     // 100 KiB of bytes that never form a header: nothing reported; a header after the
     // 64 KiB detection window is not searched for.
     let mut f = Feed::new();
-    let noise: Vec<u8> = (0..100 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80)
-        .collect();
+    let noise: Vec<u8> =
+        (0..100 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80).collect();
     for c in noise.chunks(1460) {
         f.seg(Dir::Orig, c);
     }
@@ -527,16 +443,11 @@ fn found_mid_stream_within_the_window() {
     f.seg(Dir::Resp, &response(2, Drep::LE, 8, SINGLE));
     let (calls, r) = f.done();
     assert_eq!(
-        calls
-            .iter()
-            .map(|c| (c.frame, c.outcome))
-            .collect::<Vec<_>>(),
+        calls.iter().map(|c| (c.frame, c.outcome)).collect::<Vec<_>>(),
         vec![(fr, Outcome::Ok)]
     );
     assert!(
-        r.issues.iter().any(|i| i
-            .what
-            .contains("mid-stream: first header at stream offset 3000")),
+        r.issues.iter().any(|i| i.what.contains("mid-stream: first header at stream offset 3000")),
         "{:?}",
         r.issues
     );
@@ -558,14 +469,7 @@ fn smb3_encrypted_and_broken_smb1_are_reported() {
     smb1.extend_from_slice(&[5, 0, 0, 0, 0, 0, 0, 0]);
     let fr1 = f.seg(Dir::Orig, &smb1);
     let (_, r) = f.done();
-    assert_eq!(
-        (
-            r.stats.smb_connections,
-            r.stats.smb_encrypted,
-            r.stats.smb1_messages
-        ),
-        (1, 1, 1)
-    );
+    assert_eq!((r.stats.smb_connections, r.stats.smb_encrypted, r.stats.smb1_messages), (1, 1, 1));
     assert_issue(&r, fr, "encrypted");
     assert_issue(&r, fr1, "SMB1");
 }
@@ -596,35 +500,11 @@ fn connectionless_calls() {
         orig: "10.0.0.1:1030".parse().unwrap(),
         resp: "10.0.0.2:135".parse().unwrap(),
     };
-    an.udp(
-        &uflow,
-        Dir::Orig,
-        &cl(0, 1, 4, &[1, 2, 3, 4]),
-        1,
-        Timestamp(0),
-    );
-    an.udp(
-        &uflow,
-        Dir::Resp,
-        &cl(3, 1, 4, &0x1c01_0003u32.to_be_bytes()),
-        2,
-        Timestamp(2_000_000),
-    );
-    an.udp(
-        &uflow,
-        Dir::Orig,
-        &cl(0, 2, 5, &[]),
-        3,
-        Timestamp(3_000_000),
-    );
+    an.udp(&uflow, Dir::Orig, &cl(0, 1, 4, &[1, 2, 3, 4]), 1, Timestamp(0));
+    an.udp(&uflow, Dir::Resp, &cl(3, 1, 4, &0x1c01_0003u32.to_be_bytes()), 2, Timestamp(2_000_000));
+    an.udp(&uflow, Dir::Orig, &cl(0, 2, 5, &[]), 3, Timestamp(3_000_000));
     // Not DCE/RPC: ignored silently.
-    an.udp(
-        &uflow,
-        Dir::Orig,
-        b"\x04not really a header",
-        4,
-        Timestamp(4_000_000),
-    );
+    an.udp(&uflow, Dir::Orig, b"\x04not really a header", 4, Timestamp(4_000_000));
     let r = an.finish();
     let got: Vec<_> = r
         .calls

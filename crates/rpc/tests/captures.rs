@@ -27,10 +27,7 @@ fn fields(file: &str, filter: &str, f: &[&str]) -> Vec<Vec<String>> {
         args.push("-e");
         args.push(x);
     }
-    common::tshark(&args)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    common::tshark(&args).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
 /// zerologon: the client asks the endpoint mapper (ept_map, TCP 135) for netlogon, gets
@@ -40,14 +37,11 @@ fn epm_towers_and_follow_up_zerologon() {
     let file = "dcerpc__zerologon__input.pcap";
     let run = common::run(&common::dcerpc(file));
     // tshark: the TCP port floor of every ept_map response, by frame.
-    let theirs: BTreeMap<u64, String> = fields(
-        file,
-        "epm.opnum==3 && dcerpc.pkt_type==2",
-        &["frame.number", "epm.proto.tcp_port"],
-    )
-    .into_iter()
-    .map(|r| (r[0].parse().unwrap(), r[1].clone()))
-    .collect();
+    let theirs: BTreeMap<u64, String> =
+        fields(file, "epm.opnum==3 && dcerpc.pkt_type==2", &["frame.number", "epm.proto.tcp_port"])
+            .into_iter()
+            .map(|r| (r[0].parse().unwrap(), r[1].clone()))
+            .collect();
     assert!(!theirs.is_empty());
     let ours: BTreeMap<u64, String> = run
         .calls
@@ -60,32 +54,19 @@ fn epm_towers_and_follow_up_zerologon() {
         .map(|c| {
             (
                 c.response_frame.unwrap(),
-                c.endpoints
-                    .first()
-                    .and_then(|e| e.port)
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
+                c.endpoints.first().and_then(|e| e.port).map(|p| p.to_string()).unwrap_or_default(),
             )
         })
         .collect();
     assert_eq!(ours, theirs);
     let c = run.calls.iter().find(|c| c.frame == 7).unwrap();
     assert_eq!(c.endpoints[0].binding, "ncacn_ip_tcp:172.16.5.58[49668]");
-    assert_eq!(
-        c.endpoints[0].uuid.as_deref(),
-        Some("12345678-1234-abcd-ef00-01234567cffb")
-    );
+    assert_eq!(c.endpoints[0].uuid.as_deref(), Some("12345678-1234-abcd-ef00-01234567cffb"));
     assert_eq!(c.epm_status.as_deref().map(|s| s.is_empty()), Some(false));
 
     let reps = follow_up(&run.report.endpoints, &run.convs);
-    let r = reps
-        .iter()
-        .find(|r| r.handed_out_by.frame == 7)
-        .expect("endpoint from frame 7");
-    assert_eq!(
-        (r.follow_up, r.address_differs, r.port),
-        ("answered", false, Some(49668))
-    );
+    let r = reps.iter().find(|r| r.handed_out_by.frame == 7).expect("endpoint from frame 7");
+    assert_eq!((r.follow_up, r.address_differs, r.port), ("answered", false, Some(49668)));
     assert_eq!(r.asked_address, "172.16.5.58");
     // tshark: the first SYN to 49668 after the answer (frame 8).
     let syn: u64 = fields(
@@ -100,20 +81,16 @@ fn epm_towers_and_follow_up_zerologon() {
     assert!(
         reps.iter().all(|r| r.follow_up == "answered"),
         "{:?}",
-        reps.iter()
-            .map(|r| (r.handed_out_by.frame, r.follow_up))
-            .collect::<Vec<_>>()
+        reps.iter().map(|r| (r.handed_out_by.frame, r.follow_up)).collect::<Vec<_>>()
     );
 }
 
 /// NTLMSSP AUTHENTICATE: domain\user as tshark reads it.
 #[test]
 fn ntlm_users_match_tshark() {
-    for file in [
-        "dcerpc__dcerpc-auth3-5133__input.pcap",
-        "zeek__dce_rpc_ntlm.pcapng",
-        "zeek__20-fids.pcap",
-    ] {
+    for file in
+        ["dcerpc__dcerpc-auth3-5133__input.pcap", "zeek__dce_rpc_ntlm.pcapng", "zeek__20-fids.pcap"]
+    {
         let theirs: BTreeSet<String> = fields(
             file,
             "ntlmssp.messagetype==3",
@@ -148,37 +125,21 @@ fn smb_pipe_names_match_tshark() {
         let creates = fields(
             file,
             "smb2.cmd==5",
-            &[
-                "smb2.flags.response",
-                "smb2.msg_id",
-                "smb2.filename",
-                "smb2.fid",
-            ],
+            &["smb2.flags.response", "smb2.msg_id", "smb2.filename", "smb2.fid"],
         );
-        let names: BTreeMap<String, String> = creates
-            .iter()
-            .filter(|r| r[0] == "0")
-            .map(|r| (r[1].clone(), r[2].clone()))
-            .collect();
+        let names: BTreeMap<String, String> =
+            creates.iter().filter(|r| r[0] == "0").map(|r| (r[1].clone(), r[2].clone())).collect();
         let fid_name: BTreeMap<String, String> = creates
             .iter()
             .filter(|r| r[0] == "1" && !r[3].is_empty())
             .filter_map(|r| {
-                Some((
-                    r[3].clone(),
-                    names.get(&r[1])?.trim_start_matches('\\').to_string(),
-                ))
+                Some((r[3].clone(), names.get(&r[1])?.trim_start_matches('\\').to_string()))
             })
             .collect();
         let theirs: BTreeMap<u64, String> =
             fields(file, "dcerpc.pkt_type==0", &["frame.number", "smb2.fid"])
                 .into_iter()
-                .map(|r| {
-                    (
-                        r[0].parse().unwrap(),
-                        fid_name.get(&r[1]).cloned().unwrap_or_default(),
-                    )
-                })
+                .map(|r| (r[0].parse().unwrap(), fid_name.get(&r[1]).cloned().unwrap_or_default()))
                 .collect();
         let run = common::run(&common::dcerpc(file));
         let ours: BTreeMap<u64, String> = run
@@ -187,10 +148,7 @@ fn smb_pipe_names_match_tshark() {
             .filter(|c| c.opnum.is_some())
             .map(|c| (c.frame, c.pipe.clone().unwrap_or_default()))
             .collect();
-        assert!(
-            !theirs.is_empty() && theirs.values().all(|v| !v.is_empty()),
-            "{file}: {theirs:?}"
-        );
+        assert!(!theirs.is_empty() && theirs.values().all(|v| !v.is_empty()), "{file}: {theirs:?}");
         assert_eq!(ours, theirs, "{file}");
     }
 }
@@ -225,12 +183,7 @@ fn auth_type_and_level_match_tshark() {
             &["frame.number", "dcerpc.auth_type", "dcerpc.auth_level"],
         )
         .into_iter()
-        .map(|r| {
-            (
-                r[0].parse().unwrap(),
-                (ty(&r[1]).to_string(), lv(&r[2]).to_string()),
-            )
-        })
+        .map(|r| (r[0].parse().unwrap(), (ty(&r[1]).to_string(), lv(&r[2]).to_string())))
         .collect();
         let run = common::run(&common::dcerpc(file));
         let ours: BTreeMap<u64, (String, String)> = run
@@ -250,11 +203,7 @@ fn auth_type_and_level_match_tshark() {
         assert!(!theirs.is_empty(), "{file}");
         assert_eq!(ours, theirs, "{file}");
         // Privacy: stubs are encrypted and flagged so.
-        for c in run
-            .calls
-            .iter()
-            .filter(|c| c.auth_level.as_deref() == Some("privacy"))
-        {
+        for c in run.calls.iter().filter(|c| c.auth_level.as_deref() == Some("privacy")) {
             assert!(c.encrypted, "{file} frame {}", c.frame);
         }
     }
@@ -264,11 +213,7 @@ fn auth_type_and_level_match_tshark() {
 #[test]
 fn bind_ack_without_nul() {
     let run = common::run(&common::dcerpc("zeek__bind-ack-no-inband-null.pcap"));
-    assert_eq!(
-        run.report.stats.malformed_pdus, 0,
-        "{:?}",
-        run.report.issues
-    );
+    assert_eq!(run.report.stats.malformed_pdus, 0, "{:?}", run.report.issues);
     let theirs: BTreeSet<String> = fields(
         "zeek__bind-ack-no-inband-null.pcap",
         "dcerpc.pkt_type==12",
@@ -282,12 +227,7 @@ fn bind_ack_without_nul() {
         .endpoints
         .iter()
         .filter(|e| e.source == "bind_ack")
-        .map(|e| {
-            e.port
-                .map(|p| p.to_string())
-                .or(e.pipe.clone())
-                .unwrap_or_default()
-        })
+        .map(|e| e.port.map(|p| p.to_string()).or(e.pipe.clone()).unwrap_or_default())
         .collect();
     assert_eq!(ours, theirs);
 }
@@ -299,10 +239,7 @@ fn gap_capture_reported() {
     let run = common::run(&common::dcerpc("dcerpc__dce-gap-handling__input.pcap"));
     assert_eq!(run.report.stats.gaps, 1);
     assert!(
-        run.report
-            .issues
-            .iter()
-            .any(|i| i.what.contains("215 bytes missing")),
+        run.report.issues.iter().any(|i| i.what.contains("215 bytes missing")),
         "{:?}",
         run.report.issues
     );

@@ -101,11 +101,7 @@ fn write_pcap(path: &PathBuf, conns: &[Vec<(bool, Vec<u8>)>]) {
             } else {
                 ([10, 9, 0, 2], [10, 9, 0, 1], 135u16, cport)
             };
-            let (seq, ack) = if from_client {
-                (cseq, sseq)
-            } else {
-                (sseq, cseq)
-            };
+            let (seq, ack) = if from_client { (cseq, sseq) } else { (sseq, cseq) };
             let ack = if flags == 0x02 { 0 } else { ack };
             let mut tcp = Vec::new();
             tcp.extend_from_slice(&sp.to_be_bytes());
@@ -132,11 +128,7 @@ fn write_pcap(path: &PathBuf, conns: &[Vec<(bool, Vec<u8>)>]) {
             frame.extend_from_slice(&ip);
             frame
         };
-        let mut frames = vec![
-            seg(true, 0x02, &[]),
-            seg(false, 0x12, &[]),
-            seg(true, 0x10, &[]),
-        ];
+        let mut frames = vec![seg(true, 0x02, &[]), seg(false, 0x12, &[]), seg(true, 0x10, &[])];
         for (from_client, p) in conn {
             frames.push(seg(*from_client, 0x18, p));
         }
@@ -167,14 +159,8 @@ fn tshark(path: &PathBuf, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let out = cmd
-        .output()
-        .expect("tshark must be installed (/usr/bin/tshark)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.output().expect("tshark must be installed (/usr/bin/tshark)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -184,37 +170,20 @@ fn tshark(path: &PathBuf, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
 
 fn bindings() -> Vec<StringBinding> {
     vec![
-        StringBinding {
-            tower_id: 7,
-            network_addr: "WIN-DC01[49712]".into(),
-        },
-        StringBinding {
-            tower_id: 7,
-            network_addr: "10.9.0.2[49712]".into(),
-        },
+        StringBinding { tower_id: 7, network_addr: "WIN-DC01[49712]".into() },
+        StringBinding { tower_id: 7, network_addr: "10.9.0.2[49712]".into() },
     ]
 }
 
 fn security() -> Vec<SecurityBinding> {
     vec![
-        SecurityBinding {
-            authn_svc: 10,
-            authz_svc: 0xffff,
-            princ_name: String::new(),
-        },
-        SecurityBinding {
-            authn_svc: 16,
-            authz_svc: 0xffff,
-            princ_name: "host/win-dc01".into(),
-        },
+        SecurityBinding { authn_svc: 10, authz_svc: 0xffff, princ_name: String::new() },
+        SecurityBinding { authn_svc: 16, authz_svc: 0xffff, princ_name: "host/win-dc01".into() },
     ]
 }
 
 fn join<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
-    v.into_iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join("|")
+    v.into_iter().map(|x| x.to_string()).collect::<Vec<_>>().join("|")
 }
 
 #[test]
@@ -290,21 +259,17 @@ fn dcom_stubs_agree_with_tshark() {
     );
 
     // Our decoder on the same stubs.
-    let d_alive = dcom::decode_response(&dcom::IOBJECTEXPORTER, 5, Drep::LE, &alive_stub)
-        .unwrap()
-        .unwrap();
-    let d_ro2q = dcom::decode_request(&dcom::IOBJECTEXPORTER, 4, Drep::LE, &ro2_req)
-        .unwrap()
-        .unwrap();
-    let d_ro2 = dcom::decode_response(&dcom::IOBJECTEXPORTER, 4, Drep::LE, &ro2_stub)
-        .unwrap()
-        .unwrap();
+    let d_alive =
+        dcom::decode_response(&dcom::IOBJECTEXPORTER, 5, Drep::LE, &alive_stub).unwrap().unwrap();
+    let d_ro2q =
+        dcom::decode_request(&dcom::IOBJECTEXPORTER, 4, Drep::LE, &ro2_req).unwrap().unwrap();
+    let d_ro2 =
+        dcom::decode_response(&dcom::IOBJECTEXPORTER, 4, Drep::LE, &ro2_stub).unwrap().unwrap();
     let d_rciq = dcom::decode_request(&dcom::IREMOTESCMACTIVATOR, 4, Drep::LE, &rci_req_stub)
         .unwrap()
         .unwrap();
-    let d_rci = dcom::decode_response(&dcom::IREMOTESCMACTIVATOR, 4, Drep::LE, &rci_stub)
-        .unwrap()
-        .unwrap();
+    let d_rci =
+        dcom::decode_response(&dcom::IREMOTESCMACTIVATOR, 4, Drep::LE, &rci_stub).unwrap().unwrap();
 
     let dsa_fields = [
         "dcom.dualstringarray.tower_id",
@@ -344,12 +309,7 @@ fn dcom_stubs_agree_with_tshark() {
     assert_eq!(rows[0][0], format!("0x{:016x}", d_ro2q.oxid.unwrap()));
     assert_eq!(rows[0][1], d_ro2q.requested_protseqs.len().to_string());
     assert_eq!(rows[0][2], join(d_ro2q.requested_protseqs.iter()));
-    let mut f = vec![
-        "oxid.ipid",
-        "oxid.authn_hint",
-        "dcom.version_major",
-        "dcom.version_minor",
-    ];
+    let mut f = vec!["oxid.ipid", "oxid.authn_hint", "dcom.version_major", "dcom.version_minor"];
     f.extend(dsa_fields);
     let rows = tshark(&path, "oxid.opnum == 4 && dcerpc.pkt_type == 2", &f);
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -381,20 +341,12 @@ fn dcom_stubs_agree_with_tshark() {
         "isystemactivator.properties.scmresp.authhint",
     ];
     f.extend(dsa_fields);
-    let rows = tshark(
-        &path,
-        "isystemactivator.opnum == 4 && dcerpc.pkt_type == 2",
-        &f,
-    );
+    let rows = tshark(&path, "isystemactivator.opnum == 4 && dcerpc.pkt_type == 2", &f);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0][0], format!("0x{:016x}", d_rci.oxid.unwrap()));
     assert_eq!(rows[0][1], d_rci.ipid_rem_unknown.unwrap().to_string());
     assert_eq!(rows[0][2], d_rci.authn_hint.unwrap().to_string());
-    assert_eq!(
-        rows[0][3..],
-        dsa_of(&d_rci)[..],
-        "RemoteCreateInstance bindings"
-    );
+    assert_eq!(rows[0][3..], dsa_of(&d_rci)[..], "RemoteCreateInstance bindings");
 
     // And our decode equals what we meant to send.
     assert_eq!(d_rci, rci);

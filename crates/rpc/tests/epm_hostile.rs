@@ -10,9 +10,7 @@ use tracehound_rpc::uuid::Uuid;
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
 // dcerpc__zerologon__input.pcap frame 7: ept_map request stub (TCP payload
@@ -24,23 +22,14 @@ const MAP_RESP: &str = "0000000048450468443dad43ad06e9e13075aaf10100000001000000
 #[test]
 fn real_stubs_decode() {
     let req = epm::decode_request(3, Drep::LE, &unhex(MAP_REQ)).unwrap();
-    let epm::EpmRequest::Map {
-        object,
-        tower: Some(t),
-        max_towers,
-        ..
-    } = req
-    else {
+    let epm::EpmRequest::Map { object, tower: Some(t), max_towers, .. } = req else {
         panic!("not a map request")
     };
     assert_eq!(object, Some(Uuid::NIL));
     assert_eq!(max_towers, 1);
     assert_eq!(t.binding_string().unwrap(), "ncacn_ip_tcp:0.0.0.0[0]");
     let resp = epm::decode_response(3, Drep::LE, &unhex(MAP_RESP)).unwrap();
-    assert_eq!(
-        resp.towers[0].binding_string().unwrap(),
-        "ncacn_ip_tcp:172.16.5.58[49668]"
-    );
+    assert_eq!(resp.towers[0].binding_string().unwrap(), "ncacn_ip_tcp:172.16.5.58[49668]");
     assert_eq!(resp.towers[0].port(), Some(49668));
     assert_eq!(resp.towers[0].address().unwrap(), "172.16.5.58");
     assert_eq!(resp.towers[0].protocol(), Some("ncacn_ip_tcp"));
@@ -57,11 +46,7 @@ fn truncation_at_every_byte() {
                 epm::decode_response(3, Drep::LE, &full[..cut]).map(|_| ())
             };
             let e = r.expect_err("truncated stub must not decode");
-            assert!(
-                e.offset <= cut,
-                "cut {cut}: offset {} beyond stub ({e})",
-                e.offset
-            );
+            assert!(e.offset <= cut, "cut {cut}: offset {} beyond stub ({e})", e.offset);
             assert!(!e.what.is_empty());
         }
     }
@@ -120,25 +105,16 @@ fn lying_array_sizes() {
     let good = Tower::ncacn_ip_tcp(&epm::EPM_UUID, 3, 0, [10, 0, 0, 1].into(), 135).emit();
     // Sanity: consistent sizes decode.
     let ok = map_response_with(1, 1, 1, good.len() as u32, &good);
-    assert_eq!(
-        epm::decode_response(3, Drep::LE, &ok).unwrap().towers.len(),
-        1
-    );
+    assert_eq!(epm::decode_response(3, Drep::LE, &ok).unwrap().towers.len(), 1);
     // num_towers != actual_count.
-    let e = epm::decode_response(
-        3,
-        Drep::LE,
-        &map_response_with(2, 4, 1, good.len() as u32, &good),
-    )
-    .unwrap_err();
+    let e =
+        epm::decode_response(3, Drep::LE, &map_response_with(2, 4, 1, good.len() as u32, &good))
+            .unwrap_err();
     assert_eq!(e.offset, 20, "{e}");
     // actual_count > max_count.
-    let e = epm::decode_response(
-        3,
-        Drep::LE,
-        &map_response_with(5, 1, 5, good.len() as u32, &good),
-    )
-    .unwrap_err();
+    let e =
+        epm::decode_response(3, Drep::LE, &map_response_with(5, 1, 5, good.len() as u32, &good))
+            .unwrap_err();
     assert_eq!(e.offset, 28, "{e}");
     // Huge counts: 0xffffffff pointers cannot fit in the bytes left.
     let e = epm::decode_response(
@@ -205,9 +181,7 @@ fn bad_floors() {
     assert_eq!(parsed.address(), None);
     assert_eq!(parsed.binding_string().unwrap(), "ncacn_ip_tcp:");
     // Unknown transport stays visible as a number in the floors.
-    let t = Tower {
-        floors: vec![Floor::new(0x99, &[1], &[2])],
-    };
+    let t = Tower { floors: vec![Floor::new(0x99, &[1], &[2])] };
     let parsed = Tower::parse(&t.emit(), 0).unwrap();
     assert_eq!(parsed.floors[0].protocol, 0x99);
     assert_eq!(parsed.protocol(), None);
@@ -223,10 +197,7 @@ fn bad_floors() {
     };
     let parsed = Tower::parse(&t.emit(), 0).unwrap();
     assert_eq!(parsed.protocol(), None);
-    assert_eq!(
-        parsed.binding_string().unwrap(),
-        "unknown_0x0b_0x99:10.0.0.1"
-    );
+    assert_eq!(parsed.binding_string().unwrap(), "unknown_0x0b_0x99:10.0.0.1");
 }
 
 #[test]
@@ -239,9 +210,7 @@ fn dcom_lying_string_array() {
     w.u16(2);
     w.u16(7);
     let b = w.into_bytes();
-    let e = dcom::decode_response(&dcom::IOBJECTEXPORTER, 0, Drep::LE, &b)
-        .unwrap()
-        .unwrap_err();
+    let e = dcom::decode_response(&dcom::IOBJECTEXPORTER, 0, Drep::LE, &b).unwrap().unwrap_err();
     assert!(e.what.contains("aStringArray"), "{e}");
     // wSecurityOffset beyond wNumEntries.
     let mut w = Writer::new(Drep::LE);
@@ -250,9 +219,7 @@ fn dcom_lying_string_array() {
     w.u16(4);
     w.u16(9);
     let b = w.into_bytes();
-    let e = dcom::decode_response(&dcom::IOBJECTEXPORTER, 0, Drep::LE, &b)
-        .unwrap()
-        .unwrap_err();
+    let e = dcom::decode_response(&dcom::IOBJECTEXPORTER, 0, Drep::LE, &b).unwrap().unwrap_err();
     assert!(e.what.contains("wSecurityOffset"), "{e}");
     assert_eq!(e.offset, 4);
     // Binding not NUL-terminated before the security offset.
@@ -268,9 +235,7 @@ fn dcom_lying_string_array() {
     w.u32(0);
     w.u32(0);
     let b = w.into_bytes();
-    let e = dcom::decode_response(&dcom::IOBJECTEXPORTER, 0, Drep::LE, &b)
-        .unwrap()
-        .unwrap_err();
+    let e = dcom::decode_response(&dcom::IOBJECTEXPORTER, 0, Drep::LE, &b).unwrap().unwrap_err();
     assert!(e.what.contains("NUL"), "{e}");
 }
 
@@ -296,10 +261,7 @@ fn dcom_activation_stubs_and_seeds() {
         ipid_rem_unknown: Some(Uuid::NIL),
         authn_hint: Some(2),
         com_version: Some((5, 7)),
-        bindings: vec![dcom::StringBinding {
-            tower_id: 7,
-            network_addr: "10.0.0.5[49700]".into(),
-        }],
+        bindings: vec![dcom::StringBinding { tower_id: 7, network_addr: "10.0.0.5[49700]".into() }],
         security: vec![],
     };
     // (selector byte for the fuzz target, opnum, stub)
@@ -310,10 +272,7 @@ fn dcom_activation_stubs_and_seeds() {
             0,
             dcom::emit_remote_activation_request(
                 Drep::LE,
-                &dcom::DcomRequest {
-                    opnum: 0,
-                    ..req.clone()
-                },
+                &dcom::DcomRequest { opnum: 0, ..req.clone() },
             ),
         ),
         (10, 4, dcom::emit_scm_activation_response(&res)),
@@ -322,10 +281,7 @@ fn dcom_activation_stubs_and_seeds() {
             0,
             dcom::emit_remote_activation_response(
                 Drep::LE,
-                &dcom::DcomResult {
-                    opnum: 0,
-                    ..res.clone()
-                },
+                &dcom::DcomResult { opnum: 0, ..res.clone() },
             ),
         ),
     ];

@@ -60,20 +60,11 @@ impl Row {
 fn tshark_rows(file: &Path) -> Vec<Row> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(file).args(["-Y", "epm", "-T", "fields"]);
-    cmd.args([
-        "-E",
-        &format!("aggregator={SEP}"),
-        "-E",
-        "occurrence=a",
-        "-E",
-        "separator=\t",
-    ]);
+    cmd.args(["-E", &format!("aggregator={SEP}"), "-E", "occurrence=a", "-E", "separator=\t"]);
     for f in FIELDS {
         cmd.args(["-e", f]);
     }
-    let out = cmd
-        .output()
-        .expect("tshark must be installed (/usr/bin/tshark)");
+    let out = cmd.output().expect("tshark must be installed (/usr/bin/tshark)");
     assert!(
         out.status.success(),
         "tshark failed on {}: {}",
@@ -84,30 +75,25 @@ fn tshark_rows(file: &Path) -> Vec<Row> {
         .unwrap()
         .lines()
         .map(|line| {
-            let cols: Vec<Vec<String>> = line
-                .split('\t')
-                .map(|c| {
-                    if c.is_empty() {
-                        vec![]
-                    } else {
-                        c.split(SEP).map(str::to_string).collect()
-                    }
-                })
-                .collect();
+            let cols: Vec<Vec<String>> =
+                line.split('\t')
+                    .map(|c| {
+                        if c.is_empty() {
+                            vec![]
+                        } else {
+                            c.split(SEP).map(str::to_string).collect()
+                        }
+                    })
+                    .collect();
             assert_eq!(cols.len(), FIELDS.len(), "tshark line: {line}");
-            Row {
-                frame: cols[0][0].parse().unwrap(),
-                cols,
-            }
+            Row { frame: cols[0][0].parse().unwrap(), cols }
         })
         .collect()
 }
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
 /// A complete call's stub, reassembled from its fragments.
@@ -156,14 +142,12 @@ fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
         let f: Vec<&str> = line.split('\t').collect();
         let (frame, seq, mut data): (u32, u64, Vec<u8>) =
             (f[0].parse().unwrap(), f[3].parse().unwrap(), unhex(f[4]));
-        let d = dirs
-            .entry((f[1].to_string(), f[2].to_string()))
-            .or_insert(Dir {
-                next_seq: None,
-                buf: Vec::new(),
-                dead: false,
-                partial: HashMap::new(),
-            });
+        let d = dirs.entry((f[1].to_string(), f[2].to_string())).or_insert(Dir {
+            next_seq: None,
+            buf: Vec::new(),
+            dead: false,
+            partial: HashMap::new(),
+        });
         let next = d.next_seq.unwrap_or(seq);
         if seq + (data.len() as u64) <= next {
             continue; // retransmission
@@ -226,15 +210,7 @@ fn tcp_calls(file: &Path) -> std::collections::HashMap<u32, Vec<CallStub>> {
             let body = &pdu[hdr..end];
             if flags & 0x01 != 0 {
                 let opnum = (ptype == 0).then(|| rd16([pdu[22], pdu[23]]));
-                d.partial.insert(
-                    call_id,
-                    CallStub {
-                        ptype,
-                        drep,
-                        opnum,
-                        stub: Vec::new(),
-                    },
-                );
+                d.partial.insert(call_id, CallStub { ptype, drep, opnum, stub: Vec::new() });
             }
             let Some(c) = d.partial.get_mut(&call_id) else {
                 continue;
@@ -289,48 +265,16 @@ impl Expect {
 
     fn check(&self, row: &Row, file: &str) {
         let ctx = format!("{file} frame {}", row.frame);
-        assert_eq!(
-            row.get("epm.tower.num_floors"),
-            &self.num_floors[..],
-            "{ctx}: num_floors"
-        );
-        assert_eq!(
-            row.get("epm.tower.proto_id"),
-            &self.proto_id[..],
-            "{ctx}: proto_id"
-        );
-        assert_eq!(
-            row.get("epm.proto.tcp_port"),
-            &self.tcp_port[..],
-            "{ctx}: tcp_port"
-        );
-        assert_eq!(
-            row.get("epm.proto.udp_port"),
-            &self.udp_port[..],
-            "{ctx}: udp_port"
-        );
+        assert_eq!(row.get("epm.tower.num_floors"), &self.num_floors[..], "{ctx}: num_floors");
+        assert_eq!(row.get("epm.tower.proto_id"), &self.proto_id[..], "{ctx}: proto_id");
+        assert_eq!(row.get("epm.proto.tcp_port"), &self.tcp_port[..], "{ctx}: tcp_port");
+        assert_eq!(row.get("epm.proto.udp_port"), &self.udp_port[..], "{ctx}: udp_port");
         assert_eq!(row.get("epm.proto.ip"), &self.ip[..], "{ctx}: ip");
-        assert_eq!(
-            row.get("epm.uuid_version"),
-            &self.uuid_version[..],
-            "{ctx}: uuid_version"
-        );
-        assert_eq!(
-            row.get("epm.proto.named_pipe"),
-            &self.named_pipe[..],
-            "{ctx}: named_pipe"
-        );
-        assert_eq!(
-            row.get("epm.proto.netbios_name"),
-            &self.netbios[..],
-            "{ctx}: netbios_name"
-        );
+        assert_eq!(row.get("epm.uuid_version"), &self.uuid_version[..], "{ctx}: uuid_version");
+        assert_eq!(row.get("epm.proto.named_pipe"), &self.named_pipe[..], "{ctx}: named_pipe");
+        assert_eq!(row.get("epm.proto.netbios_name"), &self.netbios[..], "{ctx}: netbios_name");
         // tower.len appears twice per tower in tshark (max_count, tower_length).
-        let tl: Vec<String> = self
-            .tower_len
-            .iter()
-            .flat_map(|l| [l.clone(), l.clone()])
-            .collect();
+        let tl: Vec<String> = self.tower_len.iter().flat_map(|l| [l.clone(), l.clone()]).collect();
         assert_eq!(row.get("epm.tower.len"), &tl[..], "{ctx}: tower.len");
     }
 }
@@ -353,20 +297,10 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
     let mut calls = tcp_calls(path);
     for row in &rows {
         // Exactly one call must end in this frame for a 1:1 comparison.
-        let Some(CallStub {
-            ptype,
-            drep,
-            opnum: opnum_hdr,
-            stub,
-        }) = calls
-            .remove(&row.frame)
-            .filter(|v| v.len() == 1)
-            .and_then(|mut v| v.pop())
+        let Some(CallStub { ptype, drep, opnum: opnum_hdr, stub }) =
+            calls.remove(&row.frame).filter(|v| v.len() == 1).and_then(|mut v| v.pop())
         else {
-            eprintln!(
-                "{name} frame {}: no single TCP DCE/RPC call ends here; skipped",
-                row.frame
-            );
+            eprintln!("{name} frame {}: no single TCP DCE/RPC call ends here; skipped", row.frame);
             t.skipped += 1;
             continue;
         };
@@ -387,12 +321,7 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
             }
             let req = decoded.unwrap_or_else(|e| panic!("{name} frame {}: {e}", row.frame));
             match &req {
-                EpmRequest::Map {
-                    object,
-                    tower,
-                    max_towers,
-                    ..
-                } => {
+                EpmRequest::Map { object, tower, max_towers, .. } => {
                     if let Some(o) = object {
                         want.uuid.push(o.to_string());
                     }
@@ -419,12 +348,7 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
             }
             want.check(row, &name);
             if matches!(req, EpmRequest::Map { .. }) {
-                assert_eq!(
-                    row.get("epm.uuid"),
-                    &want.uuid[..],
-                    "{name} frame {}: uuid",
-                    row.frame
-                );
+                assert_eq!(row.get("epm.uuid"), &want.uuid[..], "{name} frame {}: uuid", row.frame);
             }
             t.requests += 1;
         } else {
@@ -466,12 +390,7 @@ fn check_file(path: &Path, t: &mut Tally) -> usize {
                     let ann: Vec<String> =
                         resp.entries.iter().map(|e| e.annotation.clone()).collect();
                     let shown: Vec<String> = row.get("epm.annotation").to_vec();
-                    assert_eq!(
-                        shown.len(),
-                        ann.len(),
-                        "{name} frame {}: annotations",
-                        row.frame
-                    );
+                    assert_eq!(shown.len(), ann.len(), "{name} frame {}: annotations", row.frame);
                     for (s, a) in shown.iter().zip(&ann) {
                         assert_eq!(s, a, "{name} frame {}: annotation", row.frame);
                     }
@@ -518,17 +437,8 @@ fn lab_captures() -> Vec<PathBuf> {
 fn epm_matches_tshark_on_shared_captures() {
     let dir = Path::new(SHARED).join("dcerpc");
     assert!(dir.is_dir(), "shared captures missing at {}", dir.display());
-    let mut t = Tally {
-        entries: 0,
-        requests: 0,
-        responses: 0,
-        towers: 0,
-        skipped: 0,
-    };
-    for f in [
-        "dcerpc__zerologon__input.pcap",
-        "dcerpc__dcerpc-bind-no-frag-flag__input.pcap",
-    ] {
+    let mut t = Tally { entries: 0, requests: 0, responses: 0, towers: 0, skipped: 0 };
+    for f in ["dcerpc__zerologon__input.pcap", "dcerpc__dcerpc-bind-no-frag-flag__input.pcap"] {
         let n = check_file(&dir.join(f), &mut t);
         assert!(n > 0, "{f}: tshark shows no epm frames");
     }
@@ -543,13 +453,7 @@ fn epm_matches_tshark_on_shared_captures() {
 fn epm_matches_tshark_on_lab_captures() {
     // Every lab capture that tshark shows endpoint-mapper frames in.
     let files = lab_captures();
-    let mut t = Tally {
-        entries: 0,
-        requests: 0,
-        responses: 0,
-        towers: 0,
-        skipped: 0,
-    };
+    let mut t = Tally { entries: 0, requests: 0, responses: 0, towers: 0, skipped: 0 };
     let mut with_epm = Vec::new();
     for f in &files {
         if check_file(f, &mut t) > 0 {
@@ -558,10 +462,7 @@ fn epm_matches_tshark_on_lab_captures() {
     }
     // The lab helper's captures (tests/fixtures/lab, committed) include a
     // Samba AD DC ept_lookup and ept_map exchanges.
-    assert!(
-        !with_epm.is_empty(),
-        "no lab captures with EPM traffic under {LAB}"
-    );
+    assert!(!with_epm.is_empty(), "no lab captures with EPM traffic under {LAB}");
     eprintln!("lab captures with EPM: {with_epm:?}");
     eprintln!(
         "lab: {} files, {} requests, {} responses, {} lookup entries, {} towers, {} skipped",

@@ -13,10 +13,7 @@ use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::Outcome;
 
 fn lab() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/lab"
-    ));
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lab"));
     assert!(p.is_dir(), "lab fixtures missing at {}", p.display());
     p
 }
@@ -87,12 +84,7 @@ fn check(name: &str) -> (common::Run, Vec<EndpointReport>) {
         .unwrap()
         .iter()
         .filter(|b| b["accepted"] == Value::Bool(false))
-        .map(|b| {
-            (
-                b["frame"].as_u64().unwrap(),
-                b["ack_reason"][0].as_u64().unwrap() as u32,
-            )
-        })
+        .map(|b| (b["frame"].as_u64().unwrap(), b["ack_reason"][0].as_u64().unwrap() as u32))
         .collect();
     let ours_rej: Vec<(u64, u32)> = run
         .calls
@@ -109,16 +101,8 @@ fn check(name: &str) -> (common::Run, Vec<EndpointReport>) {
             .iter()
             .find(|c| c.frame == frame)
             .unwrap_or_else(|| panic!("{name}: no call at {frame}"));
-        let ports: Vec<u64> = c
-            .endpoints
-            .iter()
-            .filter_map(|x| x.port.map(u64::from))
-            .collect();
-        let ips: Vec<String> = c
-            .endpoints
-            .iter()
-            .filter_map(|x| x.address.clone())
-            .collect();
+        let ports: Vec<u64> = c.endpoints.iter().filter_map(|x| x.port.map(u64::from)).collect();
+        let ips: Vec<String> = c.endpoints.iter().filter_map(|x| x.address.clone()).collect();
         assert_eq!(
             ports,
             m["tcp_ports"]
@@ -193,14 +177,7 @@ fn dynamic_port_outcomes() {
     let (_, r) = check("rpc-dynamic-filtered");
     assert_eq!(only(&r).follow_up, "unanswered");
     // The expect file counts 7 SYNs to the dynamic port.
-    assert_eq!(
-        only(&r)
-            .attempts
-            .iter()
-            .map(|a| a.syn_frames.len())
-            .sum::<usize>(),
-        7
-    );
+    assert_eq!(only(&r).attempts.iter().map(|a| a.syn_frames.len()).sum::<usize>(), 7);
     let (_, r) = check("rpc-dynamic-filtered-server");
     assert_eq!(only(&r).follow_up, "unanswered");
     let (_, r) = check("rpc-dynamic-rejected");
@@ -209,22 +186,14 @@ fn dynamic_port_outcomes() {
     let (_, r) = check("rpc-dynamic-icmp");
     assert_eq!(only(&r).follow_up, "refused");
     assert!(
-        only(&r).attempts[0]
-            .icmp
-            .iter()
-            .any(|s| s.contains("type 3 code 13")),
+        only(&r).attempts[0].icmp.iter().any(|s| s.contains("type 3 code 13")),
         "{:?}",
         only(&r).attempts
     );
     let (_, r) = check("rpc-nat-mismatch");
     let x = only(&r);
     assert_eq!(
-        (
-            x.follow_up,
-            x.address_differs,
-            x.address.as_deref(),
-            x.asked_address.as_str()
-        ),
+        (x.follow_up, x.address_differs, x.address.as_deref(), x.asked_address.as_str()),
         ("unanswered", true, Some("10.77.32.20"), "10.77.31.100")
     );
 }
@@ -235,34 +204,15 @@ fn failures_named() {
     let c = &run.calls[0];
     assert_eq!((c.outcome, c.status_code), (Outcome::Ok, Some(0x16c9_a0d6)));
     // The expect file's note names the interface asked for.
-    let note = expect("rpc-not-registered")["note"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let note = expect("rpc-not-registered")["note"].as_str().unwrap().to_string();
     let asked = c.epm_asked.clone().unwrap();
-    assert!(
-        note.contains(asked.split(' ').next().unwrap()),
-        "{asked} not in {note}"
-    );
+    assert!(note.contains(asked.split(' ').next().unwrap()), "{asked} not in {note}");
     assert!(c.endpoints.is_empty());
     let (run, _) = check("rpc-fault");
-    let f = run
-        .calls
-        .iter()
-        .find(|c| c.outcome == Outcome::Fault)
-        .unwrap();
+    let f = run.calls.iter().find(|c| c.outcome == Outcome::Fault).unwrap();
     assert_eq!((f.frame, f.opnum, f.status_code), (20, Some(44), Some(5)));
     let denied = run.calls.iter().find(|c| c.frame == 52).unwrap();
-    assert_eq!(
-        (denied.outcome, denied.status_code),
-        (Outcome::Ok, Some(0xc000_0022))
-    );
+    assert_eq!((denied.outcome, denied.status_code), (Outcome::Ok, Some(0xc000_0022)));
     let (run, _) = check("rpc-context-rejected");
-    assert_eq!(
-        run.calls
-            .iter()
-            .filter(|c| c.outcome == Outcome::Rejected)
-            .count(),
-        2
-    );
+    assert_eq!(run.calls.iter().filter(|c| c.outcome == Outcome::Rejected).count(), 2);
 }

@@ -20,23 +20,12 @@ fn u(s: &str) -> Uuid {
 #[test]
 fn interfaces_are_well_formed() {
     let d = data();
-    assert!(
-        d.interfaces.len() >= 300,
-        "only {} interfaces",
-        d.interfaces.len()
-    );
+    assert!(d.interfaces.len() >= 300, "only {} interfaces", d.interfaces.len());
     let mut seen = HashSet::new();
     for rec in &d.interfaces {
-        let parsed: Uuid = rec
-            .uuid
-            .parse()
-            .unwrap_or_else(|e| panic!("{}: bad UUID: {e}", rec.name));
-        assert_eq!(
-            parsed.to_string(),
-            rec.uuid,
-            "{}: UUID must be lowercase canonical",
-            rec.name
-        );
+        let parsed: Uuid =
+            rec.uuid.parse().unwrap_or_else(|e| panic!("{}: bad UUID: {e}", rec.name));
+        assert_eq!(parsed.to_string(), rec.uuid, "{}: UUID must be lowercase canonical", rec.name);
         assert!(
             seen.insert((parsed, rec.version)),
             "duplicate UUID+version {} v{} ({})",
@@ -53,11 +42,7 @@ fn interfaces_are_well_formed() {
                     "{} opnum {opnum}: bad name {n:?}",
                     rec.name
                 );
-                assert!(
-                    names.insert(n.as_str()),
-                    "{}: opnum name {n} used twice",
-                    rec.name
-                );
+                assert!(names.insert(n.as_str()), "{}: opnum name {n} used twice", rec.name);
             }
         }
     }
@@ -74,16 +59,8 @@ fn check_codes(what: &str, recs: &[CodeRecord], max: u32) -> HashMap<u32, String
             "{what}: code {} listed twice",
             r.code
         );
-        assert!(
-            names.insert(r.name.clone()),
-            "{what}: name {} listed twice",
-            r.name
-        );
-        assert!(
-            !r.name.is_empty() && !r.name.contains(' '),
-            "{what}: bad name {:?}",
-            r.name
-        );
+        assert!(names.insert(r.name.clone()), "{what}: name {} listed twice", r.name);
+        assert!(!r.name.is_empty() && !r.name.contains(' '), "{what}: bad name {:?}", r.name);
     }
     by_code
 }
@@ -94,12 +71,7 @@ fn classes_are_well_formed() {
     let mut seen = HashSet::new();
     for c in &d.classes {
         let u: Uuid = c.uuid.parse().unwrap_or_else(|e| panic!("{}: {e}", c.name));
-        assert_eq!(
-            u.to_string(),
-            c.uuid,
-            "{}: UUID must be lowercase canonical",
-            c.name
-        );
+        assert_eq!(u.to_string(), c.uuid, "{}: UUID must be lowercase canonical", c.name);
         assert!(seen.insert(u), "class {} listed twice", c.uuid);
     }
     assert_eq!(
@@ -110,10 +82,7 @@ fn classes_are_well_formed() {
         names::class_name(&u("49b2791a-b1ae-4c90-9b8e-e860ba07f889")),
         Some("MMC20.Application")
     );
-    assert_eq!(
-        names::class_name(&u("00000000-0000-0000-0000-000000000001")),
-        None
-    );
+    assert_eq!(names::class_name(&u("00000000-0000-0000-0000-000000000001")), None);
 }
 
 #[test]
@@ -142,30 +111,18 @@ fn well_known_interfaces() {
         ("338cd001-2244-31f1-aaaa-900038001003", 1, "winreg"),
         ("367abb81-9844-35f1-ad32-98f038001003", 2, "svcctl"),
         ("1ff70682-0a51-30e8-076d-740be8cee98b", 1, "atsvc"),
-        (
-            "86d35949-83c9-4044-b424-db363231fd0c",
-            1,
-            "ITaskSchedulerService",
-        ),
+        ("86d35949-83c9-4044-b424-db363231fd0c", 1, "ITaskSchedulerService"),
         ("378e52b0-c0a9-11cf-822d-00aa0051e40f", 1, "sasec"),
         ("82273fdc-e32a-18c3-3f78-827929dc23ea", 0, "eventlog"),
         ("f6beaff7-1e19-4fbb-9f8f-b89e2018337c", 1, "IEventService"),
         ("12345678-1234-abcd-ef00-0123456789ab", 1, "spoolss"),
         ("50abc2a4-574d-40b3-9d66-ee4fd5fba076", 5, "DnsServer"),
-        (
-            "000001a0-0000-0000-c000-000000000046",
-            0,
-            "IRemoteSCMActivator (ISystemActivator)",
-        ),
+        ("000001a0-0000-0000-c000-000000000046", 0, "IRemoteSCMActivator (ISystemActivator)"),
         ("4d9f4ab8-7d1c-11cf-861e-0020af6e7c57", 0, "IActivation"),
         ("99fcfec4-5260-101b-bbcb-00aa0021347a", 0, "IObjectExporter"),
         ("00000131-0000-0000-c000-000000000046", 0, "IRemUnknown"),
         ("00000143-0000-0000-c000-000000000046", 0, "IRemUnknown2"),
-        (
-            "f309ad18-d86a-11d0-a075-00c04fb68820",
-            0,
-            "IWbemLevel1Login",
-        ),
+        ("f309ad18-d86a-11d0-a075-00c04fb68820", 0, "IWbemLevel1Login"),
         ("9556dc99-828c-11cf-a37e-00aa003240c7", 0, "IWbemServices"),
         ("f5cc5a18-4264-101a-8c59-08002b2f8426", 56, "NSPI"),
         ("a4f1db00-ca47-1067-b31f-00dd010662da", 0, "EMSMDB"),
@@ -174,43 +131,20 @@ fn well_known_interfaces() {
         ("91ae6020-9e3c-11cf-8d7c-00aa00c091be", 0, "ICertPassage"),
         ("76f03f96-cdfd-44fc-a22c-64950a001209", 1, "IRemoteWinspool"),
         ("897e2e5f-93f3-4376-9c9c-fd2277495c27", 1, "FrsTransport"),
-        (
-            "c681d488-d850-11d0-8c52-00c04fd90f7e",
-            1,
-            "efsrpc (lsarpc pipe)",
-        ),
+        ("c681d488-d850-11d0-8c52-00c04fd90f7e", 1, "efsrpc (lsarpc pipe)"),
     ];
     for (uuid, ver, name) in cases {
-        assert_eq!(
-            names::interface_name(&u(uuid), ver),
-            Some(name),
-            "{uuid} v{ver}"
-        );
+        assert_eq!(names::interface_name(&u(uuid), ver), Some(name), "{uuid} v{ver}");
     }
     // Version fallback: an unknown version still names the interface.
-    assert_eq!(
-        names::interface_name(&u("12345778-1234-abcd-ef00-0123456789ac"), 9),
-        Some("samr")
-    );
+    assert_eq!(names::interface_name(&u("12345778-1234-abcd-ef00-0123456789ac"), 9), Some("samr"));
     // Transfer syntaxes.
-    assert_eq!(
-        names::interface_name(&u("8a885d04-1ceb-11c9-9fe8-08002b104860"), 2),
-        Some("NDR")
-    );
-    assert_eq!(
-        names::interface_name(&u("71710533-beba-4937-8319-b5dbef9ccc36"), 1),
-        Some("NDR64")
-    );
+    assert_eq!(names::interface_name(&u("8a885d04-1ceb-11c9-9fe8-08002b104860"), 2), Some("NDR"));
+    assert_eq!(names::interface_name(&u("71710533-beba-4937-8319-b5dbef9ccc36"), 1), Some("NDR64"));
     let btfn = u("6cb71c2c-9812-4540-0300-000000000000");
-    assert_eq!(
-        names::transfer_syntax_name(&btfn),
-        Some("bind time feature negotiation")
-    );
+    assert_eq!(names::transfer_syntax_name(&btfn), Some("bind time feature negotiation"));
     assert_eq!(names::bind_time_features(&btfn), Some(3));
-    assert_eq!(
-        names::interface_name(&u("01234567-89ab-cdef-0123-456789abcdef"), 0),
-        None
-    );
+    assert_eq!(names::interface_name(&u("01234567-89ab-cdef-0123-456789abcdef"), 0), None);
 }
 
 #[test]
@@ -218,94 +152,26 @@ fn well_known_opnums() {
     let cases = [
         ("e1af8308-5d1f-11c9-91a4-08002b14a0fa", 3, "ept_map"),
         ("e1af8308-5d1f-11c9-91a4-08002b14a0fa", 2, "ept_lookup"),
-        (
-            "e1af8308-5d1f-11c9-91a4-08002b14a0fa",
-            4,
-            "ept_lookup_handle_free",
-        ),
-        (
-            "12345778-1234-abcd-ef00-0123456789ab",
-            44,
-            "LsarOpenPolicy2",
-        ),
-        (
-            "12345778-1234-abcd-ef00-0123456789ab",
-            76,
-            "LsarLookupSids3",
-        ),
+        ("e1af8308-5d1f-11c9-91a4-08002b14a0fa", 4, "ept_lookup_handle_free"),
+        ("12345778-1234-abcd-ef00-0123456789ab", 44, "LsarOpenPolicy2"),
+        ("12345778-1234-abcd-ef00-0123456789ab", 76, "LsarLookupSids3"),
         ("12345778-1234-abcd-ef00-0123456789ac", 64, "SamrConnect5"),
-        (
-            "12345778-1234-abcd-ef00-0123456789ac",
-            17,
-            "SamrLookupNamesInDomain",
-        ),
-        (
-            "12345678-1234-abcd-ef00-01234567cffb",
-            4,
-            "NetrServerReqChallenge",
-        ),
-        (
-            "12345678-1234-abcd-ef00-01234567cffb",
-            26,
-            "NetrServerAuthenticate3",
-        ),
-        (
-            "12345678-1234-abcd-ef00-01234567cffb",
-            30,
-            "NetrServerPasswordSet2",
-        ),
-        (
-            "12345678-1234-abcd-ef00-01234567cffb",
-            39,
-            "NetrLogonSamLogonEx",
-        ),
-        (
-            "e3514235-4b06-11d1-ab04-00c04fc2dcd2",
-            3,
-            "IDL_DRSGetNCChanges",
-        ),
-        (
-            "e3514235-4b06-11d1-ab04-00c04fc2dcd2",
-            12,
-            "IDL_DRSCrackNames",
-        ),
+        ("12345778-1234-abcd-ef00-0123456789ac", 17, "SamrLookupNamesInDomain"),
+        ("12345678-1234-abcd-ef00-01234567cffb", 4, "NetrServerReqChallenge"),
+        ("12345678-1234-abcd-ef00-01234567cffb", 26, "NetrServerAuthenticate3"),
+        ("12345678-1234-abcd-ef00-01234567cffb", 30, "NetrServerPasswordSet2"),
+        ("12345678-1234-abcd-ef00-01234567cffb", 39, "NetrLogonSamLogonEx"),
+        ("e3514235-4b06-11d1-ab04-00c04fc2dcd2", 3, "IDL_DRSGetNCChanges"),
+        ("e3514235-4b06-11d1-ab04-00c04fc2dcd2", 12, "IDL_DRSCrackNames"),
         ("4b324fc8-1670-01d3-1278-5a47bf6ee188", 15, "NetrShareEnum"),
-        (
-            "4b324fc8-1670-01d3-1278-5a47bf6ee188",
-            12,
-            "NetrSessionEnum",
-        ),
-        (
-            "6bffd098-a112-3610-9833-46c3f87e345a",
-            2,
-            "NetrWkstaUserEnum",
-        ),
-        (
-            "338cd001-2244-31f1-aaaa-900038001003",
-            22,
-            "BaseRegSetValue",
-        ),
-        (
-            "367abb81-9844-35f1-ad32-98f038001003",
-            15,
-            "ROpenSCManagerW",
-        ),
-        (
-            "367abb81-9844-35f1-ad32-98f038001003",
-            12,
-            "RCreateServiceW",
-        ),
-        (
-            "367abb81-9844-35f1-ad32-98f038001003",
-            64,
-            "ROpenSCManager2",
-        ),
+        ("4b324fc8-1670-01d3-1278-5a47bf6ee188", 12, "NetrSessionEnum"),
+        ("6bffd098-a112-3610-9833-46c3f87e345a", 2, "NetrWkstaUserEnum"),
+        ("338cd001-2244-31f1-aaaa-900038001003", 22, "BaseRegSetValue"),
+        ("367abb81-9844-35f1-ad32-98f038001003", 15, "ROpenSCManagerW"),
+        ("367abb81-9844-35f1-ad32-98f038001003", 12, "RCreateServiceW"),
+        ("367abb81-9844-35f1-ad32-98f038001003", 64, "ROpenSCManager2"),
         ("1ff70682-0a51-30e8-076d-740be8cee98b", 0, "NetrJobAdd"),
-        (
-            "86d35949-83c9-4044-b424-db363231fd0c",
-            1,
-            "SchRpcRegisterTask",
-        ),
+        ("86d35949-83c9-4044-b424-db363231fd0c", 1, "SchRpcRegisterTask"),
         ("82273fdc-e32a-18c3-3f78-827929dc23ea", 0, "ElfrClearELFW"),
         ("f6beaff7-1e19-4fbb-9f8f-b89e2018337c", 6, "EvtRpcClearLog"),
         (
@@ -313,66 +179,27 @@ fn well_known_opnums() {
             65,
             "RpcRemoteFindFirstPrinterChangeNotificationEx",
         ),
-        (
-            "12345678-1234-abcd-ef00-0123456789ab",
-            89,
-            "RpcAddPrinterDriverEx",
-        ),
-        (
-            "50abc2a4-574d-40b3-9d66-ee4fd5fba076",
-            0,
-            "R_DnssrvOperation",
-        ),
-        (
-            "000001a0-0000-0000-c000-000000000046",
-            4,
-            "RemoteCreateInstance",
-        ),
-        (
-            "000001a0-0000-0000-c000-000000000046",
-            3,
-            "RemoteGetClassObject",
-        ),
-        (
-            "4d9f4ab8-7d1c-11cf-861e-0020af6e7c57",
-            0,
-            "RemoteActivation",
-        ),
+        ("12345678-1234-abcd-ef00-0123456789ab", 89, "RpcAddPrinterDriverEx"),
+        ("50abc2a4-574d-40b3-9d66-ee4fd5fba076", 0, "R_DnssrvOperation"),
+        ("000001a0-0000-0000-c000-000000000046", 4, "RemoteCreateInstance"),
+        ("000001a0-0000-0000-c000-000000000046", 3, "RemoteGetClassObject"),
+        ("4d9f4ab8-7d1c-11cf-861e-0020af6e7c57", 0, "RemoteActivation"),
         ("99fcfec4-5260-101b-bbcb-00aa0021347a", 5, "ServerAlive2"),
         ("99fcfec4-5260-101b-bbcb-00aa0021347a", 4, "ResolveOxid2"),
-        (
-            "00000143-0000-0000-c000-000000000046",
-            6,
-            "RemQueryInterface2",
-        ),
+        ("00000143-0000-0000-c000-000000000046", 6, "RemQueryInterface2"),
         ("f309ad18-d86a-11d0-a075-00c04fb68820", 6, "NTLMLogin"),
         ("9556dc99-828c-11cf-a37e-00aa003240c7", 20, "ExecQuery"),
         ("9556dc99-828c-11cf-a37e-00aa003240c7", 24, "ExecMethod"),
         ("f5cc5a18-4264-101a-8c59-08002b2f8426", 0, "NspiBind"),
         ("a4f1db00-ca47-1067-b31f-00dd010662da", 10, "EcDoConnectEx"),
         ("a4f1db00-ca47-1067-b31f-00dd010662da", 11, "EcDoRpcExt2"),
-        (
-            "897e2e5f-93f3-4376-9c9c-fd2277495c27",
-            0,
-            "CheckConnectivity",
-        ),
-        (
-            "df1941c5-fe89-4e79-bf10-463657acf44d",
-            0,
-            "EfsRpcOpenFileRaw",
-        ),
+        ("897e2e5f-93f3-4376-9c9c-fd2277495c27", 0, "CheckConnectivity"),
+        ("df1941c5-fe89-4e79-bf10-463657acf44d", 0, "EfsRpcOpenFileRaw"),
     ];
     for (uuid, op, name) in cases {
-        assert_eq!(
-            names::opnum_name(&u(uuid), op),
-            Some(name),
-            "{uuid} opnum {op}"
-        );
+        assert_eq!(names::opnum_name(&u(uuid), op), Some(name), "{uuid} opnum {op}");
     }
-    assert_eq!(
-        names::opnum_name(&u("e1af8308-5d1f-11c9-91a4-08002b14a0fa"), 99),
-        None
-    );
+    assert_eq!(names::opnum_name(&u("e1af8308-5d1f-11c9-91a4-08002b14a0fa"), 99), None);
 }
 
 #[test]
@@ -403,32 +230,17 @@ fn well_known_codes() {
         assert_eq!(names::status_name(c), Some(n), "{c:#x}");
     }
     assert_eq!(names::status_name(0xdead_beef), None);
-    assert_eq!(
-        names::bind_nak_reason(4),
-        Some("protocol_version_not_supported")
-    );
-    assert_eq!(
-        names::bind_nak_reason(8),
-        Some("authentication_type_not_recognized")
-    );
+    assert_eq!(names::bind_nak_reason(4), Some("protocol_version_not_supported"));
+    assert_eq!(names::bind_nak_reason(8), Some("authentication_type_not_recognized"));
     assert_eq!(names::bind_nak_reason(999), None);
-    assert_eq!(
-        names::provider_reason(1),
-        Some("abstract_syntax_not_supported")
-    );
-    assert_eq!(
-        names::provider_reason(2),
-        Some("proposed_transfer_syntaxes_not_supported")
-    );
+    assert_eq!(names::provider_reason(1), Some("abstract_syntax_not_supported"));
+    assert_eq!(names::provider_reason(2), Some("proposed_transfer_syntaxes_not_supported"));
     assert_eq!(names::context_result_name(3), Some("negotiate_ack"));
     assert_eq!(names::auth_type_name(10), Some("RPC_C_AUTHN_WINNT"));
     assert_eq!(names::auth_type_name(9), Some("RPC_C_AUTHN_GSS_NEGOTIATE"));
     assert_eq!(names::auth_type_name(16), Some("RPC_C_AUTHN_GSS_KERBEROS"));
     assert_eq!(names::auth_type_name(68), Some("RPC_C_AUTHN_NETLOGON"));
     assert_eq!(names::auth_type_name(200), None);
-    assert_eq!(
-        names::auth_level_name(6),
-        Some("RPC_C_AUTHN_LEVEL_PKT_PRIVACY")
-    );
+    assert_eq!(names::auth_level_name(6), Some("RPC_C_AUTHN_LEVEL_PKT_PRIVACY"));
     assert_eq!(names::auth_level_name(7), None);
 }

@@ -60,14 +60,7 @@ fn smb2_pipe_write_read_and_transceive() {
         let mut last = 0;
         for c in bytes.chunks(1460) {
             frame += 1;
-            an.tcp_data(
-                &flow,
-                dir,
-                off[dir.idx()],
-                c,
-                frame,
-                Timestamp(frame as i64 * 1_000_000),
-            );
+            an.tcp_data(&flow, dir, off[dir.idx()], c, frame, Timestamp(frame as i64 * 1_000_000));
             off[dir.idx()] += c.len() as u64;
             last = frame;
         }
@@ -91,12 +84,7 @@ fn smb2_pipe_write_read_and_transceive() {
     send(
         &mut an,
         Dir::Resp,
-        &body(
-            hdr(3, 1, 5, true),
-            16,
-            &[(0, &16u16.to_le_bytes()), (2, &[2])],
-            &[],
-        ),
+        &body(hdr(3, 1, 5, true), 16, &[(0, &16u16.to_le_bytes()), (2, &[2])], &[]),
     );
     let name = u16s("lsarpc");
     send(
@@ -116,12 +104,7 @@ fn smb2_pipe_write_read_and_transceive() {
     send(
         &mut an,
         Dir::Resp,
-        &body(
-            hdr(5, 2, 5, true),
-            88,
-            &[(0, &89u16.to_le_bytes()), (64, &FID)],
-            &[],
-        ),
+        &body(hdr(5, 2, 5, true), 88, &[(0, &89u16.to_le_bytes()), (64, &FID)], &[]),
     );
     // A 2 MiB write to some other file in between: skipped as it streams past.
     let big = vec![0x5au8; 2 << 20];
@@ -143,22 +126,12 @@ fn smb2_pipe_write_read_and_transceive() {
     // bind via WRITE, bind_ack via READ.
     let ctx = Context {
         id: 0,
-        abstract_syntax: Syntax {
-            uuid: LSA,
-            ver_major: 0,
-            ver_minor: 0,
-        },
+        abstract_syntax: Syntax { uuid: LSA, ver_major: 0, ver_minor: 0 },
         transfer_syntaxes: vec![Syntax::NDR],
     };
-    let bind = Repr::new(
-        1,
-        Drep::LE,
-        Body::Bind(Bind {
-            contexts: vec![ctx],
-            ..Default::default()
-        }),
-    )
-    .emit();
+    let bind =
+        Repr::new(1, Drep::LE, Body::Bind(Bind { contexts: vec![ctx], ..Default::default() }))
+            .emit();
     send(
         &mut an,
         Dir::Orig,
@@ -180,11 +153,7 @@ fn smb2_pipe_write_read_and_transceive() {
         &body(
             hdr(8, 5, 5, false),
             49,
-            &[
-                (0, &49u16.to_le_bytes()),
-                (4, &4280u32.to_le_bytes()),
-                (16, &FID),
-            ],
+            &[(0, &49u16.to_le_bytes()), (4, &4280u32.to_le_bytes()), (16, &FID)],
             &[],
         ),
     );
@@ -196,11 +165,7 @@ fn smb2_pipe_write_read_and_transceive() {
             max_recv_frag: 4280,
             assoc_group: 1,
             sec_addr: b"\\PIPE\\lsass".to_vec(),
-            results: vec![CtxResult {
-                result: 0,
-                reason: 0,
-                transfer_syntax: Syntax::NDR,
-            }],
+            results: vec![CtxResult { result: 0, reason: 0, transfer_syntax: Syntax::NDR }],
         }),
     )
     .emit();
@@ -210,11 +175,7 @@ fn smb2_pipe_write_read_and_transceive() {
         &body(
             hdr(8, 5, 5, true),
             16,
-            &[
-                (0, &17u16.to_le_bytes()),
-                (2, &[80]),
-                (4, &(ack.len() as u32).to_le_bytes()),
-            ],
+            &[(0, &17u16.to_le_bytes()), (2, &[80]), (4, &(ack.len() as u32).to_le_bytes())],
             &ack,
         ),
     );
@@ -222,11 +183,7 @@ fn smb2_pipe_write_read_and_transceive() {
     let req = Repr::new(
         2,
         Drep::LE,
-        Body::Request(Request {
-            opnum: 44,
-            stub: vec![1; 24],
-            ..Default::default()
-        }),
+        Body::Request(Request { opnum: 44, stub: vec![1; 24], ..Default::default() }),
     )
     .emit();
     let rf = send(
@@ -247,15 +204,8 @@ fn smb2_pipe_write_read_and_transceive() {
     );
     let mut stub = vec![0u8; 20];
     stub.extend_from_slice(&0xc000_0022u32.to_le_bytes());
-    let resp = Repr::new(
-        2,
-        Drep::LE,
-        Body::Response(Response {
-            stub,
-            ..Default::default()
-        }),
-    )
-    .emit();
+    let resp =
+        Repr::new(2, Drep::LE, Body::Response(Response { stub, ..Default::default() })).emit();
     let pf = send(
         &mut an,
         Dir::Resp,
@@ -286,10 +236,7 @@ fn smb2_pipe_write_read_and_transceive() {
         (c.pipe.as_deref(), c.uuid.as_deref()),
         (Some("lsarpc"), Some("12345778-1234-abcd-ef00-0123456789ab"))
     );
-    assert_eq!(
-        (c.return_code, c.status_code),
-        (Some(0xc000_0022), Some(0xc000_0022))
-    );
+    assert_eq!((c.return_code, c.status_code), (Some(0xc000_0022), Some(0xc000_0022)));
     // The bind_ack's secondary address (the pipe) is an endpoint handed out.
     assert!(
         r.endpoints

@@ -162,10 +162,7 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> (Vec<Row>, Vec<BindRow>) {
                     let key = if binds.contains_key(&key) {
                         Some(key)
                     } else {
-                        binds
-                            .keys()
-                            .find(|k| k.0 == stream && k.2 == call_id)
-                            .cloned()
+                        binds.keys().find(|k| k.0 == stream && k.2 == call_id).cloned()
                     };
                     if let Some(bf) = key.and_then(|k| binds.remove(&k)) {
                         if pt == 13 {
@@ -218,10 +215,7 @@ fn tshark_rows(path: &std::path::Path, name: &str) -> (Vec<Row>, Vec<BindRow>) {
                     let key = if pending.contains_key(&key) {
                         Some(key)
                     } else {
-                        pending
-                            .keys()
-                            .find(|k| k.0 == stream && k.2 == call_id)
-                            .cloned()
+                        pending.keys().find(|k| k.0 == stream && k.2 == call_id).cloned()
                     };
                     if let Some(i) = key.and_then(|k| pending.remove(&k)) {
                         rows[i].outcome = if pt == 2 { "ok" } else { "fault" };
@@ -305,11 +299,7 @@ fn calls_match_tshark_on_every_dcerpc_capture() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(
-        names.len() >= 30,
-        "expected the 32 dcerpc captures, found {}",
-        names.len()
-    );
+    assert!(names.len() >= 30, "expected the 32 dcerpc captures, found {}", names.len());
     let mut failures = Vec::new();
     let mut total = 0;
     for name in &names {
@@ -333,30 +323,14 @@ fn calls_match_tshark_on_every_dcerpc_capture() {
                 "{name}: tshark now reads frame {f}: drop the exception"
             );
         }
-        let ours: Vec<Row> = all_ours
-            .into_iter()
-            .filter(|r| !extra.contains(&r.frame))
-            .collect();
+        let ours: Vec<Row> = all_ours.into_iter().filter(|r| !extra.contains(&r.frame)).collect();
         total += theirs.len();
         if theirs != ours {
-            let only_t: Vec<_> = theirs
-                .iter()
-                .filter(|r| !ours.contains(r))
-                .take(5)
-                .collect();
-            let only_o: Vec<_> = ours
-                .iter()
-                .filter(|r| !theirs.contains(r))
-                .take(5)
-                .collect();
+            let only_t: Vec<_> = theirs.iter().filter(|r| !ours.contains(r)).take(5).collect();
+            let only_o: Vec<_> = ours.iter().filter(|r| !theirs.contains(r)).take(5).collect();
             failures.push(format!("{name}: tshark {} calls, ours {}\n  only tshark: {only_t:?}\n  only ours: {only_o:?}", theirs.len(), ours.len()));
         }
     }
     assert!(total > 300, "tshark saw only {total} calls in all captures");
-    assert!(
-        failures.is_empty(),
-        "{} capture(s) differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} capture(s) differ:\n{}", failures.len(), failures.join("\n"));
 }

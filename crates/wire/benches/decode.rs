@@ -31,10 +31,7 @@ fn frames(path: &Path) -> (u32, Vec<Vec<u8>>) {
 
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures");
-    let mut args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     if args.is_empty() {
         args = vec![
             format!("{root}/tcp/zeek__timestamp.pcap"),
@@ -52,19 +49,16 @@ fn main() {
     for a in &args {
         let (link, fr) = frames(Path::new(a));
         let bytes: usize = fr.iter().map(Vec::len).sum();
-        let iters: usize = std::env::var("WIRE_BENCH_ITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1000);
+        let iters: usize =
+            std::env::var("WIRE_BENCH_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
         let t = Instant::now();
         let mut acc = 0u64;
         for _ in 0..iters {
             for f in &fr {
                 if let Ok(d) = decode(link, black_box(f)) {
                     if let Transport::Tcp(s) = d.transport {
-                        acc = acc
-                            .wrapping_add(u64::from(s.seq))
-                            .wrapping_add(s.payload.len() as u64);
+                        acc =
+                            acc.wrapping_add(u64::from(s.seq)).wrapping_add(s.payload.len() as u64);
                     }
                 }
             }

@@ -35,12 +35,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DecodeError::new(
                 Layer::Arp,
                 0,
-                What::ArpUnsupported {
-                    htype,
-                    ptype,
-                    hlen,
-                    plen,
-                },
+                What::ArpUnsupported { htype, ptype, hlen, plen },
             ));
         }
         if b.len() < PACKET_LEN {

@@ -45,9 +45,7 @@ pub fn pseudo_header(src: &IpAddr, dst: &IpAddr, proto: u8, len: u32) -> u64 {
         (IpAddr::V6(s), IpAddr::V4(d)) => sum(&s.octets()).wrapping_add(sum(&d.octets())),
     };
     acc = acc.wrapping_add(u64::from(proto));
-    acc = acc
-        .wrapping_add(u64::from(len >> 16))
-        .wrapping_add(u64::from(len & 0xffff));
+    acc = acc.wrapping_add(u64::from(len >> 16)).wrapping_add(u64::from(len & 0xffff));
     acc
 }
 
@@ -80,9 +78,8 @@ mod tests {
 
     #[test]
     fn wide_sum_matches_word_sum() {
-        let data: Vec<u8> = (0u32..1001)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect();
+        let data: Vec<u8> =
+            (0u32..1001).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         for n in 0..data.len() {
             let mut acc = 0u64;
             for w in data[..n].chunks(2) {

@@ -141,10 +141,7 @@ impl Reassembler {
     }
 
     pub fn stats(&self) -> Stats {
-        Stats {
-            in_progress: self.map.len(),
-            ..self.stats
-        }
+        Stats { in_progress: self.map.len(), ..self.stats }
     }
 
     /// Drops datagrams whose first fragment is `timeout_ns` or more before `ts`.
@@ -215,9 +212,8 @@ impl Reassembler {
                 self.remove(&old);
                 self.stats.evicted_datagram_limit += 1;
             }
-            self.next_expiry_check = self
-                .next_expiry_check
-                .min(ts.saturating_add(self.limits.timeout_ns));
+            self.next_expiry_check =
+                self.next_expiry_check.min(ts.saturating_add(self.limits.timeout_ns));
             let order = self.next_order;
             self.next_order += 1;
             self.map.insert(
@@ -457,11 +453,7 @@ mod tests {
 
     #[test]
     fn timeouts_and_limits() {
-        let lim = Limits {
-            max_datagrams: 2,
-            max_bytes: 100,
-            ..Limits::default()
-        };
+        let lim = Limits { max_datagrams: 2, max_bytes: 100, ..Limits::default() };
         let mut r = Reassembler::new(lim);
         r.push(key(1), 0, true, &[0; 8], 0);
         r.push(key(2), 0, true, &[0; 8], 1);
@@ -491,10 +483,7 @@ mod tests {
 
     #[test]
     fn range_cap() {
-        let lim = Limits {
-            max_ranges: 4,
-            ..Limits::default()
-        };
+        let lim = Limits { max_ranges: 4, ..Limits::default() };
         let mut r = Reassembler::new(lim);
         for i in 0..6u16 {
             r.push(key(1), i * 16, true, &[0; 8], 0);

@@ -70,12 +70,7 @@ pub enum What {
     /// IPv6 extension header chain longer than [`crate::ipv6::MAX_EXT_HEADERS`].
     ExtChainTooLong { max: u8 },
     /// ARP for a hardware/protocol pair other than Ethernet/IPv4.
-    ArpUnsupported {
-        htype: u16,
-        ptype: u16,
-        hlen: u8,
-        plen: u8,
-    },
+    ArpUnsupported { htype: u16, ptype: u16, hlen: u8, plen: u8 },
 }
 
 impl fmt::Display for What {
@@ -100,12 +95,7 @@ impl fmt::Display for What {
             What::UnknownIpVersion(v) => write!(f, "unknown IP version {v}"),
             What::TooManyVlans { max } => write!(f, "more than {max} VLAN tags"),
             What::ExtChainTooLong { max } => write!(f, "more than {max} extension headers"),
-            What::ArpUnsupported {
-                htype,
-                ptype,
-                hlen,
-                plen,
-            } => write!(
+            What::ArpUnsupported { htype, ptype, hlen, plen } => write!(
                 f,
                 "unsupported hardware/protocol type {htype}/{ptype:#06x} (lengths {hlen}/{plen})"
             ),
@@ -125,25 +115,14 @@ pub struct DecodeError {
 
 impl DecodeError {
     pub(crate) const fn new(layer: Layer, offset: usize, what: What) -> Self {
-        DecodeError {
-            layer,
-            offset,
-            what,
-        }
+        DecodeError { layer, offset, what }
     }
     pub(crate) const fn truncated(layer: Layer, need: usize, have: usize) -> Self {
-        DecodeError {
-            layer,
-            offset: 0,
-            what: What::Truncated { need, have },
-        }
+        DecodeError { layer, offset: 0, what: What::Truncated { need, have } }
     }
     /// The same error with its offset moved by `base` (view offsets are relative).
     #[must_use]
     pub fn shifted(self, base: usize) -> Self {
-        DecodeError {
-            offset: self.offset.saturating_add(base),
-            ..self
-        }
+        DecodeError { offset: self.offset.saturating_add(base), ..self }
     }
 }

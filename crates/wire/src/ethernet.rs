@@ -112,11 +112,7 @@ pub fn strip_vlans(
     let mut off = offset;
     while ethertype::is_vlan(ethertype) {
         if count >= MAX_VLANS {
-            return Err(DecodeError::new(
-                Layer::Vlan,
-                off,
-                What::TooManyVlans { max: MAX_VLANS },
-            ));
+            return Err(DecodeError::new(Layer::Vlan, off, What::TooManyVlans { max: MAX_VLANS }));
         }
         let Some((tag, rest)) = data.split_first_chunk::<4>() else {
             return Err(DecodeError::truncated(Layer::Vlan, 4, data.len()).shifted(off));
@@ -135,12 +131,7 @@ pub fn strip_vlans(
         count += 1;
         off = off.saturating_add(4);
     }
-    Ok(Untagged {
-        ethertype,
-        payload: data,
-        count,
-        outer,
-    })
+    Ok(Untagged { ethertype, payload: data, count, outer })
 }
 
 /// Owned Ethernet header (for building test frames).
@@ -153,11 +144,7 @@ pub struct Repr {
 
 impl Repr {
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Repr {
-        Repr {
-            src: p.src_addr(),
-            dst: p.dst_addr(),
-            ethertype: p.ethertype(),
-        }
+        Repr { src: p.src_addr(), dst: p.dst_addr(), ethertype: p.ethertype() }
     }
     pub const fn header_len(&self) -> usize {
         HEADER_LEN
@@ -179,28 +166,14 @@ mod tests {
         // 802.1ad S-tag vid 100, then 802.1Q C-tag vid 200 (pcp 5), then IPv4.
         let data = [0xa0, 0x64, 0x81, 0x00, 0xa0, 0xc8, 0x08, 0x00, 0x45];
         let u = strip_vlans(ethertype::QINQ, &data, 12).unwrap();
-        assert_eq!(
-            (u.ethertype, u.payload, u.count),
-            (ethertype::IPV4, &[0x45][..], 2)
-        );
-        assert_eq!(
-            u.outer,
-            Some(VlanTag {
-                tpid: 0x88a8,
-                pcp: 5,
-                dei: false,
-                vid: 100
-            })
-        );
+        assert_eq!((u.ethertype, u.payload, u.count), (ethertype::IPV4, &[0x45][..], 2));
+        assert_eq!(u.outer, Some(VlanTag { tpid: 0x88a8, pcp: 5, dei: false, vid: 100 }));
     }
 
     #[test]
     fn vlan_truncated_and_too_many() {
         let e = strip_vlans(ethertype::VLAN, &[0, 1, 0x81], 12).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "vlan at offset 12: truncated: need 4 bytes, have 3"
-        );
+        assert_eq!(e.to_string(), "vlan at offset 12: truncated: need 4 bytes, have 3");
         let many = [0u8, 1, 0x81, 0x00].repeat(6);
         let e = strip_vlans(ethertype::VLAN, &many, 12).unwrap_err();
         assert_eq!(e.what, What::TooManyVlans { max: MAX_VLANS });
@@ -209,11 +182,7 @@ mod tests {
 
     #[test]
     fn repr_round_trip() {
-        let r = Repr {
-            src: [1, 2, 3, 4, 5, 6],
-            dst: [0xff; 6],
-            ethertype: 0x86dd,
-        };
+        let r = Repr { src: [1, 2, 3, 4, 5, 6], dst: [0xff; 6], ethertype: 0x86dd };
         let mut buf = [0u8; 14];
         r.emit(&mut buf);
         assert_eq!(Repr::parse(&Packet::new_checked(&buf[..]).unwrap()), r);

@@ -56,10 +56,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DecodeError::new(
                 Layer::Ipv4,
                 0,
-                What::Version {
-                    found: vi >> 4,
-                    expected: 4,
-                },
+                What::Version { found: vi >> 4, expected: 4 },
             ));
         }
         let words = vi & 0x0f;
@@ -75,10 +72,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DecodeError::new(
                 Layer::Ipv4,
                 0,
-                What::HeaderLenBeyondData {
-                    len: hl,
-                    have: b.len(),
-                },
+                What::HeaderLenBeyondData { len: hl, have: b.len() },
             ));
         }
         let total = be16(b, field::LENGTH);
@@ -148,11 +142,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// True when the header checksum is right.
     pub fn verify_checksum(&self) -> bool {
-        checksum::fold(checksum::sum(sub(
-            self.buffer.as_ref(),
-            0,
-            self.header_len(),
-        ))) == 0xffff
+        checksum::fold(checksum::sum(sub(self.buffer.as_ref(), 0, self.header_len()))) == 0xffff
     }
     /// Payload length according to the header (`total_len - header_len`), or `None` when
     /// the total length is 0 (TSO).
@@ -170,10 +160,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
         sub(self.buffer.as_ref(), 0, self.header_len())
     }
     pub fn options(&self) -> Options<'a> {
-        Options {
-            data: sub(self.buffer.as_ref(), MIN_HEADER_LEN, self.header_len()),
-            off: 0,
-        }
+        Options { data: sub(self.buffer.as_ref(), MIN_HEADER_LEN, self.header_len()), off: 0 }
     }
     /// The captured payload, trimmed to the total length (link padding removed).
     pub fn payload(&self) -> &'a [u8] {
@@ -229,10 +216,7 @@ impl<'a> Iterator for Options<'a> {
                     return Some(Err(at));
                 }
                 self.off += len;
-                Some(Ok(Opt {
-                    kind,
-                    data: sub(rest, 2, len),
-                }))
+                Some(Ok(Opt { kind, data: sub(rest, 2, len) }))
             }
         }
     }
@@ -286,18 +270,10 @@ impl Repr {
     pub fn emit(&self, buf: &mut [u8]) {
         put8(buf, field::VER_IHL, 0x45);
         put8(buf, field::DSCP_ECN, self.dscp_ecn);
-        put16(
-            buf,
-            field::LENGTH,
-            (MIN_HEADER_LEN as u16).saturating_add(self.payload_len),
-        );
+        put16(buf, field::LENGTH, (MIN_HEADER_LEN as u16).saturating_add(self.payload_len));
         put16(buf, field::IDENT, self.ident);
         let flags = (u16::from(self.dont_frag) << 14) | (u16::from(self.more_frags) << 13);
-        put16(
-            buf,
-            field::FLG_OFF,
-            flags | ((self.frag_offset >> 3) & 0x1fff),
-        );
+        put16(buf, field::FLG_OFF, flags | ((self.frag_offset >> 3) & 0x1fff));
         put8(buf, field::TTL, self.ttl);
         put8(buf, field::PROTOCOL, self.protocol);
         put16(buf, field::CHECKSUM, 0);
@@ -351,26 +327,17 @@ mod tests {
         assert_eq!(
             opts,
             vec![
-                Ok(Opt {
-                    kind: 7,
-                    data: &[4, 0, 0, 0, 0]
-                }),
+                Ok(Opt { kind: 7, data: &[4, 0, 0, 0, 0] }),
                 Ok(Opt { kind: 1, data: &[] }),
                 Ok(Opt { kind: 0, data: &[] })
             ]
         );
         assert_eq!(p.payload(), &[0xee; 8]);
-        assert_eq!(
-            (p.more_frags(), p.frag_offset(), p.ident()),
-            (true, 1480, 7)
-        );
+        assert_eq!((p.more_frags(), p.frag_offset(), p.ident()), (true, 1480, 7));
         // option length running past the header: one Err, then the iterator stops
         let b = with_options(&[1, 68, 12, 0]);
         let p = Packet::new_checked(&b[..]).unwrap();
-        assert_eq!(
-            p.options().collect::<Vec<_>>(),
-            vec![Ok(Opt { kind: 1, data: &[] }), Err(1)]
-        );
+        assert_eq!(p.options().collect::<Vec<_>>(), vec![Ok(Opt { kind: 1, data: &[] }), Err(1)]);
         let b = with_options(&[68, 1, 0, 0]);
         let p = Packet::new_checked(&b[..]).unwrap();
         assert_eq!(p.options().collect::<Vec<_>>(), vec![Err(0)]);

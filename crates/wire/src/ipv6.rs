@@ -32,10 +32,7 @@ pub mod next_header {
 
     /// True for the headers [`super::walk_ext`] steps over.
     pub const fn is_walkable(nh: u8) -> bool {
-        matches!(
-            nh,
-            HOP_BY_HOP | ROUTING | FRAGMENT | AH | DEST_OPTS | MOBILITY
-        )
+        matches!(nh, HOP_BY_HOP | ROUTING | FRAGMENT | AH | DEST_OPTS | MOBILITY)
     }
 }
 
@@ -58,14 +55,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         let v = u8_at(b, 0) >> 4;
         if v != 6 {
-            return Err(DecodeError::new(
-                Layer::Ipv6,
-                0,
-                What::Version {
-                    found: v,
-                    expected: 6,
-                },
-            ));
+            return Err(DecodeError::new(Layer::Ipv6, 0, What::Version { found: v, expected: 6 }));
         }
         Ok(Packet { buffer })
     }
@@ -142,9 +132,7 @@ pub fn walk_ext(mut nh: u8, data: &[u8]) -> Result<ExtWalk, DecodeError> {
             return Err(DecodeError::new(
                 Layer::Ipv6Ext,
                 off,
-                What::ExtChainTooLong {
-                    max: MAX_EXT_HEADERS,
-                },
+                What::ExtChainTooLong { max: MAX_EXT_HEADERS },
             ));
         }
         let rest = tail(data, off);
@@ -172,22 +160,12 @@ pub fn walk_ext(mut nh: u8, data: &[u8]) -> Result<ExtWalk, DecodeError> {
             };
             frag = Some(f);
             if f.offset != 0 || f.more {
-                return Ok(ExtWalk {
-                    proto: next,
-                    len: off,
-                    frag,
-                    count,
-                });
+                return Ok(ExtWalk { proto: next, len: off, frag, count });
             }
         }
         nh = next;
     }
-    Ok(ExtWalk {
-        proto: nh,
-        len: off,
-        frag,
-        count,
-    })
+    Ok(ExtWalk { proto: nh, len: off, frag, count })
 }
 
 /// Owned IPv6 fixed header (for building test packets).
@@ -233,15 +211,7 @@ mod tests {
         d.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2]);
         d.extend_from_slice(&[0xaa; 20]);
         let w = walk_ext(next_header::HOP_BY_HOP, &d).unwrap();
-        assert_eq!(
-            w,
-            ExtWalk {
-                proto: 6,
-                len: 28,
-                frag: None,
-                count: 3
-            }
-        );
+        assert_eq!(w, ExtWalk { proto: 6, len: 28, frag: None, count: 3 });
         // every truncation inside the chain is an error, never a panic
         for n in 0..28 {
             assert!(walk_ext(next_header::HOP_BY_HOP, &d[..n]).is_err(), "n={n}");
@@ -254,12 +224,7 @@ mod tests {
         let w = walk_ext(next_header::FRAGMENT, &nonfirst).unwrap();
         assert_eq!(
             w.frag,
-            Some(FragHeader {
-                next_header: 17,
-                offset: 0x5a8,
-                more: true,
-                ident: 0xdeadbeef
-            })
+            Some(FragHeader { next_header: 17, offset: 0x5a8, more: true, ident: 0xdeadbeef })
         );
         assert_eq!((w.proto, w.len), (17, 8));
         let atomic = [6u8, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3];
@@ -271,12 +236,7 @@ mod tests {
     fn chain_bounded() {
         let d = [0u8, 0, 0, 0, 0, 0, 0, 0].repeat(20);
         let e = walk_ext(0, &d).unwrap_err();
-        assert_eq!(
-            e.what,
-            What::ExtChainTooLong {
-                max: MAX_EXT_HEADERS
-            }
-        );
+        assert_eq!(e.what, What::ExtChainTooLong { max: MAX_EXT_HEADERS });
         assert_eq!(e.offset, 64);
     }
 }

@@ -159,12 +159,7 @@ pub struct IpMeta<'a> {
 impl IpMeta<'_> {
     /// The fragment-reassembly key of this packet.
     pub fn frag_key(&self) -> defrag::Key {
-        defrag::Key {
-            src: self.src,
-            dst: self.dst,
-            proto: self.proto,
-            ident: self.ident,
-        }
+        defrag::Key { src: self.src, dst: self.dst, proto: self.proto, ident: self.ident }
     }
 }
 
@@ -334,13 +329,7 @@ pub fn decode_frame(link: u32, data: &[u8], orig_len: u32) -> Result<Decoded<'_>
     match link {
         linktype::ETHERNET => {
             let eth = ethernet::Packet::new_checked(data)?;
-            decode_ethertype(
-                eth.ethertype(),
-                eth.payload(),
-                ethernet::HEADER_LEN,
-                true,
-                wire,
-            )
+            decode_ethertype(eth.ethertype(), eth.payload(), ethernet::HEADER_LEN, true, wire)
         }
         linktype::LINUX_SLL => {
             let p = sll::Packet::new_checked(data)?;
@@ -356,11 +345,7 @@ pub fn decode_frame(link: u32, data: &[u8], orig_len: u32) -> Result<Decoded<'_>
                 null::Family::Ipv4 => ethernet::ethertype::IPV4,
                 null::Family::Ipv6 => ethernet::ethertype::IPV6,
                 null::Family::Other(af) => {
-                    return Err(DecodeError::new(
-                        Layer::Null,
-                        0,
-                        What::UnknownAddressFamily(af),
-                    ))
+                    return Err(DecodeError::new(Layer::Null, 0, What::UnknownAddressFamily(af)))
                 }
             };
             decode_ethertype(et, p.payload(), null::HEADER_LEN, false, wire)
@@ -379,11 +364,7 @@ pub fn decode_frame(link: u32, data: &[u8], orig_len: u32) -> Result<Decoded<'_>
         }
         linktype::IPV4 => decode_ethertype(ethernet::ethertype::IPV4, data, 0, false, wire),
         linktype::IPV6 => decode_ethertype(ethernet::ethertype::IPV6, data, 0, false, wire),
-        other => Err(DecodeError::new(
-            Layer::Link,
-            0,
-            What::UnknownLinkType(other),
-        )),
+        other => Err(DecodeError::new(Layer::Link, 0, What::UnknownLinkType(other))),
     }
 }
 
@@ -397,13 +378,7 @@ fn decode_ethertype(
 ) -> Result<Decoded<'_>, DecodeError> {
     let (et, data, vlans, tag, offset) = if vlan_ok && ethernet::ethertype::is_vlan(ethertype) {
         let u = ethernet::strip_vlans(ethertype, data, offset)?;
-        (
-            u.ethertype,
-            u.payload,
-            u.count,
-            u.outer,
-            offset + 4 * usize::from(u.count),
-        )
+        (u.ethertype, u.payload, u.count, u.outer, offset + 4 * usize::from(u.count))
     } else {
         (ethertype, data, 0, None, offset)
     };
@@ -414,20 +389,12 @@ fn decode_ethertype(
         ethernet::ethertype::IPV6 => decode_ipv6(data, offset, room, vlans, vlan_id),
         ethernet::ethertype::ARP => {
             let p = arp::Packet::new_checked(data).map_err(|e| e.shifted(offset))?;
-            Ok(Decoded {
-                vlans,
-                vlan_id,
-                net: Net::Arp(p.info()),
-                transport: Transport::None,
-            })
+            Ok(Decoded { vlans, vlan_id, net: Net::Arp(p.info()), transport: Transport::None })
         }
         other => Ok(Decoded {
             vlans,
             vlan_id,
-            net: Net::Other {
-                ethertype: other,
-                payload: data,
-            },
+            net: Net::Other { ethertype: other, payload: data },
             transport: Transport::None,
         }),
     }
@@ -470,19 +437,11 @@ fn decode_ipv4(
         payload_wire_len: wire,
     };
     let transport = if fragment.is_some() {
-        Transport::Fragment {
-            payload,
-            payload_wire_len: wire,
-        }
+        Transport::Fragment { payload, payload_wire_len: wire }
     } else {
         transport_inner(meta.proto, payload, wire, offset + hl)
     };
-    Ok(Decoded {
-        vlans,
-        vlan_id,
-        net: Net::Ipv4(meta),
-        transport,
-    })
+    Ok(Decoded { vlans, vlan_id, net: Net::Ipv4(meta), transport })
 }
 
 /// Decodes an IPv6 packet at frame offset `offset`.
@@ -495,14 +454,7 @@ fn decode_ipv6(
     vlan_id: Option<u16>,
 ) -> Result<Decoded<'_>, DecodeError> {
     let p = ipv6::Packet::new_checked(data).map_err(|e| e.shifted(offset))?;
-    let done = |meta, transport| {
-        Ok(Decoded {
-            vlans,
-            vlan_id,
-            net: Net::Ipv6(meta),
-            transport,
-        })
-    };
+    let done = |meta, transport| Ok(Decoded { vlans, vlan_id, net: Net::Ipv6(meta), transport });
     let plen = p.payload_len();
     let after = p.payload();
     let src = IpAddr::V6(p.src_addr());
@@ -535,23 +487,11 @@ fn decode_ipv6(
             Ok(w) => w,
             Err(e) => {
                 let error = e.shifted(offset + ipv6::HEADER_LEN);
-                return done(
-                    meta,
-                    Transport::Malformed {
-                        proto: nh,
-                        error,
-                        payload: after,
-                    },
-                );
+                return done(meta, Transport::Malformed { proto: nh, error, payload: after });
             }
         }
     } else {
-        ipv6::ExtWalk {
-            proto: nh,
-            len: 0,
-            frag: None,
-            count: 0,
-        }
+        ipv6::ExtWalk { proto: nh, len: 0, frag: None, count: 0 }
     };
     meta.proto = walk.proto;
     meta.header = bytes::sub(data, 0, ipv6::HEADER_LEN + walk.len);
@@ -560,14 +500,8 @@ fn decode_ipv6(
     if let Some(f) = walk.frag {
         meta.ident = f.ident;
         if f.offset != 0 || f.more {
-            meta.fragment = Some(FragInfo {
-                offset: f.offset,
-                more: f.more,
-            });
-            let t = Transport::Fragment {
-                payload: l4,
-                payload_wire_len: meta.payload_wire_len,
-            };
+            meta.fragment = Some(FragInfo { offset: f.offset, more: f.more });
+            let t = Transport::Fragment { payload: l4, payload_wire_len: meta.payload_wire_len };
             return done(meta, t);
         }
     }
@@ -591,11 +525,7 @@ pub fn decode_transport(proto: u8, is_ipv6: bool, bytes: &[u8]) -> Transport<'_>
                 wire.saturating_sub(w.len as u32),
                 w.len,
             ),
-            Err(error) => Transport::Malformed {
-                proto,
-                error,
-                payload: bytes,
-            },
+            Err(error) => Transport::Malformed { proto, error, payload: bytes },
         };
     }
     transport_inner(proto, bytes, wire, 0)
@@ -608,10 +538,9 @@ fn transport_inner<'a>(proto: u8, l4: &'a [u8], wire: u32, off: usize) -> Transp
     let complete = l4.len() as u64 == u64::from(wire);
     match proto {
         proto::TCP => match tcp::Packet::new_checked(l4) {
-            Err(DecodeError {
-                what: What::HeaderLenBeyondData { len, .. },
-                ..
-            }) if (l4.len() as u64) < u64::from(wire) && len as u64 <= u64::from(wire) => {
+            Err(DecodeError { what: What::HeaderLenBeyondData { len, .. }, .. })
+                if (l4.len() as u64) < u64::from(wire) && len as u64 <= u64::from(wire) =>
+            {
                 // Snap length cut the header inside the options: decode what is there.
                 let p = tcp::Packet::new_unchecked(l4);
                 let mut opts = TcpOpts::parse(bytes::sub(l4, tcp::MIN_HEADER_LEN, len));
@@ -647,11 +576,7 @@ fn transport_inner<'a>(proto: u8, l4: &'a [u8], wire: u32, off: usize) -> Transp
                     urgent: p.urgent(),
                     header_len: hl as u8,
                     header_cut: false,
-                    opts: if hl > tcp::MIN_HEADER_LEN {
-                        p.options()
-                    } else {
-                        TcpOpts::default()
-                    },
+                    opts: if hl > tcp::MIN_HEADER_LEN { p.options() } else { TcpOpts::default() },
                     payload: p.payload(),
                     payload_wire_len: wire.saturating_sub(hl as u32),
                     checksum: p.checksum(),
@@ -659,11 +584,7 @@ fn transport_inner<'a>(proto: u8, l4: &'a [u8], wire: u32, off: usize) -> Transp
                     complete,
                 })
             }
-            Err(e) => Transport::Malformed {
-                proto,
-                error: e.shifted(off),
-                payload: l4,
-            },
+            Err(e) => Transport::Malformed { proto, error: e.shifted(off), payload: l4 },
         },
         proto::UDP => match udp::Packet::new_checked(l4) {
             Ok(p) => {
@@ -686,11 +607,7 @@ fn transport_inner<'a>(proto: u8, l4: &'a [u8], wire: u32, off: usize) -> Transp
                     complete: segment.len() == usize::from(ulen) && u32::from(ulen) <= wire,
                 })
             }
-            Err(e) => Transport::Malformed {
-                proto,
-                error: e.shifted(off),
-                payload: l4,
-            },
+            Err(e) => Transport::Malformed { proto, error: e.shifted(off), payload: l4 },
         },
         proto::ICMP | proto::ICMPV6 => {
             let v6 = proto == proto::ICMPV6;
@@ -698,18 +615,10 @@ fn transport_inner<'a>(proto: u8, l4: &'a [u8], wire: u32, off: usize) -> Transp
                 Ok(p) => {
                     let (t, code, rest, body) = (p.msg_type(), p.code(), p.rest(), p.body());
                     let (quoted, mtu) = if v6 {
-                        let q = if icmp::v6_is_error(t) {
-                            icmp::quoted_v6(body)
-                        } else {
-                            None
-                        };
+                        let q = if icmp::v6_is_error(t) { icmp::quoted_v6(body) } else { None };
                         (q, (t == icmp::v6::PACKET_TOO_BIG).then_some(rest))
                     } else {
-                        let q = if icmp::v4_is_error(t) {
-                            icmp::quoted_v4(body)
-                        } else {
-                            None
-                        };
+                        let q = if icmp::v4_is_error(t) { icmp::quoted_v4(body) } else { None };
                         let frag_needed =
                             t == icmp::v4::DEST_UNREACH && code == icmp::v4::unreach::FRAG_NEEDED;
                         (q, frag_needed.then_some(rest & 0xffff))
@@ -724,11 +633,7 @@ fn transport_inner<'a>(proto: u8, l4: &'a [u8], wire: u32, off: usize) -> Transp
                         payload: body,
                     })
                 }
-                Err(e) => Transport::Malformed {
-                    proto,
-                    error: e.shifted(off),
-                    payload: l4,
-                },
+                Err(e) => Transport::Malformed { proto, error: e.shifted(off), payload: l4 },
             }
         }
         _ => Transport::Other { proto, payload: l4 },
@@ -744,25 +649,16 @@ mod tests {
         // destination options (8 bytes) then a UDP datagram, as the fragmentable part of a
         // reassembled IPv6 datagram may start.
         let (src, dst): (IpAddr, IpAddr) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
-        let u = udp::Repr {
-            src_port: 1234,
-            dst_port: 53,
-            payload: b"abc",
-        };
+        let u = udp::Repr { src_port: 1234, dst_port: 53, payload: b"abc" };
         let mut b = vec![17u8, 0, 1, 4, 0, 0, 0, 0];
         let mut ub = [0u8; 11];
         u.emit(&mut ub, &src, &dst).unwrap();
         b.extend_from_slice(&ub);
-        let Transport::Udp(d) = decode_transport(60, true, &b) else {
-            panic!()
-        };
+        let Transport::Udp(d) = decode_transport(60, true, &b) else { panic!() };
         assert_eq!((d.sport, d.dport, d.payload), (1234, 53, &b"abc"[..]));
         assert_eq!(d.checksum_ok_with(&src, &dst), Some(true));
         // over IPv4 protocol 60 is just another protocol
-        assert!(matches!(
-            decode_transport(60, false, &b),
-            Transport::Other { proto: 60, .. }
-        ));
+        assert!(matches!(decode_transport(60, false, &b), Transport::Other { proto: 60, .. }));
         // a cut extension header is reported, not a panic
         let Transport::Malformed { error, .. } = decode_transport(60, true, &b[..5]) else {
             panic!()
@@ -779,14 +675,8 @@ mod tests {
             decode(linktype::RAW, &[]).unwrap_err().to_string(),
             "link at offset 0: truncated: need 1 bytes, have 0"
         );
-        assert_eq!(
-            decode(linktype::RAW, &[0x50]).unwrap_err().what,
-            What::UnknownIpVersion(5)
-        );
+        assert_eq!(decode(linktype::RAW, &[0x50]).unwrap_err().what, What::UnknownIpVersion(5));
         let e = decode(linktype::ETHERNET, &[0; 13]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "ethernet at offset 0: truncated: need 14 bytes, have 13"
-        );
+        assert_eq!(e.to_string(), "ethernet at offset 0: truncated: need 14 bytes, have 13");
     }
 }

@@ -85,11 +85,7 @@ mod tests {
             ([0, 0, 0, 30], Family::Ipv6),
             ([7, 0, 0, 0], Family::Other(7)),
         ] {
-            assert_eq!(
-                Packet::new_checked(&bytes[..]).unwrap().family(),
-                fam,
-                "{bytes:?}"
-            );
+            assert_eq!(Packet::new_checked(&bytes[..]).unwrap().family(), fam, "{bytes:?}");
         }
         assert!(Packet::new_checked(&[2u8, 0, 0][..]).is_err());
     }

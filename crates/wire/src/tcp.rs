@@ -137,10 +137,7 @@ impl Opts {
         // of an established connection with timestamps on.
         if let Some((&[1, 1, 8, 10], rest)) = data.split_first_chunk::<4>() {
             if rest.len() == 8 {
-                return Opts {
-                    ts: Some((be32(rest, 0), be32(rest, 4))),
-                    ..Opts::default()
-                };
+                return Opts { ts: Some((be32(rest, 0), be32(rest, 4))), ..Opts::default() };
             }
         }
         let mut o = Opts::default();
@@ -302,10 +299,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DecodeError::new(
                 Layer::Tcp,
                 field::OFF,
-                What::HeaderLenBeyondData {
-                    len: hl,
-                    have: b.len(),
-                },
+                What::HeaderLenBeyondData { len: hl, have: b.len() },
             ));
         }
         Ok(Packet { buffer })
@@ -388,15 +382,11 @@ impl<'a> Repr<'a> {
     /// Parses a checked segment, verifying its checksum and option list.
     pub fn parse(p: &Packet<&'a [u8]>, src: &IpAddr, dst: &IpAddr) -> Result<Repr<'a>, ReprError> {
         if !p.verify_checksum(src, dst) {
-            return Err(ReprError::Checksum {
-                found: p.checksum(),
-            });
+            return Err(ReprError::Checksum { found: p.checksum() });
         }
         let opts = p.options();
         if opts.malformed {
-            return Err(ReprError::Options {
-                at: opts.malformed_at,
-            });
+            return Err(ReprError::Options { at: opts.malformed_at });
         }
         let b: &'a [u8] = p.buffer;
         Ok(Repr {
@@ -434,8 +424,7 @@ impl<'a> Repr<'a> {
         put16(out, field::WINDOW, self.window);
         put16(out, field::CHECKSUM, 0);
         put16(out, field::URGENT, self.urgent);
-        self.opts
-            .emit(out.get_mut(MIN_HEADER_LEN..hl).unwrap_or(&mut []));
+        self.opts.emit(out.get_mut(MIN_HEADER_LEN..hl).unwrap_or(&mut []));
         put_slice(out, hl, self.payload);
         let c = checksum::compute_l4(src, dst, 6, out);
         put16(out, field::CHECKSUM, c);
@@ -505,10 +494,7 @@ mod tests {
         // a flipped bit fails the checksum
         buf[30] ^= 1;
         let p = Packet::new_checked(&buf[..]).unwrap();
-        assert!(matches!(
-            Repr::parse(&p, &src, &dst),
-            Err(ReprError::Checksum { .. })
-        ));
+        assert!(matches!(Repr::parse(&p, &src, &dst), Err(ReprError::Checksum { .. })));
         assert!(r.emit(&mut [0u8; 10], &src, &dst).is_none());
     }
 

@@ -32,11 +32,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         let len = be16(b, 4);
         if usize::from(len) < HEADER_LEN {
-            return Err(DecodeError::new(
-                Layer::Udp,
-                4,
-                What::UdpLenTooSmall { len },
-            ));
+            return Err(DecodeError::new(Layer::Udp, 4, What::UdpLenTooSmall { len }));
         }
         Ok(Packet { buffer })
     }
@@ -94,16 +90,11 @@ impl<'a> Repr<'a> {
     pub fn parse(p: &Packet<&'a [u8]>, src: &IpAddr, dst: &IpAddr) -> Result<Repr<'a>, ReprError> {
         let b: &'a [u8] = p.buffer;
         if usize::from(p.len()) > b.len() {
-            return Err(ReprError::Truncated {
-                len: p.len(),
-                have: b.len(),
-            });
+            return Err(ReprError::Truncated { len: p.len(), have: b.len() });
         }
         let skip = p.checksum() == 0 && src.is_ipv4();
         if !skip && !p.verify_checksum(src, dst) {
-            return Err(ReprError::Checksum {
-                found: p.checksum(),
-            });
+            return Err(ReprError::Checksum { found: p.checksum() });
         }
         Ok(Repr {
             src_port: p.src_port(),
@@ -143,11 +134,7 @@ mod tests {
         for (s, d) in [("192.0.2.1", "192.0.2.2"), ("fd00::1", "fd00::2")] {
             let src: IpAddr = s.parse().unwrap();
             let dst: IpAddr = d.parse().unwrap();
-            let r = Repr {
-                src_port: 53,
-                dst_port: 40000,
-                payload: b"\x12\x34query",
-            };
+            let r = Repr { src_port: 53, dst_port: 40000, payload: b"\x12\x34query" };
             let mut buf = [0u8; 64];
             let n = r.emit(&mut buf, &src, &dst).unwrap();
             let p = Packet::new_checked(&buf[..n]).unwrap();

@@ -33,25 +33,16 @@ fn sack_four_blocks() {
     // (tshark: SLE=1 SRE=16 SLE=256 SRE=4096 SLE=65536 SRE=1048576 SLE=16777216 SRE=268435456).
     let r = frame(&shared("tcp/zeek__option-sack.pcap"), 4);
     let d = decode(r.link, &r.data).unwrap();
-    let Transport::Tcp(s) = d.transport else {
-        panic!("{:?}", d.transport)
-    };
+    let Transport::Tcp(s) = d.transport else { panic!("{:?}", d.transport) };
     assert_eq!(
         s.opts.sack_blocks(),
-        &[
-            (1, 16),
-            (256, 4096),
-            (65536, 1048576),
-            (16777216, 268435456)
-        ]
+        &[(1, 16), (256, 4096), (65536, 1048576), (16777216, 268435456)]
     );
     assert!(!s.opts.malformed);
     // frames 1..3 carry 1, 2, 3 blocks
     for n in 1..=3u64 {
         let r = frame(&shared("tcp/zeek__option-sack.pcap"), n);
-        let Transport::Tcp(s) = decode(r.link, &r.data).unwrap().transport else {
-            panic!()
-        };
+        let Transport::Tcp(s) = decode(r.link, &r.data).unwrap().transport else { panic!() };
         assert_eq!(s.opts.sack_len as u64, n);
     }
 }
@@ -64,14 +55,9 @@ fn snaplen_cut_inside_options() {
     assert!(r.data.len() < r.orig_len as usize);
     let d = decode_frame(r.link, &r.data, r.orig_len).unwrap();
     let ip = *d.net.ip().unwrap();
-    let Transport::Tcp(s) = d.transport else {
-        panic!("{:?}", d.transport)
-    };
+    let Transport::Tcp(s) = d.transport else { panic!("{:?}", d.transport) };
     assert!(s.header_cut);
-    assert_eq!(
-        (s.opts.mss, s.opts.sack_permitted, s.opts.malformed),
-        (Some(1460), true, false)
-    );
+    assert_eq!((s.opts.mss, s.opts.sack_permitted, s.opts.malformed), (Some(1460), true, false));
     assert_eq!(s.sport, 60827);
     assert_eq!(s.checksum_ok(&ip), None);
     // tcp/zeek__ctu-64702-888.pcap frame 3: a 60-byte frame with 6 bytes of Ethernet padding
@@ -80,9 +66,7 @@ fn snaplen_cut_inside_options() {
     assert_eq!(r.data.len(), 60);
     let d = decode(r.link, &r.data).unwrap();
     let ip = *d.net.ip().unwrap();
-    let Transport::Tcp(s) = d.transport else {
-        panic!()
-    };
+    let Transport::Tcp(s) = d.transport else { panic!() };
     assert_eq!((s.payload.len(), s.payload_wire_len), (0, 0));
     assert_eq!(s.checksum_ok(&ip), Some(true));
 }
@@ -90,10 +74,7 @@ fn snaplen_cut_inside_options() {
 #[test]
 fn vlan_tagged_real_frame_and_synthetic_qinq() {
     // dcerpc/dcerpc-request-http-response__input.pcap frame 1: 802.1Q tag, VLAN 6 (tshark).
-    let r = frame(
-        &shared("dcerpc/dcerpc-request-http-response__input.pcap"),
-        1,
-    );
+    let r = frame(&shared("dcerpc/dcerpc-request-http-response__input.pcap"), 1);
     let d = decode(r.link, &r.data).unwrap();
     assert_eq!((d.vlans, d.vlan_id), (1, Some(6)));
     assert!(matches!(d.transport, Transport::Tcp(_)));
@@ -120,12 +101,7 @@ fn same_ip_packet_under_every_link_type() {
         cases.push((linktype::NULL, [&af[..], ip].concat()));
         cases.push((linktype::LOOP, [&af[..], ip].concat()));
     }
-    for l in [
-        linktype::RAW,
-        linktype::IPV4,
-        linktype::RAW_DLT12,
-        linktype::RAW_DLT14,
-    ] {
+    for l in [linktype::RAW, linktype::IPV4, linktype::RAW_DLT12, linktype::RAW_DLT14] {
         cases.push((l, ip.to_vec()));
     }
     let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 8, 0];
@@ -138,10 +114,7 @@ fn same_ip_packet_under_every_link_type() {
         let d = decode(*l, bytes).unwrap_or_else(|e| panic!("link {l}: {e}"));
         assert_eq!(d.transport, want.transport, "link {l}");
         let (a, b) = (d.net.ip().unwrap(), want.net.ip().unwrap());
-        assert_eq!(
-            (a.src, a.dst, a.proto, a.ident),
-            (b.src, b.dst, b.proto, b.ident)
-        );
+        assert_eq!((a.src, a.dst, a.proto, a.ident), (b.src, b.dst, b.proto, b.ident));
     }
     // IPv6 under null with the three BSD AF_INET6 values, both byte orders:
     // tests/data/cooked-v1.pcap frame 13 (SYN over ::1) re-framed.
@@ -151,25 +124,13 @@ fn same_ip_packet_under_every_link_type() {
     for af in [24u32, 28, 30] {
         for hdr in [af.to_le_bytes(), af.to_be_bytes()] {
             let b = [&hdr[..], &r6.data[16..]].concat();
-            assert_eq!(
-                decode(linktype::NULL, &b).unwrap().transport,
-                want6.transport
-            );
+            assert_eq!(decode(linktype::NULL, &b).unwrap().transport, want6.transport);
         }
     }
-    assert_eq!(
-        decode(linktype::IPV6, &r6.data[16..]).unwrap().transport,
-        want6.transport
-    );
+    assert_eq!(decode(linktype::IPV6, &r6.data[16..]).unwrap().transport, want6.transport);
     let e = decode(linktype::NULL, &[[7u8, 0, 0, 0].as_slice(), ip].concat()).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "null/loopback at offset 0: unknown address family 0x7"
-    );
-    assert_eq!(
-        decode(147, ip).unwrap_err().what,
-        What::UnknownLinkType(147)
-    );
+    assert_eq!(e.to_string(), "null/loopback at offset 0: unknown address family 0x7");
+    assert_eq!(decode(147, ip).unwrap_err().what, What::UnknownLinkType(147));
 }
 
 #[test]
@@ -183,10 +144,7 @@ fn cooked_v1_and_v2_agree() {
     assert_eq!(a.len(), b.len());
     let mut tcp = 0;
     for (x, y) in a.iter().zip(&b) {
-        let (dx, dy) = (
-            decode(x.link, &x.data).unwrap(),
-            decode(y.link, &y.data).unwrap(),
-        );
+        let (dx, dy) = (decode(x.link, &x.data).unwrap(), decode(y.link, &y.data).unwrap());
         assert_eq!(dx.transport, dy.transport, "frame {}", x.number);
         tcp += matches!(dx.transport, Transport::Tcp(_)) as usize;
     }
@@ -203,49 +161,30 @@ fn icmp_errors_quote_the_offending_packet() {
     let rows = tshark_fields(
         &path,
         "icmp.type == 3 || icmpv6.type == 1",
-        &[
-            "icmp.type",
-            "icmp.code",
-            "icmpv6.type",
-            "icmpv6.code",
-            "udp.srcport",
-            "udp.dstport",
-        ],
+        &["icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "udp.srcport", "udp.dstport"],
     );
     assert_eq!(rows.len(), 2);
     for (n, f) in rows {
         let r = frame(&path, n);
         let d = decode(r.link, &r.data).unwrap();
-        let Transport::Icmp(m) = d.transport else {
-            panic!("{:?}", d.transport)
-        };
+        let Transport::Icmp(m) = d.transport else { panic!("{:?}", d.transport) };
         let (t, c) = if m.v6 { (&f[2], &f[3]) } else { (&f[0], &f[1]) };
-        assert_eq!(
-            (m.icmp_type.to_string(), m.code.to_string()),
-            (t.clone(), c.clone())
-        );
+        assert_eq!((m.icmp_type.to_string(), m.code.to_string()), (t.clone(), c.clone()));
         assert!(m.is_error() && !m.admin_prohibited());
         let q = m.quoted.expect("quoted packet");
         let ip = d.net.ip().unwrap();
         assert_eq!((q.src, q.dst, q.proto), (ip.dst, ip.src, 17));
-        assert_eq!(
-            q.ports,
-            Some((f[4].parse().unwrap(), f[5].parse().unwrap()))
-        );
+        assert_eq!(q.ports, Some((f[4].parse().unwrap(), f[5].parse().unwrap())));
     }
     // tests/data/cooked-v1.pcap frame 26: ICMP port unreachable over loopback, quoting
     // 127.0.0.1 -> 127.0.0.1 UDP port 18475 (make-cooked.sh sends to that port).
     let r = frame(&data("cooked-v1.pcap"), 26);
-    let Transport::Icmp(m) = decode(r.link, &r.data).unwrap().transport else {
-        panic!()
-    };
+    let Transport::Icmp(m) = decode(r.link, &r.data).unwrap().transport else { panic!() };
     assert_eq!(m.quoted.unwrap().ports.unwrap().1, 18475);
     // tcp/zeek__timeout-with-pings.pcap frames 4, 5: raw-IP echo request / reply.
     for (n, ty) in [(4, 8u8), (5, 0)] {
         let r = frame(&shared("tcp/zeek__timeout-with-pings.pcap"), n);
-        let Transport::Icmp(m) = decode(r.link, &r.data).unwrap().transport else {
-            panic!()
-        };
+        let Transport::Icmp(m) = decode(r.link, &r.data).unwrap().transport else { panic!() };
         assert_eq!((m.icmp_type, m.quoted, m.mtu), (ty, None, None));
     }
 }
@@ -259,15 +198,11 @@ fn icmp_admin_prohibited_and_mtu_from_real_header() {
     let icmp_at = 14 + 20;
     let mut b = r.data.clone();
     b[icmp_at + 1] = 13;
-    let Transport::Icmp(m) = decode(r.link, &b).unwrap().transport else {
-        panic!()
-    };
+    let Transport::Icmp(m) = decode(r.link, &b).unwrap().transport else { panic!() };
     assert!(m.admin_prohibited());
     b[icmp_at + 1] = 4;
     b[icmp_at + 6..icmp_at + 8].copy_from_slice(&1400u16.to_be_bytes());
-    let Transport::Icmp(m) = decode(r.link, &b).unwrap().transport else {
-        panic!()
-    };
+    let Transport::Icmp(m) = decode(r.link, &b).unwrap().transport else { panic!() };
     assert_eq!(m.mtu, Some(1400));
     assert!(m.quoted.unwrap().ports.is_some());
 }
@@ -344,10 +279,7 @@ fn reassembly_matches_tshark_lengths() {
     assert_eq!(got, want);
     assert_eq!(kinds, (2, 8));
     let s = r.stats();
-    assert_eq!(
-        (s.completed, s.in_progress, s.bytes_in_use, s.overlaps),
-        (10, 0, 0, 0)
-    );
+    assert_eq!((s.completed, s.in_progress, s.bytes_in_use, s.overlaps), (10, 0, 0, 0));
 }
 
 #[test]
@@ -392,9 +324,7 @@ fn ipv6_hop_by_hop_real() {
     let d = decode(r.link, &r.data).unwrap();
     let Net::Ipv6(ip) = d.net else { panic!() };
     assert_eq!((ip.proto, ip.header.len()), (58, 48));
-    let Transport::Icmp(m) = d.transport else {
-        panic!()
-    };
+    let Transport::Icmp(m) = d.transport else { panic!() };
     assert_eq!((m.v6, m.icmp_type), (true, 143));
 }
 
@@ -417,23 +347,13 @@ fn error_messages_say_layer_offset_and_what() {
     let mut b = r.data.clone();
     b[14 + 20 + 12] = 0x40; // TCP data offset 4
     let d = decode(r.link, &b).unwrap();
-    let Transport::Malformed {
-        proto: 6, error, ..
-    } = d.transport
-    else {
+    let Transport::Malformed { proto: 6, error, .. } = d.transport else {
         panic!("{:?}", d.transport)
     };
-    assert_eq!(
-        error.to_string(),
-        "tcp at offset 46: header length 4 words < 5"
-    );
+    assert_eq!(error.to_string(), "tcp at offset 46: header length 4 words < 5");
     assert_eq!(
         decode(r.link, &r.data[..20]).unwrap_err(),
-        DecodeError {
-            layer: Layer::Ipv4,
-            offset: 14,
-            what: What::Truncated { need: 20, have: 6 }
-        }
+        DecodeError { layer: Layer::Ipv4, offset: 14, what: What::Truncated { need: 20, have: 6 } }
     );
     let mut b = r.data.clone();
     b[14] = 0x65;
@@ -450,9 +370,7 @@ fn tso_zero_total_length() {
     // payload = captured bytes.
     let r = frame(&shared("tcp/zeek__options.pcap"), 4);
     let d0 = decode(r.link, &r.data).unwrap();
-    let Transport::Tcp(s0) = d0.transport else {
-        panic!()
-    };
+    let Transport::Tcp(s0) = d0.transport else { panic!() };
     assert_eq!(s0.checksum_ok(d0.net.ip().unwrap()), Some(true));
     let mut b = r.data.clone();
     b[14 + 2] = 0;
@@ -460,16 +378,11 @@ fn tso_zero_total_length() {
     let d = decode(r.link, &b).unwrap();
     let ip = d.net.ip().unwrap();
     assert!(ip.total_len_zero);
-    let Transport::Tcp(s) = d.transport else {
-        panic!()
-    };
+    let Transport::Tcp(s) = d.transport else { panic!() };
     // This frame carries 4 bytes after the IP packet (FCS): with no IP length they cannot
     // be told apart from payload, so the payload is everything captured.
     assert_eq!(&s.payload[..s0.payload.len()], s0.payload);
-    assert_eq!(
-        s.payload.len(),
-        r.data.len() - 14 - 20 - usize::from(s.header_len)
-    );
+    assert_eq!(s.payload.len(), r.data.len() - 14 - 20 - usize::from(s.header_len));
     assert_eq!(s.payload_wire_len as usize, s.payload.len());
     assert_eq!(s.checksum_ok(ip), None);
 }
@@ -483,13 +396,10 @@ fn reprs_round_trip_real_packets() {
     // they are not used here.) tests/data/frags.pcap frames 32-34's reassembled UDP
     // datagram emits byte-identical.
     let mut n_tcp = 0;
-    let recs: Vec<Rec> = [
-        shared("tcp/zeek__options.pcap"),
-        shared("tcp/zeek__ctu-64702-888.pcap"),
-    ]
-    .iter()
-    .flat_map(|f| read_records(f))
-    .collect();
+    let recs: Vec<Rec> = [shared("tcp/zeek__options.pcap"), shared("tcp/zeek__ctu-64702-888.pcap")]
+        .iter()
+        .flat_map(|f| read_records(f))
+        .collect();
     for rec in recs {
         let ipb = &rec.data[14..];
         if ipb[0] >> 4 != 4 {
@@ -521,19 +431,14 @@ fn reprs_round_trip_real_packets() {
     // UDP: reassemble frames 32-34 of frags.pcap, then parse/emit the datagram.
     let mut r = Reassembler::default();
     let mut dgram = None;
-    for rec in read_records(&data("frags.pcap"))
-        .into_iter()
-        .filter(|r| (32..=34).contains(&r.number))
+    for rec in
+        read_records(&data("frags.pcap")).into_iter().filter(|r| (32..=34).contains(&r.number))
     {
         let d = decode(rec.link, &rec.data).unwrap();
         let ip = d.net.ip().unwrap();
-        let Transport::Fragment { payload, .. } = d.transport else {
-            panic!()
-        };
+        let Transport::Fragment { payload, .. } = d.transport else { panic!() };
         let f = ip.fragment.unwrap();
-        dgram = r
-            .push(ip.frag_key(), f.offset, f.more, payload, 0)
-            .or(dgram);
+        dgram = r.push(ip.frag_key(), f.offset, f.more, payload, 0).or(dgram);
     }
     let dg = dgram.unwrap();
     let (src, dst) = (dg.key.src, dg.key.dst);
@@ -604,10 +509,7 @@ fn garbage_never_panics() {
         x
     };
     let real = read_records(&data("frags.pcap"));
-    let mut r = Reassembler::new(Limits {
-        max_bytes: 1 << 20,
-        ..Limits::default()
-    });
+    let mut r = Reassembler::new(Limits { max_bytes: 1 << 20, ..Limits::default() });
     for i in 0..60_000u64 {
         let mut b: Vec<u8> = if i % 2 == 0 {
             let len = (next() % 200) as usize;

@@ -76,13 +76,11 @@ fn check_file(path: &Path) -> Tally {
     let mut seen_udp = HashSet::new();
     for (n, f) in &rows {
         let Some(d) = ours.get(n) else {
-            t.mismatches
-                .push(format!("{name} #{n}: tshark decodes, we failed"));
+            t.mismatches.push(format!("{name} #{n}: tshark decodes, we failed"));
             continue;
         };
         let Some(ip) = d.net.ip() else {
-            t.mismatches
-                .push(format!("{name} #{n}: tshark IP, we {:?}", d.net));
+            t.mismatches.push(format!("{name} #{n}: tshark IP, we {:?}", d.net));
             continue;
         };
         if matches!(d.transport, Transport::Fragment { .. }) && ip.fragment.is_some() {
@@ -93,15 +91,10 @@ fn check_file(path: &Path) -> Tally {
         let is_icmp = !f[19].is_empty() || !f[21].is_empty();
         if is_icmp {
             let Transport::Icmp(m) = &d.transport else {
-                t.mismatches
-                    .push(format!("{name} #{n}: tshark icmp, we {:?}", d.transport));
+                t.mismatches.push(format!("{name} #{n}: tshark icmp, we {:?}", d.transport));
                 continue;
             };
-            let (ty, code) = if m.v6 {
-                (&f[21], &f[22])
-            } else {
-                (&f[19], &f[20])
-            };
+            let (ty, code) = if m.v6 { (&f[21], &f[22]) } else { (&f[19], &f[20]) };
             let mine = (
                 ip.src.to_string(),
                 ip.dst.to_string(),
@@ -110,8 +103,7 @@ fn check_file(path: &Path) -> Tally {
             );
             let theirs = (src, dst, ty.clone(), code.clone());
             if mine != theirs {
-                t.mismatches
-                    .push(format!("{name} #{n}: icmp ours {mine:?} tshark {theirs:?}"));
+                t.mismatches.push(format!("{name} #{n}: icmp ours {mine:?} tshark {theirs:?}"));
             }
             // Quoted transport ports: tshark's first TCP/UDP port fields are the quoted ones.
             let tp = if !f[4].is_empty() {
@@ -122,14 +114,10 @@ fn check_file(path: &Path) -> Tally {
                 None
             };
             if let Some((a, b)) = tp {
-                let q = m
-                    .quoted
-                    .and_then(|q| q.ports)
-                    .map(|(x, y)| (x.to_string(), y.to_string()));
+                let q = m.quoted.and_then(|q| q.ports).map(|(x, y)| (x.to_string(), y.to_string()));
                 if q != Some((a.clone(), b.clone())) {
-                    t.mismatches.push(format!(
-                        "{name} #{n}: quoted ports ours {q:?} tshark {a}/{b}"
-                    ));
+                    t.mismatches
+                        .push(format!("{name} #{n}: quoted ports ours {q:?} tshark {a}/{b}"));
                 }
                 t.icmp_quotes_compared += 1;
             }
@@ -139,8 +127,7 @@ fn check_file(path: &Path) -> Tally {
         if !f[4].is_empty() {
             seen_tcp.insert(*n);
             let Transport::Tcp(seg) = &d.transport else {
-                t.mismatches
-                    .push(format!("{name} #{n}: tshark tcp, we {:?}", d.transport));
+                t.mismatches.push(format!("{name} #{n}: tshark tcp, we {:?}", d.transport));
                 continue;
             };
             let mine = vec![
@@ -177,15 +164,13 @@ fn check_file(path: &Path) -> Tally {
                 f[15].clone(),
             ];
             if mine != theirs {
-                t.mismatches
-                    .push(format!("{name} #{n}: tcp ours {mine:?} tshark {theirs:?}"));
+                t.mismatches.push(format!("{name} #{n}: tcp ours {mine:?} tshark {theirs:?}"));
             }
             t.tcp_compared += 1;
         } else if !f[16].is_empty() {
             seen_udp.insert(*n);
             let Transport::Udp(u) = &d.transport else {
-                t.mismatches
-                    .push(format!("{name} #{n}: tshark udp, we {:?}", d.transport));
+                t.mismatches.push(format!("{name} #{n}: tshark udp, we {:?}", d.transport));
                 continue;
             };
             let mine = vec![
@@ -197,20 +182,19 @@ fn check_file(path: &Path) -> Tally {
             ];
             let theirs = vec![src, dst, f[16].clone(), f[17].clone(), f[18].clone()];
             if mine != theirs {
-                t.mismatches
-                    .push(format!("{name} #{n}: udp ours {mine:?} tshark {theirs:?}"));
+                t.mismatches.push(format!("{name} #{n}: udp ours {mine:?} tshark {theirs:?}"));
             }
             t.udp_compared += 1;
         }
     }
     for (n, d) in &ours {
         match d.transport {
-            Transport::Tcp(_) if !seen_tcp.contains(n) => t
-                .mismatches
-                .push(format!("{name} #{n}: we decode TCP, tshark does not")),
-            Transport::Udp(_) if !seen_udp.contains(n) => t
-                .mismatches
-                .push(format!("{name} #{n}: we decode UDP, tshark does not")),
+            Transport::Tcp(_) if !seen_tcp.contains(n) => {
+                t.mismatches.push(format!("{name} #{n}: we decode TCP, tshark does not"))
+            }
+            Transport::Udp(_) if !seen_udp.contains(n) => {
+                t.mismatches.push(format!("{name} #{n}: we decode UDP, tshark does not"))
+            }
             _ => {}
         }
     }
@@ -252,19 +236,8 @@ fn tcp_udp_icmp_fields_match_tshark_on_every_capture() {
         eprintln!("{m}");
     }
     assert!(t.mismatches.is_empty(), "{} mismatches", t.mismatches.len());
-    assert!(
-        t.tcp_compared > 4_000,
-        "too few TCP packets compared: {}",
-        t.tcp_compared
-    );
-    assert!(
-        t.udp_compared > 10,
-        "too few UDP packets compared: {}",
-        t.udp_compared
-    );
+    assert!(t.tcp_compared > 4_000, "too few TCP packets compared: {}", t.tcp_compared);
+    assert!(t.udp_compared > 10, "too few UDP packets compared: {}", t.udp_compared);
     assert!(t.icmp_compared > 10 && t.icmp_quotes_compared >= 3, "{t:?}");
-    assert!(
-        t.reassembled_by_tshark >= 10,
-        "frags.pcap completes 10 datagrams: {t:?}"
-    );
+    assert!(t.reassembled_by_tshark >= 10, "frags.pcap completes 10 datagrams: {t:?}");
 }

@@ -21,11 +21,27 @@ pub struct Tee {
 }
 
 impl tracehound_flows::StreamHandler for Tee {
-    fn tcp_data(&mut self, f: &tracehound_flows::FlowInfo, d: tracehound_flows::Dir, o: u64, data: &[u8], n: u64, ts: tracehound_flows::Timestamp) {
+    fn tcp_data(
+        &mut self,
+        f: &tracehound_flows::FlowInfo,
+        d: tracehound_flows::Dir,
+        o: u64,
+        data: &[u8],
+        n: u64,
+        ts: tracehound_flows::Timestamp,
+    ) {
         self.apps.tcp_data(f, d, o, data, n, ts);
         self.rpc.tcp_data(f, d, o, data, n, ts);
     }
-    fn tcp_gap(&mut self, f: &tracehound_flows::FlowInfo, d: tracehound_flows::Dir, o: u64, l: u64, n: u64, ts: tracehound_flows::Timestamp) {
+    fn tcp_gap(
+        &mut self,
+        f: &tracehound_flows::FlowInfo,
+        d: tracehound_flows::Dir,
+        o: u64,
+        l: u64,
+        n: u64,
+        ts: tracehound_flows::Timestamp,
+    ) {
         self.apps.tcp_gap(f, d, o, l, n, ts);
         self.rpc.tcp_gap(f, d, o, l, n, ts);
     }
@@ -33,7 +49,14 @@ impl tracehound_flows::StreamHandler for Tee {
         self.apps.tcp_end(f, ts);
         self.rpc.tcp_end(f, ts);
     }
-    fn udp(&mut self, f: &tracehound_flows::FlowInfo, d: tracehound_flows::Dir, data: &[u8], n: u64, ts: tracehound_flows::Timestamp) {
+    fn udp(
+        &mut self,
+        f: &tracehound_flows::FlowInfo,
+        d: tracehound_flows::Dir,
+        data: &[u8],
+        n: u64,
+        ts: tracehound_flows::Timestamp,
+    ) {
         self.apps.udp(f, d, data, n, ts);
         self.rpc.udp(f, d, data, n, ts);
     }
@@ -49,7 +72,10 @@ pub struct All {
 pub fn run_all(path: &Path) -> All {
     let mut r = CaptureReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut pass = Pass::new(Config::default());
-    let mut h = Tee { apps: AppAnalyzer::new(AppConfig::default()), rpc: tracehound_rpc::RpcAnalyzer::new(Default::default()) };
+    let mut h = Tee {
+        apps: AppAnalyzer::new(AppConfig::default()),
+        rpc: tracehound_rpc::RpcAnalyzer::new(Default::default()),
+    };
     let mut convs = Vec::new();
     while let Some(f) = r.next_frame().unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
         pass.frame(&f, &mut h);
@@ -84,9 +110,27 @@ pub fn tshark(path: &Path, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<Strin
 }
 
 /// [`tshark`] with extra arguments (e.g. `-d tcp.port==80,tls`).
-pub fn tshark_with(path: &Path, extra: &[&str], filter: &str, fields: &[&str]) -> Vec<(u64, Vec<String>)> {
+pub fn tshark_with(
+    path: &Path,
+    extra: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> Vec<(u64, Vec<String>)> {
     let mut c = Command::new("tshark");
-    c.arg("-r").arg(path).args(extra).args(["-Y", filter, "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]);
+    c.arg("-r").arg(path).args(extra).args([
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+        "-e",
+        "frame.number",
+    ]);
     for f in fields {
         c.args(["-e", f]);
     }

@@ -11,10 +11,7 @@ use tracehound_capture::{CaptureError, CaptureReader, CaptureStats, LinkType};
 
 /// /work/shared/captures (provenance in its SOURCES.md). Missing = test failure.
 pub fn shared_dir() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
     assert!(p.is_dir(), "shared captures missing at {}", p.display());
     p
 }
@@ -38,10 +35,7 @@ pub fn all_shared_captures() -> Vec<PathBuf> {
             let p = e.expect("dir entry").path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng")
-            ) {
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")) {
                 out.push(p);
             }
         }

@@ -100,7 +100,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 ff.rpc.calls.len()
             );
             for r in rule_times {
-                eprintln!("tracehound: timings:   rule {:<26} {:.3} s, {} findings", r.rule, r.seconds, r.findings);
+                eprintln!(
+                    "tracehound: timings:   rule {:<26} {:.3} s, {} findings",
+                    r.rule, r.seconds, r.findings
+                );
             }
         }
         names.push(ff.run.name.clone());

@@ -70,8 +70,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut out = BufWriter::new(stdout.lock());
     let style = Style::for_stdout();
     let keep = |c: &Conversation| {
-        (a.host.is_empty() || a.host.iter().any(|h| *h == c.info.orig.ip() || *h == c.info.resp.ip()))
-            && (a.port.is_empty() || a.port.iter().any(|p| *p == c.info.orig.port() || *p == c.info.resp.port()))
+        (a.host.is_empty()
+            || a.host.iter().any(|h| *h == c.info.orig.ip() || *h == c.info.resp.ip()))
+            && (a.port.is_empty()
+                || a.port.iter().any(|p| *p == c.info.orig.port() || *p == c.info.resp.port()))
             && match a.proto.as_deref() {
                 Some("tcp") => c.info.proto == Proto::Tcp,
                 Some("udp") => c.info.proto == Proto::Udp,
@@ -127,7 +129,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             }
         } else {
             if several {
-                writeln!(out, "{}", style.paint(tracehound_report::style::Tone::Bold, &format!("== {}", run.name)))?;
+                writeln!(
+                    out,
+                    "{}",
+                    style.paint(tracehound_report::style::Tone::Bold, &format!("== {}", run.name))
+                )?;
             }
             let refs: Vec<&Conversation> = best.iter().collect();
             if refs.is_empty() {

@@ -15,7 +15,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     match tracehound_probe::run(&a.args, &mut out) {
         Ok(code) => Ok(code.clamp(0, 255) as u8),
         // A closed pipe (`| head`) is not an error.
-        Err(ProbeError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::OK),
+        Err(ProbeError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(crate::exit::OK)
+        }
         Err(e @ ProbeError::Args(_)) => {
             eprintln!("tracehound: portqry: {e} (tracehound portqry -? lists the switches)");
             Ok(crate::exit::USAGE)

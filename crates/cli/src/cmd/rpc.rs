@@ -55,7 +55,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             for c in cs {
                 if json_calls {
                     if err.is_none() {
-                        if let Err(e) = serde_json::to_writer(&mut out, c).map_err(io::Error::from).and_then(|_| writeln!(out)) {
+                        if let Err(e) = serde_json::to_writer(&mut out, c)
+                            .map_err(io::Error::from)
+                            .and_then(|_| writeln!(out))
+                        {
                             err = Some(e);
                         }
                     }
@@ -117,10 +120,17 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         }
         out.flush()?;
         for i in ff.rpc.issues.iter().take(5) {
-            eprintln!("tracehound: {}: frame {}: {} → {}: {}", ff.run.name, i.frame, i.src, i.dst, i.what);
+            eprintln!(
+                "tracehound: {}: frame {}: {} → {}: {}",
+                ff.run.name, i.frame, i.src, i.dst, i.what
+            );
         }
         if ff.rpc.issues.len() > 5 {
-            eprintln!("tracehound: {}: {} more DCE/RPC decoding notes (see --json of analyze)", ff.run.name, ff.rpc.issues.len() - 5);
+            eprintln!(
+                "tracehound: {}: {} more DCE/RPC decoding notes (see --json of analyze)",
+                ff.run.name,
+                ff.rpc.issues.len() - 5
+            );
         }
         warn_run(&ff.run);
         if ff.run.damage.is_some() && code == exit::OK {

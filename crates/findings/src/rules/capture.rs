@@ -23,7 +23,8 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
     }
     let bad: u64 = convs.iter().map(|c| c.bad_checksums).sum();
     let zero: u64 = convs.iter().map(|c| c.zero_ip_len).sum();
-    let big = convs.iter().map(|c| c.dirs[0].max_segment.max(c.dirs[1].max_segment)).max().unwrap_or(0);
+    let big =
+        convs.iter().map(|c| c.dirs[0].max_segment.max(c.dirs[1].max_segment)).max().unwrap_or(0);
     let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
     for c in convs.iter().take(8) {
         ev.flows.push(FlowRef::of(c));
@@ -73,7 +74,12 @@ fn duplicates(f: &Facts, out: &mut Vec<Finding>) {
     for c in convs.iter().take(8) {
         ev.flows.push(FlowRef::of(c));
         ev.add_frames([c.first_frame]);
-        ev.line(format!("{}: {} of {} packets are exact copies of the one before", FlowRef::of(c), c.duplicate_packets, c.packets()));
+        ev.line(format!(
+            "{}: {} of {} packets are exact copies of the one before",
+            FlowRef::of(c),
+            c.duplicate_packets,
+            c.packets()
+        ));
     }
     ev.value("duplicate_packets", dup);
     ev.finish();
@@ -93,7 +99,8 @@ they are not."
 }
 
 fn missed(f: &Facts, out: &mut Vec<Finding>) {
-    let convs: Vec<_> = f.conversations.iter().filter(|c| c.flag(TcpFlag::AckLostSegment) > 0).collect();
+    let convs: Vec<_> =
+        f.conversations.iter().filter(|c| c.flag(TcpFlag::AckLostSegment) > 0).collect();
     let n: u64 = convs.iter().map(|c| c.flag(TcpFlag::AckLostSegment)).sum();
     if n == 0 {
         return;
@@ -101,9 +108,19 @@ fn missed(f: &Facts, out: &mut Vec<Finding>) {
     let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
     for c in convs.iter().take(8) {
         ev.flows.push(FlowRef::of(c));
-        let fr: Vec<u64> = c.events.iter().filter(|e| e.flag == TcpFlag::AckLostSegment).map(|e| e.frame).collect();
+        let fr: Vec<u64> = c
+            .events
+            .iter()
+            .filter(|e| e.flag == TcpFlag::AckLostSegment)
+            .map(|e| e.frame)
+            .collect();
         ev.add_frames(fr.iter().copied().take(5));
-        ev.line(format!("{}: {} ACKs of data the capture never saw (frames {})", FlowRef::of(c), fr.len(), fr.iter().take(5).map(|x| x.to_string()).collect::<Vec<_>>().join(", ")));
+        ev.line(format!(
+            "{}: {} ACKs of data the capture never saw (frames {})",
+            FlowRef::of(c),
+            fr.len(),
+            fr.iter().take(5).map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        ));
     }
     ev.value("acked_unseen", n);
     ev.finish();

@@ -34,7 +34,8 @@ fn failure(q: &DnsQuery) -> Option<&'static str> {
 }
 
 pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
-    let failed: Vec<(&DnsQuery, &'static str)> = facts.apps.dns.iter().filter_map(|q| failure(q).map(|w| (q, w))).collect();
+    let failed: Vec<(&DnsQuery, &'static str)> =
+        facts.apps.dns.iter().filter_map(|q| failure(q).map(|w| (q, w))).collect();
     if failed.is_empty() {
         return;
     }
@@ -58,11 +59,22 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         if flows.insert((q.client.to_string(), q.server.to_string())) && ev.flows.len() < 20 {
             ev.flows.push(FlowRef::new(q.transport, q.client, q.server));
         }
-        ev.add_frames(q.query_frame.into_iter().chain(q.retransmit_frames.iter().copied()).chain(q.response_frame));
+        ev.add_frames(
+            q.query_frame
+                .into_iter()
+                .chain(q.retransmit_frames.iter().copied())
+                .chain(q.response_frame),
+        );
         let frame = q.query_frame.or(q.response_frame).unwrap_or(0);
-        let tries = if q.retransmissions > 0 { format!(", sent {}×", q.retransmissions + 1) } else { String::new() };
+        let tries = if q.retransmissions > 0 {
+            format!(", sent {}×", q.retransmissions + 1)
+        } else {
+            String::new()
+        };
         let line = match q.outcome {
-            DnsOutcome::Unanswered => format!("frame {frame}: {} {} to {}: no answer{tries}", q.name, q.qtype, q.server),
+            DnsOutcome::Unanswered => {
+                format!("frame {frame}: {} {} to {}: no answer{tries}", q.name, q.qtype, q.server)
+            }
             DnsOutcome::Late => format!(
                 "frame {frame}: {} {} to {}: answered only after {:.1} s ({}){tries}",
                 q.name,
@@ -93,11 +105,17 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let mut causes = Vec::new();
     let mut steps = Vec::new();
     if by_kind.contains_key("no answer") || by_kind.contains_key("late answer") {
-        causes.push("The DNS server is down, overloaded, or not listening on port 53 at that address.".into());
+        causes.push(
+            "The DNS server is down, overloaded, or not listening on port 53 at that address."
+                .into(),
+        );
         causes.push("A firewall drops DNS (UDP/TCP 53) between client and server, or the answers on the way back.".into());
         causes.push("The server forwards to an upstream resolver that does not answer.".into());
         steps.push("Query the server directly: `nslookup <name> <server>` / `Resolve-DnsName <name> -Server <server>`; check the DNS Server service and its event log.".into());
-        steps.push("Capture on the server side to see whether the queries arrive and answers leave.".into());
+        steps.push(
+            "Capture on the server side to see whether the queries arrive and answers leave."
+                .into(),
+        );
     }
     if by_kind.contains_key("SERVFAIL") {
         causes.push("SERVFAIL: the server could not resolve the name (forwarder or root hints unreachable, DNSSEC validation failure, broken delegation, zone not loaded).".into());

@@ -1,7 +1,7 @@
 //! One rule per file. Each exposes `pub fn check(facts: &Facts, out: &mut Vec<Finding>)`.
 
-use crate::Finding;
 pub use crate::facts::Facts;
+use crate::Finding;
 
 mod capture;
 mod dns;

@@ -54,7 +54,8 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
         }
     }
     // Conversations by their first frame (several flows can start in one frame).
-    let mut by_first: rustc_hash::FxHashMap<u64, Vec<&tracehound_flows::Conversation>> = Default::default();
+    let mut by_first: rustc_hash::FxHashMap<u64, Vec<&tracehound_flows::Conversation>> =
+        Default::default();
     if !groups.is_empty() {
         for c in f.conversations {
             by_first.entry(c.first_frame).or_default().push(c);
@@ -63,7 +64,11 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
     for ((tgt, outcome), es) in groups {
         let e = es[0];
         let port = e.port.unwrap_or(0);
-        let iface = es.iter().find_map(|e| e.interface.clone()).or_else(|| e.uuid.clone()).unwrap_or_else(|| "the interface".into());
+        let iface = es
+            .iter()
+            .find_map(|e| e.interface.clone())
+            .or_else(|| e.uuid.clone())
+            .unwrap_or_else(|| "the interface".into());
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
         ev.value("binding", e.binding.clone());
         ev.value("address", tgt.rsplit_once(':').map(|x| x.0).unwrap_or(&tgt).to_string());
@@ -73,7 +78,12 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
         ev.value("interface", iface.clone());
         for e in es.iter().take(5) {
             ev.add_frames([e.handed_out_by.frame, e.handed_out_by.response_frame]);
-            ev.line(format!("{} handed out {} for {}", who(e), e.binding, e.interface.as_deref().unwrap_or("?")));
+            ev.line(format!(
+                "{} handed out {} for {}",
+                who(e),
+                e.binding,
+                e.interface.as_deref().unwrap_or("?")
+            ));
             for a in e.attempts.iter().take(5) {
                 ev.add_frames(a.syn_frames.iter().copied());
                 ev.add_frames(a.rst_frames.iter().copied());
@@ -86,9 +96,17 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
                 let what = match (a.rst_frames.first(), icmp.first()) {
                     (Some(r), _) => format!("reset in frame {r}"),
                     (None, Some(i)) => format!("answered by {i}"),
-                    (None, None) => format!("{} — no answer", plural(a.syn_frames.len(), "SYN", "SYNs")),
+                    (None, None) => {
+                        format!("{} — no answer", plural(a.syn_frames.len(), "SYN", "SYNs"))
+                    }
                 };
-                ev.line(format!("frame {}: {}:{} → {tgt}, {} ms after the answer: {what}", a.frame, a.src, a.sport, (a.delay * 1e3).round()));
+                ev.line(format!(
+                    "frame {}: {}:{} → {tgt}, {} ms after the answer: {what}",
+                    a.frame,
+                    a.src,
+                    a.sport,
+                    (a.delay * 1e3).round()
+                ));
             }
         }
         ev.finish();
@@ -116,7 +134,10 @@ The endpoint mapper on port 135 was reachable, but the {}port it hands out is no
             ]
         } else {
             vec![
-                format!("a firewall allows TCP 135 but not the dynamic RPC range (TCP {})", if dynamic { "49152–65535" } else { "this port" }),
+                format!(
+                    "a firewall allows TCP 135 but not the dynamic RPC range (TCP {})",
+                    if dynamic { "49152–65535" } else { "this port" }
+                ),
                 "a load balancer service group that forwards 135 but not the dynamic port".into(),
                 "an RPC-aware firewall that did not open the pinhole for this answer".into(),
             ]
@@ -144,7 +165,10 @@ The endpoint mapper on port 135 was reachable, but the {}port it hands out is no
 fn mismatch(f: &Facts, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<(String, String), Vec<&EndpointReport>> = BTreeMap::new();
     for e in f.endpoints.iter().filter(|e| e.address_differs) {
-        groups.entry((e.asked_address.clone(), e.address.clone().unwrap_or_default())).or_default().push(e);
+        groups
+            .entry((e.asked_address.clone(), e.address.clone().unwrap_or_default()))
+            .or_default()
+            .push(e);
     }
     for ((asked, given), es) in groups {
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
@@ -152,7 +176,10 @@ fn mismatch(f: &Facts, out: &mut Vec<Finding>) {
         ev.value("address", given.clone());
         for e in es.iter().take(8) {
             ev.add_frames([e.handed_out_by.frame, e.handed_out_by.response_frame]);
-            ev.line(format!("frame {}: asked {} → answer {} ({})", e.handed_out_by.response_frame, e.asked_address, e.binding, e.follow_up));
+            ev.line(format!(
+                "frame {}: asked {} → answer {} ({})",
+                e.handed_out_by.response_frame, e.asked_address, e.binding, e.follow_up
+            ));
         }
         ev.finish();
         let failed = es.iter().any(|e| matches!(e.follow_up, "unanswered" | "refused"));
@@ -182,15 +209,23 @@ often drop such answers.",
 
 fn not_registered(f: &Facts, out: &mut Vec<Finding>) {
     // ept_map (opnum 3) answered "not registered" or with no towers.
-    let mut groups: BTreeMap<(std::net::IpAddr, String), Vec<&tracehound_rpc::Call>> = BTreeMap::new();
+    let mut groups: BTreeMap<(std::net::IpAddr, String), Vec<&tracehound_rpc::Call>> =
+        BTreeMap::new();
     for c in &f.rpc.calls {
-        if c.uuid.as_deref() != Some(EPM_UUID) || c.opnum != Some(3) || c.outcome != tracehound_rpc::calls::Outcome::Ok {
+        if c.uuid.as_deref() != Some(EPM_UUID)
+            || c.opnum != Some(3)
+            || c.outcome != tracehound_rpc::calls::Outcome::Ok
+        {
             continue;
         }
         let empty = c.endpoints.is_empty();
-        let not_reg = c.status_code == Some(EPT_S_NOT_REGISTERED) || c.epm_status.as_deref().is_some_and(|s| s.contains("NOT_REGISTERED"));
+        let not_reg = c.status_code == Some(EPT_S_NOT_REGISTERED)
+            || c.epm_status.as_deref().is_some_and(|s| s.contains("NOT_REGISTERED"));
         if not_reg || empty {
-            groups.entry((c.dst, c.epm_status.clone().unwrap_or_else(|| "no endpoints".into()))).or_default().push(c);
+            groups
+                .entry((c.dst, c.epm_status.clone().unwrap_or_else(|| "no endpoints".into())))
+                .or_default()
+                .push(c);
         }
     }
     for ((server, status), cs) in groups {
@@ -200,7 +235,16 @@ fn not_registered(f: &Facts, out: &mut Vec<Finding>) {
         for c in cs.iter().take(10) {
             ev.add_frames([c.frame]);
             ev.add_frames(c.response_frame);
-            ev.line(format!("frame {}: {}:{} asked {}:{} for ept_map; answer (frame {}): {}", c.frame, c.src, c.sport, c.dst, c.dport, c.response_frame.unwrap_or(0), status));
+            ev.line(format!(
+                "frame {}: {}:{} asked {}:{} for ept_map; answer (frame {}): {}",
+                c.frame,
+                c.src,
+                c.sport,
+                c.dst,
+                c.dport,
+                c.response_frame.unwrap_or(0),
+                status
+            ));
         }
         ev.finish();
         out.push(Finding {

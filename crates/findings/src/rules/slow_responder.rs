@@ -44,8 +44,11 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    pub const DEFAULT: Thresholds =
-        Thresholds { min_transactions: MIN_TRANSACTIONS, min_median_wait: MIN_MEDIAN_WAIT, problem_median_wait: PROBLEM_MEDIAN_WAIT };
+    pub const DEFAULT: Thresholds = Thresholds {
+        min_transactions: MIN_TRANSACTIONS,
+        min_median_wait: MIN_MEDIAN_WAIT,
+        problem_median_wait: PROBLEM_MEDIAN_WAIT,
+    };
 }
 
 /// What a kept transaction was; made into text only for the groups that fire.
@@ -149,7 +152,8 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
 pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
     // Conversation ids are ours (fast hashing); server addresses and flows come from the
     // capture (hostile input), so the groups keep the standard, keyed hasher.
-    let by_id: FxHashMap<u64, &Conversation> = facts.conversations.iter().map(|c| (c.info.id, c)).collect();
+    let by_id: FxHashMap<u64, &Conversation> =
+        facts.conversations.iter().map(|c| (c.info.id, c)).collect();
     let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::new();
 
     for t in &facts.apps.transactions {
@@ -177,7 +181,12 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         g.sum += t.gap_sum;
         g.max = g.max.max(t.gap_max);
         for s in &t.slowest {
-            g.add_worst(Sample { wait: s.gap().unwrap_or(0.0), what: What::Request(&s.request), request_frame: s.request_frame, response_frame: s.response_frame });
+            g.add_worst(Sample {
+                wait: s.gap().unwrap_or(0.0),
+                what: What::Request(&s.request),
+                request_frame: s.request_frame,
+                response_frame: s.response_frame,
+            });
         }
     }
 
@@ -202,7 +211,12 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         if !g.is_worst(wait) {
             continue;
         }
-        g.add_worst(Sample { wait, what: What::Call(c), request_frame: c.frame, response_frame: c.response_frame });
+        g.add_worst(Sample {
+            wait,
+            what: What::Call(c),
+            request_frame: c.frame,
+            response_frame: c.response_frame,
+        });
     }
 
     let mut groups: Vec<_> = groups.into_iter().collect();
@@ -254,12 +268,20 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
         ev.value("median_think_ms", round(m_think * 1e3));
         ev.value("p90_think_ms", round(p90_think * 1e3));
         ev.value("max_think_ms", round(max_think * 1e3));
-        ev.value("network_rtt_ms", if rtt_known { serde_json::json!(round(rtt * 1e3)) } else { serde_json::Value::Null });
+        ev.value(
+            "network_rtt_ms",
+            if rtt_known { serde_json::json!(round(rtt * 1e3)) } else { serde_json::Value::Null },
+        );
         ev.value("total_think_s", round(lost));
         ev.value("quantiles_exact", g.exact);
         ev.finish();
-        let severity = if median >= th.problem_median_wait { Severity::Problem } else { Severity::Warning };
-        let rtt_text = if rtt_known { format!("{:.1} ms", rtt * 1e3) } else { "unknown (no TCP handshake captured; counted as 0)".into() };
+        let severity =
+            if median >= th.problem_median_wait { Severity::Problem } else { Severity::Warning };
+        let rtt_text = if rtt_known {
+            format!("{:.1} ms", rtt * 1e3)
+        } else {
+            "unknown (no TCP handshake captured; counted as 0)".into()
+        };
         out.push(Finding {
             id: ID,
             severity,

@@ -39,11 +39,18 @@ pub fn icmp_name(e: &IcmpError) -> String {
             _ => "ICMPv6 error",
         }
     };
-    format!("ICMP{} {s} (type {}, code {}) from {}", if e.v6 { "v6" } else { "" }, e.icmp_type, e.code, e.from)
+    format!(
+        "ICMP{} {s} (type {}, code {}) from {}",
+        if e.v6 { "v6" } else { "" },
+        e.icmp_type,
+        e.code,
+        e.from
+    )
 }
 
 fn prohibited(e: &IcmpError) -> bool {
-    (!e.v6 && e.icmp_type == 3 && matches!(e.code, 9 | 10 | 13)) || (e.v6 && e.icmp_type == 1 && matches!(e.code, 1 | 5 | 6))
+    (!e.v6 && e.icmp_type == 3 && matches!(e.code, 9 | 10 | 13))
+        || (e.v6 && e.icmp_type == 1 && matches!(e.code, 1 | 5 | 6))
 }
 
 /// SYN frames of connection attempts that the RPC endpoint rules already explain.
@@ -53,20 +60,38 @@ pub fn rpc_followed(f: &Facts) -> BTreeSet<u64> {
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     let skip = rpc_followed(f);
-    let tcp = |c: &&Conversation| c.info.proto == Proto::Tcp && !c.syn_frames.first().is_some_and(|s| skip.contains(s));
-    unanswered(f, f.conversations.iter().filter(tcp).filter(|c| c.state == Some(ConnState::S0) || (c.synack_frame.is_none() && !c.syn_frames.is_empty() && !c.icmp_errors.is_empty() && c.dirs[1].packets == 0)), out);
+    let tcp = |c: &&Conversation| {
+        c.info.proto == Proto::Tcp && !c.syn_frames.first().is_some_and(|s| skip.contains(s))
+    };
+    unanswered(
+        f,
+        f.conversations.iter().filter(tcp).filter(|c| {
+            c.state == Some(ConnState::S0)
+                || (c.synack_frame.is_none()
+                    && !c.syn_frames.is_empty()
+                    && !c.icmp_errors.is_empty()
+                    && c.dirs[1].packets == 0)
+        }),
+        out,
+    );
     refused(f, f.conversations.iter().filter(tcp).filter(|c| c.state == Some(ConnState::REJ)), out);
     udp_unreachable(f, out);
 }
 
-fn unanswered<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out: &mut Vec<Finding>) {
+fn unanswered<'a>(
+    f: &Facts,
+    convs: impl Iterator<Item = &'a Conversation>,
+    out: &mut Vec<Finding>,
+) {
     for (resp, cs) in by_responder(convs) {
         let syns: usize = cs.iter().map(|c| c.syn_frames.len()).sum();
         let icmp: Vec<&IcmpError> = cs.iter().flat_map(|c| c.icmp_errors.iter()).collect();
         let clients: BTreeSet<_> = cs.iter().map(|c| c.info.orig.ip()).collect();
         let span = cs.iter().map(|c| c.duration()).fold(0.0, f64::max);
         // A single SYN at the very end of a capture may simply have been cut off.
-        let near_end = cs.iter().all(|c| c.syn_frames.len() == 1 && f.capture.last_ts - c.start.as_secs_f64() < 3.0);
+        let near_end = cs
+            .iter()
+            .all(|c| c.syn_frames.len() == 1 && f.capture.last_ts - c.start.as_secs_f64() < 3.0);
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
         for c in cs.iter().take(10) {
             ev.flows.push(FlowRef::of(c));
@@ -75,10 +100,18 @@ fn unanswered<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out:
             ev.line(format!(
                 "{}: SYN{} at frame{} {}{}",
                 FlowRef::of(c),
-                if c.syn_frames.len() > 1 { format!(" + {} retransmissions", c.syn_frames.len() - 1) } else { String::new() },
+                if c.syn_frames.len() > 1 {
+                    format!(" + {} retransmissions", c.syn_frames.len() - 1)
+                } else {
+                    String::new()
+                },
                 if c.syn_frames.len() > 1 { "s" } else { "" },
                 c.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
-                if c.syn_frames.len() > 1 { format!(" over {:.1} s, nothing back", c.duration()) } else { ", nothing back".into() }
+                if c.syn_frames.len() > 1 {
+                    format!(" over {:.1} s, nothing back", c.duration())
+                } else {
+                    ", nothing back".into()
+                }
             ));
             for e in &c.icmp_errors {
                 ev.line(format!("frame {}: {}", e.frame, icmp_name(e)));
@@ -93,7 +126,10 @@ fn unanswered<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out:
         let (title, explanation, causes, steps, sev, weight);
         if let Some(e) = icmp.first() {
             let p = prohibited(e);
-            title = format!("Connections to {resp} were rejected with {}", icmp_name(e).split(" (").next().unwrap_or(""));
+            title = format!(
+                "Connections to {resp} were rejected with {}",
+                icmp_name(e).split(" (").next().unwrap_or("")
+            );
             explanation = format!(
                 "{} to {} on {} {} answered by an ICMP error instead of a SYN-ACK: {}. {}",
                 plural(cs.len(), "connection attempt", "connection attempts"),
@@ -109,11 +145,18 @@ fn unanswered<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out:
             );
             causes = if p {
                 vec![
-                    format!("a firewall rule rejecting TCP {} to {} (REJECT with ICMP)", resp.port(), resp.ip()),
+                    format!(
+                        "a firewall rule rejecting TCP {} to {} (REJECT with ICMP)",
+                        resp.port(),
+                        resp.ip()
+                    ),
                     "a router access list with an explicit reject".into(),
                 ]
             } else {
-                vec!["no route to the destination network or host".into(), "the host is down (its router answers host unreachable)".into()]
+                vec![
+                    "no route to the destination network or host".into(),
+                    "the host is down (its router answers host unreachable)".into(),
+                ]
             };
             steps = vec![
                 format!("Find the device at {} that sent the ICMP error and check its rules for TCP {}.", e.from, resp.port()),
@@ -133,7 +176,11 @@ Silence like this is what a firewall that drops packets produces; a closed port 
                 if syns > cs.len() { format!(" ({syns} in all, retransmitted for up to {span:.1} s)") } else { String::new() },
             );
             causes = vec![
-                format!("a firewall (host firewall on {} or a device on the path) dropping TCP {}", resp.ip(), resp.port()),
+                format!(
+                    "a firewall (host firewall on {} or a device on the path) dropping TCP {}",
+                    resp.ip(),
+                    resp.port()
+                ),
                 "the host is down or the address is wrong (no ARP answer on its subnet)".into(),
                 "asymmetric routing: the SYN-ACK takes another path and is dropped there".into(),
             ];
@@ -145,7 +192,16 @@ Silence like this is what a firewall that drops packets produces; a closed port 
             sev = if near_end { Severity::Warning } else { Severity::Problem };
             weight = if near_end { 30 } else { 75 };
         }
-        out.push(Finding { id: "tcp.connect_unanswered", severity: sev, title, explanation, likely_causes: causes.into_iter().map(Into::into).collect(), next_steps: steps.into_iter().map(Into::into).collect(), evidence: ev, weight });
+        out.push(Finding {
+            id: "tcp.connect_unanswered",
+            severity: sev,
+            title,
+            explanation,
+            likely_causes: causes.into_iter().map(Into::into).collect(),
+            next_steps: steps.into_iter().map(Into::into).collect(),
+            evidence: ev,
+            weight,
+        });
     }
 }
 
@@ -196,7 +252,14 @@ fn refused<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out: &m
 }
 
 fn udp_unreachable(f: &Facts, out: &mut Vec<Finding>) {
-    let convs = f.conversations.iter().filter(|c| c.info.proto == Proto::Udp && c.icmp_errors.iter().any(|e| (!e.v6 && e.icmp_type == 3 && e.code == 3) || (e.v6 && e.icmp_type == 1 && e.code == 4)) && c.dirs[1].packets == 0);
+    let convs = f.conversations.iter().filter(|c| {
+        c.info.proto == Proto::Udp
+            && c.icmp_errors.iter().any(|e| {
+                (!e.v6 && e.icmp_type == 3 && e.code == 3)
+                    || (e.v6 && e.icmp_type == 1 && e.code == 4)
+            })
+            && c.dirs[1].packets == 0
+    });
     for (resp, cs) in by_responder(convs) {
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
         for c in cs.iter().take(10) {
@@ -204,7 +267,13 @@ fn udp_unreachable(f: &Facts, out: &mut Vec<Finding>) {
             ev.add_frames([c.first_frame]);
             ev.add_frames(c.icmp_errors.iter().map(|e| e.frame));
             for e in c.icmp_errors.iter().take(2) {
-                ev.line(format!("{}: datagram frame {}, frame {}: {}", FlowRef::of(c), c.first_frame, e.frame, icmp_name(e)));
+                ev.line(format!(
+                    "{}: datagram frame {}, frame {}: {}",
+                    FlowRef::of(c),
+                    c.first_frame,
+                    e.frame,
+                    icmp_name(e)
+                ));
             }
         }
         ev.value("address", resp.ip().to_string());

@@ -24,7 +24,11 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             continue; // unanswered attempts: tcp.connect_unanswered
         }
         for dir in [Dir::Orig, Dir::Resp] {
-            let ev: Vec<_> = c.events.iter().filter(|e| e.dir == dir && e.flag == TcpFlag::Retransmission && e.len > 0).collect();
+            let ev: Vec<_> = c
+                .events
+                .iter()
+                .filter(|e| e.dir == dir && e.flag == TcpFlag::Retransmission && e.len > 0)
+                .collect();
             let retx = ev.len() as u64;
             if retx < 3 {
                 continue;
@@ -39,7 +43,14 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             if rate < 0.01 && stall < 1.0 {
                 continue;
             }
-            hits.push(Hit { c, dir, retx, rate, stall, frames: ev.iter().map(|e| e.frame).collect() });
+            hits.push(Hit {
+                c,
+                dir,
+                retx,
+                rate,
+                stall,
+                frames: ev.iter().map(|e| e.frame).collect(),
+            });
         }
     }
     if hits.is_empty() {
@@ -58,7 +69,11 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             "{s} → {d}: {} retransmissions, {:.1}% of its packets{}",
             h.retx,
             h.rate * 100.0,
-            if h.stall > 0.0 { format!(", {:.2} s waiting for retransmission timeouts", h.stall) } else { String::new() }
+            if h.stall > 0.0 {
+                format!(", {:.2} s waiting for retransmission timeouts", h.stall)
+            } else {
+                String::new()
+            }
         ));
     }
     ev.value("retransmissions", total);

@@ -15,18 +15,33 @@ pub const ETHERNET_MAX_SEGMENT: u32 = 1460;
 
 /// True when the oversize segments of this conversation are an offload artifact.
 pub fn offload_artifact(c: &Conversation) -> bool {
-    c.bad_checksums > 0 || c.zero_ip_len > 0 || c.dirs.iter().any(|d| d.max_segment > ETHERNET_MAX_SEGMENT + 20)
+    c.bad_checksums > 0
+        || c.zero_ip_len > 0
+        || c.dirs.iter().any(|d| d.max_segment > ETHERNET_MAX_SEGMENT + 20)
 }
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     for c in f.conversations {
         for dir in [Dir::Orig, Dir::Resp] {
-            let retx: Vec<_> = c.events.iter().filter(|e| e.dir == dir && e.flag == TcpFlag::Retransmission && e.len > 0).collect();
+            let retx: Vec<_> = c
+                .events
+                .iter()
+                .filter(|e| e.dir == dir && e.flag == TcpFlag::Retransmission && e.len > 0)
+                .collect();
             let large = retx.iter().filter(|e| e.len >= LARGE).count();
-            let peer_dupacks = c.events.iter().filter(|e| e.dir != dir && e.flag == TcpFlag::DuplicateAck).count();
+            let peer_dupacks =
+                c.events.iter().filter(|e| e.dir != dir && e.flag == TcpFlag::DuplicateAck).count();
             let peer_sack = c.dirs[dir.flip().idx()].sack_used;
-            let icmp_too_big = c.icmp_errors.iter().any(|e| (!e.v6 && e.icmp_type == 3 && e.code == 4) || (e.v6 && e.icmp_type == 2));
-            if large >= 3 && large == retx.len() && peer_dupacks == 0 && !peer_sack && !offload_artifact(c) {
+            let icmp_too_big = c
+                .icmp_errors
+                .iter()
+                .any(|e| (!e.v6 && e.icmp_type == 3 && e.code == 4) || (e.v6 && e.icmp_type == 2));
+            if large >= 3
+                && large == retx.len()
+                && peer_dupacks == 0
+                && !peer_sack
+                && !offload_artifact(c)
+            {
                 let sender = c.info.src(dir);
                 let size = retx.iter().map(|e| e.len).max().unwrap_or(0);
                 let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };

@@ -23,22 +23,37 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
         let reset: Vec<&Conversation> = cs
             .iter()
             .copied()
-            .filter(|c| matches!(c.state, Some(ConnState::RSTR | ConnState::RSTO)) && c.synack_frame.is_some() && c.dirs[0].payload_bytes + c.dirs[1].payload_bytes > 0)
+            .filter(|c| {
+                matches!(c.state, Some(ConnState::RSTR | ConnState::RSTO))
+                    && c.synack_frame.is_some()
+                    && c.dirs[0].payload_bytes + c.dirs[1].payload_bytes > 0
+            })
             .collect();
         let Some(first_reset) = reset.iter().min_by_key(|c| c.end) else { continue };
-        let refused_after: Vec<&Conversation> =
-            cs.iter().copied().filter(|c| c.state == Some(ConnState::REJ) && c.start >= first_reset.end).collect();
+        let refused_after: Vec<&Conversation> = cs
+            .iter()
+            .copied()
+            .filter(|c| c.state == Some(ConnState::REJ) && c.start >= first_reset.end)
+            .collect();
         if !refused_after.is_empty() {
             let rst = first_reset.rst_frames.first().map(|r| r.0).unwrap_or(first_reset.last_frame);
             let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
             ev.flows.push(FlowRef::of(first_reset));
             ev.add_frames([rst]);
-            ev.line(format!("frame {rst}: {} reset in the middle of the session", FlowRef::of(first_reset)));
+            ev.line(format!(
+                "frame {rst}: {} reset in the middle of the session",
+                FlowRef::of(first_reset)
+            ));
             for c in refused_after.iter().take(8) {
                 ev.flows.push(FlowRef::of(c));
                 ev.add_frames(c.syn_frames.iter().copied().take(1));
                 ev.add_frames(c.rst_frames.iter().map(|r| r.0).take(1));
-                ev.line(format!("frame {}: new attempt from {} refused {:.2} s later", c.first_frame, c.info.orig, c.start.secs_since(first_reset.end)));
+                ev.line(format!(
+                    "frame {}: new attempt from {} refused {:.2} s later",
+                    c.first_frame,
+                    c.info.orig,
+                    c.start.secs_since(first_reset.end)
+                ));
             }
             ev.value("address", server.ip().to_string());
             ev.value("port", server.port());
@@ -72,7 +87,10 @@ The server host is up (it answers with resets) but nothing listens on the port a
         let mid: Vec<&Conversation> = reset
             .iter()
             .copied()
-            .filter(|c| c.rst_ttl_mismatch.is_some() || c.idle_before_rst.is_some_and(|s| s >= IDLE_RESET_SECS))
+            .filter(|c| {
+                c.rst_ttl_mismatch.is_some()
+                    || c.idle_before_rst.is_some_and(|s| s >= IDLE_RESET_SECS)
+            })
             .collect();
         if let Some(c) = mid.first() {
             let secs = c.idle_before_rst.unwrap_or(0.0);
@@ -85,7 +103,11 @@ The server host is up (it answers with resets) but nothing listens on the port a
                     Some((fr, t, u)) => format!("; the RST (frame {fr}) has TTL {t}, the peer's own packets arrive with TTL {u}"),
                     None => String::new(),
                 };
-                ev.line(format!("{}: reset after {:.1} s of silence{ttl}", FlowRef::of(c), c.idle_before_rst.unwrap_or(0.0)));
+                ev.line(format!(
+                    "{}: reset after {:.1} s of silence{ttl}",
+                    FlowRef::of(c),
+                    c.idle_before_rst.unwrap_or(0.0)
+                ));
             }
             ev.value("idle_secs", secs);
             if let Some((_, t, u)) = c.rst_ttl_mismatch {

@@ -17,9 +17,21 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             let sender = c.info.dst(dir);
             let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
             ev.flows.push(FlowRef::of(c));
-            let zw: Vec<u64> = c.events.iter().filter(|e| e.dir == dir && e.flag == TcpFlag::ZeroWindow).map(|e| e.frame).collect();
-            let probes = c.events.iter().filter(|e| e.dir != dir && matches!(e.flag, TcpFlag::ZeroWindowProbe | TcpFlag::KeepAlive)).count();
-            let full = c.events.iter().filter(|e| e.dir != dir && e.flag == TcpFlag::WindowFull).count();
+            let zw: Vec<u64> = c
+                .events
+                .iter()
+                .filter(|e| e.dir == dir && e.flag == TcpFlag::ZeroWindow)
+                .map(|e| e.frame)
+                .collect();
+            let probes = c
+                .events
+                .iter()
+                .filter(|e| {
+                    e.dir != dir && matches!(e.flag, TcpFlag::ZeroWindowProbe | TcpFlag::KeepAlive)
+                })
+                .count();
+            let full =
+                c.events.iter().filter(|e| e.dir != dir && e.flag == TcpFlag::WindowFull).count();
             ev.add_frames(zw.iter().copied());
             ev.line(format!(
                 "{receiver} advertised a zero window {} time{} (frames {}), for {secs:.2} s in all; {probes} probes, {full} window-full segments from {sender}",

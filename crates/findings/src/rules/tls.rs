@@ -152,7 +152,10 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
         if let Some(ch) = &first.client_hello {
             ev.value("client_versions", versions(first));
             ev.value("client_cipher_count", ch.cipher_count);
-            ev.value("client_ciphers", ch.ciphers.iter().take(64).map(|c| format!("0x{c:04x}")).collect::<Vec<_>>());
+            ev.value(
+                "client_ciphers",
+                ch.ciphers.iter().take(64).map(|c| format!("0x{c:04x}")).collect::<Vec<_>>(),
+            );
         }
         let alert = first.failing_alert().and_then(|a| a.description);
         if let Some(a) = first.failing_alert() {
@@ -181,7 +184,11 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
 }
 
 fn explain(kind: &str, alert: Option<u8>, s: &TlsSession) -> (String, Vec<String>, Vec<String>) {
-    let offered = format!("The client offered {} and {} cipher suites.", versions(s), s.client_hello.as_ref().map(|c| c.cipher_count).unwrap_or(0));
+    let offered = format!(
+        "The client offered {} and {} cipher suites.",
+        versions(s),
+        s.client_hello.as_ref().map(|c| c.cipher_count).unwrap_or(0)
+    );
     let mut steps = vec![
         "Compare the protocol versions and cipher suites the client offers with what the server allows (server: `Get-TlsCipherSuite`, SCHANNEL registry keys under HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL; OpenSSL: `openssl s_client -connect host:port -tls1_2`).".to_string(),
         "Check the server's TLS/SCHANNEL event log (System log, source Schannel, events 36874/36888) at the time of the failure.".to_string(),
@@ -263,9 +270,12 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
             if ev.flows.len() < 20 {
                 ev.flows.push(flow(s));
             }
-            ev.add_frames(s.client_hello.as_ref().map(|c| c.frame).into_iter().chain(s.certificate_frame));
+            ev.add_frames(
+                s.client_hello.as_ref().map(|c| c.frame).into_iter().chain(s.certificate_frame),
+            );
         }
-        let names: Vec<String> = if leaf.san_dns.is_empty() { leaf.subject_cn.clone() } else { leaf.san_dns.clone() };
+        let names: Vec<String> =
+            if leaf.san_dns.is_empty() { leaf.subject_cn.clone() } else { leaf.san_dns.clone() };
         ev.value("server", server.clone());
         ev.value("sni", sni.clone());
         ev.value("certificate_names", names.iter().take(50).cloned().collect::<Vec<_>>());
@@ -311,11 +321,18 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
     // (server, serial) -> (session, position in chain, handshake time)
     let mut groups: ExpiredGroups = BTreeMap::new();
     for s in &facts.apps.tls {
-        let Some(when) = s.server_hello.as_ref().map(|h| h.ts).or(s.client_hello.as_ref().map(|c| c.ts)) else { continue };
+        let Some(when) =
+            s.server_hello.as_ref().map(|h| h.ts).or(s.client_hello.as_ref().map(|c| c.ts))
+        else {
+            continue;
+        };
         let t = when.as_nanos().div_euclid(1_000_000_000);
         for (i, c) in s.certificates.iter().enumerate() {
             if c.not_after < t || c.not_before > t {
-                groups.entry((s.flow.resp.to_string(), c.serial.clone())).or_default().push((s, i, t));
+                groups
+                    .entry((s.flow.resp.to_string(), c.serial.clone()))
+                    .or_default()
+                    .push((s, i, t));
             }
         }
     }
@@ -325,7 +342,11 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
         let expired = c.not_after < t;
         let failed = hits.iter().any(|(s, _, _)| s.outcome != TlsOutcome::Completed);
         let name = c.subject_cn.first().cloned().unwrap_or_else(|| c.subject.clone());
-        let role = if pos == 0 { "server certificate".to_string() } else { format!("chain certificate #{pos}") };
+        let role = if pos == 0 {
+            "server certificate".to_string()
+        } else {
+            format!("chain certificate #{pos}")
+        };
         let mut ev = Evidence::default();
         for (s, _, _) in &hits {
             if ev.flows.len() < 20 {

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use tracehound_flows::Conversation;
 
 /// Group conversations by the responder's address and port.
-pub fn by_responder<'a>(convs: impl Iterator<Item = &'a Conversation>) -> BTreeMap<SocketAddr, Vec<&'a Conversation>> {
+pub fn by_responder<'a>(
+    convs: impl Iterator<Item = &'a Conversation>,
+) -> BTreeMap<SocketAddr, Vec<&'a Conversation>> {
     let mut m: BTreeMap<SocketAddr, Vec<&Conversation>> = BTreeMap::new();
     for c in convs {
         m.entry(c.info.resp).or_default().push(c);

@@ -184,11 +184,14 @@ pub fn parse(msg: &[u8]) -> Result<Reply, Malformed> {
 impl Reply {
     pub fn lines(&self, qname: &str, qtype: u16) -> Vec<String> {
         let t = if qtype == TYPE_SOA { "SOA" } else { "A" };
-        let mut v = vec![
-            format!("DNS query for {qname} ({t}): {} ({} answers, {} authority, {} additional){}",
-                self.rcode_name, self.answer_count, self.authority_count, self.additional_count,
-                if self.authoritative { ", authoritative" } else { "" }),
-        ];
+        let mut v = vec![format!(
+            "DNS query for {qname} ({t}): {} ({} answers, {} authority, {} additional){}",
+            self.rcode_name,
+            self.answer_count,
+            self.authority_count,
+            self.additional_count,
+            if self.authoritative { ", authoritative" } else { "" }
+        )];
         for a in &self.answers {
             v.push(format!("  {} type {} ttl {}: {}", a.name, a.rtype, a.ttl, a.data));
         }

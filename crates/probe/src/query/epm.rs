@@ -93,7 +93,9 @@ impl BindOutcome {
     pub fn short(&self) -> String {
         match self {
             BindOutcome::Accepted { .. } => "bind_ack accepted".into(),
-            BindOutcome::ContextRejected { reason_name, .. } => format!("context rejected ({reason_name})"),
+            BindOutcome::ContextRejected { reason_name, .. } => {
+                format!("context rejected ({reason_name})")
+            }
             BindOutcome::BindNak { reason_name, .. } => format!("bind_nak ({reason_name})"),
             BindOutcome::Failed { error } => format!("bind failed: {error}"),
         }
@@ -102,10 +104,16 @@ impl BindOutcome {
 
 impl Assoc {
     pub async fn connect(addr: SocketAddr, ctx: &Ctx) -> Result<Assoc, QueryError> {
-        let stream = net::tcp_connect(addr, ctx.limits.source_port, ctx.limits.timeout)
-            .await
-            .map_err(|f| QueryError::Other(format!("connect to {addr} failed: {}", f.describe())))?;
-        Ok(Assoc { stream, framed: Framed::new(), call_id: 0, wait: ctx.limits.timeout.saturating_mul(3) })
+        let stream =
+            net::tcp_connect(addr, ctx.limits.source_port, ctx.limits.timeout).await.map_err(
+                |f| QueryError::Other(format!("connect to {addr} failed: {}", f.describe())),
+            )?;
+        Ok(Assoc {
+            stream,
+            framed: Framed::new(),
+            call_id: 0,
+            wait: ctx.limits.timeout.saturating_mul(3),
+        })
     }
 
     async fn send(&mut self, body: Body) -> Result<u32, QueryError> {
@@ -120,33 +128,45 @@ impl Assoc {
 
     async fn recv(&mut self) -> Result<Repr, QueryError> {
         let b = self.framed.next(&mut self.stream, MAX_PDU, self.wait, pdu_complete).await?;
-        let (r, _) = Repr::parse(&b).map_err(|e| QueryError::Other(format!("bad PDU from server: {e}")))?;
+        let (r, _) =
+            Repr::parse(&b).map_err(|e| QueryError::Other(format!("bad PDU from server: {e}")))?;
         Ok(r)
     }
 
     /// Binds to `iface` with NDR.
     pub async fn bind(&mut self, iface: Syntax) -> Result<BindOutcome, QueryError> {
         let bind = Bind {
-            contexts: vec![Context { id: 0, abstract_syntax: iface, transfer_syntaxes: vec![Syntax::NDR] }],
+            contexts: vec![Context {
+                id: 0,
+                abstract_syntax: iface,
+                transfer_syntaxes: vec![Syntax::NDR],
+            }],
             ..Bind::default()
         };
         let id = self.send(Body::Bind(bind)).await?;
         let r = self.recv().await?;
         if r.call_id != id {
-            return Err(QueryError::Other(format!("reply for call {} to bind call {id}", r.call_id)));
+            return Err(QueryError::Other(format!(
+                "reply for call {} to bind call {id}",
+                r.call_id
+            )));
         }
         Ok(bind_outcome(r.body))
     }
 
     /// One request; reassembles the response fragments into the stub.
     pub async fn call(&mut self, opnum: u16, stub: Vec<u8>) -> Result<(Drep, Vec<u8>), QueryError> {
-        let req = Request { alloc_hint: stub.len() as u32, context_id: 0, opnum, object: None, stub };
+        let req =
+            Request { alloc_hint: stub.len() as u32, context_id: 0, opnum, object: None, stub };
         let id = self.send(Body::Request(req)).await?;
         let mut out = Vec::new();
         for _ in 0..MAX_FRAGS {
             let r = self.recv().await?;
             if r.call_id != id {
-                return Err(QueryError::Other(format!("fragment for call {} while waiting for call {id}", r.call_id)));
+                return Err(QueryError::Other(format!(
+                    "fragment for call {} while waiting for call {id}",
+                    r.call_id
+                )));
             }
             if let Some(drep) = add_fragment(&mut out, r)? {
                 return Ok((drep, out));
@@ -170,7 +190,9 @@ pub fn bind_outcome(body: Body) -> BindOutcome {
                 reason_name: format!(
                     "{}: {}",
                     pdu::result::name(res.result).unwrap_or("rejection"),
-                    tracehound_rpc::names::provider_reason(res.reason).map(str::to_string).unwrap_or_else(|| format!("reason {}", res.reason))
+                    tracehound_rpc::names::provider_reason(res.reason)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("reason {}", res.reason))
                 ),
             },
             None => BindOutcome::Failed { error: "bind_ack without results".into() },
@@ -208,7 +230,14 @@ pub fn add_fragment(out: &mut Vec<u8>, r: Repr) -> Result<Option<Drep>, QueryErr
 pub fn entry_row(e: &Entry) -> Option<Row> {
     let t = e.tower.as_ref()?;
     let (u, maj, min) = t.interface().unwrap_or((Uuid::NIL, 0, 0));
-    Some((u, maj, min, e.annotation.clone(), t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()), tower_tcp(t)))
+    Some((
+        u,
+        maj,
+        min,
+        e.annotation.clone(),
+        t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()),
+        tower_tcp(t),
+    ))
 }
 
 /// The result of walking the map.
@@ -230,7 +259,15 @@ pub async fn lookup_all(a: &mut Assoc) -> Walk {
             break;
         }
         w.pages += 1;
-        let stub = repm::ept_lookup_request(Drep::LE, repm::inquiry::ALL_ELTS, None, None, repm::vers::ALL, handle, PAGE_SIZE);
+        let stub = repm::ept_lookup_request(
+            Drep::LE,
+            repm::inquiry::ALL_ELTS,
+            None,
+            None,
+            repm::vers::ALL,
+            handle,
+            PAGE_SIZE,
+        );
         let resp: EpmResponse = match a.call(2, stub).await {
             Ok((drep, s)) => match repm::decode_response(2, drep, &s) {
                 Ok(r) => r,
@@ -246,11 +283,13 @@ pub async fn lookup_all(a: &mut Assoc) -> Walk {
         };
         let mut new = 0usize;
         for e in resp.entries {
-            let key = format!("{}|{}|{:?}", e.object, e.annotation, e.tower.as_ref().map(|t| t.emit()));
+            let key =
+                format!("{}|{}|{:?}", e.object, e.annotation, e.tower.as_ref().map(|t| t.emit()));
             if seen.insert(key) {
                 new += 1;
                 if w.entries.len() >= MAX_ENTRIES {
-                    w.error = Some(format!("more than {MAX_ENTRIES} entries; the rest is not shown"));
+                    w.error =
+                        Some(format!("more than {MAX_ENTRIES} entries; the rest is not shown"));
                     break;
                 }
                 w.entries.push(e);
@@ -299,7 +338,8 @@ pub struct FollowUp {
 }
 
 fn tower_tcp(t: &Tower) -> Option<(Option<IpAddr>, u16)> {
-    (t.protocol() == Some("ncacn_ip_tcp")).then(|| (t.ipv4().map(IpAddr::V4), t.port().unwrap_or(0)))
+    (t.protocol() == Some("ncacn_ip_tcp"))
+        .then(|| (t.ipv4().map(IpAddr::V4), t.port().unwrap_or(0)))
 }
 
 fn iface_name(u: &Uuid, major: u16) -> Option<&'static str> {
@@ -307,14 +347,19 @@ fn iface_name(u: &Uuid, major: u16) -> Option<&'static str> {
 }
 
 /// Probes every TCP endpoint (state once per port, a bind per interface).
-async fn follow_up(ctx: &Ctx, towers: &[(Uuid, u16, u16, u16)]) -> BTreeMap<(u16, Uuid, u16, u16), FollowUp> {
+async fn follow_up(
+    ctx: &Ctx,
+    towers: &[(Uuid, u16, u16, u16)],
+) -> BTreeMap<(u16, Uuid, u16, u16), FollowUp> {
     let mut ports: Vec<u16> = towers.iter().map(|t| t.3).filter(|p| *p != 0).collect();
     ports.sort_unstable();
     ports.dedup();
     ports.truncate(MAX_FOLLOW_UP);
-    let ports_arg: Vec<(crate::Proto, u16)> = ports.iter().map(|p| (crate::Proto::Tcp, *p)).collect();
+    let ports_arg: Vec<(crate::Proto, u16)> =
+        ports.iter().map(|p| (crate::Proto::Tcp, *p)).collect();
     let states = scan::probe_all(ctx.addr, &ports_arg, &ctx.limits, &|_| Vec::new()).await;
-    let state_of: BTreeMap<u16, (PortState, String)> = states.into_iter().map(|p| (p.port, (p.state, p.reason))).collect();
+    let state_of: BTreeMap<u16, (PortState, String)> =
+        states.into_iter().map(|p| (p.port, (p.state, p.reason))).collect();
 
     let sem = Arc::new(Semaphore::new(ctx.limits.concurrency.max(1)));
     let mut set = JoinSet::new();
@@ -331,7 +376,8 @@ async fn follow_up(ctx: &Ctx, towers: &[(Uuid, u16, u16, u16)]) -> BTreeMap<(u16
         set.spawn(async move {
             let sa = SocketAddr::new(c.addr, port);
             let bind = match Assoc::connect(sa, &c).await {
-                Ok(mut a) => match a.bind(Syntax { uuid: u, ver_major: maj, ver_minor: min }).await {
+                Ok(mut a) => match a.bind(Syntax { uuid: u, ver_major: maj, ver_minor: min }).await
+                {
                     Ok(b) => b,
                     Err(e) => BindOutcome::Failed { error: e.to_string() },
                 },
@@ -367,7 +413,9 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
     };
     match a.bind(Syntax { uuid: repm::EPM_UUID, ver_major: 3, ver_minor: 0 }).await {
         Ok(BindOutcome::Accepted { .. }) => {}
-        Ok(other) => return fail(lines, format!("bind to the endpoint mapper: {}", other.short()), true),
+        Ok(other) => {
+            return fail(lines, format!("bind to the endpoint mapper: {}", other.short()), true)
+        }
         Err(e) => return fail(lines, format!("bind to the endpoint mapper: {e}"), true),
     }
 
@@ -375,11 +423,15 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
     let mut error = None;
     let pages;
     if let Some(m) = ctx.map.clone() {
-        let Ok((u, maj, min)) = parse_uuid(&m) else { return fail(lines, format!("bad UUID {m}"), true) };
+        let Ok((u, maj, min)) = parse_uuid(&m) else {
+            return fail(lines, format!("bad UUID {m}"), true);
+        };
         lines.push(format!("ept_map for {u} v{maj}.{min}:"));
         pages = 1;
         let stub = repm::ept_map_request(Drep::LE, &u, maj, min, [0; 20], 16);
-        match a.call(3, stub).await.and_then(|(d, s)| repm::decode_response(3, d, &s).map_err(|e| QueryError::Other(e.to_string()))) {
+        match a.call(3, stub).await.and_then(|(d, s)| {
+            repm::decode_response(3, d, &s).map_err(|e| QueryError::Other(e.to_string()))
+        }) {
             Ok(r) => {
                 if r.status != 0 && r.towers.is_empty() {
                     error = Some(format!(
@@ -390,7 +442,14 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
                 }
                 for t in r.towers.iter().take(MAX_ENTRIES) {
                     let (iu, imaj, imin) = t.interface().unwrap_or((u, maj, min));
-                    rows.push((iu, imaj, imin, String::new(), t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()), tower_tcp(t)));
+                    rows.push((
+                        iu,
+                        imaj,
+                        imin,
+                        String::new(),
+                        t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()),
+                        tower_tcp(t),
+                    ));
                 }
             }
             Err(e) => error = Some(format!("ept_map: {e}")),
@@ -408,12 +467,14 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
 
     // Follow-up on TCP endpoints.
     let tcp: Vec<(Uuid, u16, u16, u16)> = {
-        let mut v: Vec<(Uuid, u16, u16, u16)> = rows.iter().filter_map(|r| r.5.map(|(_, p)| (r.0, r.1, r.2, p))).collect();
+        let mut v: Vec<(Uuid, u16, u16, u16)> =
+            rows.iter().filter_map(|r| r.5.map(|(_, p)| (r.0, r.1, r.2, p))).collect();
         v.sort();
         v.dedup();
         v
     };
-    let fu = if ctx.follow_up && !tcp.is_empty() { follow_up(ctx, &tcp).await } else { BTreeMap::new() };
+    let fu =
+        if ctx.follow_up && !tcp.is_empty() { follow_up(ctx, &tcp).await } else { BTreeMap::new() };
 
     let mut endpoints = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
@@ -468,7 +529,10 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
             .filter(|(_, (s, _))| *s != PortState::Listening)
             .map(|(p, (s, r))| format!("{p} {s} ({r})"))
             .collect();
-        let rejected = fu.values().filter(|f| matches!(f.bind, Some(ref b) if !matches!(b, BindOutcome::Accepted { .. }))).count();
+        let rejected = fu
+            .values()
+            .filter(|f| matches!(f.bind, Some(ref b) if !matches!(b, BindOutcome::Accepted { .. })))
+            .count();
         let entries_bad = fu.values().filter(|f| f.state != PortState::Listening).count();
         let v = if bad.is_empty() {
             format!("All {} TCP endpoints reachable", per_port.len())
@@ -481,7 +545,11 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
                 bad.join("; ")
             )
         };
-        let v = if rejected > 0 { format!("{v}; {rejected} interface bind(s) not accepted") } else { v };
+        let v = if rejected > 0 {
+            format!("{v}; {rejected} interface bind(s) not accepted")
+        } else {
+            v
+        };
         lines.push(v.clone());
         verdict = Some(v);
     }

@@ -31,7 +31,13 @@ pub fn parse(b: &[u8]) -> Result<Head, super::QueryError> {
         )));
     }
     let status = first.split_whitespace().nth(1).and_then(|s| s.parse().ok());
-    let mut h = Head { status_line: super::rd::printable(first.as_bytes(), 200), status, server: None, location: None, www_authenticate: vec![] };
+    let mut h = Head {
+        status_line: super::rd::printable(first.as_bytes(), 200),
+        status,
+        server: None,
+        location: None,
+        www_authenticate: vec![],
+    };
     for l in lines.take(200) {
         if let Some((k, v)) = l.split_once(':') {
             let v = super::rd::printable(v.trim().as_bytes(), 200);

@@ -86,7 +86,14 @@ pub fn error_name(code: i64) -> String {
 #[serde(tag = "message")]
 pub enum Reply {
     #[serde(rename = "KRB-ERROR")]
-    Error { error_code: i64, error_name: String, realm: String, sname: Vec<String>, stime: String, e_text: Option<String> },
+    Error {
+        error_code: i64,
+        error_name: String,
+        realm: String,
+        sname: Vec<String>,
+        stime: String,
+        e_text: Option<String>,
+    },
     #[serde(rename = "AS-REP")]
     AsRep { realm: String },
 }
@@ -111,7 +118,8 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
     match top.tag {
         t if t == ber::app(30) => {
             let mut f = top.reader().expect(ber::SEQUENCE, "KRB-ERROR")?.reader();
-            let (mut code, mut realm, mut sname, mut stime, mut etext) = (None, String::new(), vec![], String::new(), None);
+            let (mut code, mut realm, mut sname, mut stime, mut etext) =
+                (None, String::new(), vec![], String::new(), None);
             while !f.is_empty() {
                 let field = f.read()?;
                 let inner = || field.reader().read();
@@ -124,8 +132,16 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
                     _ => {}
                 }
             }
-            let code = code.ok_or_else(|| QueryError::Other("KRB-ERROR without error-code".into()))?;
-            Ok(Reply::Error { error_code: code, error_name: error_name(code), realm, sname, stime, e_text: etext })
+            let code =
+                code.ok_or_else(|| QueryError::Other("KRB-ERROR without error-code".into()))?;
+            Ok(Reply::Error {
+                error_code: code,
+                error_name: error_name(code),
+                realm,
+                sname,
+                stime,
+                e_text: etext,
+            })
         }
         t if t == ber::app(11) => {
             let mut f = top.reader().expect(ber::SEQUENCE, "AS-REP")?.reader();

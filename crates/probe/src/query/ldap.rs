@@ -37,7 +37,8 @@ pub const MAX_VALUES: usize = 64;
 pub const MAX_REPLY: usize = 256 * 1024;
 
 pub fn request(msgid: i64) -> Vec<u8> {
-    let attrs: Vec<u8> = ATTRS.iter().flat_map(|a| ber::tlv(ber::OCTET_STRING, a.as_bytes())).collect();
+    let attrs: Vec<u8> =
+        ATTRS.iter().flat_map(|a| ber::tlv(ber::OCTET_STRING, a.as_bytes())).collect();
     let search = ber::cons(
         ber::app(3),
         &[
@@ -107,7 +108,13 @@ pub fn result_name(c: i64) -> String {
 
 /// Parses all LDAPMessages in `b` (entry + done).
 pub fn parse(b: &[u8], msgid: i64) -> Result<RootDse, QueryError> {
-    let mut out = RootDse { result_code: None, result_name: None, diagnostic: None, attributes: BTreeMap::new(), truncated: vec![] };
+    let mut out = RootDse {
+        result_code: None,
+        result_name: None,
+        diagnostic: None,
+        attributes: BTreeMap::new(),
+        truncated: vec![],
+    };
     let mut r = Reader::new(b);
     let mut seen_entry = false;
     while !r.is_empty() {
@@ -240,9 +247,18 @@ mod tests {
 
     fn entry_and_done() -> Vec<u8> {
         let val = ber::tlv(ber::SET, &ber::tlv(ber::OCTET_STRING, b"DC=samdom,DC=example,DC=com"));
-        let pa = ber::cons(ber::SEQUENCE, &[&ber::tlv(ber::OCTET_STRING, b"defaultNamingContext"), &val]);
-        let entry = ber::cons(ber::app(4), &[&ber::tlv(ber::OCTET_STRING, b""), &ber::tlv(ber::SEQUENCE, &pa)]);
-        let done = ber::cons(ber::app(5), &[&ber::int(ber::ENUMERATED, 0), &ber::tlv(4, b""), &ber::tlv(4, b"")]);
+        let pa = ber::cons(
+            ber::SEQUENCE,
+            &[&ber::tlv(ber::OCTET_STRING, b"defaultNamingContext"), &val],
+        );
+        let entry = ber::cons(
+            ber::app(4),
+            &[&ber::tlv(ber::OCTET_STRING, b""), &ber::tlv(ber::SEQUENCE, &pa)],
+        );
+        let done = ber::cons(
+            ber::app(5),
+            &[&ber::int(ber::ENUMERATED, 0), &ber::tlv(4, b""), &ber::tlv(4, b"")],
+        );
         let mut b = ber::cons(ber::SEQUENCE, &[&ber::int(ber::INTEGER, 7), &entry]);
         b.extend(ber::cons(ber::SEQUENCE, &[&ber::int(ber::INTEGER, 7), &done]));
         b

@@ -186,15 +186,26 @@ fn fail(kind: Kind, header: String, e: impl std::fmt::Display, answered: bool) -
 fn ok<T: serde::Serialize>(kind: Kind, header: String, mut lines: Vec<String>, r: &T) -> Output {
     let mut all = vec![header];
     all.append(&mut lines);
-    Output { kind, lines: all, result: serde_json::to_value(r).unwrap_or(Value::Null), endpoints: None, answered: true }
+    Output {
+        kind,
+        lines: all,
+        result: serde_json::to_value(r).unwrap_or(Value::Null),
+        endpoints: None,
+        answered: true,
+    }
 }
 
 /// A small non-cryptographic generator for ids, nonces and throwaway key shares.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     use std::sync::atomic::{AtomicU64, Ordering};
     static CTR: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    let mut x = t ^ CTR.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) ^ (u64::from(std::process::id()) << 32);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = t
+        ^ CTR.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+        ^ (u64::from(std::process::id()) << 32);
     let mut out = [0u8; N];
     for b in out.iter_mut() {
         x ^= x << 13;
@@ -222,7 +233,9 @@ pub fn udp_payload(port: u16, ctx: &Ctx) -> Vec<u8> {
         }
         Some(Kind::Nbstat) => nbstat::request(rand_u16()),
         Some(Kind::Snmp) => snmp::request(1, &ctx.community, i64::from(rand_u16())),
-        Some(Kind::Kerberos) => kerberos::request(&ctx.realm_guess(), KRB_USER, u32::from_be_bytes(random_bytes::<4>())),
+        Some(Kind::Kerberos) => {
+            kerberos::request(&ctx.realm_guess(), KRB_USER, u32::from_be_bytes(random_bytes::<4>()))
+        }
         Some(Kind::SqlBrowser) => mssql::request(),
         Some(Kind::Stun) => stun::binding(random_bytes::<12>()),
         _ => Vec::new(),
@@ -243,14 +256,24 @@ async fn tcp_exchange<F: Fn(&[u8]) -> Option<usize>>(
     complete: F,
 ) -> Result<Vec<u8>, QueryError> {
     let mut s = connect(ctx, port).await?;
-    let r = net::tcp_request(&mut s, req, max, ctx.limits.timeout.saturating_mul(3), complete).await?;
+    let r =
+        net::tcp_request(&mut s, req, max, ctx.limits.timeout.saturating_mul(3), complete).await?;
     #[allow(deprecated)] // linger 0 closes with a reset at once: no blocking, no TIME_WAIT
     let _ = s.set_linger(Some(Duration::ZERO));
     Ok(r)
 }
 
 async fn udp_exchange(ctx: &Ctx, port: u16, req: &[u8]) -> Result<Vec<u8>, QueryError> {
-    match net::udp_exchange(ctx.sa(port), ctx.limits.source_port, req, ctx.limits.timeout, ctx.limits.tries, crate::scan::MAX_UDP_REPLY).await {
+    match net::udp_exchange(
+        ctx.sa(port),
+        ctx.limits.source_port,
+        req,
+        ctx.limits.timeout,
+        ctx.limits.tries,
+        crate::scan::MAX_UDP_REPLY,
+    )
+    .await
+    {
         UdpOutcome::Reply(r) => Ok(r),
         UdpOutcome::Failed(ConnectFail::Timeout) => Err(QueryError::Other("no reply".into())),
         UdpOutcome::Failed(f) => Err(QueryError::Other(f.describe())),
@@ -266,7 +289,15 @@ async fn learn_realm(ctx: &mut Ctx) {
     }
     let req = ldap::request(1);
     let once = Limits { tries: 1, ..ctx.limits.clone() };
-    let cldap = net::udp_exchange(ctx.sa(389), ctx.limits.source_port, &req, once.timeout, 1, crate::scan::MAX_UDP_REPLY).await;
+    let cldap = net::udp_exchange(
+        ctx.sa(389),
+        ctx.limits.source_port,
+        &req,
+        once.timeout,
+        1,
+        crate::scan::MAX_UDP_REPLY,
+    )
+    .await;
     let reply = match cldap {
         UdpOutcome::Reply(r) => Some(r),
         _ => tcp_exchange(ctx, 389, &req, ldap::MAX_REPLY, ldap::complete).await.ok(),
@@ -278,7 +309,13 @@ async fn learn_realm(ctx: &mut Ctx) {
 
 /// Runs one query. `udp_reply` is the reply the state probe already received (its payload
 /// was this query's request), so UDP queries usually cost nothing extra.
-pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: Option<Vec<u8>>) -> Output {
+pub async fn run(
+    kind: Kind,
+    proto: Proto,
+    port: u16,
+    ctx: &mut Ctx,
+    udp_reply: Option<Vec<u8>>,
+) -> Output {
     let p = proto.upper();
     // DNS and Kerberos questions depend on the realm: learn it, then ask again.
     let udp_reply = if matches!(kind, Kind::Dns | Kind::Kerberos) {
@@ -300,7 +337,8 @@ pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: 
                     None => udp_exchange(ctx, port, &ldap::request(msgid)).await,
                 }
             } else {
-                tcp_exchange(ctx, port, &ldap::request(msgid), ldap::MAX_REPLY, ldap::complete).await
+                tcp_exchange(ctx, port, &ldap::request(msgid), ldap::MAX_REPLY, ldap::complete)
+                    .await
             };
             match reply {
                 Err(e) => fail(kind, header, e, false),
@@ -344,12 +382,20 @@ pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: 
             let reply = if proto == Proto::Udp {
                 match udp_reply {
                     Some(r) => Ok(r),
-                    None => udp_exchange(ctx, port, &kerberos::request(&realm, KRB_USER, nonce)).await,
+                    None => {
+                        udp_exchange(ctx, port, &kerberos::request(&realm, KRB_USER, nonce)).await
+                    }
                 }
             } else {
-                tcp_exchange(ctx, port, &kerberos::tcp_request(&realm, KRB_USER, nonce), kerberos::MAX_REPLY, kerberos::tcp_complete)
-                    .await
-                    .map(|b| b.get(4..).unwrap_or_default().to_vec())
+                tcp_exchange(
+                    ctx,
+                    port,
+                    &kerberos::tcp_request(&realm, KRB_USER, nonce),
+                    kerberos::MAX_REPLY,
+                    kerberos::tcp_complete,
+                )
+                .await
+                .map(|b| b.get(4..).unwrap_or_default().to_vec())
             };
             match reply {
                 Err(e) => fail(kind, header, e, false),
@@ -361,7 +407,15 @@ pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: 
         }
         Kind::Smb => {
             let header = format!("Sending SMB2 NEGOTIATE to {p} port {port}...");
-            match tcp_exchange(ctx, port, &smb::request(random_bytes::<16>(), random_bytes::<32>()), smb::MAX_REPLY, smb::complete).await {
+            match tcp_exchange(
+                ctx,
+                port,
+                &smb::request(random_bytes::<16>(), random_bytes::<32>()),
+                smb::MAX_REPLY,
+                smb::complete,
+            )
+            .await
+            {
                 Err(e) => fail(kind, header, e, false),
                 Ok(b) => match smb::parse(&b) {
                     Ok(r) => ok(kind, header, r.lines(), &r),
@@ -386,7 +440,9 @@ pub async fn run(kind: Kind, proto: Proto, port: u16, ctx: &mut Ctx, udp_reply: 
         Kind::Http => {
             let header = format!("Sending HTTP HEAD / to {p} port {port}...");
             let host = ctx.given_name().map(str::to_string).unwrap_or_else(|| ctx.addr.to_string());
-            match tcp_exchange(ctx, port, &http::request(&host), http::MAX_REPLY, http::complete).await {
+            match tcp_exchange(ctx, port, &http::request(&host), http::MAX_REPLY, http::complete)
+                .await
+            {
                 Err(e) => fail(kind, header, e, false),
                 Ok(b) => match http::parse(&b) {
                     Ok(h) => ok(kind, header, h.lines(), &h),
@@ -429,14 +485,28 @@ async fn udp_simple(kind: Kind, port: u16, ctx: &Ctx, udp_reply: Option<Vec<u8>>
             let header = format!("Sending SNMP get sysDescr to UDP port {port}...");
             let mut reply = match udp_reply {
                 Some(r) => Ok(r),
-                None => udp_exchange(ctx, port, &snmp::request(1, &ctx.community, i64::from(rand_u16()))).await,
+                None => {
+                    udp_exchange(
+                        ctx,
+                        port,
+                        &snmp::request(1, &ctx.community, i64::from(rand_u16())),
+                    )
+                    .await
+                }
             };
             if reply.is_err() {
                 // v1-only agents ignore v2c
-                reply = udp_exchange(ctx, port, &snmp::request(0, &ctx.community, i64::from(rand_u16()))).await;
+                reply = udp_exchange(
+                    ctx,
+                    port,
+                    &snmp::request(0, &ctx.community, i64::from(rand_u16())),
+                )
+                .await;
             }
             match reply {
-                Err(e) => fail(kind, header, format!("{e} (wrong community, or SNMP not served)"), false),
+                Err(e) => {
+                    fail(kind, header, format!("{e} (wrong community, or SNMP not served)"), false)
+                }
                 Ok(b) => match snmp::parse(&b) {
                     Ok(r) => ok(kind, header, r.lines(&ctx.community), &r),
                     Err(e) => fail(kind, header, e, true),
@@ -473,7 +543,10 @@ async fn udp_simple(kind: Kind, port: u16, ctx: &Ctx, udp_reply: Option<Vec<u8>>
                 if let Ok(m) = stun::parse(&b, tx2) {
                     out.lines.extend(m.lines("TURN allocate"));
                     if let Value::Object(o) = &mut out.result {
-                        o.insert("turn_allocate".into(), serde_json::to_value(&m).unwrap_or(Value::Null));
+                        o.insert(
+                            "turn_allocate".into(),
+                            serde_json::to_value(&m).unwrap_or(Value::Null),
+                        );
                     }
                 }
             }
@@ -491,7 +564,9 @@ async fn rdp_query(ctx: &Ctx, port: u16) -> Output {
         Err(e) => return fail(kind, header, e, false),
     };
     let wait = ctx.limits.timeout.saturating_mul(3);
-    let neg = match net::tcp_request(&mut s, &rdp::request(), rdp::MAX_REPLY, wait, rdp::complete).await {
+    let neg = match net::tcp_request(&mut s, &rdp::request(), rdp::MAX_REPLY, wait, rdp::complete)
+        .await
+    {
         Err(e) => return fail(kind, header, e, false),
         Ok(b) => match rdp::parse(&b) {
             Ok(n) => n,
@@ -504,10 +579,16 @@ async fn rdp_query(ctx: &Ctx, port: u16) -> Output {
         if protocol != 0 {
             let sni = ctx.given_name().map(str::to_string);
             let hello = tls::client_hello(sni.as_deref(), false, random_bytes::<32>());
-            if let Ok(b) = net::tcp_request(&mut s, &hello, tls::MAX_FLIGHT, wait, tls::complete).await {
+            if let Ok(b) =
+                net::tcp_request(&mut s, &hello, tls::MAX_FLIGHT, wait, tls::complete).await
+            {
                 if let Ok(f) = tls::parse_flight(&b) {
-                    let chain: Vec<tls::Cert> = f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
-                    let asked = ctx.given_name().map(str::to_string).unwrap_or_else(|| ctx.addr.to_string());
+                    let chain: Vec<tls::Cert> =
+                        f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
+                    let asked = ctx
+                        .given_name()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| ctx.addr.to_string());
                     let rep = tls::Report {
                         version: f.version.map(tls::version_name),
                         cipher: f.cipher.map(tls::cipher_name),
@@ -515,7 +596,11 @@ async fn rdp_query(ctx: &Ctx, port: u16) -> Output {
                         name_matches: chain.first().map(|l| tls::name_matches(l, &asked)),
                         chain,
                         name_asked: asked,
-                        notes: f.alert.map(|(_, d)| format!("alert {}", tls::alert_name(d))).into_iter().collect(),
+                        notes: f
+                            .alert
+                            .map(|(_, d)| format!("alert {}", tls::alert_name(d)))
+                            .into_iter()
+                            .collect(),
                     };
                     out.lines.extend(rep.lines());
                     if let Value::Object(o) = &mut out.result {
@@ -551,7 +636,10 @@ async fn tls_query(ctx: &Ctx, port: u16) -> Output {
     let mut flight = f1.clone();
     if f1.version == Some(0x0304) {
         notes.push("server chose TLS 1.3 (its certificate is encrypted); chain read from a second, TLS 1.2 handshake".into());
-        match tcp_exchange(ctx, port, &hello(false), tls::MAX_FLIGHT, tls::complete).await.map(|b| tls::parse_flight(&b)) {
+        match tcp_exchange(ctx, port, &hello(false), tls::MAX_FLIGHT, tls::complete)
+            .await
+            .map(|b| tls::parse_flight(&b))
+        {
             Ok(Ok(f2)) if f2.alert.is_none() => flight.certs = f2.certs,
             Ok(Ok(f2)) => notes.push(format!(
                 "the server refuses TLS 1.2 (alert {}), so its certificate cannot be shown",
@@ -609,7 +697,10 @@ mod hostile {
         let _ = ldap::complete(b);
         let _ = kerberos::parse(b);
         let _ = smb::parse(b);
-        let _ = nbstat::parse(b, u16::from_be_bytes([*b.first().unwrap_or(&0), *b.get(1).unwrap_or(&0)]));
+        let _ = nbstat::parse(
+            b,
+            u16::from_be_bytes([*b.first().unwrap_or(&0), *b.get(1).unwrap_or(&0)]),
+        );
         let _ = snmp::parse(b);
         let _ = mssql::parse(b);
         let _ = stun::parse(b, [0; 12]);

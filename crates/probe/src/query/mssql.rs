@@ -14,7 +14,10 @@ pub fn parse(b: &[u8]) -> Result<Vec<BTreeMap<String, String>>, Malformed> {
     let mut r = Rd::new(b);
     let t = r.u8("type")?;
     if t != 0x05 {
-        return Err(Malformed { offset: 0, what: format!("type 0x{t:02x}, expected SVR_RESP (0x05)") });
+        return Err(Malformed {
+            offset: 0,
+            what: format!("type 0x{t:02x}, expected SVR_RESP (0x05)"),
+        });
     }
     let len = r.u16le("length")? as usize;
     let data = r.take(len.min(r.left()), "data")?;
@@ -25,7 +28,10 @@ pub fn parse(b: &[u8]) -> Result<Vec<BTreeMap<String, String>>, Malformed> {
         let mut m = BTreeMap::new();
         for kv in parts.chunks(2) {
             if let [k, v] = kv {
-                m.insert(super::rd::printable(k.as_bytes(), 64), super::rd::printable(v.as_bytes(), 256));
+                m.insert(
+                    super::rd::printable(k.as_bytes(), 64),
+                    super::rd::printable(v.as_bytes(), 256),
+                );
             }
         }
         out.push(m);

@@ -88,13 +88,20 @@ pub fn parse(b: &[u8], txid: u16) -> Result<Status, Malformed> {
             active: flags & 0x0400 != 0,
         });
     }
-    let mac = d.take(6, "unit id").ok().map(|m| m.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join("-"));
+    let mac = d
+        .take(6, "unit id")
+        .ok()
+        .map(|m| m.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join("-"));
     Ok(Status { names, mac })
 }
 
 impl Status {
     pub fn lines(&self) -> Vec<String> {
-        let mut v = vec!["NetBIOS node status:".to_string(), String::new(), "  Name             Type      Status".to_string()];
+        let mut v = vec![
+            "NetBIOS node status:".to_string(),
+            String::new(),
+            "  Name             Type      Status".to_string(),
+        ];
         for n in &self.names {
             v.push(format!(
                 "  {:<15}<{:02X}>  {:<8}  {}",
@@ -105,7 +112,10 @@ impl Status {
             ));
         }
         v.push(String::new());
-        v.push(format!("  MAC Address = {}", self.mac.as_deref().unwrap_or("(not sent)").to_ascii_uppercase()));
+        v.push(format!(
+            "  MAC Address = {}",
+            self.mac.as_deref().unwrap_or("(not sent)").to_ascii_uppercase()
+        ));
         v
     }
 }

@@ -35,7 +35,8 @@ impl<'a> Rd<'a> {
         Malformed { offset: self.pos, what: what.into() }
     }
     pub fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Malformed> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.err(format!("{what}: length overflow")))?;
+        let end =
+            self.pos.checked_add(n).ok_or_else(|| self.err(format!("{what}: length overflow")))?;
         let s = self
             .buf
             .get(self.pos..end)

@@ -60,8 +60,15 @@ pub fn failure_name(c: u32) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "negotiation", rename_all = "snake_case")]
 pub enum Negotiation {
-    Selected { protocol: u32, protocol_name: String, flags: u8 },
-    Failure { code: u32, code_name: String },
+    Selected {
+        protocol: u32,
+        protocol_name: String,
+        flags: u8,
+    },
+    Failure {
+        code: u32,
+        code_name: String,
+    },
     /// A Connection Confirm without negotiation data: an old server (standard RDP security).
     Legacy,
 }
@@ -70,7 +77,10 @@ pub fn parse(b: &[u8]) -> Result<Negotiation, Malformed> {
     let mut r = Rd::new(b);
     let v = r.u8("TPKT version")?;
     if v != 3 {
-        return Err(Malformed { offset: 0, what: format!("TPKT version {v}, expected 3: not RDP") });
+        return Err(Malformed {
+            offset: 0,
+            what: format!("TPKT version {v}, expected 3: not RDP"),
+        });
     }
     r.skip(1, "TPKT reserved")?;
     let len = r.u16be("TPKT length")? as usize;
@@ -94,16 +104,25 @@ pub fn parse(b: &[u8]) -> Result<Negotiation, Malformed> {
     match ty {
         2 => Ok(Negotiation::Selected { protocol: v, protocol_name: protocol_name(v), flags }),
         3 => Ok(Negotiation::Failure { code: v, code_name: failure_name(v) }),
-        t => Err(r.err(format!("negotiation type {t}, expected RDP_NEG_RSP (2) or RDP_NEG_FAILURE (3)"))),
+        t => Err(
+            r.err(format!("negotiation type {t}, expected RDP_NEG_RSP (2) or RDP_NEG_FAILURE (3)"))
+        ),
     }
 }
 
 impl Negotiation {
     pub fn lines(&self) -> Vec<String> {
         match self {
-            Negotiation::Selected { protocol_name, .. } => vec![format!("RDP negotiation: server selected {protocol_name}")],
-            Negotiation::Failure { code_name, code } => vec![format!("RDP negotiation refused: {code_name} ({code})")],
-            Negotiation::Legacy => vec!["RDP negotiation: no negotiation response (old server, standard RDP security)".into()],
+            Negotiation::Selected { protocol_name, .. } => {
+                vec![format!("RDP negotiation: server selected {protocol_name}")]
+            }
+            Negotiation::Failure { code_name, code } => {
+                vec![format!("RDP negotiation refused: {code_name} ({code})")]
+            }
+            Negotiation::Legacy => {
+                vec!["RDP negotiation: no negotiation response (old server, standard RDP security)"
+                    .into()]
+            }
         }
     }
 }
@@ -125,7 +144,14 @@ mod tests {
     fn parse_confirm() {
         // TPKT + X.224 CC + RDP_NEG_RSP selecting CredSSP (layout of MS-RDPBCGR 4.1.2)
         let cc = [3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0x1f, 8, 0, 2, 0, 0, 0];
-        assert_eq!(parse(&cc).unwrap(), Negotiation::Selected { protocol: 2, protocol_name: "CredSSP (NLA)".into(), flags: 0x1f });
+        assert_eq!(
+            parse(&cc).unwrap(),
+            Negotiation::Selected {
+                protocol: 2,
+                protocol_name: "CredSSP (NLA)".into(),
+                flags: 0x1f
+            }
+        );
         let fail = [3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 3, 0, 8, 0, 5, 0, 0, 0];
         assert!(matches!(parse(&fail).unwrap(), Negotiation::Failure { code: 5, .. }));
         let legacy = [3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0];

@@ -24,7 +24,7 @@ pub fn request(client_guid: [u8; 16], salt: [u8; 32]) -> Vec<u8> {
     h.extend_from_slice(&0u32.to_le_bytes()); // TreeId
     h.extend_from_slice(&0u64.to_le_bytes()); // SessionId
     h.extend_from_slice(&[0u8; 16]); // Signature
-    // NEGOTIATE request
+                                     // NEGOTIATE request
     let mut b = Vec::new();
     b.extend_from_slice(&36u16.to_le_bytes());
     b.extend_from_slice(&(DIALECTS.len() as u16).to_le_bytes());
@@ -112,7 +112,16 @@ fn guid(b: &[u8]) -> String {
     }
     format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{}-{}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], hex(&b[8..10]), hex(&b[10..16])
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        hex(&b[8..10]),
+        hex(&b[10..16])
     )
 }
 
@@ -133,7 +142,10 @@ pub fn parse(b: &[u8]) -> Result<Negotiate, Malformed> {
         return Err(r.err("server answered with SMB1 only (no SMB2 support)"));
     }
     if proto != b"\xfeSMB" {
-        return Err(Malformed { offset: 4, what: format!("ProtocolId {} is not SMB2", hex(proto)) });
+        return Err(Malformed {
+            offset: 4,
+            what: format!("ProtocolId {} is not SMB2", hex(proto)),
+        });
     }
     let hs = r.u16le("StructureSize")?;
     if hs != 64 {
@@ -208,7 +220,11 @@ pub fn parse(b: &[u8]) -> Result<Negotiate, Malformed> {
         signing_enabled: sec & 1 != 0,
         signing_required: sec & 2 != 0,
         server_guid: guid(sg),
-        capabilities: names.iter().filter(|(b, _)| caps & b != 0).map(|(_, n)| n.to_string()).collect(),
+        capabilities: names
+            .iter()
+            .filter(|(b, _)| caps & b != 0)
+            .map(|(_, n)| n.to_string())
+            .collect(),
         capabilities_raw: caps,
         max_transact,
         max_read,
@@ -232,8 +248,15 @@ impl Negotiate {
             format!("SMB2 NEGOTIATE: dialect {}", self.dialect),
             format!("  signing: {signing}"),
             format!("  server GUID: {}", self.server_guid),
-            format!("  capabilities: {} (0x{:08x})", self.capabilities.join(" "), self.capabilities_raw),
-            format!("  max transact/read/write: {}/{}/{}", self.max_transact, self.max_read, self.max_write),
+            format!(
+                "  capabilities: {} (0x{:08x})",
+                self.capabilities.join(" "),
+                self.capabilities_raw
+            ),
+            format!(
+                "  max transact/read/write: {}/{}/{}",
+                self.max_transact, self.max_read, self.max_write
+            ),
         ];
         if let Some(c) = &self.cipher {
             v.push(format!("  encryption cipher: {c}"));

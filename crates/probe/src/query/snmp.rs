@@ -19,7 +19,14 @@ pub fn request(version: i64, community: &str, reqid: i64) -> Vec<u8> {
             &ber::tlv(ber::SEQUENCE, &vb),
         ],
     );
-    ber::cons(ber::SEQUENCE, &[&ber::int(ber::INTEGER, version), &ber::tlv(ber::OCTET_STRING, community.as_bytes()), &pdu])
+    ber::cons(
+        ber::SEQUENCE,
+        &[
+            &ber::int(ber::INTEGER, version),
+            &ber::tlv(ber::OCTET_STRING, community.as_bytes()),
+            &pdu,
+        ],
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,7 +44,10 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
     let _community = m.expect(ber::OCTET_STRING, "community")?;
     let pdu = m.read()?;
     if pdu.tag != 0xa2 {
-        return Err(QueryError::Other(format!("PDU tag 0x{:02x}, expected GetResponse (0xa2)", pdu.tag)));
+        return Err(QueryError::Other(format!(
+            "PDU tag 0x{:02x}, expected GetResponse (0xa2)",
+            pdu.tag
+        )));
     }
     let mut p = pdu.reader();
     let _id = p.expect(ber::INTEGER, "request-id")?;
@@ -61,13 +71,24 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
         };
         varbinds.push((oid, text));
     }
-    Ok(Reply { version: if version == 1 { "v2c".into() } else if version == 0 { "v1".into() } else { format!("version {version}") }, error_status, varbinds })
+    Ok(Reply {
+        version: if version == 1 {
+            "v2c".into()
+        } else if version == 0 {
+            "v1".into()
+        } else {
+            format!("version {version}")
+        },
+        error_status,
+        varbinds,
+    })
 }
 
 impl Reply {
     pub fn lines(&self, community: &str) -> Vec<String> {
         let _ = community; // never printed: the community is a secret
-        let mut v = vec![format!("SNMP {} GetResponse (error-status {})", self.version, self.error_status)];
+        let mut v =
+            vec![format!("SNMP {} GetResponse (error-status {})", self.version, self.error_status)];
         for (o, val) in &self.varbinds {
             let name = if o == SYS_DESCR { "sysDescr.0" } else { o.as_str() };
             v.push(format!("  {name}: {val}"));

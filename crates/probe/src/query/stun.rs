@@ -57,7 +57,14 @@ pub fn parse(b: &[u8], txid: [u8; 12]) -> Result<Message, Malformed> {
     let method = (ty & 0x000f) | ((ty & 0x00e0) >> 1) | ((ty & 0x3e00) >> 2);
     let body = r.take(len, "attributes")?;
     let mut a = Rd::new(body);
-    let mut m = Message { class: class.into(), method, mapped_address: None, software: None, error: None, realm: None };
+    let mut m = Message {
+        class: class.into(),
+        method,
+        mapped_address: None,
+        software: None,
+        error: None,
+        realm: None,
+    };
     for _ in 0..64 {
         if a.left() == 0 {
             break;

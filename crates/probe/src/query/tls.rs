@@ -12,7 +12,8 @@ pub const MAX_CERTS: usize = 16;
 
 const SUITES_13: [u16; 3] = [0x1301, 0x1302, 0x1303];
 const SUITES_12: [u16; 13] = [
-    0xc02f, 0xc030, 0xc02b, 0xc02c, 0xcca8, 0xcca9, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035, 0x000a,
+    0xc02f, 0xc030, 0xc02b, 0xc02c, 0xcca8, 0xcca9, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+    0x000a,
 ];
 
 fn ext(out: &mut Vec<u8>, ty: u16, data: &[u8]) {
@@ -43,7 +44,13 @@ pub fn client_hello(sni: Option<&str>, tls13: bool, random: [u8; 32]) -> Vec<u8>
     }
     ext(&mut exts, 10, &vec16(&[0x001d, 0x0017, 0x0018]));
     ext(&mut exts, 11, &[1, 0]);
-    ext(&mut exts, 13, &vec16(&[0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201]));
+    ext(
+        &mut exts,
+        13,
+        &vec16(&[
+            0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201,
+        ]),
+    );
     ext(&mut exts, 0xff01, &[0]);
     ext(&mut exts, 23, &[]);
     if tls13 {
@@ -92,8 +99,8 @@ pub struct Flight {
 }
 
 const HRR_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
-    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
 /// Parses as much of the server flight as `b` holds.
@@ -111,7 +118,10 @@ pub fn parse_flight(b: &[u8]) -> Result<Flight, Malformed> {
             return Err(Malformed { offset: start, what: format!("not a TLS record (type {ct}, version 0x{ver:04x}) - is this port speaking TLS?") });
         }
         if len > 16384 + 2048 {
-            return Err(Malformed { offset: start, what: format!("record length {len} exceeds the TLS maximum") });
+            return Err(Malformed {
+                offset: start,
+                what: format!("record length {len} exceeds the TLS maximum"),
+            });
         }
         if r.left() < len {
             break; // need more bytes
@@ -126,7 +136,10 @@ pub fn parse_flight(b: &[u8]) -> Result<Flight, Malformed> {
             }
             22 => {
                 if hs.len() + body.len() > MAX_FLIGHT {
-                    return Err(Malformed { offset: start, what: format!("handshake flight larger than {MAX_FLIGHT} bytes") });
+                    return Err(Malformed {
+                        offset: start,
+                        what: format!("handshake flight larger than {MAX_FLIGHT} bytes"),
+                    });
                 }
                 hs.extend_from_slice(body);
             }
@@ -134,7 +147,12 @@ pub fn parse_flight(b: &[u8]) -> Result<Flight, Malformed> {
                 f.complete = true;
                 break;
             }
-            t => return Err(Malformed { offset: start, what: format!("unexpected record type {t}") }),
+            t => {
+                return Err(Malformed {
+                    offset: start,
+                    what: format!("unexpected record type {t}"),
+                })
+            }
         }
         // walk complete handshake messages
         let mut h = Rd::at(&hs, consumed);
@@ -290,14 +308,17 @@ pub struct Cert {
 
 pub fn decode_cert(der: &[u8]) -> Result<Cert, String> {
     use x509_parser::prelude::*;
-    let (_, c) = X509Certificate::from_der(der).map_err(|e| format!("certificate does not parse: {e}"))?;
+    let (_, c) =
+        X509Certificate::from_der(der).map_err(|e| format!("certificate does not parse: {e}"))?;
     let mut san = Vec::new();
     if let Ok(Some(ext)) = c.subject_alternative_name() {
         for g in ext.value.general_names.iter().take(64) {
             match g {
                 GeneralName::DNSName(d) => san.push(format!("DNS:{d}")),
                 GeneralName::IPAddress(b) => match b.len() {
-                    4 => san.push(format!("IP:{}", std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]))),
+                    4 => {
+                        san.push(format!("IP:{}", std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])))
+                    }
                     16 => {
                         let mut a = [0u8; 16];
                         a.copy_from_slice(b);
@@ -327,14 +348,12 @@ pub fn decode_cert(der: &[u8]) -> Result<Cert, String> {
 
 /// The subject's common names.
 fn common_names(subject: &str) -> Vec<String> {
-    subject
-        .split(',')
-        .filter_map(|p| p.trim().strip_prefix("CN=").map(str::to_string))
-        .collect()
+    subject.split(',').filter_map(|p| p.trim().strip_prefix("CN=").map(str::to_string)).collect()
 }
 
 fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let (p, n) = (pattern.to_ascii_lowercase(), name.to_ascii_lowercase().trim_end_matches('.').to_string());
+    let (p, n) =
+        (pattern.to_ascii_lowercase(), name.to_ascii_lowercase().trim_end_matches('.').to_string());
     if let Some(rest) = p.strip_prefix("*.") {
         n.split_once('.').is_some_and(|(first, tail)| !first.is_empty() && tail == rest)
     } else {
@@ -345,7 +364,10 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
 /// Does the leaf certificate cover the name (or address) that was asked?
 pub fn name_matches(cert: &Cert, asked: &str) -> bool {
     if let Ok(ip) = asked.parse::<std::net::IpAddr>() {
-        return cert.san.iter().any(|s| s.strip_prefix("IP:").and_then(|a| a.parse().ok()) == Some(ip));
+        return cert
+            .san
+            .iter()
+            .any(|s| s.strip_prefix("IP:").and_then(|a| a.parse().ok()) == Some(ip));
     }
     let dns: Vec<&str> = cert.san.iter().filter_map(|s| s.strip_prefix("DNS:")).collect();
     if !dns.is_empty() {
@@ -378,7 +400,11 @@ impl Report {
         v.push(format!("  certificate chain length: {}", self.chain_length));
         for (i, c) in self.chain.iter().enumerate() {
             v.push(format!("  [{i}] subject: {}", c.subject));
-            v.push(format!("      issuer:  {}{}", c.issuer, if c.self_signed { " (self-signed)" } else { "" }));
+            v.push(format!(
+                "      issuer:  {}{}",
+                c.issuer,
+                if c.self_signed { " (self-signed)" } else { "" }
+            ));
             if !c.san.is_empty() {
                 v.push(format!("      SAN:     {}", c.san.join(", ")));
             }
@@ -391,7 +417,10 @@ impl Report {
         }
         match self.name_matches {
             Some(true) => v.push(format!("  name {} matches the certificate", self.name_asked)),
-            Some(false) => v.push(format!("  WARNING: name {} does NOT match the certificate", self.name_asked)),
+            Some(false) => v.push(format!(
+                "  WARNING: name {} does NOT match the certificate",
+                self.name_asked
+            )),
             None => {}
         }
         v

@@ -55,7 +55,8 @@ impl Lab {
         let dir = std::env::temp_dir().join(format!("thpq-{tag}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let lab = Lab { client_ns, server_ns, client_ip, server_ip, net, children: Vec::new(), dir };
+        let lab =
+            Lab { client_ns, server_ns, client_ip, server_ip, net, children: Vec::new(), dir };
         let (c, s) = (&lab.client_ns, &lab.server_ns);
         let (vc, vs) = (format!("pqc{tag}"), format!("pqs{tag}"));
         must(&format!("ip netns add {c} && ip netns add {s}"));
@@ -72,7 +73,9 @@ impl Lab {
         loop {
             let a = sh(&format!("ip -n {c} link show dev {vc}"));
             let b = sh(&format!("ip -n {s} link show dev {vs}"));
-            if String::from_utf8_lossy(&a.stdout).contains("LOWER_UP") && String::from_utf8_lossy(&b.stdout).contains("LOWER_UP") {
+            if String::from_utf8_lossy(&a.stdout).contains("LOWER_UP")
+                && String::from_utf8_lossy(&b.stdout).contains("LOWER_UP")
+            {
                 break;
             }
             assert!(Instant::now() < end, "veth link did not come up");
@@ -101,8 +104,13 @@ impl Lab {
 
     /// Runs a shell command in the client namespace, returns stdout (must succeed).
     pub fn client_output(&self, cmd: &str) -> String {
-        let o = sh(&format!("ip netns exec {} sh -c '{}'", self.client_ns, cmd.replace('\'', "'\\''")));
-        assert!(o.status.success(), "client command failed: {cmd}: {}", String::from_utf8_lossy(&o.stderr));
+        let o =
+            sh(&format!("ip netns exec {} sh -c '{}'", self.client_ns, cmd.replace('\'', "'\\''")));
+        assert!(
+            o.status.success(),
+            "client command failed: {cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -140,7 +148,8 @@ impl Lab {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns, program]).args(args);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(
-            std::fs::File::create(self.dir.join(format!("server-{}.err", self.children.len()))).expect("log"),
+            std::fs::File::create(self.dir.join(format!("server-{}.err", self.children.len())))
+                .expect("log"),
         ));
         let child = cmd.spawn().expect("spawn server");
         let pid = child.id();

@@ -11,10 +11,7 @@ use tracehound_rpc::{Call, RpcAnalyzer, RpcReport};
 
 /// The shared captures folder; panics (fails the test) when it is missing.
 pub fn shared() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures"
-    ));
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures"));
     assert!(p.is_dir(), "shared captures missing at {}", p.display());
     p
 }
@@ -47,11 +44,7 @@ pub fn run(path: &Path) -> Run {
     let mut report = an.finish();
     calls.append(&mut report.calls);
     calls.sort_by_key(|c| (c.frame, c.opnum));
-    Run {
-        calls,
-        report,
-        convs,
-    }
+    Run { calls, report, convs }
 }
 
 /// Runs tshark, failing the test when it is absent.

@@ -43,11 +43,7 @@ pub fn read_records(path: &Path) -> Vec<Rec> {
                 let end = start + cap as usize;
                 assert!(end <= b.len(), "{}: record past end", path.display());
                 n += 1;
-                let ns = if nano {
-                    frac as i64
-                } else {
-                    frac as i64 * 1000
-                };
+                let ns = if nano { frac as i64 } else { frac as i64 * 1000 };
                 out.push(Rec {
                     number: n,
                     link,
@@ -65,18 +61,10 @@ pub fn read_records(path: &Path) -> Vec<Rec> {
             while off + 12 <= b.len() {
                 let t = u32le(&b, off);
                 let len = u32le(&b, off + 4) as usize;
-                assert!(
-                    len >= 12 && off + len <= b.len(),
-                    "{}: bad block",
-                    path.display()
-                );
+                assert!(len >= 12 && off + len <= b.len(), "{}: bad block", path.display());
                 match t {
                     0x0a0d0d0a => {
-                        assert_eq!(
-                            u32le(&b, off + 8),
-                            0x1a2b3c4d,
-                            "big-endian pcapng unsupported"
-                        );
+                        assert_eq!(u32le(&b, off + 8), 0x1a2b3c4d, "big-endian pcapng unsupported");
                         links.clear();
                     }
                     1 => links.push(u16::from_le_bytes([b[off + 8], b[off + 9]]) as u32),
@@ -120,11 +108,7 @@ pub fn read_records(path: &Path) -> Vec<Rec> {
 pub fn shared_captures() -> Vec<PathBuf> {
     let mut v = Vec::new();
     let root = Path::new(SHARED);
-    assert!(
-        root.is_dir(),
-        "shared captures missing at {}",
-        root.display()
-    );
+    assert!(root.is_dir(), "shared captures missing at {}", root.display());
     for sub in std::fs::read_dir(root).unwrap() {
         let sub = sub.unwrap().path();
         if !sub.is_dir() {
@@ -139,11 +123,7 @@ pub fn shared_captures() -> Vec<PathBuf> {
         }
     }
     v.sort();
-    assert!(
-        v.len() > 50,
-        "expected the shared captures, found {}",
-        v.len()
-    );
+    assert!(v.len() > 50, "expected the shared captures, found {}", v.len());
     v
 }
 
@@ -158,31 +138,13 @@ pub fn own_captures() -> Vec<PathBuf> {
 /// Runs tshark with `-T fields` and returns (frame number, fields) per line.
 pub fn tshark_fields(path: &Path, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<String>)> {
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r")
-        .arg(path)
-        .args(["-n", "-o", "tcp.relative_sequence_numbers:FALSE"]);
-    cmd.args([
-        "-o",
-        "tcp.analyze_sequence_numbers:FALSE",
-        "-Y",
-        filter,
-        "-T",
-        "fields",
-    ]);
-    cmd.args([
-        "-E",
-        "separator=\t",
-        "-E",
-        "occurrence=f",
-        "-e",
-        "frame.number",
-    ]);
+    cmd.arg("-r").arg(path).args(["-n", "-o", "tcp.relative_sequence_numbers:FALSE"]);
+    cmd.args(["-o", "tcp.analyze_sequence_numbers:FALSE", "-Y", filter, "-T", "fields"]);
+    cmd.args(["-E", "separator=\t", "-E", "occurrence=f", "-e", "frame.number"]);
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let out = cmd
-        .output()
-        .expect("tshark is required for these tests (apt-get install tshark)");
+    let out = cmd.output().expect("tshark is required for these tests (apt-get install tshark)");
     assert!(
         out.status.success(),
         "tshark failed on {}: {}",
