@@ -1,6 +1,7 @@
 //! Throughput of the analyzer on bulk streams: `cargo bench -p tracehound-apps --bench throughput`. TLS application data and an HTTP body are
 //! skipped without buffering, so this measures the per-chunk overhead.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 use std::time::Instant;
 
 use tracehound_apps::{AppAnalyzer, AppConfig};

@@ -1,6 +1,7 @@
 //! Broken inputs built from real files in /work/shared/captures (see its SOURCES.md):
 //! truncation at every offset, wrong block lengths, zero and huge captured lengths, garbage.
 //! The bytes are the real files' bytes except for the patch each test describes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Every capture in /work/shared/captures (see its SOURCES.md) read by the reader and by
 //! tshark: same frames, same timestamps (to the nanosecond), same lengths.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

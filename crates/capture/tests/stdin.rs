@@ -1,6 +1,7 @@
 //! `open("-")` reads standard input: this test runs its own binary as a child with a real
 //! capture file (tcp/zeek__reassembly.pcap from /work/shared/captures), and a gzip'd copy,
 //! on its standard input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! if_tsresol / if_tsoffset, comments, Simple and obsolete Packet Blocks, skipped blocks, and
 //! pipe-like standard input. Packet bytes stay the real ones; each test says what it rewrote.
 //! Where tshark reads the same file it is the reference.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

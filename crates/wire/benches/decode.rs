@@ -3,6 +3,7 @@
 //! (`WIRE_BENCH_ITERS=N` changes the 1000 repetitions, e.g. for callgrind).
 //! Default inputs: shared captures (Ethernet/IPv4/TCP), see /work/shared/captures/SOURCES.md.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;

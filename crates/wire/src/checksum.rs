@@ -15,7 +15,9 @@ pub fn sum(data: &[u8]) -> u64 {
     }
     let mut words = chunks.remainder().chunks_exact(2);
     for w in &mut words {
-        acc = acc.wrapping_add(u64::from(u16::from_be_bytes([w[0], w[1]])));
+        if let [hi, lo] = *w {
+            acc = acc.wrapping_add(u64::from(u16::from_be_bytes([hi, lo])));
+        }
     }
     if let [last] = words.remainder() {
         acc = acc.wrapping_add(u64::from(*last) << 8);

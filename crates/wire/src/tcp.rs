@@ -17,6 +17,8 @@ use crate::checksum;
 use crate::error::{DecodeError, Layer, What};
 
 pub const MIN_HEADER_LEN: usize = 20;
+/// The largest TCP header: a 4-bit data offset of 32-bit words (RFC 9293 3.1).
+pub const MAX_HEADER_LEN: usize = 60;
 pub const MAX_SACK_BLOCKS: usize = 4;
 
 mod field {
@@ -175,8 +177,8 @@ impl Opts {
                     if len >= 10 && (len - 2) % 8 == 0 && (len - 2) / 8 <= MAX_SACK_BLOCKS =>
                 {
                     let n = (len - 2) / 8;
-                    for i in 0..n {
-                        o.sack[i] = (be32(body, i * 8), be32(body, i * 8 + 4));
+                    for (i, block) in o.sack.iter_mut().take(n).enumerate() {
+                        *block = (be32(body, i * 8), be32(body, i * 8 + 4));
                     }
                     o.sack_len = n as u8;
                     true
@@ -410,11 +412,16 @@ impl<'a> Repr<'a> {
     }
 
     /// Writes header, options, payload and checksum into `buf[..self.buffer_len()]`.
-    /// Returns the bytes written, or `None` when `buf` is too short (nothing is written).
+    /// Returns the bytes written, or `None` when `buf` is too short or the options do not fit
+    /// the 40 bytes a TCP header has room for (the data offset field is 4 bits of 32-bit
+    /// words: at most 60 header bytes). Nothing is written then.
     pub fn emit(&self, buf: &mut [u8], src: &IpAddr, dst: &IpAddr) -> Option<usize> {
+        let hl = self.header_len();
+        if hl > MAX_HEADER_LEN {
+            return None;
+        }
         let total = self.buffer_len();
         let out = buf.get_mut(..total)?;
-        let hl = self.header_len();
         put16(out, field::SRC_PORT, self.src_port);
         put16(out, field::DST_PORT, self.dst_port);
         put32(out, field::SEQ, self.seq);
@@ -435,6 +442,36 @@ impl<'a> Repr<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emit_refuses_options_longer_than_40_bytes() {
+        let mut opts =
+            Opts { mss: Some(1460), wscale: Some(7), sack_permitted: true, ..Opts::default() };
+        opts.ts = Some((1, 2));
+        opts.sack = [(1, 2); MAX_SACK_BLOCKS];
+        opts.sack_len = MAX_SACK_BLOCKS as u8;
+        let r = Repr {
+            src_port: 1,
+            dst_port: 2,
+            seq: 0,
+            ack: 0,
+            flags: Flags(0x10),
+            window: 1,
+            urgent: 0,
+            opts,
+            payload: &[],
+        };
+        assert!(r.header_len() > MAX_HEADER_LEN, "the test needs options over 40 bytes");
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let mut buf = [0u8; 128];
+        assert_eq!(r.emit(&mut buf, &a, &b), None);
+        assert!(buf.iter().all(|&x| x == 0), "nothing written");
+        // Without the SACK blocks the same segment fits and round-trips.
+        let small = Repr { opts: Opts { sack_len: 0, ..opts }, ..r };
+        let n = small.emit(&mut buf, &a, &b).unwrap();
+        let p = Packet::new_checked(&buf[..n]).unwrap();
+        assert_eq!(Repr::parse(&p, &a, &b).unwrap().opts.mss, Some(1460));
+    }
 
     #[test]
     fn options_malformed_variants() {

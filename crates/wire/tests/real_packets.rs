@@ -1,6 +1,7 @@
 //! Decoder tests on real packet bytes. Every frame comes from a capture file read at test
 //! time; the comment at each use says which file and frame (tshark numbering).
 //! Shared captures: /work/shared/captures (SOURCES.md); ours: tests/data (README.md).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Cross-check of `decode_frame` against tshark 4.0 for every TCP, UDP and ICMP packet of every shared
 //! capture (/work/shared/captures, provenance in its SOURCES.md) and of our own captures
 //! (tests/data, see its README).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
