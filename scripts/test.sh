@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: tshark to cross-check our readings, tcpdump/iproute2/
 # nftables/iptables for namespace labs, Samba + winbind + impacket for real DCE/RPC peers,
 # nmap to cross-check port states, openssl for TLS peers, dnsutils for DNS clients.
-# snmpd, coturn and xrdp are real peers for the live-probe tests (SNMP, STUN/TURN, RDP).
+# snmpd, coturn and xrdp are real peers for the live-probe tests (SNMP, STUN/TURN, RDP);
+# chromium renders the HTML reports in the report tests; faketime skews a lab client's clock.
 pkgs=(tshark tcpdump iproute2 nftables iptables samba samba-common-bin winbind python3-impacket
       nmap openssl dnsutils ldap-utils krb5-user smbclient ethtool netcat-openbsd python3
-      gzip snmpd coturn xrdp)
+      gzip snmpd coturn xrdp chromium faketime)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,5 +28,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null
   [ "$had_policy" = 1 ] || rm -f "$policy"
 fi
+
+# Gates before the tests: formatting, and clippy with every warning an error (the parser
+# crates also deny unwrap/expect/panic/indexing: see [workspace.lints] in Cargo.toml).
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings 2>&1
 
 cargo test --workspace --locked 2>&1

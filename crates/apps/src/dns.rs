@@ -189,23 +189,7 @@ pub fn is_dns_port(p: u16) -> bool {
     matches!(p, 53 | 5353 | 5355)
 }
 
-pub fn rcode_name(rc: u16) -> String {
-    match rc {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        6 => "YXDOMAIN".into(),
-        7 => "YXRRSET".into(),
-        8 => "NXRRSET".into(),
-        9 => "NOTAUTH".into(),
-        10 => "NOTZONE".into(),
-        16 => "BADVERS".into(),
-        n => format!("RCODE{n}"),
-    }
-}
+pub use tracehound_proto::dns::rcode_name;
 
 pub fn qtype_name(t: u16) -> String {
     let s = match t {

@@ -36,6 +36,49 @@ pub struct MsgHead {
     pub chunked: bool,
     /// Bytes of the head (start line + headers + empty line).
     pub len: usize,
+    /// Who asked for what and how the server answered (for [`crate::httpauth`]).
+    pub extra: Option<Box<Extra>>,
+}
+
+/// The header fields that say who asked for what and who answered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// Requests: the target (path) and Host.
+    pub target: Option<String>,
+    pub host: Option<String>,
+    /// Requests: `Authorization` / `Proxy-Authorization` scheme and what its token says.
+    pub authz_scheme: Option<String>,
+    pub authz: Option<crate::auth::TokenInfo>,
+    /// Responses: the schemes `WWW-Authenticate` / `Proxy-Authenticate` offer.
+    pub challenges: Vec<String>,
+    pub server: Option<String>,
+    pub via: Option<String>,
+}
+
+/// Header values kept (bytes).
+const MAX_VALUE: usize = 120;
+
+fn extra_header(x: &mut Extra, name: &[u8], value: &str) {
+    let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+    if is("host") {
+        x.host = Some(printable(value.as_bytes(), MAX_VALUE));
+    } else if is("authorization") || is("proxy-authorization") {
+        let (scheme, tok) = value.split_once(' ').unwrap_or((value, ""));
+        x.authz_scheme = Some(printable(scheme.as_bytes(), 20));
+        if scheme.eq_ignore_ascii_case("ntlm") || scheme.eq_ignore_ascii_case("negotiate") {
+            x.authz = tracehound_proto::base64::decode(tok.trim(), 64 * 1024)
+                .map(|b| crate::auth::token(&b));
+        }
+    } else if is("www-authenticate") || is("proxy-authenticate") {
+        let scheme = value.split([' ', ',']).next().unwrap_or("");
+        if x.challenges.len() < 8 && !scheme.is_empty() {
+            x.challenges.push(printable(scheme.as_bytes(), 20));
+        }
+    } else if is("server") {
+        x.server = Some(printable(value.as_bytes(), MAX_VALUE));
+    } else if is("via") {
+        x.via = Some(printable(value.as_bytes(), MAX_VALUE));
+    }
 }
 
 /// Parse a head at the start of `d`; Ok(None) when the empty line has not arrived yet.
@@ -66,7 +109,9 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
         content_length: None,
         chunked: false,
         len: end,
+        extra: None,
     };
+    let mut x = Extra::default();
     if first.starts_with(b"HTTP/1.") {
         let code = first
             .get(9..12)
@@ -94,6 +139,7 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
             return Err(ParseError::invalid(what, 0, printable(first, 40)));
         }
         h.method = Some(printable(m, 20));
+        x.target = Some(printable(target, MAX_VALUE));
         h.line = format!("{} {}", printable(m, 20), printable(target, 80));
     }
     for l in lines {
@@ -107,7 +153,12 @@ pub fn head(d: &[u8]) -> Result<Option<MsgHead>, ParseError> {
             && value.to_ascii_lowercase().contains("chunked")
         {
             h.chunked = true;
+        } else {
+            extra_header(&mut x, name, value);
         }
+    }
+    if x != Extra::default() {
+        h.extra = Some(Box::new(x));
     }
     Ok(Some(h))
 }
@@ -310,6 +361,26 @@ impl Parser {
             State::UntilClose | State::Body | State::ChunkData | State::Chunk | State::Trailer
         ) {
             self.finish(last, out);
+        }
+    }
+}
+
+/// Hand complete messages to the transaction matcher.
+pub(crate) fn emit(m: &mut crate::txn::Matcher, out: Vec<Msg>) {
+    for msg in out {
+        match msg.head.status {
+            // RPC over HTTP channels and CONNECT tunnels stay open by design
+            None => {
+                let long = matches!(
+                    msg.head.method.as_deref(),
+                    Some("RPC_IN_DATA" | "RPC_OUT_DATA" | "CONNECT")
+                );
+                m.request(None, msg.head.line.clone(), msg.start, msg.end, long)
+            }
+            Some(s) if (100..200).contains(&s) && s != 101 => m.partial(None, msg.start),
+            Some(s) => {
+                m.response(None, msg.start, msg.end, s.to_string(), s >= 400);
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::reader::{ParseError, Reader};
 use crate::stream::Head;
+use tracehound_proto::ber;
 
 /// Largest LDAP message accepted (BER lengths above this are treated as corrupt).
 pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
@@ -18,41 +19,28 @@ pub enum Msg {
         id: u64,
         op: u8,
         result: Option<u32>,
+        /// Binds, StartTLS, searches and results, read in full ([`crate::ldapauth`]).
+        detail: Option<Box<crate::ldapauth::Detail>>,
     },
     /// A SASL-wrapped (signed/sealed) buffer.
     Sasl,
 }
 
-/// Read a BER tag and definite length; returns (tag, length, header length).
+/// Read a BER tag and definite length (the header rules are `tracehound_proto::ber`'s);
+/// returns (tag, value length).
 fn tl(r: &mut Reader) -> Result<(u8, u64), ParseError> {
     let at = r.offset();
-    let tag = r.u8("BER tag")?;
-    if tag & 0x1f == 0x1f {
-        return Err(ParseError::invalid("BER tag", at, "multi-byte tags are not used by LDAP"));
-    }
-    let l0 = r.u8("BER length")?;
-    let len = match l0 {
-        0..=0x7f => l0 as u64,
-        0x80 => {
-            return Err(ParseError::invalid(
-                "BER length",
-                at + 1,
-                "indefinite length (not allowed in LDAP)",
-            ))
+    let rest = r.rest();
+    let (hl, len) = match ber::header(rest) {
+        Err(why) => return Err(ParseError::invalid("BER header", at, why)),
+        Ok(None) => {
+            return Err(ParseError::Short { what: "BER header", at, need: 2, have: rest.len() })
         }
-        0x81..=0x84 => {
-            let n = (l0 & 0x7f) as usize;
-            let b = r.take(n, "BER long length")?;
-            b.iter().fold(0u64, |a, &x| (a << 8) | x as u64)
-        }
-        _ => {
-            return Err(ParseError::invalid(
-                "BER length",
-                at + 1,
-                format!("{} length octets", l0 & 0x7f),
-            ))
-        }
+        Ok(Some(h)) => h,
     };
+    let tag = rest.first().copied().unwrap_or(0);
+    r.skip(hl, "BER header")?;
+    let len = len as u64;
     if len > MAX_MESSAGE {
         return Err(ParseError::invalid(
             "BER length",
@@ -104,6 +92,13 @@ pub fn head(d: &[u8]) -> Result<Head<Msg>, ParseError> {
     let total = (r.offset() as u64).saturating_add(len);
     // the head we decode is in the first few dozen bytes
     match op(&mut r) {
+        Ok(Msg::Op { id, op, result, .. }) if crate::ldapauth::wanted(op) => {
+            if (d.len() as u64) < total && total <= crate::ldapauth::MAX_DETAIL {
+                return Ok(Head::Need);
+            }
+            let detail = d.get(..total as usize).and_then(crate::ldapauth::detail).map(Box::new);
+            Ok(Head::Frame { total, info: Msg::Op { id, op, result, detail } })
+        }
         Ok(m) => Ok(Head::Frame { total, info: m }),
         Err(ParseError::Short { .. }) if (d.len() as u64) < total && d.len() < 64 => Ok(Head::Need),
         Err(e) => Err(e),
@@ -141,7 +136,7 @@ fn op(r: &mut Reader) -> Result<Msg, ParseError> {
         result =
             Some(r.take(n as usize, "resultCode")?.iter().fold(0u32, |a, &x| (a << 8) | x as u32));
     }
-    Ok(Msg::Op { id, op, result })
+    Ok(Msg::Op { id, op, result, detail: None })
 }
 
 /// Operations answered by an LDAPResult.
@@ -185,56 +180,12 @@ pub fn op_name(op: u8) -> crate::Text {
     s.into()
 }
 
+/// RFC 4511 names: `tracehound_proto::ldap` (shared with the live probe).
 pub fn result_name(c: u32) -> crate::Text {
-    let s = match c {
-        0 => "success",
-        1 => "operationsError",
-        2 => "protocolError",
-        3 => "timeLimitExceeded",
-        4 => "sizeLimitExceeded",
-        5 => "compareFalse",
-        6 => "compareTrue",
-        7 => "authMethodNotSupported",
-        8 => "strongerAuthRequired",
-        10 => "referral",
-        11 => "adminLimitExceeded",
-        12 => "unavailableCriticalExtension",
-        13 => "confidentialityRequired",
-        14 => "saslBindInProgress",
-        16 => "noSuchAttribute",
-        17 => "undefinedAttributeType",
-        18 => "inappropriateMatching",
-        19 => "constraintViolation",
-        20 => "attributeOrValueExists",
-        21 => "invalidAttributeSyntax",
-        32 => "noSuchObject",
-        33 => "aliasProblem",
-        34 => "invalidDNSyntax",
-        36 => "aliasDereferencingProblem",
-        48 => "inappropriateAuthentication",
-        49 => "invalidCredentials",
-        50 => "insufficientAccessRights",
-        51 => "busy",
-        52 => "unavailable",
-        53 => "unwillingToPerform",
-        54 => "loopDetect",
-        64 => "namingViolation",
-        65 => "objectClassViolation",
-        66 => "notAllowedOnNonLeaf",
-        67 => "notAllowedOnRDN",
-        68 => "entryAlreadyExists",
-        69 => "objectClassModsProhibited",
-        71 => "affectsMultipleDSAs",
-        80 => "other",
-        n => return format!("resultCode {n}").into(),
-    };
-    s.into()
+    tracehound_proto::ldap::result_name(c).into()
 }
 
-/// Result codes that do not mean failure.
-pub fn result_ok(c: u32) -> bool {
-    matches!(c, 0 | 5 | 6 | 10 | 14)
-}
+pub use tracehound_proto::ldap::result_ok;
 
 #[cfg(test)]
 mod tests {
@@ -252,12 +203,14 @@ mod tests {
         match head(BIND).unwrap() {
             Head::Frame { total, info } => {
                 assert_eq!(total, 14);
-                assert_eq!(info, Msg::Op { id: 1, op: 0, result: None });
+                assert!(matches!(info, Msg::Op { id: 1, op: 0, result: None, .. }));
             }
             Head::Need => panic!("need"),
         }
         match head(BIND_OK).unwrap() {
-            Head::Frame { info, .. } => assert_eq!(info, Msg::Op { id: 1, op: 1, result: Some(0) }),
+            Head::Frame { info, .. } => {
+                assert!(matches!(info, Msg::Op { id: 1, op: 1, result: Some(0), .. }))
+            }
             Head::Need => panic!("need"),
         }
     }

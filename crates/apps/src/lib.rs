@@ -9,6 +9,9 @@
 //! - [`dns`]: queries and responses matched by flow + id, rcodes, retransmissions, timeouts.
 //! - [`tls`] (+ [`cert`]): hellos, certificates, alerts, the handshake outcome.
 //! - [`http`], [`ldap`], [`smb2`]: message heads, matched into [`txn::Transaction`]s.
+//! - [`auth`]: logon and request outcomes ([`kerberos`] on port 88, [`ldapauth`],
+//!   [`smbauth`], [`httpauth`], NTLM and Kerberos tokens wherever they travel) and the
+//!   wrong protocol on a port / RDP negotiation ([`mismatch`]), in [`AppReport::auth`].
 //!
 //! Everything is bounded ([`AppConfig`]); hitting a bound is counted in [`AppStats`].
 //! Parsing never panics on wire data: readers are checked ([`reader::Reader`]) and every
@@ -28,13 +31,22 @@
 //! ```
 
 pub use tracehound_flows::Text;
+/// The shared protocol facts (code names, readers), for the rules over this crate's output.
+pub use tracehound_proto as proto;
 
+pub mod auth;
 pub mod cert;
+mod config;
 pub mod dns;
 pub mod http;
+pub mod httpauth;
+pub mod kerberos;
 pub mod ldap;
+pub mod ldapauth;
+pub mod mismatch;
 pub mod reader;
 pub mod smb2;
+pub mod smbauth;
 pub mod stream;
 pub mod tls;
 pub mod txn;
@@ -50,73 +62,7 @@ pub use txn::{AppProto, FlowTransactions, Transaction};
 
 use stream::{At, Framer, Stream};
 
-/// Limits. Hitting one is counted in [`AppStats`], never silent.
-#[derive(Clone, Debug)]
-pub struct AppConfig {
-    /// TCP connections followed at once.
-    pub max_flows: usize,
-    pub max_dns_queries: usize,
-    pub max_tls_sessions: usize,
-    /// Flows with transaction records kept.
-    pub max_transaction_flows: usize,
-    pub max_issues: usize,
-    /// Bytes buffered per direction.
-    pub stream_cap: usize,
-    /// Bytes buffered over all connections together; a direction that would pass it is no
-    /// longer followed.
-    pub total_buffer_cap: usize,
-    /// A DNS query without answer for this long (capture time, seconds) is unanswered; an
-    /// answer after it is late, and a new query for the same question after it is not a
-    /// retry.
-    pub dns_timeout: f64,
-    /// At the end of the capture, a query without answer (and without retry) is unanswered
-    /// when the capture went on for this long after it (seconds); else "capture ended".
-    pub dns_min_wait: f64,
-    /// Bytes looked at per direction to recognise a protocol before giving up.
-    pub sniff_bytes: usize,
-}
-
-impl Default for AppConfig {
-    fn default() -> Self {
-        AppConfig {
-            max_flows: 65_536,
-            max_dns_queries: 20_000,
-            max_tls_sessions: 20_000,
-            max_transaction_flows: 20_000,
-            max_issues: 1_000,
-            stream_cap: 256 * 1024,
-            total_buffer_cap: 256 * 1024 * 1024,
-            dns_timeout: 5.0,
-            dns_min_wait: 1.0,
-            sniff_bytes: 64,
-        }
-    }
-}
-
-/// Something that could not be parsed, with where.
-#[derive(Clone, Debug, Serialize)]
-pub struct Issue {
-    pub frame: u64,
-    pub what: String,
-}
-
-/// Bounded list of issues.
-#[derive(Debug, Default)]
-pub struct Issues {
-    pub list: Vec<Issue>,
-    pub max: usize,
-    pub dropped: u64,
-}
-
-impl Issues {
-    pub fn add(&mut self, frame: u64, what: String) {
-        if self.list.len() < self.max {
-            self.list.push(Issue { frame, what });
-        } else {
-            self.dropped += 1;
-        }
-    }
-}
+pub use config::{AppConfig, Issue, Issues};
 
 /// Counters, including every cap that was hit.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -152,6 +98,8 @@ pub struct AppReport {
     pub transactions: Vec<FlowTransactions>,
     pub issues: Vec<Issue>,
     pub stats: AppStats,
+    /// Logons, failed requests, protocol mismatches.
+    pub auth: auth::AuthReport,
 }
 
 /// Serialize a [`FlowInfo`] (which has no `Serialize` of its own).
@@ -171,14 +119,21 @@ enum Kind {
     Http {
         p: [http::Parser; 2],
         m: txn::Matcher,
+        a: httpauth::HttpAuth,
     },
     Ldap {
         f: [Framer<ldap::Msg>; 2],
         m: txn::Matcher,
+        a: Box<ldapauth::LdapAuth>,
+    },
+    Kerberos {
+        f: [Framer<Result<tracehound_proto::krb::KrbMsg, String>>; 2],
+        p: kerberos::Pairing,
     },
     Smb2 {
         f: [Framer<smb2::Msg>; 2],
         m: txn::Matcher,
+        a: Box<smbauth::SmbAuth>,
     },
     DnsTcp([Framer<Option<dns::Message>>; 2]),
     /// Not a protocol we follow.
@@ -201,6 +156,8 @@ struct TcpFlow {
     st: [Stream; 2],
     /// Bytes seen per direction while recognising.
     seen: [u64; 2],
+    /// The first bytes of each direction (wrong protocol on a port, RDP negotiation).
+    first: [mismatch::First; 2],
     dead: [bool; 2],
 }
 
@@ -218,6 +175,9 @@ pub struct AppAnalyzer {
     /// Bytes buffered over all flows (streams + TLS handshake reassembly).
     buffered: usize,
     certs: cert::Cache,
+    auth: auth::AuthReport,
+    /// Kerberos over UDP: requests waiting for their answer, per flow (bounded).
+    krb_udp: HashMap<FlowId, kerberos::Pairing>,
 }
 
 fn hint(info: &FlowInfo, ports: &[u16]) -> bool {
@@ -238,6 +198,8 @@ impl AppAnalyzer {
             last_ts: Timestamp::ZERO,
             buffered: 0,
             certs: cert::Cache::default(),
+            auth: auth::AuthReport::default(),
+            krb_udp: HashMap::default(),
         }
     }
 
@@ -261,6 +223,7 @@ impl AppAnalyzer {
             transactions: self.txns,
             issues: self.issues.list,
             stats: self.stats,
+            auth: self.auth,
         }
     }
 
@@ -277,15 +240,29 @@ impl AppAnalyzer {
             Kind::Http {
                 p: [http::Parser::new(true), http::Parser::new(false)],
                 m: txn::Matcher::new(info, AppProto::Http),
+                a: httpauth::HttpAuth::default(),
             }
         } else if smb2::looks_like(data) {
             self.stats.smb2_flows += 1;
-            Kind::Smb2 { f: Default::default(), m: txn::Matcher::new(info, AppProto::Smb2) }
+            Kind::Smb2 {
+                f: Default::default(),
+                m: txn::Matcher::new(info, AppProto::Smb2),
+                a: Default::default(),
+            }
         } else if ldap::looks_like(data)
             || (hint(&info, &[389, 3268]) && data.first() == Some(&0x30))
         {
             self.stats.ldap_flows += 1;
-            Kind::Ldap { f: Default::default(), m: txn::Matcher::new(info, AppProto::Ldap) }
+            Kind::Ldap {
+                f: Default::default(),
+                m: txn::Matcher::new(info, AppProto::Ldap),
+                a: Default::default(),
+            }
+        } else if kerberos::is_port(&info)
+            && data.first() == Some(&0)
+            && matches!(data.get(4), Some(0x6a..=0x6d | 0x7e))
+        {
+            Kind::Kerberos { f: Default::default(), p: Default::default() }
         } else if hint(&info, &[53])
             && data.len() >= 14
             && dns::parse(data.get(2..).unwrap_or(&[])).is_ok()
@@ -318,7 +295,7 @@ impl AppAnalyzer {
         match &mut f.kind {
             Kind::Unknown | Kind::Other => {}
             Kind::Tls(c) => c.feed(d, st, &mut self.issues, &mut self.certs),
-            Kind::Http { p, m } => {
+            Kind::Http { p, m, a } => {
                 let mut out = Vec::new();
                 let front =
                     m.front_request().map(|r| r.split(' ').next().unwrap_or("").to_string());
@@ -328,14 +305,19 @@ impl AppAnalyzer {
                         self.issues.add(frame, format!("HTTP: {e}"));
                     }
                 }
-                http_emit(m, out);
+                for msg in &out {
+                    a.message(msg, &f.info, &mut self.auth);
+                }
+                http::emit(m, out);
             }
-            Kind::Ldap { f: fr, m } => {
+            Kind::Ldap { f: fr, m, a } => {
                 let stats = &mut self.stats;
+                let (info, auth) = (f.info, &mut self.auth);
                 let Some(fr) = fr.get_mut(d) else { return };
                 let r = fr.feed(st, ldap::head, |msg, start, end| match msg {
                     ldap::Msg::Sasl => stats.ldap_sasl_wrapped += 1,
-                    ldap::Msg::Op { id, op, result } => {
+                    ldap::Msg::Op { id, op, result, detail } => {
+                        a.message(id, op, result, detail, &info, start.frame, start.ts, auth);
                         if ldap::is_request(op) {
                             m.request(Some(id), ldap::op_name(op), start, end, false);
                         } else if ldap::is_partial(op) {
@@ -356,12 +338,14 @@ impl AppAnalyzer {
                     self.issues.add(frame, format!("LDAP: {e}"));
                 }
             }
-            Kind::Smb2 { f: fr, m } => {
+            Kind::Smb2 { f: fr, m, a } => {
                 let stats = &mut self.stats;
+                let (info, auth) = (f.info, &mut self.auth);
                 let Some(fr) = fr.get_mut(d) else { return };
                 let r = fr.feed(st, smb2::head, |msg, start, end| match msg {
                     smb2::Msg::Smb2(hs) => {
                         for h in hs {
+                            a.header(&h, &info, start.frame, start.ts, auth);
                             if !h.response {
                                 if h.command == 12 {
                                     continue; // CANCEL has no response of its own
@@ -393,26 +377,15 @@ impl AppAnalyzer {
                     self.issues.add(frame, format!("SMB2: {e}"));
                 }
             }
+            Kind::Kerberos { f: fr, p } => {
+                if let Some(fr) = fr.get_mut(d) {
+                    kerberos::feed(fr, p, st, &f.info, &mut self.auth, &mut self.issues);
+                }
+            }
             Kind::DnsTcp(fr) => {
                 let Some(fr) = fr.get_mut(d) else { return };
                 let mut msgs = Vec::new();
-                let r = fr.feed(
-                    st,
-                    |b| {
-                        let Some(hdr) = b.get(..2) else { return Ok(stream::Head::Need) };
-                        let n = u16::from_be_bytes([
-                            hdr.first().copied().unwrap_or(0),
-                            hdr.get(1).copied().unwrap_or(0),
-                        ]) as u64;
-                        if (b.len() as u64) < 2 + n {
-                            // the message is at most 64 KiB: wait for all of it
-                            return Ok(stream::Head::Need);
-                        }
-                        let m = dns::parse(b.get(2..2 + n as usize).unwrap_or(&[])).ok();
-                        Ok(stream::Head::Frame { total: 2 + n, info: m })
-                    },
-                    |m, _start, end| msgs.push((m, end)),
-                );
+                let r = fr.feed(st, dns_tcp_head, |m, _start, end| msgs.push((m, end)));
                 if let Err((frame, e)) = r {
                     self.issues.add(frame, format!("DNS/TCP: {e}"));
                 }
@@ -432,6 +405,7 @@ impl AppAnalyzer {
     }
 
     fn close(&mut self, mut f: TcpFlow) {
+        mismatch::classify(&f.info, &f.first, &mut self.auth);
         match f.kind {
             Kind::Tls(c) => {
                 if self.tls.len() < self.cfg.max_tls_sessions {
@@ -440,23 +414,28 @@ impl AppAnalyzer {
                     self.stats.tls_dropped += 1;
                 }
             }
-            Kind::Http { mut p, mut m } => {
+            Kind::Http { mut p, mut m, mut a } => {
                 let mut out = Vec::new();
                 for (i, p) in p.iter_mut().enumerate() {
                     let last = f.st.get(i).map(|s| s.last).unwrap_or_default();
                     p.close(last, &mut out);
                 }
                 out.sort_by_key(|x| x.start.frame);
-                http_emit(&mut m, out);
+                for msg in &out {
+                    a.message(msg, &f.info, &mut self.auth);
+                }
+                http::emit(&mut m, out);
                 self.keep(m);
             }
             Kind::Ldap { m, .. } => self.keep(m),
-            Kind::Smb2 { f: mut fr, mut m } => {
+            Kind::Smb2 { f: mut fr, mut m, mut a } => {
+                let auth = &mut self.auth;
                 for (i, fr) in fr.iter_mut().enumerate() {
                     if let Some(st) = f.st.get_mut(i) {
                         fr.close(st, |msg, start, end| {
                             if let smb2::Msg::Smb2(hs) = msg {
                                 for h in hs.into_iter().filter(|h| h.response) {
+                                    a.header(&h, &f.info, start.frame, start.ts, auth);
                                     m.response(
                                         Some(h.message_id),
                                         start,
@@ -471,7 +450,7 @@ impl AppAnalyzer {
                 }
                 self.keep(m)
             }
-            Kind::DnsTcp(_) | Kind::Unknown | Kind::Other => {}
+            Kind::DnsTcp(_) | Kind::Kerberos { .. } | Kind::Unknown | Kind::Other => {}
         }
     }
 
@@ -484,25 +463,6 @@ impl AppAnalyzer {
             self.txns.push(t);
         } else {
             self.stats.transaction_flows_dropped += 1;
-        }
-    }
-}
-
-fn http_emit(m: &mut txn::Matcher, out: Vec<http::Msg>) {
-    for msg in out {
-        match msg.head.status {
-            // RPC over HTTP channels and CONNECT tunnels stay open by design
-            None => {
-                let long = matches!(
-                    msg.head.method.as_deref(),
-                    Some("RPC_IN_DATA" | "RPC_OUT_DATA" | "CONNECT")
-                );
-                m.request(None, msg.head.line.clone(), msg.start, msg.end, long)
-            }
-            Some(s) if (100..200).contains(&s) && s != 101 => m.partial(None, msg.start),
-            Some(s) => {
-                m.response(None, msg.start, msg.end, s.to_string(), s >= 400);
-            }
         }
     }
 }
@@ -532,10 +492,14 @@ impl StreamHandler for AppAnalyzer {
                     kind: Kind::Unknown,
                     st: Default::default(),
                     seen: [0; 2],
+                    first: Default::default(),
                     dead: [false; 2],
                 })
             }
         };
+        if let Some(x) = f.first.get_mut(d) {
+            x.push(data, frame, ts);
+        }
         if matches!(f.kind, Kind::Other) || f.dead.get(d).copied().unwrap_or(true) {
             self.flows.insert(flow.id, f);
             return;
@@ -613,6 +577,10 @@ impl StreamHandler for AppAnalyzer {
     fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
         self.last_ts = self.last_ts.max(ts);
         self.stats.udp_datagrams += 1;
+        if kerberos::is_port(flow) {
+            self.krb_udp_datagram(flow, data, frame, ts);
+            return;
+        }
         let port_hint = dns::is_dns_port(flow.orig.port()) || dns::is_dns_port(flow.resp.port());
         let netbios =
             dns::is_netbios_port(flow.orig.port()) || dns::is_netbios_port(flow.resp.port());
@@ -633,6 +601,20 @@ impl StreamHandler for AppAnalyzer {
 }
 
 impl AppAnalyzer {
+    /// One Kerberos datagram (UDP 88).
+    fn krb_udp_datagram(&mut self, flow: &FlowInfo, data: &[u8], frame: u64, ts: Timestamp) {
+        match tracehound_proto::krb::parse(data) {
+            Ok(m) => {
+                if self.krb_udp.len() >= 4096 && !self.krb_udp.contains_key(&flow.id) {
+                    self.krb_udp.clear();
+                }
+                let p = self.krb_udp.entry(flow.id).or_default();
+                p.message(m, flow, frame, ts, &mut self.auth);
+            }
+            Err(e) => self.issues.add(frame, format!("Kerberos/UDP: {e}")),
+        }
+    }
+
     /// Stop following direction `d` (a gap or a full buffer).
     fn abandon(&mut self, f: &mut TcpFlow, d: usize) {
         if let Some(x) = f.dead.get_mut(d) {
@@ -663,10 +645,28 @@ impl AppAnalyzer {
                     fr.dead = true;
                 }
             }
+            Kind::Kerberos { f: fr, .. } => {
+                if let Some(fr) = fr.get_mut(d) {
+                    fr.dead = true;
+                }
+            }
             Kind::Unknown => f.kind = Kind::Other,
             Kind::Other => {}
         }
     }
+}
+
+/// Frame one DNS-over-TCP message (2-byte length; at most 64 KiB, so wait for all of it).
+fn dns_tcp_head(b: &[u8]) -> Result<stream::Head<Option<dns::Message>>, reader::ParseError> {
+    let Some(hdr) = b.get(..2) else { return Ok(stream::Head::Need) };
+    let n =
+        u16::from_be_bytes([hdr.first().copied().unwrap_or(0), hdr.get(1).copied().unwrap_or(0)])
+            as u64;
+    if (b.len() as u64) < 2 + n {
+        return Ok(stream::Head::Need);
+    }
+    let m = dns::parse(b.get(2..2 + n as usize).unwrap_or(&[])).ok();
+    Ok(stream::Head::Frame { total: 2 + n, info: m })
 }
 
 fn kind_name(k: &Kind) -> &'static str {
@@ -677,5 +677,6 @@ fn kind_name(k: &Kind) -> &'static str {
         Kind::Ldap { .. } => "LDAP",
         Kind::Smb2 { .. } => "SMB2",
         Kind::DnsTcp(_) => "DNS/TCP",
+        Kind::Kerberos { .. } => "Kerberos",
     }
 }

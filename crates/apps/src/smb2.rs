@@ -1,6 +1,10 @@
 //! SMB2/3 (MS-SMB2 2.2.1) over direct TCP (445): a 4-byte NetBIOS session header
 //! (type 0, 24-bit length) framing one or more 64-byte SMB2 headers (compound requests chain
-//! them with `NextCommand`). Only the header is decoded: command, flags, message id, status.
+//! them with `NextCommand`). The header is decoded (command, flags, message id, status,
+//! session and tree ids); for the commands that authenticate or open something (NEGOTIATE,
+//! SESSION_SETUP, TREE_CONNECT, CREATE) the message is waited for in full (up to
+//! [`MAX_DETAIL`] bytes) and the body read: the security buffer (SPNEGO / NTLM / Kerberos,
+//! see [`crate::auth::token`]), the share path, the file or pipe name.
 //! Encrypted SMB3 (transform header `0xFD 'SMB'`) and SMB1 are framed and skipped.
 
 use crate::reader::{ParseError, Reader};
@@ -14,6 +18,9 @@ const FLAG_ASYNC: u32 = 0x2;
 /// Headers decoded per compound message.
 const MAX_CHAIN: usize = 16;
 
+/// Messages of the commands below up to this size are waited for in full.
+pub const MAX_DETAIL: u64 = 64 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     pub command: u16,
@@ -21,6 +28,23 @@ pub struct Header {
     pub is_async: bool,
     pub message_id: u64,
     pub status: u32,
+    pub session_id: u64,
+    /// Sync headers only (0 for async).
+    pub tree_id: u32,
+    pub detail: Option<Box<Detail>>,
+}
+
+/// What the body of an authenticating or opening command says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// NEGOTIATE response: the dialect chosen (0x02ff = "wildcard, SMB2 negotiate again").
+    Negotiate { dialect: u16 },
+    /// SESSION_SETUP request or response: the security buffer's content.
+    SessionSetup(Box<crate::auth::TokenInfo>),
+    /// TREE_CONNECT request: `\\server\share`.
+    TreeConnect { path: String },
+    /// CREATE request: the file or pipe name.
+    Create { name: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +85,11 @@ pub fn head(d: &[u8]) -> Result<Head<Msg>, ParseError> {
     }
     let avail = d.len().min(total as usize);
     if avail < 4 + 64 && (d.len() as u64) < total {
+        return Ok(Head::Need);
+    }
+    // the commands whose body we read: wait for the whole message
+    let cmd = d.get(16..18).map(|b| b.iter().rev().fold(0u16, |a, &x| (a << 8) | x as u16));
+    if matches!(cmd, Some(0 | 1 | 3 | 5)) && total <= MAX_DETAIL && (d.len() as u64) < total {
         return Ok(Head::Need);
     }
     let body = d.get(4..avail).unwrap_or(&[]);
@@ -116,12 +145,25 @@ fn chain(body: &[u8]) -> Result<Vec<Header>, ParseError> {
         let flags = r.u32le("Flags")?;
         let next = r.u32le("NextCommand")? as usize;
         let message_id = r.u64le("MessageId")?;
+        let is_async = flags & FLAG_ASYNC != 0;
+        r.skip(4, "Reserved")?;
+        let tree_id = if is_async { 0 } else { r.u32le("TreeId")? };
+        if is_async {
+            r.skip(4, "AsyncId high")?;
+        }
+        let session_id = r.u64le("SessionId")?;
+        let response = flags & FLAG_RESPONSE != 0;
+        let end = if next >= 64 { next.min(h.len()) } else { h.len() };
+        let detail = detail(h.get(..end).unwrap_or(&[]), command, response, status);
         out.push(Header {
             command,
-            response: flags & FLAG_RESPONSE != 0,
-            is_async: flags & FLAG_ASYNC != 0,
+            response,
+            is_async,
             message_id,
             status,
+            session_id,
+            tree_id,
+            detail,
         });
         if next == 0 {
             break;
@@ -162,6 +204,42 @@ pub fn command_name(c: u16) -> crate::Text {
         n => return format!("command 0x{n:04x}").into(),
     };
     s.into()
+}
+
+/// The body of one command (`h` is the SMB2 header + body; offsets count from the header).
+fn detail(h: &[u8], command: u16, response: bool, status: u32) -> Option<Box<Detail>> {
+    let mut r = Reader::new(h.get(64..)?);
+    let buf = |off: u16, len: usize| crate::reader::slice(h, off as usize, len);
+    let d = match (command, response) {
+        (0, true) if status == 0 => {
+            r.skip(4, "StructureSize, SecurityMode").ok()?;
+            Detail::Negotiate { dialect: r.u16le("DialectRevision").ok()? }
+        }
+        (1, false) => {
+            r.skip(12, "StructureSize … Channel").ok()?;
+            let (off, len) = (r.u16le("SecurityBufferOffset").ok()?, r.u16le("Length").ok()?);
+            Detail::SessionSetup(Box::new(crate::auth::token(buf(off, len as usize)?)))
+        }
+        (1, true) => {
+            r.skip(4, "StructureSize, SessionFlags").ok()?;
+            let (off, len) = (r.u16le("SecurityBufferOffset").ok()?, r.u16le("Length").ok()?);
+            Detail::SessionSetup(Box::new(crate::auth::token(
+                buf(off, len as usize).unwrap_or(&[]),
+            )))
+        }
+        (3, false) => {
+            r.skip(4, "StructureSize, Flags").ok()?;
+            let (off, len) = (r.u16le("PathOffset").ok()?, r.u16le("PathLength").ok()?);
+            Detail::TreeConnect { path: crate::reader::utf16le(buf(off, len as usize)?, 260) }
+        }
+        (5, false) => {
+            r.skip(44, "CREATE fixed part").ok()?;
+            let (off, len) = (r.u16le("NameOffset").ok()?, r.u16le("NameLength").ok()?);
+            Detail::Create { name: crate::reader::utf16le(buf(off, len as usize)?, 260) }
+        }
+        _ => return None,
+    };
+    Some(Box::new(d))
 }
 
 /// NTSTATUS names (MS-ERREF 2.3.1) for the codes SMB2 commonly returns.

@@ -43,59 +43,7 @@ pub fn looks_like(d: &[u8]) -> bool {
     }
 }
 
-pub fn version_name(v: u16) -> String {
-    match v {
-        0x0300 => "SSL 3.0".into(),
-        0x0301 => "TLS 1.0".into(),
-        0x0302 => "TLS 1.1".into(),
-        0x0303 => "TLS 1.2".into(),
-        0x0304 => "TLS 1.3".into(),
-        v if v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff) => "GREASE".into(),
-        v if v >> 8 == 0x7f => format!("TLS 1.3 draft {}", v & 0xff),
-        v => format!("0x{v:04x}"),
-    }
-}
-
-pub fn alert_name(d: u8) -> String {
-    let s = match d {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        21 => "decryption_failed",
-        22 => "record_overflow",
-        30 => "decompression_failure",
-        40 => "handshake_failure",
-        41 => "no_certificate",
-        42 => "bad_certificate",
-        43 => "unsupported_certificate",
-        44 => "certificate_revoked",
-        45 => "certificate_expired",
-        46 => "certificate_unknown",
-        47 => "illegal_parameter",
-        48 => "unknown_ca",
-        49 => "access_denied",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        60 => "export_restriction",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        100 => "no_renegotiation",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        111 => "certificate_unobtainable",
-        112 => "unrecognized_name",
-        113 => "bad_certificate_status_response",
-        114 => "bad_certificate_hash_value",
-        115 => "unknown_psk_identity",
-        116 => "certificate_required",
-        120 => "no_application_protocol",
-        n => return format!("alert {n}"),
-    };
-    s.to_string()
-}
+pub use tracehound_proto::tls::{alert_name, version_name};
 
 /// Side of a TLS connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -219,6 +167,10 @@ pub struct TlsSession {
     /// First application_data record per side (client, server).
     pub app_data_frames: [Option<u64>; 2],
     pub app_data_records: [u64; 2],
+    /// The last application_data record per side: (frame, record length). In TLS 1.3 every
+    /// record after the ServerHello is application_data; an encrypted alert is the one of
+    /// 19 bytes (2 alert bytes, the inner content type, a 16-byte AEAD tag; 11 with CCM_8).
+    pub last_app_data: [Option<(u64, u16)>; 2],
     /// Cleartext bytes of TLS per side.
     pub bytes: [u64; 2],
     /// Frame of the first byte from the server (any record).
@@ -261,6 +213,7 @@ impl TlsSession {
             ccs_frames: [None; 2],
             app_data_frames: [None; 2],
             app_data_records: [0; 2],
+            last_app_data: [None; 2],
             bytes: [0; 2],
             first_server_frame: None,
             lost_sync: false,
@@ -311,6 +264,10 @@ impl TlsSession {
         if self.events.len() < MAX_EVENTS {
             self.events.push(TlsEvent { frame, from, what: what.into() });
         }
+    }
+    /// TLS 1.3 (or a draft of it) was negotiated.
+    pub fn is_tls13(&self) -> bool {
+        self.tls13()
     }
     fn tls13(&self) -> bool {
         self.negotiated_version()
@@ -460,7 +417,7 @@ impl Conn {
             if ctype == 23 {
                 // application data: note it and skip without buffering
                 let at = st.at(0);
-                self.app_data(d, at);
+                self.app_data(d, at, len);
                 self.s.bytes[d] = self.s.bytes[d].saturating_add(total as u64);
                 st.consume(total as u64);
                 continue;
@@ -476,7 +433,10 @@ impl Conn {
         }
     }
 
-    fn app_data(&mut self, d: usize, at: At) {
+    fn app_data(&mut self, d: usize, at: At, len: usize) {
+        if let Some(last) = self.s.last_app_data.get_mut(d) {
+            *last = Some((at.frame, u16::try_from(len).unwrap_or(u16::MAX)));
+        }
         if self.s.app_data_frames[d].is_none() {
             self.s.app_data_frames[d] = Some(at.frame);
             self.s.event(at.frame, side(d), "application data");

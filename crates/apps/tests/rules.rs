@@ -20,6 +20,8 @@ mod slow_responder;
 #[path = "../../findings/src/rules/tls.rs"]
 mod tls;
 use tracehound_findings::rules::Facts;
+// tls.rs reads the client's refusal after the handshake from here (as `super::tls_refused`).
+use tracehound_findings::rules::tls_refused;
 
 /// Our finding ids.
 const IDS: [&str; 5] = [

@@ -176,6 +176,17 @@ impl Input {
         })
     }
 
+    /// Takes the input apart, nothing consumed yet, for a Windows format's reader
+    /// (`windows.rs`): the map of a mapped file, or the bytes buffered so far and the stream.
+    pub(crate) fn into_parts(self) -> Result<Mmap, (Vec<u8>, Source)> {
+        match self.mode {
+            Mode::Map { map, .. } => Ok(map),
+            Mode::Stream { src, buf, .. } => {
+                Err((buf.get(self.at..self.end).unwrap_or(&[]).to_vec(), src))
+            }
+        }
+    }
+
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self.mode, Mode::Map { .. })
     }

@@ -71,6 +71,7 @@ mod pcapng;
 mod reader;
 mod source;
 mod time;
+mod windows;
 
 pub use error::{CaptureError, ErrorKind};
 pub use pcapng::block_name;

@@ -65,6 +65,10 @@ pub enum CaptureFormat {
     },
     /// pcapng; byte order is per section.
     Pcapng,
+    /// Network Monitor 2.x (`.cap`, or a `.chn` set), read by `tracehound-wintrace`.
+    Netmon { version: (u8, u8) },
+    /// Event Trace Log (`netsh trace`, `pktmon`), read by `tracehound-wintrace`.
+    Etl,
 }
 
 /// What the reader saw so far (complete once [`CaptureReader::next_frame`] returned
@@ -206,6 +210,8 @@ pub struct CaptureReader {
     stats: CaptureStats,
     last_ts: Timestamp,
     done: bool,
+    /// Set for a Windows capture (see `windows.rs`): every frame comes from it.
+    win: Option<Box<tracehound_wintrace::WinReader>>,
 }
 
 impl CaptureReader {
@@ -236,6 +242,15 @@ impl CaptureReader {
     fn open_file(path: &Path, limits: Limits, mmap: bool) -> Result<CaptureReader, CaptureError> {
         if path == Path::new("-") {
             return CaptureReader::from_reader_with(Box::new(io::stdin()), "<stdin>", limits);
+        }
+        if let Some(w) = crate::windows::open_chain(path, &limits) {
+            // A Network Monitor `.chn` set, named by its `.chn` name.
+            let w = w?;
+            let input = Input::stream(Source::plain(Box::new(io::empty()), 0));
+            let mut rd = CaptureReader::bare(input, path.display().to_string(), None, limits);
+            rd.stats.format = crate::windows::format_of(&w);
+            rd.win = Some(Box::new(w));
+            return Ok(rd);
         }
         let name = path.display().to_string();
         let io_err =
@@ -275,14 +290,9 @@ impl CaptureReader {
         CaptureReader::start(Input::stream(src), name.to_string(), None, limits)
     }
 
-    fn start(
-        input: Input,
-        name: String,
-        source_len: Option<u64>,
-        limits: Limits,
-    ) -> Result<CaptureReader, CaptureError> {
+    fn bare(input: Input, name: String, source_len: Option<u64>, limits: Limits) -> CaptureReader {
         let gzip = input.is_gzip();
-        let mut rd = CaptureReader {
+        CaptureReader {
             name,
             input,
             source_len,
@@ -293,7 +303,18 @@ impl CaptureReader {
             stats: CaptureStats::new(gzip),
             last_ts: Timestamp::ZERO,
             done: false,
-        };
+            win: None,
+        }
+    }
+
+    fn start(
+        input: Input,
+        name: String,
+        source_len: Option<u64>,
+        limits: Limits,
+    ) -> Result<CaptureReader, CaptureError> {
+        let mut rd = CaptureReader::bare(input, name, source_len, limits);
+        let gzip = rd.stats.gzip;
         let n = rd.need(4)?;
         let magic: [u8; 4] = rd.input.rest().first_chunk::<4>().copied().unwrap_or_default();
         if n >= 4 && pcap::magic(&magic).is_some() {
@@ -344,6 +365,12 @@ impl CaptureReader {
             }
             return Ok(rd);
         }
+        if n >= 4
+            && rd.need(crate::windows::SNIFF_LEN).is_ok()
+            && crate::windows::sniff(rd.input.rest()).is_some()
+        {
+            return CaptureReader::start_windows(rd);
+        }
         let have = if n >= 4 { rd.need(16)? } else { n };
         let rest = rd.input.rest();
         let first_bytes = rest.get(..have.min(16)).unwrap_or(rest).to_vec();
@@ -357,12 +384,41 @@ impl CaptureReader {
         Err(rd.error(0, ErrorKind::NotACapture { first_bytes, hint }))
     }
 
+    /// Hands a sniffed Windows capture to `tracehound-wintrace` (see `windows.rs`).
+    fn start_windows(mut rd: CaptureReader) -> Result<CaptureReader, CaptureError> {
+        let input = std::mem::replace(
+            &mut rd.input,
+            Input::stream(Source::plain(Box::new(io::empty()), 0)),
+        );
+        let w = crate::windows::open(input, &rd.name, &rd.limits)?;
+        rd.stats.format = crate::windows::format_of(&w);
+        rd.win = Some(Box::new(w));
+        Ok(rd)
+    }
+
+    fn windows_next(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        let Some(w) = self.win.as_deref_mut() else { return Ok(None) };
+        let ctx = (&self.name[..], &self.limits);
+        crate::windows::next_frame(w, &mut self.stats, ctx, &mut self.done)
+    }
+
+    /// The Windows capture reader behind this one (NetMon, ETL), with what those formats
+    /// carry beyond packets: processes and their connections
+    /// ([`process_for`](tracehound_wintrace::WinReader::process_for)), interfaces, header
+    /// facts, PktMon drops ([`stats`](tracehound_wintrace::WinReader::stats)).
+    pub fn windows(&self) -> Option<&tracehound_wintrace::WinReader> {
+        self.win.as_deref()
+    }
+
     /// The next frame, borrowed from the reader's buffer until the next call. `Ok(None)` at the
     /// end of input (see [`CaptureStats::truncated`] for an input that ends inside a record).
     /// After an error, every further call returns `Ok(None)`.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
+        }
+        if self.win.is_some() {
+            return self.windows_next();
         }
         loop {
             let step = match self.kind {

@@ -1,3 +1,16 @@
+//! Capture timestamps: exact nanoseconds since the Unix epoch, printed exactly.
+//!
+//! * JSON (`Serialize`): a plain JSON number holding the exact decimal value, e.g.
+//!   `1600090212.346843` (a µs capture) or `1600090212.346843123` (ns): the digits are the
+//!   capture's own, never a binary float's rounding, so the value equals tshark's
+//!   `frame.time_epoch` and round-trips to the capture timestamp. Trailing zeros are dropped
+//!   in groups of three (ms / µs / ns), keeping at least microseconds.
+//! * Text (`Display`): ISO 8601 UTC, `2020-09-14T13:30:12.346843Z`, with the same number of
+//!   fractional digits (6, or 9 when the timestamp has sub-microsecond digits).
+//!
+//! A pcap file's precision is µs or ns for every packet; pcapng's `if_tsresol` can vary per
+//! interface. Nanosecond timestamps that fall on a whole microsecond print with 6 digits.
+
 use std::fmt;
 
 /// A capture timestamp: nanoseconds since the Unix epoch (UTC).
@@ -26,31 +39,68 @@ impl Timestamp {
     }
 }
 
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.as_secs_f64())
+impl Timestamp {
+    /// Fractional digits this timestamp needs: 9 when it has sub-microsecond digits, else 6.
+    pub fn digits(self) -> usize {
+        if self.0.rem_euclid(1000) != 0 {
+            9
+        } else {
+            6
+        }
+    }
+
+    /// The fractional part as text with [`Timestamp::digits`] digits, e.g. `346843`.
+    fn fraction(self) -> String {
+        let nanos = self.0.rem_euclid(1_000_000_000);
+        if self.digits() == 9 {
+            format!("{nanos:09}")
+        } else {
+            format!("{:06}", nanos / 1000)
+        }
+    }
+
+    /// Exact seconds since the epoch as a decimal string, e.g. `1600090212.346843`
+    /// (negative before 1970: `-0.000001`). This is what JSON `ts` fields hold.
+    pub fn epoch_decimal(self) -> String {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let nanos = self.0.rem_euclid(1_000_000_000);
+        if secs < 0 && nanos > 0 {
+            // -1 s + 999_999_999 ns = -0.000000001 s: print the magnitude.
+            let neg = Timestamp(self.0.checked_neg().unwrap_or(i64::MAX));
+            return format!("-{}", neg.epoch_decimal());
+        }
+        format!("{secs}.{}", self.fraction())
+    }
+
+    /// Time of day `HH:MM:SS.ffffff` (UTC), to the timestamp's precision.
+    pub fn time_of_day(self) -> String {
+        let sod = self.0.div_euclid(1_000_000_000).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}.{}", sod / 3600, (sod / 60) % 60, sod % 60, self.fraction())
+    }
+
+    /// ISO 8601 UTC, e.g. `2020-09-14T13:30:12.346843Z` (same as `Display`).
+    pub fn iso(self) -> String {
+        self.to_string()
     }
 }
 
-/// ISO-8601 UTC with microseconds, e.g. `2020-09-14T13:30:12.123456Z`.
+/// The exact decimal (see the module docs). Through `serde_json` it is written verbatim; other
+/// serializers get the nearest `f64`.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match serde_json::value::RawValue::from_string(self.epoch_decimal()) {
+            Ok(raw) => raw.serialize(s),
+            Err(_) => s.serialize_f64(self.as_secs_f64()),
+        }
+    }
+}
+
+/// ISO 8601 UTC to the timestamp's precision, e.g. `2020-09-14T13:30:12.123456Z`.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.div_euclid(1_000_000_000);
-        let nanos = self.0.rem_euclid(1_000_000_000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            y,
-            m,
-            d,
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60,
-            nanos / 1000
-        )
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        write!(f, "{y:04}-{m:02}-{d:02}T{}Z", self.time_of_day())
     }
 }
 
@@ -79,6 +129,26 @@ mod tests {
             Timestamp::from_secs_nanos(1_600_090_212, 500_000_000).to_string(),
             "2020-09-14T13:30:12.500000Z"
         );
-        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(Timestamp(-1000).to_string(), "1969-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn exact_decimal() {
+        // frame 8 of tests/fixtures/lab/rpc-fault.pcap (µs pcap): tshark's frame.time_epoch
+        // is 1795260904.346843000; the old f64 output printed .346842.
+        let t = Timestamp::from_secs_nanos(1_795_260_904, 346_843_000);
+        assert_eq!(t.epoch_decimal(), "1795260904.346843");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1795260904.346843");
+        let ns = Timestamp::from_secs_nanos(1_600_090_212, 1);
+        assert_eq!(serde_json::to_string(&ns).unwrap(), "1600090212.000000001");
+        assert_eq!(ns.to_string(), "2020-09-14T13:30:12.000000001Z");
+        assert_eq!(Timestamp(0).epoch_decimal(), "0.000000");
+        assert_eq!(Timestamp(-1_000).epoch_decimal(), "-0.000001");
+        assert_eq!(Timestamp(-1_500_000_000).epoch_decimal(), "-1.500000");
+        assert_eq!(Timestamp(i64::MIN).epoch_decimal().len(), "-9223372036.854775808".len());
+        // Inside a larger document too.
+        let v = serde_json::json!({ "ts": t });
+        assert!(v["ts"].is_number());
     }
 }

@@ -10,14 +10,21 @@ use tracehound_flows::{Config, Conversation, DecodeStats, EngineStats, Pass, Str
 
 use crate::offload;
 
+pub mod keys;
+
 /// What one file's pass produced besides the conversations handed to the caller.
 pub struct FileRun {
     pub name: String,
     pub capture: CaptureStats,
     pub decode: DecodeStats,
     pub engine: EngineStats,
+    /// IP reassembly counters (fragments, datagrams completed / left incomplete).
+    pub defrag: tracehound_wire::defrag::Stats,
     /// The capture was damaged / cut short at this point (frames before it were analysed).
     pub damage: Option<String>,
+    /// ETL / NetMon inputs: what the Windows reader saw (drops, interfaces, header facts) and
+    /// the processes behind connections, taken once the pass ended.
+    pub windows: Option<(tracehound_wintrace::WinStats, Vec<tracehound_wintrace::ProcessInfo>)>,
 }
 
 /// Run the pass over `path`, handing every finished conversation to `on_conv`.
@@ -117,12 +124,20 @@ fn pass_over<H: StreamHandler>(
         }
     }
     convs_done(pass.take_finished(), handler, false);
-    let last = pass.finish(handler);
-    convs_done(last, handler, true);
+    // End the flows still alive in batches: 400,000 half-open flows (a SYN flood) are not
+    // all turned into conversations at once.
+    loop {
+        let batch = pass.finish_batch(handler, 4096);
+        if batch.is_empty() {
+            break;
+        }
+        convs_done(batch, handler, true);
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let capture = reader.stats().clone();
+    let windows = reader.windows().map(|w| (w.stats().clone(), w.processes().to_vec()));
     if damage.is_none() {
         damage = capture.truncated.clone().map(|t| format!("{name}: {t}"));
     }
@@ -131,7 +146,9 @@ fn pass_over<H: StreamHandler>(
         capture,
         decode: pass.decode_stats().clone(),
         engine: pass.engine.stats().clone(),
+        defrag: pass.defrag_stats(),
         damage,
+        windows,
     })
 }
 
@@ -160,7 +177,11 @@ pub fn warn_run(run: &FileRun) {
     let c = &run.capture;
     if c.skipped_packets > 0 {
         let first = c.problems.first().map(|p| format!(" (first: {p})")).unwrap_or_default();
-        eprintln!("tracehound: {}: {} packet records skipped{first}", run.name, c.skipped_packets);
+        eprintln!(
+            "tracehound: {}: {} skipped{first}",
+            run.name,
+            plural(c.skipped_packets, "packet record", "packet records")
+        );
     }
     let d = &run.decode;
     if d.decode_errors + d.malformed_transport > 0 {
@@ -170,19 +191,33 @@ pub fn warn_run(run: &FileRun) {
             .map(|i| format!(" (first: frame {}: {})", i.frame, i.what))
             .unwrap_or_default();
         eprintln!(
-            "tracehound: {}: {} frames could not be decoded{first}",
+            "tracehound: {}: {} could not be decoded{first}",
             run.name,
-            d.decode_errors + d.malformed_transport
+            plural(d.decode_errors + d.malformed_transport, "frame", "frames")
         );
     }
     for (lt, n) in &d.unsupported_link_types {
-        eprintln!("tracehound: {}: {n} frames of unsupported link type {lt} skipped", run.name);
+        eprintln!(
+            "tracehound: {}: {} of unsupported link type {lt} skipped",
+            run.name,
+            plural(*n, "frame", "frames")
+        );
     }
     if run.engine.evicted_by_limit > 0 {
         eprintln!(
-            "tracehound: {}: flow table limit reached, {} flows closed early",
-            run.name, run.engine.evicted_by_limit
+            "tracehound: {}: flow table limit reached, {} closed early",
+            run.name,
+            plural(run.engine.evicted_by_limit, "flow", "flows")
         );
+    }
+}
+
+/// "1 frame", "2 frames".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 

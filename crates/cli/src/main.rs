@@ -27,8 +27,11 @@ pub mod exit {
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 analyze --fail-on threshold reached; 2 bad command line;
-3 a capture could not be read at all; 4 a capture was damaged or cut short (everything before
-the damage was analysed). portqry uses PortQry's own codes with -q (see `tracehound portqry -?`).";
+3 a capture could not be read at all; 4 a capture was damaged or cut short, or part of it could
+not be analysed (everything else was; a capture.damaged / capture.not_analysed finding says
+what and why). portqry uses PortQry's codes, also with -q: 0 listening, 1 not listening or
+filtered (with -e 135 also an endpoint handed out), 2 UDP listening or filtered, 3 no target
+name resolved (see `tracehound portqry -?`). Error messages start with `tracehound:`.";
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +59,12 @@ enum Command {
     /// Probe ports live with PortQry's switches (tracehound portqry -n HOST -e 135).
     #[command(disable_help_flag = true)]
     Portqry(cmd::portqry::Args),
+    /// Decrypt TLS sessions with private keys / key logs, say why not, write plaintext.
+    Decrypt(cmd::decrypt::Args),
+    /// Write a NetMon .cap/.chn or ETL (netsh trace, pktmon) capture as a pcapng.
+    Convert(cmd::convert::Args),
+    /// Is a published service reachable end to end (DNS, TCP, TLS, HTTP), and where it breaks.
+    Check(cmd::check::Args),
 }
 
 /// mimalloc: the analyzers make and free many small objects on several threads, where it is
@@ -68,16 +77,26 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if !e.use_stderr() {
+                // --help, --version
+                let _ = e.print();
+                return ExitCode::from(exit::OK);
+            }
+            // Every error starts with `tracehound:` (clap's own starts with "error: ").
+            let msg = e.render().to_string();
+            let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+            eprint!("tracehound: {msg}");
+            return ExitCode::from(exit::USAGE);
         }
     };
     let result = match cli.command {
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Conversations(a) => cmd::conversations::run(a),
+        Command::Convert(a) => cmd::convert::run(a),
+        Command::Check(a) => cmd::check::run(a),
         Command::Rpc(a) => cmd::rpc::run(a),
         Command::Portqry(a) => cmd::portqry::run(a),
+        Command::Decrypt(a) => cmd::decrypt::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -247,3 +247,111 @@ fn rpc_association_parameters_match_tshark() {
         assert!(acks.contains(&ours), "{ours:?} not among tshark's bind_acks {acks:?}");
     }
 }
+
+#[test]
+fn every_error_starts_with_tracehound_and_is_printed_once() {
+    for args in [
+        &["analyze", "--bogus", "x.pcap"][..],
+        &["conversations"][..],
+        &["analyze", "--fail-on", "sometimes", "x"][..],
+        &["portqry", "-z"][..],
+        &["portqry", "-n"][..],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("tracehound: "), "{args:?}: {err}");
+        assert!(!err.contains("error: "), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A name that does not resolve (RFC 2606 .invalid): exit 3, said once, on stderr.
+    let out = bin().args(["portqry", "-n", "nothing.invalid", "-e", "135"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot resolve").count(), 1, "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("cannot resolve"));
+}
+
+#[test]
+fn top_zero_and_plurals() {
+    // net-loss.pcap: one TCP conversation (tshark -z conv,tcp lists one).
+    let p = lab("net-loss.pcap");
+    let out = bin().args(["conversations", "--top", "0"]).arg(&p).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("1 conversation (none shown: --top 0);"), "{text}");
+    assert!(!text.contains("no conversations"), "{text}");
+    let out = bin().args(["conversations"]).arg(&p).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\n1 conversation (all shown, by bytes); "), "{text}");
+}
+
+#[test]
+fn conversation_times_are_the_capture_timestamps_exactly() {
+    // tshark's frame.time_epoch of the first and last frame of the only conversation.
+    let p = lab("net-loss.pcap");
+    let t = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&p)
+        .args(["-Y", "tcp", "-T", "fields", "-e", "frame.time_epoch"])
+        .output()
+        .expect("tshark installed");
+    let epochs: Vec<String> =
+        String::from_utf8_lossy(&t.stdout).lines().map(|l| l.trim().to_string()).collect();
+    let (first, last) = (epochs.first().unwrap(), epochs.last().unwrap());
+    let out = bin().args(["conversations", "--json"]).arg(&p).output().unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_string();
+    // The number as written (not re-parsed as a float): tshark prints 9 digits, we print
+    // the capture's 6 (a µs pcap); the value is the same decimal.
+    let raw = |key: &str| {
+        let i = line.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+        line[i..].split([',', '}']).next().unwrap().to_string()
+    };
+    assert_eq!(format!("{}000", raw("start")), *first);
+    assert_eq!(format!("{}000", raw("end")), *last);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(v["start_time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(v["start_time"].as_str().unwrap().len(), "2026-10-30T11:35:04.346843Z".len());
+}
+
+#[test]
+fn rpc_json_times_equal_tsharks_frame_time_epoch_on_every_shared_capture() {
+    // Each call's `ts` as written in the JSON (the digits, not a float re-parsed) against
+    // tshark's frame.time_epoch of the same frame (tshark pads to 9 digits).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures/dcerpc");
+    assert!(root.is_dir(), "shared captures missing at {}", root.display());
+    let mut checked = 0;
+    for e in std::fs::read_dir(&root).unwrap() {
+        let p = e.unwrap().path();
+        let out = bin().args(["rpc", "--json"]).arg(&p).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.is_empty() {
+            continue;
+        }
+        let t = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(&p)
+            .args(["-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch"])
+            .output()
+            .expect("tshark installed");
+        let epoch: std::collections::HashMap<u64, String> = String::from_utf8_lossy(&t.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (n, ts) = l.split_once('\t')?;
+                Some((n.trim().parse().ok()?, ts.trim().to_string()))
+            })
+            .collect();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let frame = v["frame"].as_u64().unwrap();
+            let i = line.find("\"ts\":").unwrap() + 5;
+            let raw = line[i..].split([',', '}']).next().unwrap();
+            let want = &epoch[&frame];
+            let (ws, wf) = want.split_once('.').unwrap();
+            let (rs, rf) = raw.split_once('.').unwrap();
+            assert_eq!(rs, ws, "{}: frame {frame}", p.display());
+            assert_eq!(format!("{rf:0<9}"), wf, "{}: frame {frame}: {raw} vs {want}", p.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 400, "{checked} calls checked");
+}

@@ -60,6 +60,11 @@ const SCENARIOS: &[(&str, &[&str], &str)] = &[
     ("rpc-dynamic-filtered-server", &["rpc.endpoint_unreachable"], "rpc.endpoint_unreachable"),
     ("rpc-dynamic-rejected", &["rpc.endpoint_unreachable"], "rpc.endpoint_unreachable"),
     ("rpc-dynamic-icmp", &["rpc.endpoint_unreachable"], "rpc.endpoint_unreachable"),
+    ("tls-client-rejects-name", &["tls.certificate_mismatch"], "tls.certificate_mismatch"),
+    ("app-no-response", &["app.no_response"], "app.no_response"),
+    ("tls-client-rejects-untrusted", &["tls.client_refused"], "tls.client_refused"),
+    // TLS 1.3 hides the certificate: the refusal is seen, its reason is not (info).
+    ("tls-client-rejects-untrusted13", &["tls.client_refused"], ""),
     (
         "rpc-nat-mismatch",
         &["rpc.endpoint_address_mismatch", "rpc.endpoint_unreachable"],
@@ -243,4 +248,154 @@ fn client_and_server_captures_together_locate_the_drop() {
     // Alone, the client capture cannot say where the SYNs died.
     let (alone, _, _) = analyze(&lab("rpc-dynamic-filtered"));
     assert!(alone.iter().all(|f| f["id"] != "path.host_silent"));
+}
+
+fn json_of(args: &[&Path]) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .args(["analyze", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn shared(rel: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures").join(rel);
+    assert!(p.is_file(), "shared capture missing: {}", p.display());
+    p
+}
+
+#[test]
+fn icmp_is_not_a_reset() {
+    // rpc-dynamic-icmp: the dynamic port answered with ICMP type 3 code 13 (tshark:
+    // icmp.type==3 && icmp.code==13), no TCP reset at all.
+    let path = lab("rpc-dynamic-icmp");
+    let t = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&path)
+        .args(["-Y", "icmp.type==3 && icmp.code==13", "-T", "fields", "-e", "ip.src"])
+        .output()
+        .expect("tshark installed");
+    // ip.src lists the ICMP packet's source, then the quoted packet's.
+    let from = String::from_utf8_lossy(&t.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.split(',').next())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    assert!(!from.is_empty(), "tshark sees the ICMP error");
+    let fs = json_of(&[&path]);
+    let f = fs.iter().find(|f| f["id"] == "rpc.endpoint_unreachable").expect("raised");
+    assert_eq!(f["evidence"]["values"]["follow_up"], "icmp_prohibited");
+    let words = format!("{} {} {}", f["title"], f["explanation"], f["likely_causes"]);
+    assert!(!words.contains("reset"), "{words}");
+    assert!(!words.contains("crashed"), "{words}");
+    assert!(words.contains("administratively prohibited"), "{words}");
+    assert!(words.contains(&from), "the sender {from} is named: {words}");
+    // A real reset still reads as one.
+    let fs = json_of(&[&lab("rpc-dynamic-rejected")]);
+    let f = fs.iter().find(|f| f["id"] == "rpc.endpoint_unreachable").expect("raised");
+    assert_eq!(f["evidence"]["values"]["follow_up"], "refused");
+    // The reset and its TTL, as tshark reads them.
+    let t = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(lab("rpc-dynamic-rejected"))
+        .args(["-Y", "tcp.flags.reset==1", "-T", "fields", "-e", "frame.number", "-e", "ip.ttl"])
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&t.stdout).lines().next().unwrap_or("").to_string();
+    let (frame, ttl) = first.split_once('\t').expect("tshark sees the reset");
+    let expl = f["explanation"].as_str().unwrap();
+    assert!(expl.contains("TCP reset from"), "{expl}");
+    assert!(expl.contains(&format!("(frame {}, TTL {})", frame.trim(), ttl.trim())), "{expl}");
+    // `rpc --endpoints` says the same, in portqry's words too.
+    let out = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .args(["rpc", "--endpoints", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let e: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (e["follow_up"].as_str(), e["state"].as_str()),
+        (Some("icmp_prohibited"), Some("FILTERED"))
+    );
+}
+
+#[test]
+fn a_client_that_refuses_the_certificate_after_the_handshake_is_a_problem() {
+    // tls-client-rejects-name: TLS 1.2, handshake completed (two ChangeCipherSpecs), then the
+    // client's encrypted alert (content type 21) and FIN, no application data (tshark counts
+    // in the expect file: alert_records >= 1, app_data_records == 0).
+    let fs = json_of(&[&lab("tls-client-rejects-name")]);
+    let f = fs.iter().find(|f| f["id"] == "tls.certificate_mismatch").expect("raised");
+    assert_eq!(f["severity"], "problem", "{f}");
+    assert!(!f["explanation"].as_str().unwrap().contains("went on"), "{f}");
+    assert!(f["evidence"]["lines"].to_string().contains("alert"), "{f}");
+    // tls-client-rejects-untrusted13: TLS 1.3 encrypts the alert too. tshark: the client's
+    // records after the ServerHello are frame 10 (Finished, 69 bytes) and frame 15 (19 bytes:
+    // an alert, its content type and a 16-byte AES-GCM tag), then its RST (frame 19).
+    let fs = json_of(&[&lab("tls-client-rejects-untrusted13")]);
+    let f = fs.iter().find(|f| f["id"] == "tls.client_refused").expect("raised");
+    assert!(f["evidence"]["lines"].to_string().contains("frame 15"), "{f}");
+    assert!(f["evidence"]["lines"].to_string().contains("frame 19"), "{f}");
+    // Zeek's missing-intermediate capture: the leaf alone, then the client alerts and leaves.
+    let fs = json_of(&[&shared("tls/zeek__missing-intermediate.pcap")]);
+    assert_eq!(fs[0]["id"], "tls.certificate_chain_incomplete", "{fs:#?}");
+    assert_eq!(fs[0]["severity"], "problem");
+    assert_eq!(fs[0]["evidence"]["values"]["server"], "128.32.169.140:443");
+}
+
+#[test]
+fn a_request_never_answered_before_the_server_closed() {
+    // dcerpc-issue-7187: a 4.5 kB request (frames 9-12), ACKed, then the server's FIN (frame
+    // 13) and no response.
+    let fs = json_of(&[&shared("dcerpc/dcerpc-issue-7187-01__test.pcap")]);
+    assert_eq!(fs[0]["id"], "app.no_response", "{fs:#?}");
+    assert_eq!(fs[0]["severity"], "problem");
+    assert_eq!(fs[0]["evidence"]["values"]["port"], 4592);
+    assert!(fs[0]["evidence"]["frames"].as_array().unwrap().contains(&Value::from(12)));
+}
+
+#[test]
+fn two_captures_of_a_lossy_router_locate_the_loss() {
+    // path-lossy-router: a router dropping ~4% each way at random, captured on both sides.
+    let (c, s) = (lab("path-lossy-router-client"), lab("path-lossy-router-server"));
+    // Alone, each capture shows retransmissions.
+    for p in [&c, &s] {
+        assert!(json_of(&[p]).iter().any(|f| f["id"] == "tcp.loss"), "{}", p.display());
+    }
+    let fs = json_of(&[&c, &s]);
+    let top = &fs[0];
+    assert_eq!(
+        (top["id"].as_str(), top["severity"].as_str()),
+        (Some("path.lost_between"), Some("problem")),
+        "{fs:#?}"
+    );
+    let dirs = top["evidence"]["values"]["directions"].as_array().unwrap();
+    assert_eq!(dirs.len(), 2, "both directions lose packets: {dirs:?}");
+    for d in dirs {
+        let rate = d["rate"].as_f64().unwrap();
+        assert!((0.01..0.15).contains(&rate), "{d}");
+    }
+    for f in &fs {
+        // Several files given: every record says which file(s) it comes from.
+        assert!(f["evidence"]["file"].is_string(), "{f}");
+        assert!(!f["next_steps"].to_string().to_lowercase().contains("both ends"), "{f}");
+        if f["id"] == "tcp.loss" {
+            assert_eq!(f["evidence"]["values"]["located_by"], "path.lost_between", "{f}");
+        }
+    }
+    let text = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .arg("analyze")
+        .arg(&c)
+        .arg(&s)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Most likely: Packets are lost between the two capture points"),
+        "{text}"
+    );
 }

@@ -74,6 +74,12 @@ pub struct Evidence {
     pub values: std::collections::BTreeMap<&'static str, serde_json::Value>,
     /// Human-readable evidence lines, e.g. "frame 12: SYN to 10.0.0.5:49667, retransmitted 3×".
     pub lines: Vec<String>,
+    /// Why the rule fired: the facts it measured and the thresholds it compared them with,
+    /// as (name, value) pairs in the rule's order, e.g. `("retransmitted_segments", "11")`,
+    /// `("threshold.min_retransmissions", "3")`. Shown by `analyze --explain ID`; in JSON
+    /// a list of `[name, value]` pairs, left out when the rule attached none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explain: Vec<(&'static str, String)>,
 }
 
 pub use tracehound_flows::Text;
@@ -117,6 +123,13 @@ impl Evidence {
     }
     pub fn value(&mut self, k: &'static str, v: impl Into<serde_json::Value>) {
         self.values.insert(k, v.into());
+    }
+    /// Attach one fact or threshold that made the rule fire (see [`Evidence::explain`]).
+    /// Bounded like the evidence lines.
+    pub fn why(&mut self, name: &'static str, value: impl std::fmt::Display) {
+        if self.explain.len() < MAX_EVIDENCE_LINES {
+            self.explain.push((name, value.to_string()));
+        }
     }
     pub fn finish(&mut self) {
         self.frames.sort_unstable();

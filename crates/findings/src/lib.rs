@@ -6,6 +6,7 @@
 //! other rule changes.
 
 pub mod compare;
+pub mod explain;
 mod facts;
 mod finding;
 pub mod rules;

@@ -5,12 +5,17 @@ use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
+mod table;
+
+use crate::compact::{Compact, Slot};
+use crate::forensics::Forensics;
 use crate::pkt::{tcpflags::*, Pkt, TcpHdr, L4};
 use crate::reasm::{Out, Reasm};
+use crate::state::{conn_state, hist, update_ep, Ep};
 use crate::tcp::{self, DirAnalysis};
 use crate::{
-    ConnState, Conversation, Dir, DirStats, FlagEvent, FlowInfo, IcmpError, Proto, RoleSource,
-    StreamHandler, TcpFlag, Timestamp,
+    Conversation, Dir, DirStats, FlagEvent, FlowInfo, IcmpError, Proto, RoleSource, StreamHandler,
+    TcpFlag, Timestamp,
 };
 
 /// Limits and switches of the engine. Every limit that is hit is counted in [`EngineStats`].
@@ -36,6 +41,23 @@ pub struct Config {
     /// Checksums are verified on the first N packets of each direction (to recognise
     /// checksum offload without paying for every packet).
     pub checksum_sample: u32,
+    /// Memory budget of the flow table, in bytes, as estimated by
+    /// [`Engine::memory_estimate`]: a flow that has seen one packet (or one packet and two
+    /// identical repeats, such as an unanswered SYN and its retransmissions) is a compact
+    /// record of [`crate::COMPACT_BYTES`] bytes plus its table entry; any other flow counts
+    /// its full state ([`FULL_FLOW_BYTES`] more). Above the budget, flows that only ever
+    /// saw connection attempts are ended after [`PRESSURE_ATTEMPT_TIMEOUT_NS`] of idleness
+    /// (`EngineStats::expired_early_by_budget`), then the longest-idle flows are closed
+    /// (`EngineStats::evicted_by_limit`) until the estimate is under nine tenths of the
+    /// budget. Reassembly buffers are bounded separately (`reasm_limit`).
+    pub memory_budget: usize,
+    /// Keep single-packet flows as compact records (see [`crate::COMPACT_BYTES`]); off
+    /// only to check that both ways give the same conversations.
+    pub compact: bool,
+    /// Compact records are made only while at least this many flows are alive: ordinary
+    /// captures (a few thousand live flows) keep the direct path, which costs nothing extra
+    /// per flow; floods and scans, whose attempts pile up, go compact once the table grows.
+    pub compact_above_live: usize,
 }
 
 impl Default for Config {
@@ -50,6 +72,9 @@ impl Default for Config {
             tcp_idle_timeout_ns: 3600 * NS,
             udp_idle_timeout_ns: 300 * NS,
             checksum_sample: 16,
+            memory_budget: 1 << 30,
+            compact: true,
+            compact_above_live: 10_000,
         }
     }
 }
@@ -57,6 +82,13 @@ impl Default for Config {
 const NS: i64 = 1_000_000_000;
 /// How often (capture time) idle flows are looked for.
 const SWEEP_EVERY_NS: i64 = 10 * NS;
+/// Under memory pressure, flows that only saw connection attempts end after this idle time.
+pub const PRESSURE_ATTEMPT_TIMEOUT_NS: i64 = 5 * NS;
+/// Estimated bytes of a flow's full state beyond its slot: the state itself, its
+/// conversation record's allocations and a share of its event list.
+pub const FULL_FLOW_BYTES: usize = std::mem::size_of::<Flow>() + 640;
+/// Estimated bytes of one table entry (key, slot index, control byte, load factor).
+const TABLE_ENTRY_BYTES: usize = 64;
 
 /// Counters of the pass.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -69,8 +101,20 @@ pub struct EngineStats {
     pub icmp_errors_unmatched: u64,
     pub flows: u64,
     pub live_flows_peak: u64,
-    /// Flows finished early because `max_flows` was reached.
+    /// Flows finished early because `max_flows` or the memory budget was reached.
     pub evicted_by_limit: u64,
+    /// Times the memory budget was reached.
+    pub memory_budget_hits: u64,
+    /// Flows that only saw connection attempts, ended early because the memory budget was
+    /// reached (after [`PRESSURE_ATTEMPT_TIMEOUT_NS`] idle instead of the attempt timeout).
+    pub expired_early_by_budget: u64,
+    /// Most compact (single-packet) flow records live at once.
+    pub compact_flows_peak: u64,
+    /// Compact records that became full flows (a second, different packet came).
+    pub compact_promoted: u64,
+    /// Every TCP flow that carried connection attempts only, by source and by service.
+    #[serde(skip)]
+    pub attempts: crate::AttemptSummary,
     /// Bytes that waited beyond a hole when the reassembly limit was reached.
     pub reasm_overflow_bytes: u64,
     /// Flagged events not kept because a conversation reached `max_events`.
@@ -80,12 +124,12 @@ pub struct EngineStats {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    proto: u8,
-    a: IpAddr,
-    b: IpAddr,
-    ap: u16,
-    bp: u16,
+pub(crate) struct Key {
+    pub proto: u8,
+    pub a: IpAddr,
+    pub b: IpAddr,
+    pub ap: u16,
+    pub bp: u16,
 }
 
 /// Canonical key and whether (src, sport) is the `a` side.
@@ -97,49 +141,35 @@ fn key(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, boo
     }
 }
 
-/// Per-endpoint TCP state, as Zeek models it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-enum Ep {
-    #[default]
-    Inactive,
-    SynSent,
-    SynAckSent,
-    Partial,
-    Established,
-    Closed,
-    Reset,
-}
-
-struct Flow {
-    key: Key,
-    conv: Conversation,
+pub(crate) struct Flow {
+    pub(crate) key: Key,
+    pub(crate) conv: Conversation,
     /// `a` side of the key is the originator.
-    a_is_orig: bool,
-    ana: [DirAnalysis; 2],
-    reasm: [Reasm; 2],
-    ep: [Ep; 2],
-    history_seen: [u32; 2],
-    last_seen: Timestamp,
-    closed: bool,
-    only_attempts: bool,
-    first_syn_ts: Option<Timestamp>,
-    last_syn_ts: Option<Timestamp>,
-    synack_ts: Option<Timestamp>,
-    checksums_checked: [u32; 2],
-    /// (ip_id, seq, ack, len, flags, window) of the last packet per direction.
-    last_sig: [Option<(u16, u32, u32, u32, u8, u16)>; 2],
-    last_ts: [Timestamp; 2],
-    payload_seen: [bool; 2],
+    pub(crate) a_is_orig: bool,
+    pub(crate) ana: [DirAnalysis; 2],
+    pub(crate) reasm: [Reasm; 2],
+    pub(crate) ep: [Ep; 2],
+    pub(crate) history_seen: [u32; 2],
+    pub(crate) last_seen: Timestamp,
+    pub(crate) closed: bool,
+    pub(crate) only_attempts: bool,
+    pub(crate) first_syn_ts: Option<Timestamp>,
+    pub(crate) last_syn_ts: Option<Timestamp>,
+    pub(crate) synack_ts: Option<Timestamp>,
+    pub(crate) checksums_checked: [u32; 2],
+    /// Duplicates, D-SACKs, resets and conflicting data (see [`crate::forensics`]).
+    pub(crate) fx: Forensics,
+    pub(crate) payload_seen: [bool; 2],
     /// Last new data segment per direction: (time, length, sequence after it).
-    last_data: [Option<(Timestamp, u32, u32)>; 2],
+    pub(crate) last_data: [Option<(Timestamp, u32, u32)>; 2],
     /// A bare ACK that acknowledged all of this direction's small outstanding segment after
     /// a delay: (time of the ACK, the delay, its frame).
-    delayed_ack: [Option<(Timestamp, f64, u64)>; 2],
+    pub(crate) delayed_ack: [Option<(Timestamp, f64, u64)>; 2],
     /// A zero window advertised by this direction since this time.
-    zero_window_since: [Option<Timestamp>; 2],
+    pub(crate) zero_window_since: [Option<Timestamp>; 2],
     /// Time of the previous packet of the flow (either direction), and the gap before it.
-    prev_ts: Timestamp,
-    prev_gap: f64,
+    pub(crate) prev_ts: Timestamp,
+    pub(crate) prev_gap: f64,
 }
 
 /// A bare ACK counts as delayed when it comes at least this long after the data it
@@ -157,12 +187,17 @@ const MAX_NAGLE_FRAMES: usize = 50;
 pub struct Engine {
     cfg: Config,
     table: FxHashMap<Key, usize>,
-    slab: Vec<Option<Flow>>,
+    slab: Vec<Slot>,
+    /// Live compact records and full flows (for the memory budget).
+    n_compact: usize,
+    n_full: usize,
     free: Vec<usize>,
     next_id: u64,
     last_sweep: Timestamp,
     now: Timestamp,
     finished: Vec<Conversation>,
+    /// Slots still to be ended by [`Engine::finish_batch`] (last id first).
+    finishing: Option<Vec<usize>>,
     stats: EngineStats,
 }
 
@@ -172,11 +207,14 @@ impl Engine {
             cfg,
             table: FxHashMap::default(),
             slab: Vec::new(),
+            n_compact: 0,
+            n_full: 0,
             free: Vec::new(),
             next_id: 0,
             last_sweep: Timestamp::ZERO,
             now: Timestamp::ZERO,
             finished: Vec::new(),
+            finishing: None,
             stats: EngineStats::default(),
         }
     }
@@ -194,11 +232,33 @@ impl Engine {
         std::mem::take(&mut self.finished)
     }
 
+    /// End of input, a batch at a time: finishes up to `max` live flows (by flow id) and
+    /// returns them with any conversations not yet taken, sorted by id; an empty batch when
+    /// no flow is left. Memory then holds one batch of conversations, not all of them.
+    pub fn finish_batch(&mut self, h: &mut dyn StreamHandler, max: usize) -> Vec<Conversation> {
+        if self.finishing.is_none() {
+            let mut idx: Vec<usize> = self.table.values().copied().collect();
+            idx.sort_by_key(|&i| std::cmp::Reverse(self.flow_id(i)));
+            self.finishing = Some(idx);
+        }
+        let mut ending = self.finishing.take().unwrap_or_default();
+        for _ in 0..max.max(1) {
+            let Some(i) = ending.pop() else { break };
+            self.end_flow(i, h);
+        }
+        if !ending.is_empty() {
+            self.finishing = Some(ending);
+        }
+        let mut out = std::mem::take(&mut self.finished);
+        out.sort_by_key(|c| c.info.id);
+        out
+    }
+
     /// End of input: finish every live flow; returns all conversations not yet taken.
     pub fn finish(&mut self, h: &mut dyn StreamHandler) -> Vec<Conversation> {
         let mut idx: Vec<usize> = self.table.values().copied().collect();
         // Deterministic order: by flow id.
-        idx.sort_by_key(|&i| self.slab[i].as_ref().map(|f| f.conv.info.id));
+        idx.sort_by_key(|&i| self.flow_id(i));
         for i in idx {
             self.end_flow(i, h);
         }
@@ -231,9 +291,9 @@ impl Engine {
             L4::IcmpError { v6, icmp_type, code, q_proto, q_src, q_dst, q_sport, q_dport } => {
                 self.stats.icmp_errors += 1;
                 let (k, _) = key(q_proto, q_src, q_sport, q_dst, q_dport);
-                match self.table.get(&k) {
-                    Some(&i) => {
-                        let f = self.slab[i].as_mut().expect("live flow");
+                match self.table.get(&k).copied() {
+                    Some(i) => {
+                        let f = self.full(i, h);
                         if f.conv.icmp_errors.len() < 64 {
                             f.conv.icmp_errors.push(IcmpError {
                                 frame: p.frame,
@@ -251,7 +311,7 @@ impl Engine {
         }
     }
 
-    fn new_flow(
+    fn new_full(
         &mut self,
         k: Key,
         info: FlowInfo,
@@ -259,78 +319,8 @@ impl Engine {
         role: RoleSource,
         p: &Pkt<'_>,
     ) -> usize {
-        if self.table.len() >= self.cfg.max_flows {
-            self.evict_for_room();
-        }
-        self.next_id += 1;
-        self.stats.flows += 1;
-        let conv = Conversation {
-            info,
-            role,
-            state: None,
-            history: String::new(),
-            dirs: [DirStats::default(); 2],
-            first_frame: p.frame,
-            last_frame: p.frame,
-            start: p.ts,
-            end: p.ts,
-            syn_frames: Vec::new(),
-            synack_frame: None,
-            rst_frames: Vec::new(),
-            handshake_rtt: None,
-            syn_to_synack: None,
-            flag_counts: [0; 14],
-            events: Vec::new(),
-            events_dropped: 0,
-            icmp_errors: Vec::new(),
-            bad_checksums: 0,
-            oversize_segments: 0,
-            zero_ip_len: 0,
-            duplicate_packets: 0,
-            idle_before_rst: None,
-            ttl: [None; 2],
-            rst_ttl_mismatch: None,
-            nagle: Default::default(),
-            zero_window_periods: [0; 2],
-            zero_window_secs: [0.0; 2],
-        };
-        let flow = Flow {
-            key: k,
-            conv,
-            a_is_orig,
-            ana: Default::default(),
-            reasm: Default::default(),
-            ep: [Ep::Inactive; 2],
-            history_seen: [0; 2],
-            last_seen: p.ts,
-            closed: false,
-            only_attempts: true,
-            first_syn_ts: None,
-            last_syn_ts: None,
-            synack_ts: None,
-            checksums_checked: [0; 2],
-            last_sig: [None; 2],
-            last_ts: [Timestamp::ZERO; 2],
-            payload_seen: [false; 2],
-            last_data: [None; 2],
-            delayed_ack: [None; 2],
-            zero_window_since: [None; 2],
-            prev_ts: p.ts,
-            prev_gap: 0.0,
-        };
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slab[i] = Some(flow);
-                i
-            }
-            None => {
-                self.slab.push(Some(flow));
-                self.slab.len() - 1
-            }
-        };
-        self.table.insert(k, i);
-        self.stats.live_flows_peak = self.stats.live_flows_peak.max(self.table.len() as u64);
-        i
+        let flow = build_flow(k, info, a_is_orig, role, p.frame, p.ts);
+        self.place(k, Slot::Full(Box::new(flow)))
     }
 
     fn tcp(
@@ -344,12 +334,18 @@ impl Engine {
     ) {
         let (k, src_is_a) = key(6, p.src, sport, p.dst, dport);
         let syn_only = hdr.flags & (SYN | ACK) == SYN;
+        let sampled = self.cfg.checksum_sample > 0;
         let mut reused = false;
         let idx = match self.table.get(&k).copied() {
             Some(i) => {
+                if let Slot::Compact(c) = &mut self.slab[i] {
+                    if c.repeat(p, hdr, src_is_a, sampled_checks(p, sampled)) {
+                        return;
+                    }
+                }
                 // A new SYN with another ISN on a flow that already had one: the ports are
                 // being reused for a new connection.
-                let f = self.slab[i].as_ref().expect("live flow");
+                let f = self.full(i, h);
                 let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
                 let other_isn = syn_only && f.ana[dir.idx()].isn.is_some_and(|isn| isn != hdr.seq);
                 let new_conn_reverse = syn_only
@@ -377,15 +373,45 @@ impl Engine {
                     port_heuristic(sport, dport)
                 };
                 let (orig, resp) = if orig_is_src { (s, d) } else { (d, s) };
-                let info = FlowInfo { id: self.next_id, proto: Proto::Tcp, orig, resp };
-                self.new_flow(k, info, src_is_a == orig_is_src, role, p)
+                let id = self.next_flow_id(h);
+                let info = FlowInfo { id, proto: Proto::Tcp, orig, resp };
+                let a_is_orig = src_is_a == orig_is_src;
+                if self.cfg.compact
+                    && self.n_compact.saturating_add(self.n_full) >= self.cfg.compact_above_live
+                    && !reused
+                    && (hdr.wire_len == 0 || !self.cfg.deliver_payload)
+                {
+                    // Single-packet flows (and SYN floods) stay compact until a second,
+                    // different packet arrives.
+                    let ck = sampled_checks(p, sampled);
+                    let c = Compact::new(k, &info, a_is_orig, src_is_a, role, p, hdr, ck);
+                    self.place(k, Slot::Compact(c));
+                    return;
+                }
+                self.new_full(k, info, a_is_orig, role, p)
             }
         };
+        self.tcp_seg(idx, p, hdr, payload, src_is_a, reused, h);
+    }
+
+    /// Track one segment of the full flow in slot `idx`.
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_seg(
+        &mut self,
+        idx: usize,
+        p: &Pkt<'_>,
+        hdr: &TcpHdr,
+        payload: &[u8],
+        src_is_a: bool,
+        reused: bool,
+        h: &mut dyn StreamHandler,
+    ) {
         let cfg_events = self.cfg.max_events;
         let deliver = self.cfg.deliver_payload;
         let reasm_limit = self.cfg.reasm_limit;
         let sample = self.cfg.checksum_sample;
-        let f = self.slab[idx].as_mut().expect("live flow");
+        let Slot::Full(f) = &mut self.slab[idx] else { return };
+        let f: &mut Flow = f;
         let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
         let d = dir.idx();
         let info = f.conv.info;
@@ -397,6 +423,7 @@ impl Engine {
         let ds = &mut f.conv.dirs[d];
         ds.packets += 1;
         ds.bytes += p.ip_len as u64;
+        ds.frame_bytes += u64::from(p.frame_len);
         ds.payload_bytes += hdr.wire_len as u64;
         ds.first.get_or_insert(p.ts);
         ds.last = Some(p.ts);
@@ -413,17 +440,20 @@ impl Engine {
                     f.checksums_checked[d] += 1;
                     if !ok {
                         f.conv.bad_checksums += 1;
+                        f.conv.bad_checksum_dirs[d] += 1;
                         hist(f, dir, b'C');
+                    }
+                    if p.ip_checksum.is_some_and(|c| !c()) {
+                        f.conv.bad_ip_checksums[d] += 1;
                     }
                 }
             }
         }
-        let sig = (p.ip_id, hdr.seq, hdr.ack, hdr.wire_len, hdr.flags, hdr.window);
-        if p.ip_id != 0 && f.last_sig[d] == Some(sig) {
-            f.conv.duplicate_packets += 1;
+        if p.ttl == 0 {
+            f.conv.ttl_zero[d] += 1;
         }
-        f.last_sig[d] = Some(sig);
-        f.last_ts[d] = p.ts;
+        let gap = p.ts.secs_since(f.prev_ts);
+        f.fx.before(&mut f.conv, &f.ana, dir, p, hdr, gap);
 
         let syn = hdr.flags & SYN != 0;
         let ackf = hdr.flags & ACK != 0;
@@ -484,6 +514,7 @@ impl Engine {
                     ts: p.ts,
                     rto: if fl == TcpFlag::Retransmission { v.rto } else { None },
                     len: hdr.wire_len,
+                    idle: gap,
                 });
             } else {
                 f.conv.events_dropped += 1;
@@ -497,6 +528,7 @@ impl Engine {
             hist(f, dir, b'W');
         }
 
+        f.fx.after(&mut f.conv, &f.ana, dir, p, hdr, payload, &v);
         nagle_and_windows(f, dir, hdr, p, &v);
         if rst {
             if let Some(usual) = f.conv.ttl[d] {
@@ -507,7 +539,6 @@ impl Engine {
         } else {
             f.conv.ttl[d] = Some(p.ttl);
         }
-        let gap = p.ts.secs_since(f.prev_ts);
         if rst && f.conv.idle_before_rst.is_none() {
             // A middlebox resets when the first packet after the silence reaches it, so the
             // silence is the gap before that packet or before the RST itself.
@@ -537,12 +568,12 @@ impl Engine {
         if rst {
             hist(f, dir, b'R');
         }
-        if !(syn && !ackf && dir == Dir::Orig) && !(rst && f.conv.synack_frame.is_none()) {
+        let attempt = syn && !ackf && dir == Dir::Orig;
+        if !(attempt || rst && f.conv.synack_frame.is_none()) {
             f.only_attempts = false;
         }
         if fin || rst {
-            f.closed =
-                f.ep.iter().any(|e| *e == Ep::Reset) || f.ep.iter().all(|e| *e == Ep::Closed);
+            f.closed = f.ep.contains(&Ep::Reset) || f.ep.iter().all(|e| *e == Ep::Closed);
         }
 
         // Payload to the analyzers, in order. An ACK can release (or declare lost) bytes of
@@ -594,11 +625,12 @@ impl Engine {
                 let d = SocketAddr::new(p.dst, dport);
                 let (orig_is_src, role) = port_heuristic(sport, dport);
                 let (orig, resp) = if orig_is_src { (s, d) } else { (d, s) };
-                let info = FlowInfo { id: self.next_id, proto: Proto::Udp, orig, resp };
-                self.new_flow(k, info, src_is_a == orig_is_src, role, p)
+                let id = self.next_flow_id(h);
+                let info = FlowInfo { id, proto: Proto::Udp, orig, resp };
+                self.new_full(k, info, src_is_a == orig_is_src, role, p)
             }
         };
-        let f = self.slab[idx].as_mut().expect("live flow");
+        let Slot::Full(f) = &mut self.slab[idx] else { return };
         let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
         let d = dir.idx();
         f.last_seen = p.ts;
@@ -608,6 +640,7 @@ impl Engine {
         let ds = &mut f.conv.dirs[d];
         ds.packets += 1;
         ds.bytes += p.ip_len as u64;
+        ds.frame_bytes += u64::from(p.frame_len);
         ds.payload_bytes += payload.len() as u64;
         ds.first.get_or_insert(p.ts);
         ds.last = Some(p.ts);
@@ -628,48 +661,12 @@ impl Engine {
         }
     }
 
-    /// Finish flows that have been idle long enough.
-    fn sweep(&mut self, h: &mut dyn StreamHandler) {
-        let now = self.now;
-        let cfg = &self.cfg;
-        let mut done = Vec::new();
-        for (&_k, &i) in self.table.iter() {
-            let f = self.slab[i].as_ref().expect("live flow");
-            let idle = now.nanos_since(f.last_seen);
-            let limit = match f.key.proto {
-                17 => cfg.udp_idle_timeout_ns,
-                _ if f.closed => cfg.closed_timeout_ns,
-                _ if f.only_attempts => cfg.attempt_timeout_ns,
-                _ => cfg.tcp_idle_timeout_ns,
-            };
-            if idle > limit {
-                done.push(i);
-            }
-        }
-        done.sort_by_key(|&i| self.slab[i].as_ref().map(|f| f.conv.info.id));
-        for i in done {
-            self.end_flow(i, h);
-        }
-    }
-
-    /// The flow table is full: finish the longest-idle tenth of it.
-    fn evict_for_room(&mut self) {
-        let mut idle: Vec<(Timestamp, usize)> = self
-            .table
-            .values()
-            .map(|&i| (self.slab[i].as_ref().expect("live").last_seen, i))
-            .collect();
-        idle.sort_unstable();
-        let n = (idle.len() / 10).max(1);
-        let mut h = crate::NoHandler;
-        for &(_, i) in &idle[..n] {
-            self.stats.evicted_by_limit += 1;
-            self.end_flow(i, &mut h);
-        }
-    }
-
     fn end_flow(&mut self, i: usize, h: &mut dyn StreamHandler) {
-        let Some(mut f) = self.slab[i].take() else { return };
+        if let Slot::Compact(_) = &self.slab[i] {
+            self.full(i, h);
+        }
+        let Slot::Full(mut f) = std::mem::replace(&mut self.slab[i], Slot::Free) else { return };
+        self.n_full -= 1;
         self.table.remove(&f.key);
         self.free.push(i);
         let info = f.conv.info;
@@ -690,13 +687,90 @@ impl Engine {
                 h.tcp_end(&info, f.conv.end);
             }
             f.conv.state = Some(conn_state(&f));
+            f.fx.finish(&mut f.conv);
             for d in 0..2 {
                 if let Some(t) = f.zero_window_since[d].take() {
                     f.conv.zero_window_secs[d] += f.conv.end.secs_since(t);
                 }
             }
         }
+        if f.key.proto == 6 {
+            self.stats.attempts.add(&f.conv);
+        }
         self.finished.push(f.conv);
+    }
+}
+
+/// A new flow's state, before its first packet is counted.
+fn build_flow(
+    k: Key,
+    info: FlowInfo,
+    a_is_orig: bool,
+    role: RoleSource,
+    frame: u64,
+    ts: Timestamp,
+) -> Flow {
+    let conv = Conversation {
+        info,
+        role,
+        state: None,
+        history: String::new(),
+        dirs: [DirStats::default(); 2],
+        first_frame: frame,
+        last_frame: frame,
+        start: ts,
+        end: ts,
+        syn_frames: Vec::new(),
+        synack_frame: None,
+        rst_frames: Vec::new(),
+        handshake_rtt: None,
+        syn_to_synack: None,
+        flag_counts: [0; 14],
+        events: Vec::new(),
+        events_dropped: 0,
+        icmp_errors: Vec::new(),
+        bad_checksums: 0,
+        bad_checksum_dirs: [0; 2],
+        bad_ip_checksums: [0; 2],
+        ttl_zero: [0; 2],
+        oversize_segments: 0,
+        zero_ip_len: 0,
+        duplicate_packets: 0,
+        duplicated_packets: 0,
+        duplicate_max_copies: 0,
+        dsack_blocks: [0; 2],
+        spurious_retx: Vec::new(),
+        rsts: Vec::new(),
+        data_conflicts: Vec::new(),
+        idle_before_rst: None,
+        ttl: [None; 2],
+        rst_ttl_mismatch: None,
+        nagle: Default::default(),
+        zero_window_periods: [0; 2],
+        zero_window_secs: [0.0; 2],
+    };
+    Flow {
+        key: k,
+        conv,
+        a_is_orig,
+        ana: Default::default(),
+        reasm: Default::default(),
+        ep: [Ep::Inactive; 2],
+        history_seen: [0; 2],
+        last_seen: ts,
+        closed: false,
+        only_attempts: true,
+        first_syn_ts: None,
+        last_syn_ts: None,
+        synack_ts: None,
+        checksums_checked: [0; 2],
+        fx: Forensics::default(),
+        payload_seen: [false; 2],
+        last_data: [None; 2],
+        delayed_ack: [None; 2],
+        zero_window_since: [None; 2],
+        prev_ts: ts,
+        prev_gap: 0.0,
     }
 }
 
@@ -787,116 +861,10 @@ fn port_heuristic(sport: u16, dport: u16) -> (bool, RoleSource) {
     }
 }
 
-/// Add a history letter (upper case for the originator) the first time it occurs.
-fn hist(f: &mut Flow, dir: Dir, letter: u8) {
-    let bit = 1u32 << (letter - b'A').min(31);
-    if f.history_seen[dir.idx()] & bit == 0 {
-        f.history_seen[dir.idx()] |= bit;
-        let c = if dir == Dir::Orig { letter } else { letter.to_ascii_lowercase() };
-        f.conv.history.push(c as char);
+/// The TCP and IPv4 header checksum verdicts of a packet, when checksums are sampled.
+fn sampled_checks(p: &Pkt<'_>, sampled: bool) -> (Option<bool>, Option<bool>) {
+    if !sampled {
+        return (None, None);
     }
-}
-
-fn update_ep(f: &mut Flow, dir: Dir, flags: u8) {
-    let (d, o) = (dir.idx(), dir.flip().idx());
-    let syn = flags & SYN != 0;
-    let ack = flags & ACK != 0;
-    if flags & RST != 0 {
-        f.ep[d] = Ep::Reset;
-        return;
-    }
-    if flags & FIN != 0 {
-        if f.ep[d] != Ep::Reset {
-            if f.ep[d] == Ep::Inactive {
-                // FIN without anything before it from this side: a partial connection.
-                f.ep[d] = Ep::Partial;
-            }
-            if f.ep[d] == Ep::SynSent && f.ep[o] == Ep::Inactive {
-                f.ep[d] = Ep::Closed; // SH: SYN then FIN, never a SYN-ACK
-                return;
-            }
-            f.ep[d] = Ep::Closed;
-        }
-        return;
-    }
-    match (syn, ack) {
-        (true, false) => {
-            if f.ep[d] == Ep::Inactive {
-                f.ep[d] = Ep::SynSent;
-            }
-        }
-        (true, true) => {
-            if matches!(f.ep[d], Ep::Inactive | Ep::Partial) {
-                f.ep[d] = Ep::SynAckSent;
-            }
-            if f.ep[o] == Ep::SynSent {
-                f.ep[o] = Ep::Established;
-                f.ep[d] = Ep::Established;
-            }
-        }
-        _ => match f.ep[d] {
-            Ep::Inactive => f.ep[d] = Ep::Partial,
-            Ep::SynSent | Ep::SynAckSent if ack && f.ep[o] != Ep::Inactive => {
-                f.ep[d] = Ep::Established;
-                if matches!(f.ep[o], Ep::SynSent | Ep::SynAckSent) {
-                    f.ep[o] = Ep::Established;
-                }
-            }
-            _ => {}
-        },
-    }
-}
-
-/// The Zeek connection state from the two endpoint states.
-fn conn_state(f: &Flow) -> ConnState {
-    let (os, rs) = (f.ep[0], f.ep[1]);
-    let o_inactive = matches!(os, Ep::Inactive | Ep::Partial);
-    let r_inactive = matches!(rs, Ep::Inactive | Ep::Partial);
-    let no_payload = !f.payload_seen[0] && !f.payload_seen[1];
-    if rs == Ep::Reset {
-        if matches!(os, Ep::SynSent | Ep::SynAckSent)
-            || (os == Ep::Reset && no_payload && f.conv.synack_frame.is_none())
-        {
-            ConnState::REJ
-        } else if o_inactive {
-            ConnState::RSTRH
-        } else {
-            ConnState::RSTR
-        }
-    } else if os == Ep::Reset {
-        if r_inactive {
-            // SYN, then the originator's own RST, nothing from the responder in between.
-            let h = f.conv.history.trim_start_matches('^');
-            if h.starts_with('S')
-                && !h[1..].contains(['H', 'A', 'F', 'G', 'I', 'Q'])
-                && rs == Ep::Inactive
-            {
-                ConnState::RSTOS0
-            } else {
-                ConnState::OTH
-            }
-        } else {
-            ConnState::RSTO
-        }
-    } else if os == Ep::Closed && rs == Ep::Closed {
-        ConnState::SF
-    } else if os == Ep::Closed {
-        if r_inactive {
-            ConnState::SH
-        } else {
-            ConnState::S2
-        }
-    } else if rs == Ep::Closed {
-        if o_inactive {
-            ConnState::SHR
-        } else {
-            ConnState::S3
-        }
-    } else if os == Ep::SynSent && rs == Ep::Inactive {
-        ConnState::S0
-    } else if os == Ep::Established && rs == Ep::Established {
-        ConnState::S1
-    } else {
-        ConnState::OTH
-    }
+    (p.checksum.and_then(|c| c()), p.ip_checksum.map(|c| c()))
 }

@@ -7,12 +7,19 @@ mod types;
 pub use tracehound_capture::Timestamp;
 pub use types::*;
 
+mod attempts;
+mod compact;
 mod engine;
+mod forensics;
+pub use forensics::{DataConflict, RstFact, DUP_MAX_GAP_NO_ID_NS, DUP_MAX_GAP_NS};
+mod state;
+pub use attempts::*;
+pub use compact::COMPACT_BYTES;
 pub mod pkt;
 mod reasm;
 mod tcp;
 
-pub use engine::{Config, Engine, EngineStats};
+pub use engine::{Config, Engine, EngineStats, FULL_FLOW_BYTES, PRESSURE_ATTEMPT_TIMEOUT_NS};
 pub use pkt::Pkt;
 mod pass;
 pub use pass::{DecodeStats, Issue, Pass};

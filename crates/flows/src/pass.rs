@@ -91,6 +91,12 @@ impl Pass {
         self.engine.finish(h)
     }
 
+    /// End of input, a batch of at most `max` flows at a time (see
+    /// [`Engine::finish_batch`]); call until it returns an empty batch.
+    pub fn finish_batch(&mut self, h: &mut dyn StreamHandler, max: usize) -> Vec<Conversation> {
+        self.engine.finish_batch(h, max)
+    }
+
     pub fn frame(&mut self, f: &Frame<'_>, h: &mut dyn StreamHandler) {
         self.decode.frames += 1;
         if (f.data.len() as u64) < f.orig_len as u64 {
@@ -132,17 +138,23 @@ impl Pass {
             src: ip.src,
             dst: ip.dst,
             ip_len,
+            frame_len: f.orig_len,
             ttl: ip.ttl,
             ip_id: if ip.src.is_ipv4() { ip.ident as u16 } else { 0 },
             zero_ip_len: ip.total_len_zero,
             checksum: None,
+            ip_checksum: None,
             l4,
         };
+        let ip_check = || ipv4_header_ok(ip.header);
         match &d.transport {
             Transport::Tcp(t) => {
                 let check = || t.checksum_ok(ip);
                 let mut p = base(tcp_l4(t));
                 p.checksum = Some(&check);
+                if ip.src.is_ipv4() {
+                    p.ip_checksum = Some(&ip_check);
+                }
                 self.engine.process_pkt(&p, h);
             }
             Transport::Udp(u) => {
@@ -225,8 +237,26 @@ fn tcp_l4<'a>(t: &wire::TcpSeg<'a>) -> L4<'a> {
             wscale: t.opts.wscale,
             sack_permitted: t.opts.sack_permitted,
             sack_blocks: t.opts.sack_len,
+            first_sack: t.opts.sack_blocks().first().copied(),
             wire_len: t.payload_wire_len,
         },
         payload: t.payload,
     }
+}
+
+/// The IPv4 header checksum is right (the ones' complement sum of the header is 0xffff).
+fn ipv4_header_ok(h: &[u8]) -> bool {
+    let mut sum: u32 = 0;
+    for c in h.chunks(2) {
+        let w = match c {
+            [a, b] => u16::from_be_bytes([*a, *b]),
+            [a] => u16::from_be_bytes([*a, 0]),
+            _ => 0,
+        };
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
 }

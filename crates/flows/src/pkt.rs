@@ -17,7 +17,7 @@ pub mod tcpflags {
 }
 
 /// A TCP segment's header facts.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpHdr {
     pub seq: u32,
     pub ack: u32,
@@ -28,6 +28,8 @@ pub struct TcpHdr {
     pub sack_permitted: bool,
     /// Number of SACK blocks in this segment.
     pub sack_blocks: u8,
+    /// The first SACK block (left edge, right edge), if any.
+    pub first_sack: Option<(u32, u32)>,
     /// Payload length according to the IP header (may exceed the captured bytes).
     pub wire_len: u32,
 }
@@ -68,6 +70,8 @@ pub struct Pkt<'a> {
     pub dst: IpAddr,
     /// IP length (header + payload) per the IP header, or the captured length when that is 0.
     pub ip_len: u32,
+    /// Length of the whole frame on the wire (the capture record's original length).
+    pub frame_len: u32,
     /// IPv4 TTL / IPv6 hop limit.
     pub ttl: u8,
     /// IPv4 identification (0 for IPv6), for duplicate detection.
@@ -77,5 +81,7 @@ pub struct Pkt<'a> {
     /// Verifies the TCP/UDP checksum on demand (the engine calls it only on a sample of
     /// packets); it answers None when the checksum cannot be checked (cut by the snap length).
     pub checksum: Option<&'a dyn Fn() -> Option<bool>>,
+    /// Verifies the IPv4 header checksum on demand (None for IPv6: it has none).
+    pub ip_checksum: Option<&'a dyn Fn() -> bool>,
     pub l4: L4<'a>,
 }

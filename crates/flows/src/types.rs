@@ -214,8 +214,12 @@ pub enum ConnState {
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct DirStats {
     pub packets: u64,
-    /// IP bytes (the IP total length, or the captured length when that is 0).
+    /// IP bytes (the IP total length, or the captured length when that is 0), as Zeek's
+    /// `ip_bytes`.
     pub bytes: u64,
+    /// Frame bytes (each frame's original length, link header included), as Wireshark's
+    /// conversation table counts them.
+    pub frame_bytes: u64,
     /// Transport payload bytes, retransmissions included.
     pub payload_bytes: u64,
     pub first: Option<Timestamp>,
@@ -303,6 +307,9 @@ pub struct FlagEvent {
     pub rto: Option<f64>,
     /// Payload length of the flagged segment.
     pub len: u32,
+    /// Seconds since the flow's previous packet (either direction): the silence before it.
+    #[serde(skip)]
+    pub idle: f64,
 }
 
 /// How the initiator was decided.
@@ -359,13 +366,34 @@ pub struct Conversation {
     pub icmp_errors: Vec<IcmpError>,
     /// Segments whose TCP/UDP checksum was wrong (checked on a sample; see docs).
     pub bad_checksums: u64,
+    /// The same, per sending direction (indexed by [`Dir::idx`]).
+    pub bad_checksum_dirs: [u64; 2],
+    /// IPv4 headers whose checksum was wrong, per sending direction (same sample).
+    pub bad_ip_checksums: [u64; 2],
+    /// Packets with TTL (hop limit) 0, per sending direction: no router forwards them, so
+    /// the trace was rewritten (anonymised, replayed) or captured inside a device.
+    pub ttl_zero: [u64; 2],
     /// Segments larger than the MSS the peer offered (a TSO/GSO artifact on a sender capture,
     /// or a real MSS violation).
     pub oversize_segments: u64,
     /// IPv4 packets with total length 0 (TSO on the capturing host).
     pub zero_ip_len: u64,
-    /// Exact duplicate packets (same IP id, seq, ack, len, flags) seen back to back.
+    /// Extra copies of packets (see the engine's forensics: same IP ID, length, TCP header
+    /// and options, back to back within a few milliseconds).
     pub duplicate_packets: u64,
+    /// Packets that were copied (each counted once), and the most times one appeared.
+    pub duplicated_packets: u64,
+    pub duplicate_max_copies: u32,
+    /// D-SACK blocks sent per direction (RFC 2883: "these bytes arrived twice").
+    pub dsack_blocks: [u64; 2],
+    /// Retransmissions (frames) the receiver showed to be spurious — the data had arrived:
+    /// a D-SACK reported them, or a duplicate ACK came when everything the sender had sent
+    /// was already acknowledged (it can only answer a duplicate copy). One per such ACK.
+    pub spurious_retx: Vec<u64>,
+    /// Every RST with what fits or does not fit its sender (bounded).
+    pub rsts: Vec<crate::RstFact>,
+    /// Segments at the same sequence number with different bytes (bounded).
+    pub data_conflicts: Vec<crate::DataConflict>,
     /// Seconds of silence in the connection before its first RST (idle resets by middleboxes
     /// come after long silences).
     pub idle_before_rst: Option<f64>,
@@ -405,8 +433,13 @@ impl Conversation {
     pub fn packets(&self) -> u64 {
         self.dirs[0].packets + self.dirs[1].packets
     }
+    /// IP bytes, both directions (Zeek's `orig_ip_bytes + resp_ip_bytes`).
     pub fn bytes(&self) -> u64 {
         self.dirs[0].bytes + self.dirs[1].bytes
+    }
+    /// Frame bytes, both directions (Wireshark's conversation table).
+    pub fn frame_bytes(&self) -> u64 {
+        self.dirs[0].frame_bytes + self.dirs[1].frame_bytes
     }
     pub fn duration(&self) -> f64 {
         self.end.secs_since(self.start)

@@ -473,10 +473,14 @@ PORT STATES
   LISTENING or FILTERED  UDP: silence (nothing proves either)
 
 EXIT CODES (also with -q)
-  0  every port LISTENING
-  1  at least one port NOT LISTENING or FILTERED
+  0  every port LISTENING (with -e 135: every TCP endpoint handed out too)
+  1  at least one port NOT LISTENING or FILTERED, or (-e 135) an endpoint the endpoint
+     mapper handed out is NOT LISTENING or FILTERED, or some of several targets did
+     not resolve
   2  otherwise: at least one port LISTENING or FILTERED (UDP), the rest LISTENING
-  errors (bad switches, a name that does not resolve) are reported by the caller
+  3  no target name could be resolved (nothing probed)
+  2 is also a bad command line, 3 any other error (log file, the run's hard time
+  limit); error messages start with 'tracehound: portqry:'
 
 TIME BOUND
   The scan takes at most  N/rate + ceil(N/concurrency) x tries x timeout  seconds for N

@@ -109,10 +109,13 @@ pub fn overall_bound(o: &Options) -> Duration {
 async fn scan_targets(o: &Options, w: &mut dyn Write) -> Result<i32, ProbeError> {
     let mut all_states: Vec<PortState> = Vec::new();
     let mut failures = 0usize;
-    let mut last_err = None;
     for host in &o.targets {
         match scan_one(o, host, w).await {
             Ok(states) => all_states.extend(states),
+            Err(e @ ProbeError::Resolve { .. }) if o.targets.len() == 1 => {
+                // The caller prints it once, on standard error (exit code 3).
+                return Err(e);
+            }
             Err(e @ ProbeError::Resolve { .. }) => {
                 failures += 1;
                 if o.json {
@@ -120,21 +123,40 @@ async fn scan_targets(o: &Options, w: &mut dyn Write) -> Result<i32, ProbeError>
                 } else {
                     writeln!(w, "{e}")?;
                 }
-                last_err = Some(e);
             }
             Err(e) => return Err(e),
         }
     }
     if failures == o.targets.len() {
-        if let Some(e) = last_err {
-            return Err(e);
-        }
+        // No target could be resolved: nothing was probed.
+        return Ok(EXIT_UNRESOLVED);
     }
     let mut code = scan::exit_code(all_states);
     if failures > 0 {
         code = 1;
     }
     Ok(code)
+}
+
+/// Exit code when no target name could be resolved (nothing probed); the same code the
+/// binary returns for a single unresolvable target.
+pub const EXIT_UNRESOLVED: i32 = 3;
+
+/// The follow-up states of the endpoints an endpoint-mapper query handed out (`-e 135`):
+/// they count for the exit code like the ports asked for, so that a FILTERED dynamic port
+/// makes `portqry -e 135` exit 1.
+fn follow_up_states(endpoints: Option<&serde_json::Value>) -> Vec<PortState> {
+    let Some(list) = endpoints.and_then(|e| e.as_array()) else { return Vec::new() };
+    list.iter()
+        .filter_map(|e| e.get("follow_up")?.get("state")?.as_str())
+        .filter_map(|s| match s {
+            "LISTENING" => Some(PortState::Listening),
+            "NOT LISTENING" => Some(PortState::NotListening),
+            "FILTERED" => Some(PortState::Filtered),
+            "LISTENING or FILTERED" => Some(PortState::ListeningOrFiltered),
+            _ => None,
+        })
+        .collect()
 }
 
 async fn scan_one(
@@ -267,5 +289,10 @@ async fn scan_one(
     if text && o.verbose {
         writeln!(w, "\n{} ports probed in {} ms\n", reports.len(), scan_time.as_millis())?;
     }
-    Ok(reports.into_iter().map(|(r, _)| r.state).collect())
+    let mut states: Vec<PortState> = Vec::with_capacity(reports.len());
+    for (r, _) in &reports {
+        states.push(r.state);
+        states.extend(follow_up_states(r.endpoints.as_ref()));
+    }
+    Ok(states)
 }

@@ -210,17 +210,17 @@ pub fn epm_stream(map: bool, b: &[u8]) {
     }
     let mut it = pdus.iter();
     let Some(first) = it.next() else { return };
-    let Ok((bind, _)) = tracehound_rpc::pdu::Repr::parse(first) else { return };
+    let Ok((bind, _)) = tracehound_rpc_proto::pdu::Repr::parse(first) else { return };
     let outcome = epm::bind_outcome(bind.body);
     let _ = outcome.short();
     json(&outcome);
     let mut stub = Vec::new();
     for m in it {
-        let Ok((r, _)) = tracehound_rpc::pdu::Repr::parse(m) else { return };
+        let Ok((r, _)) = tracehound_rpc_proto::pdu::Repr::parse(m) else { return };
         match epm::add_fragment(&mut stub, r) {
             Ok(Some(drep)) => {
                 let opnum = if map { 3 } else { 2 };
-                if let Ok(resp) = tracehound_rpc::epm::decode_response(opnum, drep, &stub) {
+                if let Ok(resp) = tracehound_rpc_proto::epm::decode_response(opnum, drep, &stub) {
                     let rows: Vec<epm::Row> = resp
                         .entries
                         .iter()

@@ -41,6 +41,7 @@
 
 pub mod args;
 pub mod ber;
+pub mod check;
 pub mod local;
 pub mod net;
 pub mod output;

@@ -224,9 +224,9 @@ fn epm_replay_files(
     tower_ip: std::net::Ipv4Addr,
     status: u32,
 ) -> (String, String) {
-    use tracehound_rpc::epm::{self, Entry, EpmResponse, Tower};
-    use tracehound_rpc::ndr::Drep;
-    use tracehound_rpc::pdu::{BindAck, Body, CtxResult, Repr, Response, Syntax};
+    use tracehound_rpc_proto::epm::{self, Entry, EpmResponse, Tower};
+    use tracehound_rpc_proto::ndr::Drep;
+    use tracehound_rpc_proto::pdu::{BindAck, Body, CtxResult, Repr, Response, Syntax};
     let ack = Repr::new(
         1,
         Drep::LE,
@@ -246,7 +246,7 @@ fn epm_replay_files(
         entry_handle: if status == 0 { [7; 20] } else { [0; 20] },
         num_towers: 1,
         entries: vec![Entry {
-            object: tracehound_rpc::uuid::Uuid::NIL,
+            object: tracehound_rpc_proto::uuid::Uuid::NIL,
             annotation: "endless".into(),
             tower: Some(Tower::ncacn_ip_tcp(&iface, 1, 0, tower_ip, 49999)),
         }],

@@ -197,8 +197,10 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
 
     // Dynamic ports dropped -> FILTERED; rejected with a reset -> NOT LISTENING.
     lab.server("iptables -A INPUT -p tcp --dport 49152:65535 -j DROP");
-    let (_, out, elapsed) =
+    let (code, out, elapsed) =
         lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "300", "--json"]);
+    // Port 135 answers, but endpoints it handed out are not reachable: exit code 1.
+    assert_eq!(code, Ok(1), "{out}");
     let recs = json_lines(&out);
     let epm = record(&recs, "tcp", 135);
     let mut dynamic = 0;
@@ -224,6 +226,21 @@ fn samba_dc_endpoints_follow_up_and_domain_queries() {
         let b = e["binding"].as_str().unwrap();
         if b.starts_with("ncacn_ip_tcp:") && !b.ends_with("[135]") {
             assert_eq!(e["follow_up"]["state"], "NOT LISTENING", "{e}");
+        }
+    }
+    // A firewall's ICMP reject is FILTERED with the ICMP message named, like a capture of the
+    // same (`rpc --endpoints`: icmp_prohibited, state FILTERED), never NOT LISTENING.
+    lab.server("iptables -F INPUT && iptables -A INPUT -p tcp --dport 49152:65535 -j REJECT --reject-with icmp-admin-prohibited");
+    let (code, out, _) =
+        lab.portqry(&["-n", &ip, "-nr", "-e", "135", "--timeout", "300", "--json"]);
+    assert_eq!(code, Ok(1), "{out}");
+    let recs = json_lines(&out);
+    for e in record(&recs, "tcp", 135)["endpoints"].as_array().unwrap() {
+        let b = e["binding"].as_str().unwrap();
+        if b.starts_with("ncacn_ip_tcp:") && !b.ends_with("[135]") {
+            assert_eq!(e["follow_up"]["state"], "FILTERED", "{e}");
+            let why = e["follow_up"]["reason"].as_str().unwrap();
+            assert!(why.contains("administratively prohibited"), "{e}");
         }
     }
     lab.server("iptables -F INPUT");

@@ -2,16 +2,19 @@
 //!
 //! JSON fields (stable): `file`, `proto`, `src`, `sport`, `dst`, `dport` (initiator →
 //! responder), `role` (how the initiator was decided: `syn`, `first_packet`,
-//! `port_heuristic`), `state` (Zeek-style, TCP only), `history`, `packets`, `bytes`, `start`,
-//! `end`, `duration`, `first_frame`, `last_frame`, `orig` / `resp` (per direction: `packets`,
-//! `bytes`, `payload_bytes`, `mss`, `wscale`, `sack_permitted`, `sack_used`, `max_segment`),
+//! `port_heuristic`), `state` (Zeek-style, TCP only), `history`, `packets`, `bytes` (frame bytes, link
+//! header included, as Wireshark's conversation table counts them), `ip_bytes` (IP bytes, as
+//! Zeek's `orig_ip_bytes` / `resp_ip_bytes` count them), `start`, `end` (exact seconds since the epoch: the
+//! capture's own digits), `start_time`, `end_time` (ISO 8601 UTC), `duration`, `first_frame`, `last_frame`, `orig` / `resp` (per direction: `packets`,
+//! `bytes`, `ip_bytes`, `payload_bytes`, `mss`, `wscale`, `sack_permitted`, `sack_used`, `max_segment`),
 //! `handshake_rtt`, `syn_to_synack`, `analysis` (TCP: a count per Wireshark flag name),
 //! `syn_frames`, `synack_frame`, `rst_frames` (`[frame, "orig"|"resp"]`), `icmp_errors`,
 //! `artifacts` (`bad_checksums`, `oversize_segments`, `zero_ip_len`, `duplicate_packets`),
 //! `events_dropped`, `idle_before_rst` (seconds of silence before the first RST), `nagle`
 //! (`stalls`, `secs`, `max_secs`, `ack_frames`: small segments held back until a delayed ACK),
 //! `zero_window` (`orig_periods`, `orig_secs`, `resp_periods`, `resp_secs`: periods each side
-//! advertised a zero window).
+//! advertised a zero window). Windows traces (NetMon process tables, ETL Kernel-Network
+//! events) add `process` (the image name) and `pid` where known (absent otherwise).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -47,7 +50,10 @@ pub fn state_name(s: Option<ConnState>) -> &'static str {
 #[derive(Serialize)]
 struct DirJson {
     packets: u64,
+    /// Frame bytes (Wireshark).
     bytes: u64,
+    /// IP bytes (Zeek).
+    ip_bytes: u64,
     payload_bytes: u64,
     mss: Option<u16>,
     wscale: Option<u8>,
@@ -60,7 +66,8 @@ impl From<&DirStats> for DirJson {
     fn from(d: &DirStats) -> DirJson {
         DirJson {
             packets: d.packets,
-            bytes: d.bytes,
+            bytes: d.frame_bytes,
+            ip_bytes: d.bytes,
             payload_bytes: d.payload_bytes,
             mss: d.mss,
             wscale: d.wscale,
@@ -123,8 +130,11 @@ struct ConvJson<'a> {
     role: &'static str,
     packets: u64,
     bytes: u64,
-    start: f64,
-    end: f64,
+    ip_bytes: u64,
+    start: tracehound_flows::Timestamp,
+    end: tracehound_flows::Timestamp,
+    start_time: String,
+    end_time: String,
     duration: f64,
     first_frame: u64,
     last_frame: u64,
@@ -151,9 +161,12 @@ fn conv_json<'a>(c: &'a Conversation, file: &'a str) -> ConvJson<'a> {
             RoleSource::PortHeuristic => "port_heuristic",
         },
         packets: c.packets(),
-        bytes: c.bytes(),
-        start: c.start.as_secs_f64(),
-        end: c.end.as_secs_f64(),
+        bytes: c.frame_bytes(),
+        ip_bytes: c.bytes(),
+        start: c.start,
+        end: c.end,
+        start_time: c.start.iso(),
+        end_time: c.end.iso(),
         duration: c.duration(),
         first_frame: c.first_frame,
         last_frame: c.last_frame,
@@ -202,6 +215,50 @@ pub fn write_json(w: &mut dyn std::io::Write, c: &Conversation, file: &str) -> s
     serde_json::to_writer(w, &conv_json(c, file)).map_err(std::io::Error::from)
 }
 
+/// The process behind a conversation (Windows traces that record it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessRef<'a> {
+    /// Image name (e.g. `OUTLOOK.EXE`); empty when only the id is known.
+    pub name: &'a str,
+    pub pid: u32,
+}
+
+impl std::fmt::Display for ProcessRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.name.is_empty() {
+            write!(f, "pid {}", self.pid)
+        } else {
+            write!(f, "{} ({})", self.name, self.pid)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WithProcess<'a> {
+    #[serde(flatten)]
+    conv: ConvJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+}
+
+/// [`write_json`] with the conversation's process (`process`, `pid`), when known.
+pub fn write_json_with(
+    w: &mut dyn std::io::Write,
+    c: &Conversation,
+    file: &str,
+    process: Option<ProcessRef<'_>>,
+) -> std::io::Result<()> {
+    let Some(p) = process else { return write_json(w, c, file) };
+    let v = WithProcess {
+        conv: conv_json(c, file),
+        process: Some(p.name).filter(|n| !n.is_empty()),
+        pid: Some(p.pid),
+    };
+    serde_json::to_writer(w, &v).map_err(std::io::Error::from)
+}
+
 /// The stable JSON object of one conversation, as a value (tests, other reports).
 pub fn to_json(c: &Conversation, file: &str) -> Value {
     serde_json::to_value(conv_json(c, file)).unwrap_or(Value::Null)
@@ -236,7 +293,14 @@ fn state_tone(s: Option<ConnState>) -> Tone {
 
 /// The text table.
 pub fn table(convs: &[&Conversation]) -> Table {
-    let mut t = Table::new(&[
+    table_with(convs, &[])
+}
+
+/// The text table with a PROCESS column (`processes[i]` for `convs[i]`), shown only when
+/// some conversation has a process.
+pub fn table_with(convs: &[&Conversation], processes: &[Option<ProcessRef<'_>>]) -> Table {
+    let with_proc = processes.iter().any(Option::is_some);
+    let mut cols = vec![
         ("PROTO", Align::Left),
         ("INITIATOR", Align::Right),
         ("", Align::Left),
@@ -251,8 +315,12 @@ pub fn table(convs: &[&Conversation]) -> Table {
         ("ZWIN", Align::Right),
         ("RST", Align::Right),
         ("HISTORY", Align::Left),
-    ]);
-    for c in convs {
+    ];
+    if with_proc {
+        cols.push(("PROCESS", Align::Left));
+    }
+    let mut t = Table::new(&cols);
+    for (i, c) in convs.iter().enumerate() {
         let tcp = c.info.proto == Proto::Tcp;
         let n = |v: u64| {
             if v == 0 {
@@ -265,14 +333,14 @@ pub fn table(convs: &[&Conversation]) -> Table {
         if !c.icmp_errors.is_empty() {
             hist.push_str(&format!(" icmp×{}", c.icmp_errors.len()));
         }
-        t.row(vec![
+        let mut row = vec![
             (if tcp { "tcp" } else { "udp" }.into(), Tone::Plain),
             (c.info.orig.to_string(), Tone::Plain),
             ("→".into(), Tone::Dim),
             (c.info.resp.to_string(), Tone::Plain),
             (if tcp { state_name(c.state).into() } else { "-".into() }, state_tone(c.state)),
             (c.packets().to_string(), Tone::Plain),
-            (bytes(c.bytes()), Tone::Plain),
+            (bytes(c.frame_bytes()), Tone::Plain),
             (secs(c.duration()), Tone::Plain),
             (c.handshake_rtt.map(secs).unwrap_or_else(|| "-".into()), Tone::Plain),
             if tcp { n(c.flag(TcpFlag::Retransmission)) } else { ("".into(), Tone::Plain) },
@@ -280,7 +348,12 @@ pub fn table(convs: &[&Conversation]) -> Table {
             if tcp { n(c.flag(TcpFlag::ZeroWindow)) } else { ("".into(), Tone::Plain) },
             if tcp { n(c.rst_frames.len() as u64) } else { ("".into(), Tone::Plain) },
             (hist, Tone::Dim),
-        ]);
+        ];
+        if with_proc {
+            let p = processes.get(i).copied().flatten();
+            row.push((p.map(|p| p.to_string()).unwrap_or_else(|| "-".into()), Tone::Plain));
+        }
+        t.row(row);
     }
     t
 }

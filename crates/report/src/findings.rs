@@ -60,8 +60,9 @@ fn summary(o: &mut String, fs: &[Finding], files: &[String], style: Style) {
         None => {
             let _ = writeln!(
                 o,
-                "{} no connection problem found in this capture.",
-                style.paint(Tone::Good, "Looks healthy:")
+                "{} no connection problem found in {}.",
+                style.paint(Tone::Good, "Looks healthy:"),
+                if files.len() > 1 { "these captures" } else { "this capture" }
             );
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod conversations;
 pub mod findings;
+pub mod html;
 pub mod rpc;
 pub mod style;
 pub mod table;

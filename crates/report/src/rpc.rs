@@ -1,6 +1,6 @@
 //! `tracehound rpc` text output: the call log and the endpoint follow-up table.
 
-use tracehound_rpc::calls::Outcome;
+use tracehound_rpc::calls::{InterfaceSource, Outcome};
 use tracehound_rpc::endpoints::EndpointReport;
 use tracehound_rpc::Call;
 
@@ -11,17 +11,27 @@ pub fn outcome_name(o: Outcome) -> &'static str {
     match o {
         Outcome::Ok => "ok",
         Outcome::Fault => "fault",
+        Outcome::Error => "error",
         Outcome::BindNak => "bind_nak",
         Outcome::Rejected => "rejected",
         Outcome::NoResponse => "no_response",
     }
 }
 
-/// `13:30:12.123456` from seconds since the epoch (UTC).
-fn time_of_day(ts: f64) -> String {
-    let t = tracehound_flows::Timestamp((ts * 1e9).round() as i64).to_string();
-    // "YYYY-MM-DDTHH:MM:SS.ffffffZ" → "HH:MM:SS.ffffff"
-    t.get(11..26).unwrap_or(&t).to_string()
+/// Marks an interface named from an endpoint mapper answer (no bind captured); see [`LEGEND`].
+pub const MAPPED_MARK: &str = "*";
+/// The legend printed under a call table that uses [`MAPPED_MARK`].
+pub const LEGEND: &str =
+    "* interface named from the endpoint mapper answer that handed out this port (bind not captured)";
+
+/// Does any call need the [`LEGEND`]?
+pub fn needs_legend(calls: &[Call]) -> bool {
+    calls.iter().any(|c| c.interface_source == Some(InterfaceSource::EndpointMap))
+}
+
+/// `13:30:12.123456` from the capture timestamp (UTC), to the capture's precision.
+fn time_of_day(ts: tracehound_flows::Timestamp) -> String {
+    ts.time_of_day()
 }
 
 pub fn call_table(calls: &[Call]) -> Table {
@@ -48,7 +58,10 @@ pub fn call_table(calls: &[Call]) -> Table {
             ),
             None => format!("{}:{}", c.dst, c.dport),
         };
-        let iface = c.interface.as_deref().or(c.uuid.as_deref()).unwrap_or("?").to_string();
+        let mut iface = c.interface.as_deref().or(c.uuid.as_deref()).unwrap_or("?").to_string();
+        if c.interface_source == Some(InterfaceSource::EndpointMap) {
+            iface.push_str(MAPPED_MARK);
+        }
         let op = c
             .operation
             .as_deref()
@@ -57,10 +70,8 @@ pub fn call_table(calls: &[Call]) -> Table {
             .unwrap_or_else(|| "(bind)".into());
         let mut outcome = outcome_name(c.outcome).to_string();
         if let Some(s) = &c.status {
-            if c.outcome != Outcome::Ok || !c.endpoints.is_empty() || c.epm_status.is_some() {
-                outcome.push(' ');
-                outcome.push_str(s);
-            }
+            outcome.push(' ');
+            outcome.push_str(s);
         }
         if !c.endpoints.is_empty() {
             let list: Vec<&str> = c.endpoints.iter().take(3).map(|e| e.binding.as_str()).collect();
@@ -134,4 +145,62 @@ pub fn endpoint_table(eps: &[EndpointReport]) -> Table {
         ]);
     }
     t
+}
+
+/// `n` and the noun, singular for 1.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The summary line under the call table, e.g. "8 calls, 1 fault, 1 error, 4 binds (0
+/// rejected); 2 endpoints handed out". Calls whose interface stayed unknown (no bind, no
+/// endpoint mapper answer for their port) and calls named from an endpoint mapper answer are
+/// counted when there are any.
+pub fn summary_line(s: &tracehound_rpc::RpcStats, endpoints: usize) -> String {
+    let mut line = format!(
+        "{}, {}, {}, {} ({} rejected); {} handed out",
+        count(s.calls, "call", "calls"),
+        count(s.faults, "fault", "faults"),
+        count(s.errors, "error", "errors"),
+        count(s.binds, "bind", "binds"),
+        s.bind_naks,
+        count(endpoints as u64, "endpoint", "endpoints"),
+    );
+    if s.interfaces_from_endpoint_map > 0 {
+        line.push_str(&format!(
+            "; {} named from the endpoint mapper",
+            count(s.interfaces_from_endpoint_map, "call", "calls")
+        ));
+    }
+    if s.interfaces_unknown > 0 {
+        line.push_str(&format!(
+            "; {} on an unknown interface (bind not captured)",
+            count(s.interfaces_unknown, "call", "calls")
+        ));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_uses_singulars_and_counts_unknown_interfaces() {
+        let s = tracehound_rpc::RpcStats {
+            calls: 1,
+            faults: 1,
+            errors: 1,
+            binds: 1,
+            interfaces_unknown: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary_line(&s, 1),
+            "1 call, 1 fault, 1 error, 1 bind (0 rejected); 1 endpoint handed out; \
+             1 call on an unknown interface (bind not captured)"
+        );
+        let s = tracehound_rpc::RpcStats { calls: 8, faults: 0, errors: 2, binds: 4, ..s };
+        assert!(summary_line(&s, 0).starts_with("8 calls, 0 faults, 2 errors, 4 binds"));
+    }
 }

@@ -65,7 +65,8 @@ pub fn bytes(n: u64) -> String {
     const U: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut i = 0;
-    while v >= 1000.0 && i + 1 < U.len() {
+    // 999,960 B is "1.0 MB", not "1000.0 kB": move up when the rounded value reaches 1000.
+    while v >= 999.95 && i + 1 < U.len() {
         v /= 1000.0;
         i += 1;
     }
@@ -81,6 +82,8 @@ pub fn secs(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {
         return "-".into();
     }
+    // -0.0 passes the test above: print it as 0.
+    let s = s + 0.0;
     if s < 0.001 {
         format!("{:.0} µs", s * 1e6)
     } else if s < 1.0 {
@@ -113,5 +116,8 @@ mod tests {
         assert_eq!(bytes(1_234_567), "1.2 MB");
         assert_eq!(secs(0.0034), "3.4 ms");
         assert_eq!(secs(185.0), "3m05s");
+        assert_eq!(secs(-0.0), "0 µs");
+        assert_eq!(bytes(999_960), "1.0 MB");
+        assert_eq!(bytes(999_940), "999.9 kB");
     }
 }

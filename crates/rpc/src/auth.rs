@@ -82,7 +82,11 @@ fn string_field(msg: &[u8], at: usize, what: &'static str, unicode: bool) -> Res
         .and_then(|end| msg.get(offset as usize..end))
         .ok_or(Error::Field { what, offset, len, have: msg.len() })?;
     Ok(if unicode {
-        let units = bytes.chunks_exact(2).take(MAX_CHARS).map(|c| u16::from_le_bytes([c[0], c[1]]));
+        let units = bytes
+            .chunks_exact(2)
+            .take(MAX_CHARS)
+            .filter_map(|c| c.try_into().ok())
+            .map(u16::from_le_bytes);
         char::decode_utf16(units).map(|r| r.unwrap_or('\u{fffd}')).collect()
     } else {
         bytes

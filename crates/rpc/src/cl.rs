@@ -18,8 +18,9 @@ use std::net::SocketAddr;
 
 use tracehound_flows::{Dir, FlowInfo, Timestamp};
 
+use crate::answers::decode_answer;
 use crate::calls::{
-    decode_answer, is_dcom_interface, status_text, Call, Name, Out, Outcome, EPM_UUID,
+    is_dcom_interface, status_text, Call, InterfaceSource, Name, Out, Outcome, EPM_UUID,
 };
 use crate::names;
 use crate::ndr::Drep;
@@ -81,23 +82,25 @@ impl ClHeader {
         if b.len() < CL_HEADER_LEN {
             return Err(ClError::Short(b.len()));
         }
-        if b[0] != 4 {
-            return Err(ClError::Version(b[0]));
+        let &[version, ptype, flags1, flags2, d0, d1, d2, ..] = b else {
+            return Err(ClError::Short(b.len()));
+        };
+        if version != 4 {
+            return Err(ClError::Version(version));
         }
-        if b[1] > 10 {
-            return Err(ClError::PType(b[1]));
+        if ptype > 10 {
+            return Err(ClError::PType(ptype));
         }
-        if b[4] & 0xee != 0 || b[5] > 3 || b[6] != 0 {
-            return Err(ClError::Drep([b[4], b[5], b[6]]));
+        if d0 & 0xee != 0 || d1 > 3 || d2 != 0 {
+            return Err(ClError::Drep([d0, d1, d2]));
         }
-        let drep =
-            Drep { little_endian: b[4] & 0x10 != 0, char_ebcdic: b[4] & 1 != 0, float: b[5] };
+        let drep = Drep { little_endian: d0 & 0x10 != 0, char_ebcdic: d0 & 1 != 0, float: d1 };
         let le = drep.little_endian;
         let z = Uuid::NIL;
         let h = ClHeader {
-            ptype: PType(b[1]),
-            flags1: b[2],
-            flags2: b[3],
+            ptype: PType(ptype),
+            flags1,
+            flags2,
             drep,
             object: uuid_at(b, 8, drep).unwrap_or(z),
             interface: uuid_at(b, 24, drep).unwrap_or(z),
@@ -108,7 +111,7 @@ impl ClHeader {
             opnum: u16_at(b, 68, le).unwrap_or(0),
             body_len: u16_at(b, 74, le).unwrap_or(0),
             fragnum: u16_at(b, 76, le).unwrap_or(0),
-            auth_proto: b[78],
+            auth_proto: b.get(78).copied().unwrap_or(0),
         };
         let body = b
             .get(CL_HEADER_LEN..CL_HEADER_LEN + h.body_len as usize)
@@ -230,7 +233,7 @@ impl ClState {
                     && (p.interface == EPM_UUID || is_dcom_interface(&p.interface))
                 {
                     let room = MAX_STUB.saturating_sub(p.stub.len());
-                    p.stub.extend_from_slice(&body[..body.len().min(room)]);
+                    p.stub.extend_from_slice(body.get(..body.len().min(room)).unwrap_or(body));
                 }
                 let last = h.flags1 & flags1::FRAG == 0 || h.flags1 & flags1::LAST_FRAG != 0;
                 if last || status.is_some() {
@@ -252,7 +255,7 @@ impl ClState {
         let major = (p.if_vers & 0xffff) as u16;
         let minor = (p.if_vers >> 16) as u16;
         let mut call = Call {
-            ts: p.ts.as_secs_f64(),
+            ts: p.ts,
             frame: p.frame,
             flow: None, // datagrams: no connection whose handshake times the network
             src: p.client.ip(),
@@ -263,12 +266,14 @@ impl ClState {
             uuid: Some(p.interface.to_string()),
             version: Some(format!("{major}.{minor}")),
             interface: names::interface_name(&p.interface, major).map(Name::Borrowed),
+            interface_source: Some(InterfaceSource::Header),
             opnum: Some(p.opnum),
             operation: names::opnum_name(&p.interface, p.opnum).map(Name::Borrowed),
             outcome: if answered { outcome } else { Outcome::NoResponse },
             status: status.map(status_text),
             status_code: status,
             return_code: None,
+            status_space: None,
             rtt: answered.then(|| p.resp_ts.secs_since(p.ts)),
             request_bytes: p.req_bytes,
             response_bytes: p.resp_bytes,
@@ -284,6 +289,7 @@ impl ClState {
             encrypted: false,
             transfer_syntax: None,
             association: None,
+            netlogon: None,
         };
         if outcome == Outcome::Fault {
             out.stats.faults += 1;

@@ -7,9 +7,18 @@
 //! reach. [`follow_up`] joins every endpoint handed out with the connection attempts to its
 //! address and port made after the answer:
 //! - `answered`: a SYN-ACK came back (or the connection was seen carrying data both ways);
-//! - `refused`: the server answered the SYN with a RST, or an ICMP error came back;
+//! - `refused`: the server's address answered the SYN with a TCP reset (nothing listens);
+//! - `icmp_prohibited`: an ICMP "administratively prohibited" came back (ICMPv4 type 3 code
+//!   9, 10 or 13; ICMPv6 type 1 code 1, 5 or 6): a firewall rejects on purpose;
+//! - `icmp_unreachable`: another ICMP destination unreachable (net, host, port …): a
+//!   router or the host says the destination cannot be reached;
 //! - `unanswered`: SYNs without any reply (typically a firewall dropping them);
 //! - `not_tried`: no attempt to that address and port after the hand-out.
+//!
+//! `state` gives the same verdict in `tracehound portqry`'s words, so a capture and a live
+//! probe of the same endpoint read alike: `answered` = LISTENING, `refused` = NOT LISTENING,
+//! `icmp_prohibited`, `icmp_unreachable` and `unanswered` = FILTERED (portqry names the ICMP
+//! message in its reason, or "no answer").
 //!
 //! The address `0.0.0.0` in a tower means "the host you asked"; `address_differs` says the
 //! answer pointed elsewhere (another interface, NAT, a stale registration). A host name in a
@@ -53,7 +62,7 @@ pub struct Attempt {
     pub rst_frames: Vec<u64>,
     /// Seconds after the endpoint was handed out.
     pub delay: f64,
-    /// "answered", "refused" or "unanswered".
+    /// "answered", "refused", "icmp_prohibited", "icmp_unreachable" or "unanswered".
     pub outcome: &'static str,
     /// Zeek-style connection state.
     pub state: Option<String>,
@@ -75,8 +84,13 @@ pub struct EndpointReport {
     pub protocol: Option<String>,
     pub uuid: Option<String>,
     pub interface: Option<String>,
-    /// "answered" | "refused" | "unanswered" | "not_tried".
+    /// "answered" | "refused" | "icmp_prohibited" | "icmp_unreachable" | "unanswered" |
+    /// "not_tried" (see the module docs).
     pub follow_up: &'static str,
+    /// The same verdict in portqry's words: "LISTENING", "NOT LISTENING", "FILTERED"
+    /// (absent for `not_tried`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
     pub attempts: Vec<Attempt>,
     /// The answer named an address other than the one asked (and not 0.0.0.0).
     pub address_differs: bool,
@@ -89,14 +103,40 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// ICMP "administratively prohibited" (a firewall's reject): ICMPv4 type 3 code 9, 10, 13;
+/// ICMPv6 type 1 code 1 (prohibited), 5 (source address failed policy), 6 (reject route).
+pub fn icmp_prohibited(e: &tracehound_flows::IcmpError) -> bool {
+    (!e.v6 && e.icmp_type == 3 && matches!(e.code, 9 | 10 | 13))
+        || (e.v6 && e.icmp_type == 1 && matches!(e.code, 1 | 5 | 6))
+}
+
+/// The follow-up word in `tracehound portqry`'s state words (see the module docs).
+pub fn portqry_state(follow_up: &str) -> Option<&'static str> {
+    match follow_up {
+        "answered" => Some("LISTENING"),
+        "refused" => Some("NOT LISTENING"),
+        "icmp_prohibited" | "icmp_unreachable" | "unanswered" => Some("FILTERED"),
+        _ => None,
+    }
+}
+
+/// Follow-up words from the strongest evidence of reachability to the weakest.
+const RANK: [&str; 5] =
+    ["answered", "refused", "icmp_prohibited", "icmp_unreachable", "unanswered"];
+
 fn attempt_outcome(c: &Conversation) -> &'static str {
     if c.synack_frame.is_some() {
         "answered"
-    } else if c.rst_frames.iter().any(|(_, d)| *d == Dir::Resp) || !c.icmp_errors.is_empty() {
-        // A RST, or an ICMP error (port unreachable, administratively prohibited): an
-        // active refusal either way.
+    } else if c.rst_frames.iter().any(|(_, d)| *d == Dir::Resp) {
         "refused"
-    } else if c.syn_frames.is_empty() && c.dirs[Dir::Resp.idx()].packets > 0 {
+    } else if let Some(e) = c.icmp_errors.first() {
+        if icmp_prohibited(e) {
+            "icmp_prohibited"
+        } else {
+            "icmp_unreachable"
+        }
+    } else if c.syn_frames.is_empty() && c.dirs.get(Dir::Resp.idx()).is_some_and(|d| d.packets > 0)
+    {
         // No handshake in the capture, but the server talked: it was reachable.
         "answered"
     } else {
@@ -146,7 +186,7 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                     continue;
                 }
                 let outcome = if proto == Proto::Udp {
-                    if c.dirs[Dir::Resp.idx()].packets > 0 {
+                    if c.dirs.get(Dir::Resp.idx()).is_some_and(|d| d.packets > 0) {
                         "answered"
                     } else {
                         "unanswered"
@@ -178,15 +218,11 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                 });
             }
         }
-        let follow = if attempts.iter().any(|a| a.outcome == "answered") {
-            "answered"
-        } else if attempts.iter().any(|a| a.outcome == "refused") {
-            "refused"
-        } else if !attempts.is_empty() {
-            "unanswered"
-        } else {
-            "not_tried"
-        };
+        let follow = RANK
+            .iter()
+            .find(|w| attempts.iter().any(|a| a.outcome == **w))
+            .copied()
+            .unwrap_or("not_tried");
         out.push(EndpointReport {
             binding: h.binding.clone(),
             handed_out_by: HandedOutBy {
@@ -209,6 +245,7 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                 .and_then(|u| crate::names::interface_name(&u, 0))
                 .map(str::to_string),
             follow_up: follow,
+            state: portqry_state(follow),
             attempts,
             address_differs,
             attempts_dropped: dropped,

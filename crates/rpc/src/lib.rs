@@ -1,5 +1,9 @@
 //! tracehound rpc: DCE/RPC (C706 chapter 12, MS-RPCE 2.2) as seen in captures.
 //!
+//! The wire formats (PDUs, NDR, UUIDs, EPM, DCOM, Netlogon requests, the names data) live in
+//! `tracehound-rpc-proto` and are re-exported here under their old paths; this crate is the
+//! analysis of streams and calls.
+//!
 //! Layers, bottom up:
 //! - [`pdu`]: connection-oriented PDUs (bind, bind_ack, request, response, fault, ...), a
 //!   checked zero-copy view plus owned `Repr`s that parse and emit (the live prober builds
@@ -11,11 +15,17 @@
 //!   port 593), reassembles PDUs split over segments, and feeds them to [`calls`].
 //! - [`calls`]: per-association state (presentation contexts, auth) and call matching by
 //!   `call_id`, producing one [`Call`] per request (the stable JSON record).
-//! - [`smb`]: SMB2 named pipes (`\pipe\lsarpc`, ...) carrying DCE/RPC over TCP 445.
+//! - [`reassembly`]: [`stream::PduStream`], PDUs out of a byte stream (TCP or a named pipe).
+//! - [`smb`]: SMB1 ([`smb::v1`]) and SMB2 ([`smb::v2`]) named pipes (`\pipe\lsarpc`, ...)
+//!   carrying DCE/RPC over TCP 445.
 //! - [`cl`]: connectionless DCE/RPC (ncadg_ip_udp).
 //! - [`epm`], [`dcom`]: stub decoding for the endpoint mapper and DCOM activation / OXID
 //!   resolution, whose answers hand out dynamic endpoints; [`endpoints`] then follows each
 //!   handed-out endpoint to the connection attempts made to it.
+//! - [`status`]: the return status of an answered call (last 4 response stub bytes) judged
+//!   in the interface's own status space: outcome `error` for a failing status.
+//! - [`netlogon`]: Netlogon NetrServerAuthenticate* requests (account, credential), for the
+//!   Zerologon check.
 //! - [`auth`]: the auth verifier's NTLMSSP messages (user, domain, workstation).
 //! - [`names`]: interface, operation and status names.
 //!
@@ -40,20 +50,22 @@
 //! assert_eq!(calls[0].rtt, Some(0.001));
 //! ```
 
-pub mod dcom;
-pub mod epm;
-pub mod names;
-pub mod ndr;
-pub mod uuid;
+/// The codecs, from `tracehound-rpc-proto`, under their historical paths.
+pub use tracehound_rpc_proto::{dcom, drep, epm, known, names, ndr, netlogon, pdu, uuid};
 
+mod answers;
+mod assoc;
 pub mod auth;
 pub mod calls;
 pub mod cl;
+mod config;
 pub mod endpoints;
-pub mod pdu;
+pub mod reassembly;
 pub mod smb;
-pub mod smb1;
+pub mod status;
 pub mod stream;
 
-pub use calls::{Call, Endpoint, HandedOut, Issue, Limits, Outcome, RpcReport, RpcStats};
+pub use calls::{
+    Call, Endpoint, HandedOut, InterfaceSource, Issue, Limits, Outcome, RpcReport, RpcStats,
+};
 pub use stream::{RpcAnalyzer, RpcConfig};

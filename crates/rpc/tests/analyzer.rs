@@ -67,12 +67,22 @@ fn response(call_id: u32, drep: Drep, stub: usize, fl: u8) -> Vec<u8> {
     let mut r = Repr::new(
         call_id,
         drep,
-        Body::Response(Response { stub: vec![0xcd; stub], ..Default::default() }),
+        Body::Response(Response { stub: ok_stub(stub), ..Default::default() }),
     );
     r.flags = fl;
     r.emit()
 }
 const SINGLE: u8 = flags::FIRST_FRAG | flags::LAST_FRAG;
+
+/// A response stub of `n` filler bytes ending, like every SAMR answer, in its NTSTATUS return
+/// value: STATUS_SUCCESS (0), so the call's outcome is `ok` (a non-zero error status there
+/// would make it `error`).
+fn ok_stub(n: usize) -> Vec<u8> {
+    let mut s = vec![0xcd; n];
+    let tail = n.saturating_sub(4);
+    s[tail..].fill(0);
+    s
+}
 
 /// Feeds (dir, bytes) segments, one frame each (numbered from 1, 1 ms apart).
 struct Feed {
@@ -377,10 +387,13 @@ fn json_field_names_are_stable() {
         "uuid",
         "version",
         "interface",
+        "interface_source",
         "opnum",
         "operation",
         "outcome",
         "status",
+        "return_code",
+        "status_space",
         "rtt",
         "request_bytes",
         "response_bytes",

@@ -269,7 +269,8 @@ fn our_rows(path: &std::path::Path) -> Vec<Row> {
                 opnum: c.opnum?,
                 uuid: c.uuid.clone(),
                 outcome: match c.outcome {
-                    tracehound_rpc::Outcome::Ok => "ok",
+                    // An error return status is still a response PDU to tshark.
+                    tracehound_rpc::Outcome::Ok | tracehound_rpc::Outcome::Error => "ok",
                     tracehound_rpc::Outcome::Fault => "fault",
                     tracehound_rpc::Outcome::NoResponse => "no_response",
                     tracehound_rpc::Outcome::Rejected => "rejected",

@@ -9,9 +9,9 @@ use tracehound_findings::{evaluate_timed, sort, Facts, Finding, Severity};
 use tracehound_report::findings::{brief, text, write_json};
 use tracehound_report::style::Style;
 
-use crate::analysis::{analyze_file, Mode};
+use crate::analysis::{analyze_file, FileFacts, Mode};
 use crate::exit;
-use crate::input::warn_run;
+use crate::input::keys::KeyArgs;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum FailOn {
@@ -28,13 +28,20 @@ pub enum FailOn {
   tracehound analyze --brief capture.pcap                  # summary and one line per finding
   tracehound analyze --json capture.pcap | jq -r '.id + \" \" + .title'
   tracehound analyze --fail-on problem nightly.pcap.gz || echo 'trouble'
+  tracehound analyze --key server.pfx --keylog sslkeys.log https.pcap  # HTTP/LDAP/RPC inside TLS
 
 Finding ids (stable): tcp.connect_unanswered, tcp.connect_refused, udp.port_unreachable,
 rpc.endpoint_unreachable, rpc.endpoint_address_mismatch, rpc.endpoint_not_registered,
 rpc.refused, tcp.nagle_delayed_ack, tcp.pmtu_blackhole, tcp.mss_exceeded, tcp.loss,
 tcp.zero_window, tcp.service_reset, tcp.idle_reset, app.slow_responder, dns.failure,
-tls.handshake_failure, tls.certificate_mismatch, tls.certificate_expired, capture.artifact,
-capture.missed_packets, capture.damaged.")]
+tls.handshake_failure, tls.certificate_mismatch, tls.certificate_expired,
+tls.certificate_chain_incomplete, tls.client_refused, tls.not_decryptable, app.no_response,
+path.host_silent, path.lost_between, capture.artifact, capture.missed_packets, capture.damaged,
+capture.not_analysed.
+
+Exit code 4 when part of a capture was not analysed (cut short, undecodable frames, skipped
+records, unsupported link types, IP fragments never completed, a limit reached) or it held no
+packet: a capture.damaged / capture.not_analysed finding says what and why.")]
 pub struct Args {
     /// Capture files (pcap, pcapng, optionally .gz; - for standard input).
     #[arg(required = true, value_name = "FILE")]
@@ -48,9 +55,21 @@ pub struct Args {
     /// Exit with code 1 when a finding of this severity or worse was raised.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
+    /// Also write the report as one self-contained HTML page with pictures (- for standard
+    /// output, instead of the text report).
+    #[arg(long, value_name = "OUT.html", conflicts_with = "json")]
+    html: Option<PathBuf>,
+    /// Instead of the report: for the findings with this id (or only the one whose evidence
+    /// names FRAME), the facts and thresholds that fired them.
+    #[arg(long, value_name = "ID[@FRAME]", conflicts_with_all = ["json", "brief", "html"])]
+    explain: Option<String>,
+    /// TLS keys: HTTP, LDAP and DCE/RPC inside TLS sessions that decrypt are analysed too.
+    #[command(flatten)]
+    secrets: KeyArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
+    let secrets = if a.secrets.is_empty() { None } else { Some(a.secrets.load()?) };
     let mut all: Vec<Finding> = Vec::new();
     let mut names = Vec::new();
     let mut analysed = Vec::new();
@@ -59,7 +78,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let t0 = Instant::now();
     for path in &a.files {
         let t_file = Instant::now();
-        let ff = match analyze_file(path, Mode::Analyze, &mut |_| {}) {
+        let ff = match analyze_file(path, Mode::Analyze, secrets.as_ref(), &mut |_| {}) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
@@ -67,69 +86,47 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 continue;
             }
         };
-        warn_run(&ff.run);
-        if ff.capture.conversations_not_kept > 0 {
-            eprintln!(
-                "tracehound: {}: {} healthy conversations beyond {} were not kept for the rules (every troubled one was)",
-                ff.run.name,
-                ff.capture.conversations_not_kept,
-                crate::analysis::MAX_HEALTHY
-            );
-        }
-        if ff.run.damage.is_some() && code == exit::OK {
+        // Damage, skipped records, undecodable frames, limits: said once, by the
+        // capture.damaged / capture.not_analysed findings (not again on standard error).
+        if ff.capture.incomplete() && code == exit::OK {
             code = exit::DAMAGED;
         }
-        let facts = Facts {
-            file: &ff.run.name,
-            capture: &ff.capture,
-            conversations: &ff.conversations,
-            rpc: &ff.rpc,
-            endpoints: &ff.endpoints,
-            apps: &ff.apps,
-        };
+        let facts = facts_of(&ff);
         let t1 = Instant::now();
-        let (found, rule_times) = evaluate_timed(&facts);
+        let (mut found, rule_times) = evaluate_timed(&facts);
+        // Every finding says which file it comes from (several files may be given).
+        for f in found.iter_mut() {
+            f.evidence.file.get_or_insert_with(|| ff.run.name.clone());
+        }
         all.extend(found);
         if timings {
-            eprintln!(
-                "tracehound: timings: {}: reading and analyzers {:.3} s, rules {:.3} s ({} conversations, {} calls kept)",
-                ff.run.name,
-                t1.duration_since(t_file).as_secs_f64(),
-                t1.elapsed().as_secs_f64(),
-                ff.conversations.len(),
-                ff.rpc.calls.len()
-            );
-            for r in rule_times {
-                eprintln!(
-                    "tracehound: timings:   rule {:<26} {:.3} s, {} findings",
-                    r.rule, r.seconds, r.findings
-                );
-            }
+            report_timings(&ff, t1.duration_since(t_file), t1.elapsed(), &rule_times);
         }
         names.push(ff.run.name.clone());
         analysed.push(ff);
     }
     if analysed.len() > 1 {
-        let facts: Vec<Facts> = analysed
-            .iter()
-            .map(|ff| Facts {
-                file: &ff.run.name,
-                capture: &ff.capture,
-                conversations: &ff.conversations,
-                rpc: &ff.rpc,
-                endpoints: &ff.endpoints,
-                apps: &ff.apps,
-            })
-            .collect();
-        all.extend(tracehound_findings::compare::compare(&facts));
+        compare_files(&analysed, &names, &mut all);
     }
     if names.is_empty() {
         return Ok(code);
     }
     sort(&mut all);
+    if let Some(spec) = &a.explain {
+        return explain(spec, &all, code);
+    }
+    let mut html_on_stdout = false;
+    if let Some(h) = &a.html {
+        let sources = analysed.iter().map(|ff| tracehound_report::html::Source {
+            facts: facts_of(ff),
+            path: Some(PathBuf::from(&ff.run.name)).filter(|p| p.is_file()),
+        });
+        html_on_stdout = tracehound_report::html::write_to(h, &all, &names, sources.collect())?;
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    if a.json {
+    if html_on_stdout {
+    } else if a.json {
         for f in &all {
             write_json(&mut out, f)?;
             writeln!(out)?;
@@ -159,4 +156,81 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     }
     std::mem::forget(all);
     Ok(code)
+}
+
+/// `--explain ID[@FRAME]`: the matching findings' reasons, or what ids there are.
+fn explain(spec: &str, all: &[Finding], code: u8) -> anyhow::Result<u8> {
+    use tracehound_findings::explain::{explain_text, ExplainSpec};
+    let Some(s) = ExplainSpec::parse(spec) else {
+        eprintln!("tracehound: --explain {spec}: expected ID or ID@FRAME (a frame number)");
+        return Ok(exit::USAGE);
+    };
+    let hits: Vec<&Finding> = all.iter().filter(|f| s.matches(f)).collect();
+    if hits.is_empty() {
+        let mut ids: Vec<&str> = all.iter().map(|f| f.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        eprintln!(
+            "tracehound: --explain {spec}: no such finding (found: {})",
+            if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+        );
+        return Ok(exit::USAGE);
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (i, f) in hits.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        write!(out, "{}", explain_text(f))?;
+    }
+    out.flush()?;
+    Ok(code)
+}
+
+/// The rules' view of one analysed file.
+fn facts_of(ff: &FileFacts) -> Facts<'_> {
+    Facts {
+        file: &ff.run.name,
+        capture: &ff.capture,
+        conversations: &ff.conversations,
+        rpc: &ff.rpc,
+        endpoints: &ff.endpoints,
+        apps: &ff.apps,
+    }
+}
+
+/// Several files: compare them (where packets disappear), then let the single-file findings
+/// point to what the comparison located.
+fn compare_files(analysed: &[FileFacts], names: &[String], all: &mut Vec<Finding>) {
+    let facts: Vec<Facts> = analysed.iter().map(facts_of).collect();
+    let mut compared = tracehound_findings::compare::compare(&facts);
+    let together = names.join(" + ");
+    for f in compared.iter_mut() {
+        f.evidence.file.get_or_insert_with(|| together.clone());
+    }
+    all.extend(compared);
+    tracehound_findings::compare::link_loss(all);
+}
+
+/// `TRACEHOUND_TIMINGS`: where the time of one file went.
+fn report_timings(
+    ff: &FileFacts,
+    reading: std::time::Duration,
+    rules: std::time::Duration,
+    rule_times: &[tracehound_findings::RuleTime],
+) {
+    eprintln!(
+        "tracehound: timings: {}: reading and analyzers {:.3} s, rules {:.3} s ({} conversations, {} calls kept)",
+        ff.run.name,
+        reading.as_secs_f64(),
+        rules.as_secs_f64(),
+        ff.conversations.len(),
+        ff.rpc.calls.len()
+    );
+    for r in rule_times {
+        eprintln!(
+            "tracehound: timings:   rule {:<26} {:.3} s, {} findings",
+            r.rule, r.seconds, r.findings
+        );
+    }
 }

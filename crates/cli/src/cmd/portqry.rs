@@ -19,7 +19,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             Ok(crate::exit::OK)
         }
         Err(e @ ProbeError::Args(_)) => {
-            eprintln!("tracehound: portqry: {e} (tracehound portqry -? lists the switches)");
+            let msg = e.to_string();
+            let hint = if msg.contains("-?") { "" } else { " (tracehound portqry -? lists them)" };
+            eprintln!("tracehound: portqry: {msg}{hint}");
             Ok(crate::exit::USAGE)
         }
         Err(e) => Err(anyhow::anyhow!("portqry: {e}")),

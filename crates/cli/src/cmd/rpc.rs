@@ -3,12 +3,13 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use tracehound_report::rpc::{call_table, endpoint_table};
+use tracehound_report::rpc::{call_table, endpoint_table, needs_legend, summary_line, LEGEND};
 use tracehound_report::style::Style;
 use tracehound_rpc::Call;
 
 use crate::analysis::{analyze_file, Mode};
 use crate::exit;
+use crate::input::keys::KeyArgs;
 use crate::input::warn_run;
 
 /// Calls shown in the text table per file (all are in --json).
@@ -19,11 +20,14 @@ const MAX_TEXT_CALLS: usize = 100_000;
   tracehound rpc capture.pcap                 # one line per call
   tracehound rpc --endpoints capture.pcap     # every endpoint handed out, and what became of it
   tracehound rpc --json capture.pcap | jq 'select(.outcome != \"ok\")'
+  tracehound rpc --keylog sslkeys.log capture.pcap   # DCE/RPC inside TLS too
 
-JSON (stable, one object per call): ts, frame, src, sport, dst, dport, pipe, uuid, version,
-interface, opnum, operation, outcome (ok, fault, bind_nak, rejected, no_response), status,
-status_code, rtt, request_bytes, response_bytes, response_frame, auth_type, auth_level, user,
-endpoints ([{binding, protocol, address, port|pipe, uuid}]), epm_status.
+JSON (stable, one object per call; with several files every record starts with file): ts,
+frame, src, sport, dst, dport, pipe, uuid, version, interface, interface_source (bind,
+endpoint_map, header; absent when unknown), opnum, operation, outcome (ok, error, fault,
+bind_nak, rejected, no_response), status, status_code, return_code, status_space, rtt,
+request_bytes, response_bytes, response_frame, auth_type, auth_level, user, endpoints
+([{binding, protocol, address, port|pipe, uuid}]), epm_status, netlogon.
 With --endpoints, one object per endpoint: binding, handed_out_by, asked_address, address,
 port, protocol, uuid, interface, follow_up (answered, refused, unanswered, not_tried),
 attempts, address_differs.")]
@@ -37,15 +41,33 @@ pub struct Args {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    /// TLS keys: DCE/RPC inside TLS sessions that decrypt is analysed too.
+    #[command(flatten)]
+    secrets: KeyArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
+    let secrets = if a.secrets.is_empty() { None } else { Some(a.secrets.load()?) };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let style = Style::for_stdout();
     let mut code = exit::OK;
     let several = a.files.len() > 1;
+    // One buffer for every JSON record (no allocation per call).
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
     for path in &a.files {
+        // With several files every record names its file: `{"file":"NAME",` then the call's
+        // own fields.
+        let file_json = if several {
+            let name = if path.as_os_str() == "-" {
+                "<stdin>".to_string()
+            } else {
+                path.display().to_string()
+            };
+            Some(serde_json::to_vec(&name)?)
+        } else {
+            None
+        };
         let mut shown: Vec<Call> = Vec::new();
         let mut more = 0usize;
         let mut err: Option<io::Error> = None;
@@ -55,10 +77,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             for c in cs {
                 if json_calls {
                     if err.is_none() {
-                        if let Err(e) = serde_json::to_writer(&mut out, c)
-                            .map_err(io::Error::from)
-                            .and_then(|_| writeln!(out))
-                        {
+                        let r = write_json(&mut out, &mut buf, file_json.as_deref(), |w| {
+                            serde_json::to_writer(w, c)
+                        });
+                        if let Err(e) = r {
                             err = Some(e);
                         }
                     }
@@ -71,7 +93,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 }
             }
         };
-        let ff = match analyze_file(path, Mode::Rpc, &mut on_calls) {
+        let ff = match analyze_file(path, Mode::Rpc, secrets.as_ref(), &mut on_calls) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
@@ -88,8 +110,9 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         if a.endpoints {
             if a.json {
                 for e in &ff.endpoints {
-                    serde_json::to_writer(&mut out, e)?;
-                    writeln!(out)?;
+                    write_json(&mut out, &mut buf, file_json.as_deref(), |w| {
+                        serde_json::to_writer(w, e)
+                    })?;
                 }
             } else if ff.endpoints.is_empty() {
                 writeln!(out, "no endpoints handed out in this capture")?;
@@ -102,21 +125,14 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 writeln!(out, "no DCE/RPC calls in this capture")?;
             } else {
                 write!(out, "{}", call_table(&shown).render(style))?;
+                if needs_legend(&shown) {
+                    writeln!(out, "{LEGEND}")?;
+                }
             }
             if more > 0 {
                 writeln!(out, "… {more} more calls not shown (use --json for all)")?;
             }
-            let s = &ff.rpc.stats;
-            writeln!(
-                out,
-                "{} calls, {} faults, {} binds ({} rejected); {} endpoint{} handed out",
-                s.calls,
-                s.faults,
-                s.binds,
-                s.bind_naks,
-                ff.endpoints.len(),
-                if ff.endpoints.len() == 1 { "" } else { "s" }
-            )?;
+            writeln!(out, "{}", summary_line(&ff.rpc.stats, ff.endpoints.len()))?;
         }
         out.flush()?;
         for i in ff.rpc.issues.iter().take(5) {
@@ -138,4 +154,32 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(code)
+}
+
+/// One record (a call, an endpoint) as a JSON line, after `"file":NAME` when given (then
+/// through `buf`, reused).
+fn write_json(
+    out: &mut impl Write,
+    buf: &mut Vec<u8>,
+    file_json: Option<&[u8]>,
+    ser: impl Fn(&mut dyn Write) -> serde_json::Result<()>,
+) -> io::Result<()> {
+    let Some(f) = file_json else {
+        ser(out)?;
+        return out.write_all(b"\n");
+    };
+    buf.clear();
+    ser(buf)?;
+    match buf.split_first() {
+        Some((b'{', rest)) => {
+            out.write_all(b"{\"file\":")?;
+            out.write_all(f)?;
+            if rest != b"}" {
+                out.write_all(b",")?;
+            }
+            out.write_all(rest)?;
+        }
+        _ => out.write_all(buf)?,
+    }
+    out.write_all(b"\n")
 }

@@ -1,9 +1,15 @@
 //! Capture artifacts, labelled as such so nobody chases them: `capture.artifact` (checksum
 //! offload, segmentation offload, duplicated packets), `capture.missed_packets` (data the
-//! receiver acknowledged but the capture never saw), `capture.damaged` (a file cut short or
-//! frames that could not be decoded).
+//! receiver acknowledged but the capture never saw), `capture.rewritten` (TTL 0 or bad IP
+//! checksums both ways), and `capture.bad_checksums_received` (bad checksums on packets that
+//! were routed to the capture point, which offload cannot explain).
+//!
+//! The capture point is decided before offload is blamed: offload only touches packets the
+//! capture host sends, which arrive with a sender's initial TTL (32, 64, 128, 255) and, when
+//! the handshake was seen, from the side the handshake timing puts the capture at. `capture.damaged` and
+//! `capture.not_analysed` are in `coverage.rs`.
 
-use tracehound_flows::TcpFlag;
+use tracehound_flows::{Conversation, Dir, TcpFlag};
 
 use super::tcp_mtu::offload_artifact;
 use super::Facts;
@@ -11,9 +17,54 @@ use crate::{Evidence, Finding, FlowRef, Severity};
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     offload(f, out);
+    received_bad(f, out);
+    rewritten_trace(f, out);
     duplicates(f, out);
     missed(f, out);
-    damaged(f, out);
+    // capture.damaged: rules/coverage.rs (with everything else that was not analysed)
+}
+
+/// TTLs (hop limits) hosts send with. A direction whose packets arrive with one of them was
+/// sent by the capture host or a host on its own segment; one that arrives lower was routed.
+pub const INITIAL_TTLS: [u8; 4] = [32, 64, 128, 255];
+
+/// The trace was rewritten (anonymised, replayed, or captured inside a device): packets with
+/// TTL 0, which no router forwards, or bad IPv4 header checksums in both directions.
+pub fn rewritten(c: &Conversation) -> bool {
+    c.ttl_zero.iter().any(|n| *n > 0) || c.bad_ip_checksums.iter().all(|n| *n > 0)
+}
+
+/// Which side the capture was taken at, from the handshake's timing: on the client, the
+/// SYN-ACK comes a round trip after the SYN and the ACK right after it; on the server, the
+/// other way round. None when the timing does not tell (or no handshake was seen).
+pub fn capture_side(c: &Conversation) -> Option<Dir> {
+    let a = c.syn_to_synack?;
+    let b = c.handshake_rtt? - a;
+    if a > 4.0 * b && a > 0.0005 {
+        Some(Dir::Orig)
+    } else if b > 4.0 * a && b > 0.0005 {
+        Some(Dir::Resp)
+    } else {
+        None
+    }
+}
+
+/// Packets of direction `d` were sent by the capture host: they arrive with a sender's TTL
+/// (not routed), and the handshake timing does not put the capture at the other side.
+pub fn sent_by_capture_host(c: &Conversation, d: Dir) -> bool {
+    let nearby = c.ttl[d.idx()].is_some_and(|t| INITIAL_TTLS.contains(&t));
+    nearby && !rewritten(c) && capture_side(c).is_none_or(|s| s == d)
+}
+
+/// Bad checksums of direction `d` that offload explains (sent by the capture host, or
+/// segments merged by receive offload, which are larger than a frame).
+pub fn offload_checksums(c: &Conversation, d: Dir) -> u64 {
+    let big = c.dirs[d.idx()].max_segment > super::tcp_mtu::ETHERNET_MAX_SEGMENT + 20;
+    if !rewritten(c) && (sent_by_capture_host(c, d) || big) {
+        c.bad_checksum_dirs[d.idx()]
+    } else {
+        0
+    }
 }
 
 fn offload(f: &Facts, out: &mut Vec<Finding>) {
@@ -21,7 +72,9 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
     if convs.is_empty() {
         return;
     }
-    let bad: u64 = convs.iter().map(|c| c.bad_checksums).sum();
+    let bad_of =
+        |c: &Conversation| offload_checksums(c, Dir::Orig) + offload_checksums(c, Dir::Resp);
+    let bad: u64 = convs.iter().map(|c| bad_of(c)).sum();
     let zero: u64 = convs.iter().map(|c| c.zero_ip_len).sum();
     let big =
         convs.iter().map(|c| c.dirs[0].max_segment.max(c.dirs[1].max_segment)).max().unwrap_or(0);
@@ -29,10 +82,16 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
     for c in convs.iter().take(8) {
         ev.flows.push(FlowRef::of(c));
         ev.add_frames([c.first_frame]);
+        let senders: Vec<String> = [Dir::Orig, Dir::Resp]
+            .into_iter()
+            .filter(|d| offload_checksums(c, *d) > 0)
+            .map(|d| format!("{} (TTL {})", c.info.src(d).ip(), c.ttl[d.idx()].unwrap_or(0)))
+            .collect();
         ev.line(format!(
-            "{}: {} bad checksums (of those checked), {} packets with IP length 0, largest segment {} bytes",
+            "{}: {} bad checksums (of those checked){}, {} packets with IP length 0, largest segment {} bytes",
             FlowRef::of(c),
-            c.bad_checksums,
+            bad_of(c),
+            if senders.is_empty() { String::new() } else { format!(" sent by {}", senders.join(", ")) },
             c.zero_ip_len,
             c.dirs[0].max_segment.max(c.dirs[1].max_segment)
         ));
@@ -49,11 +108,10 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
             (true, false) => format!("{bad} bad checksums from checksum offload: the capture was taken on a sending host"),
             _ => format!("Segments of up to {big} bytes from segmentation offload (TSO/GSO): the capture was taken on a sending host"),
         },
-        explanation: format!(
-            "Some packets have wrong checksums, an IP length of 0, or segments larger than an Ethernet frame allows. This is how a capture looks \
-on a host whose network card computes checksums and cuts large segments (checksum offload, TSO/GSO): the capture sees packets before the card finishes them. \
+        explanation: "Some packets the capture host sent (their TTL is the sender's own: they were not routed) have wrong checksums, an IP length of 0, or segments larger than an Ethernet frame allows. \
+This is how a capture looks on a host whose network card computes checksums and cuts large segments (checksum offload, TSO/GSO): the capture sees packets before the card finishes them. \
 These are not errors on the wire."
-        ),
+            .into(),
         likely_causes: vec!["checksum offload and TCP segmentation offload on the capturing host's NIC".into()],
         next_steps: vec![
             "Ignore the bad checksums and oversize segments; to see real wire packets, capture on a switch port (SPAN/TAP) or disable offloads while capturing (`ethtool -K eth0 tx off tso off gso off`).".into(),
@@ -63,9 +121,101 @@ These are not errors on the wire."
     });
 }
 
+/// Bad checksums on packets the capture host received (routed to it: their TTL is below any
+/// sender's), which offload cannot explain.
+fn received_bad(f: &Facts, out: &mut Vec<Finding>) {
+    let mut hits = Vec::new();
+    for c in f.conversations.iter().filter(|c| !rewritten(c)) {
+        for d in [Dir::Orig, Dir::Resp] {
+            let n = c.bad_checksum_dirs[d.idx()].saturating_sub(offload_checksums(c, d));
+            if n > 0 {
+                hits.push((c, d, n));
+            }
+        }
+    }
+    if hits.is_empty() {
+        return;
+    }
+    let total: u64 = hits.iter().map(|h| h.2).sum();
+    let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
+    for (c, d, n) in hits.iter().take(8) {
+        ev.flows.push(FlowRef::of(c));
+        ev.add_frames([c.first_frame]);
+        ev.line(format!(
+            "{} → {}: {n} bad TCP checksums (of the first packets checked) on packets arriving with TTL {}; the other side's TTL is {}",
+            c.info.src(*d),
+            c.info.dst(*d),
+            c.ttl[d.idx()].map_or("?".into(), |t| t.to_string()),
+            c.ttl[d.flip().idx()].map_or("?".into(), |t| t.to_string()),
+        ));
+    }
+    ev.value("bad_checksums", total);
+    ev.finish();
+    let (c, d, _) = hits[0];
+    out.push(Finding {
+        id: "capture.bad_checksums_received",
+        severity: Severity::Warning,
+        title: format!("{total} packets from {} arrived with bad TCP checksums (not offload: they were routed to the capture point)", c.info.src(d).ip()),
+        explanation: format!(
+            "Checksum offload only affects packets the capture host sends; these came from {} and arrived with TTL {}, so they crossed routers before the capture saw them. \
+Either they were damaged on the way (the receiver drops such packets, and the sender must retransmit them) or something between the network and the capture altered them.",
+            c.info.src(d).ip(),
+            c.ttl[d.idx()].unwrap_or(0)
+        ),
+        likely_causes: vec![
+            "corruption on a link or device on the path (CRC errors, a faulty NIC, a broken middlebox)".into(),
+            "the capture path (a TAP or aggregator) altering packets".into(),
+        ],
+        next_steps: vec![
+            "Check interface error counters (CRC, input errors) along the path; capture at the receiver to see whether it drops these packets (`netstat -s`: bad segments).".into(),
+        ],
+        evidence: ev,
+        weight: 30,
+    });
+}
+
+/// A rewritten trace: TTL 0 or bad IPv4 header checksums both ways.
+fn rewritten_trace(f: &Facts, out: &mut Vec<Finding>) {
+    let convs: Vec<&Conversation> = f.conversations.iter().filter(|c| rewritten(c)).collect();
+    if convs.is_empty() {
+        return;
+    }
+    let ttl0: u64 = convs.iter().map(|c| c.ttl_zero[0] + c.ttl_zero[1]).sum();
+    let badip: u64 = convs.iter().map(|c| c.bad_ip_checksums[0] + c.bad_ip_checksums[1]).sum();
+    let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
+    for c in convs.iter().take(8) {
+        ev.flows.push(FlowRef::of(c));
+        ev.add_frames([c.first_frame]);
+        ev.line(format!(
+            "{}: TTL 0 on {} packets, bad IP header checksums {} one way and {} the other",
+            FlowRef::of(c),
+            c.ttl_zero[0] + c.ttl_zero[1],
+            c.bad_ip_checksums[0],
+            c.bad_ip_checksums[1]
+        ));
+    }
+    ev.value("ttl_zero", ttl0);
+    ev.value("bad_ip_checksums", badip);
+    ev.finish();
+    out.push(Finding {
+        id: "capture.rewritten",
+        severity: Severity::Artifact,
+        title: "The trace was rewritten: TTLs and checksums say nothing about the network".into(),
+        explanation: "Packets carry TTL 0 (no router forwards such a packet) or bad IP header checksums in both directions: the file was anonymised, replayed or \
+produced by a tool, not captured as the packets crossed a network. Checksums, TTLs and the capture point cannot be judged from it; offload is not the explanation."
+            .into(),
+        likely_causes: vec!["an anonymiser or rewriting tool (tcprewrite, a sanitiser) that did not fix the checksums".into()],
+        next_steps: vec!["Get the original capture if checksums or TTLs matter.".into()],
+        evidence: ev,
+        weight: 4,
+    });
+}
+
 fn duplicates(f: &Facts, out: &mut Vec<Finding>) {
     let convs: Vec<_> = f.conversations.iter().filter(|c| c.duplicate_packets > 0).collect();
     let dup: u64 = convs.iter().map(|c| c.duplicate_packets).sum();
+    let copied: u64 = convs.iter().map(|c| c.duplicated_packets).sum();
+    let most = convs.iter().map(|c| c.duplicate_max_copies).max().unwrap_or(0);
     let pkts: u64 = convs.iter().map(|c| c.packets()).sum();
     if dup == 0 || (dup as f64) < 0.05 * pkts as f64 {
         return;
@@ -75,21 +225,32 @@ fn duplicates(f: &Facts, out: &mut Vec<Finding>) {
         ev.flows.push(FlowRef::of(c));
         ev.add_frames([c.first_frame]);
         ev.line(format!(
-            "{}: {} of {} packets are exact copies of the one before",
+            "{}: {} packets copied ({} extra copies, up to {} appearances of one packet) among {} packets",
             FlowRef::of(c),
+            c.duplicated_packets,
             c.duplicate_packets,
+            c.duplicate_max_copies,
             c.packets()
         ));
     }
     ev.value("duplicate_packets", dup);
+    ev.value("packets_copied", copied);
+    ev.value("max_appearances", most);
     ev.finish();
+    let title = if copied > 0 && dup == copied * u64::from(most.saturating_sub(1)) {
+        format!("{copied} packets appear {most} times each: duplicates from the capture setup")
+    } else {
+        format!(
+            "{copied} packets appear more than once (up to {most} times, {dup} extra copies): duplicates from the capture setup"
+        )
+    };
     out.push(Finding {
         id: "capture.artifact",
         severity: Severity::Artifact,
-        title: format!("{dup} packets appear twice: duplicates from the capture setup"),
-        explanation: "Packets show up again right after themselves with the same IP identification, sequence and acknowledgement numbers. The network did not send them twice: \
-the capture saw each packet at two points (a SPAN of both ports, `-i any` on a router, or several mirrored VLANs). Wireshark flags the copies as retransmissions and duplicate ACKs; \
-they are not."
+        title,
+        explanation: "Packets show up again right after themselves, within milliseconds, identical in IP identification, length, sequence and acknowledgement numbers, flags, window and options. \
+The network did not send them twice: the capture saw each packet at several points (a SPAN of both ports, `-i any` on a router, or several mirrored VLANs). \
+Wireshark flags the copies as retransmissions and duplicate ACKs; they are not."
             .into(),
         likely_causes: vec!["capturing on several interfaces or mirror sessions that carry the same traffic".into()],
         next_steps: vec!["Capture on one interface, or remove duplicates first (`editcap -d`).".into()],
@@ -135,32 +296,5 @@ or the capture started mid-connection. Gaps this explains are not network loss."
         next_steps: vec!["Check the capture tool's 'dropped by kernel' / interface drop count; use a capture filter or a larger buffer (`tcpdump -B`).".into()],
         evidence: ev,
         weight: 3,
-    });
-}
-
-fn damaged(f: &Facts, out: &mut Vec<Finding>) {
-    let cap = f.capture;
-    if cap.damage.is_none() && cap.decode_errors == 0 {
-        return;
-    }
-    let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-    if let Some(d) = &cap.damage {
-        ev.line(d.clone());
-    }
-    for (frame, what) in cap.decode_issues.iter().take(10) {
-        ev.add_frames([*frame]);
-        ev.line(format!("frame {frame}: {what}"));
-    }
-    ev.value("decode_errors", cap.decode_errors);
-    ev.finish();
-    out.push(Finding {
-        id: "capture.damaged",
-        severity: Severity::Warning,
-        title: if cap.damage.is_some() { "The capture file is cut short or damaged".into() } else { format!("{} frames could not be decoded", cap.decode_errors) },
-        explanation: "Everything before the damage was analysed; conclusions about what came after it cannot be drawn from this file.".into(),
-        likely_causes: vec!["the capture was copied while still being written, or the ring buffer file was cut".into()],
-        next_steps: vec!["Take the complete file from the capture host.".into()],
-        evidence: ev,
-        weight: 2,
     });
 }

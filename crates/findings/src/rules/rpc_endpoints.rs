@@ -49,7 +49,8 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
     // Group by the endpoint the client tried and the outcome.
     let mut groups: BTreeMap<(String, &'static str), Vec<&EndpointReport>> = BTreeMap::new();
     for e in f.endpoints {
-        if matches!(e.follow_up, "unanswered" | "refused") {
+        if matches!(e.follow_up, "unanswered" | "refused" | "icmp_prohibited" | "icmp_unreachable")
+        {
             groups.entry((target(e), e.follow_up)).or_default().push(e);
         }
     }
@@ -111,10 +112,16 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
         }
         ev.finish();
         let dynamic = port >= 49152;
-        let refused = outcome == "refused";
+        // What came back (reset, ICMP and who sent it, silence): rules/answer.rs.
+        let attempt_convs: Vec<&tracehound_flows::Conversation> = es
+            .iter()
+            .flat_map(|e| e.attempts.iter())
+            .flat_map(|a| by_first.get(&a.frame).into_iter().flatten().copied())
+            .collect();
+        let answer = super::answer::endpoint(outcome, &attempt_convs, port, dynamic);
         let title = format!(
             "The endpoint mapper sent the client to {tgt}, and the client {} there",
-            if refused { "was refused" } else { "could not get through" }
+            answer.verb
         );
         let explanation = format!(
             "The client asked for {iface} and was told to connect to {} ({}). Its connection to {tgt} {}. \
@@ -122,26 +129,11 @@ The endpoint mapper on port 135 was reachable, but the {}port it hands out is no
 \"RPC server is unavailable\" (error 1722) failure.{}",
             e.binding,
             who(e),
-            if refused { "was answered with a reset: nothing listens there (anymore), or a device rejects it" } else { "was never answered: the SYNs went unanswered, which is what a firewall that drops packets produces" },
+            answer.what,
             if dynamic { "dynamic " } else { "" },
             if dynamic { " Windows hands out dynamic RPC ports from 49152–65535 by default (1025–5000 on Windows 2003 and older)." } else { "" }
         );
-        let mut causes = if refused {
-            vec![
-                "the service registered the port but has stopped or crashed since".into(),
-                "a load balancer or firewall rejecting the port on the server's behalf".into(),
-                "a static port configured on one server but the client was sent to another server without it".into(),
-            ]
-        } else {
-            vec![
-                format!(
-                    "a firewall allows TCP 135 but not the dynamic RPC range (TCP {})",
-                    if dynamic { "49152–65535" } else { "this port" }
-                ),
-                "a load balancer service group that forwards 135 but not the dynamic port".into(),
-                "an RPC-aware firewall that did not open the pinhole for this answer".into(),
-            ]
-        };
+        let mut causes = answer.causes;
         if e.address_differs {
             causes.insert(0, format!("the answer names {} while the client asked {} (NAT or another interface): that address is not reachable", e.address.clone().unwrap_or_default(), e.asked_address));
         }
@@ -182,7 +174,9 @@ fn mismatch(f: &Facts, out: &mut Vec<Finding>) {
             ));
         }
         ev.finish();
-        let failed = es.iter().any(|e| matches!(e.follow_up, "unanswered" | "refused"));
+        let failed = es.iter().any(|e| {
+            matches!(e.follow_up, "unanswered" | "refused" | "icmp_prohibited" | "icmp_unreachable")
+        });
         out.push(Finding {
             id: "rpc.endpoint_address_mismatch",
             severity: if failed { Severity::Problem } else { Severity::Warning },
@@ -214,13 +208,18 @@ fn not_registered(f: &Facts, out: &mut Vec<Finding>) {
     for c in &f.rpc.calls {
         if c.uuid.as_deref() != Some(EPM_UUID)
             || c.opnum != Some(3)
-            || c.outcome != tracehound_rpc::calls::Outcome::Ok
+            || !matches!(
+                c.outcome,
+                tracehound_rpc::calls::Outcome::Ok | tracehound_rpc::calls::Outcome::Error
+            )
         {
             continue;
         }
         let empty = c.endpoints.is_empty();
         let not_reg = c.status_code == Some(EPT_S_NOT_REGISTERED)
-            || c.epm_status.as_deref().is_some_and(|s| s.contains("NOT_REGISTERED"));
+            || c.epm_status
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("ept_s_not_registered"));
         if not_reg || empty {
             groups
                 .entry((c.dst, c.epm_status.clone().unwrap_or_else(|| "no endpoints".into())))

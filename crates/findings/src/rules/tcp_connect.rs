@@ -60,8 +60,14 @@ pub fn rpc_followed(f: &Facts) -> BTreeSet<u64> {
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     let skip = rpc_followed(f);
+    // Attempts of a scan or a SYN flood are explained by `tcp.scan` / `tcp.syn_flood`.
+    let (scanners, flooded) = super::scan::explained(&super::scan::summary(f));
     let tcp = |c: &&Conversation| {
-        c.info.proto == Proto::Tcp && !c.syn_frames.first().is_some_and(|s| skip.contains(s))
+        c.info.proto == Proto::Tcp
+            && !c.syn_frames.first().is_some_and(|s| skip.contains(s))
+            && !(c.is_attempt_only()
+                && (scanners.contains(&c.info.orig.ip())
+                    || flooded.contains(&(c.info.resp.ip(), c.info.resp.port()))))
     };
     unanswered(
         f,
@@ -88,10 +94,15 @@ fn unanswered<'a>(
         let icmp: Vec<&IcmpError> = cs.iter().flat_map(|c| c.icmp_errors.iter()).collect();
         let clients: BTreeSet<_> = cs.iter().map(|c| c.info.orig.ip()).collect();
         let span = cs.iter().map(|c| c.duration()).fold(0.0, f64::max);
-        // A single SYN at the very end of a capture may simply have been cut off.
-        let near_end = cs
+        // A single SYN with less than a retransmission timeout of capture after it proves
+        // nothing: the answer (or the retry) may simply have come after the capture stopped.
+        let single = cs.iter().all(|c| c.syn_frames.len() == 1);
+        let after = cs
             .iter()
-            .all(|c| c.syn_frames.len() == 1 && f.capture.last_ts - c.start.as_secs_f64() < 3.0);
+            .map(|c| f.capture.last_ts - c.start.as_secs_f64())
+            .fold(f64::INFINITY, f64::min)
+            .max(0.0);
+        let near_end = single && after < RETRY_WINDOW;
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
         for c in cs.iter().take(10) {
             ev.flows.push(FlowRef::of(c));
@@ -122,6 +133,12 @@ fn unanswered<'a>(
         ev.value("attempts", cs.len());
         ev.value("syns", syns);
         ev.value("clients", clients.len());
+        ev.why("SYNs sent, none answered (no SYN-ACK, reset or ICMP)", syns);
+        ev.why("ICMP errors received", icmp.len());
+        ev.why("every attempt a single SYN", single);
+        ev.why("capture seconds after the last attempt began", format!("{after:.1}"));
+        ev.why("threshold: retry window (shorter: not known, info)", format!("{RETRY_WINDOW} s"));
+        ev.why("threshold: problem when", "ICMP error, or SYNs retransmitted; single SYN: warning");
         ev.finish();
         let (title, explanation, causes, steps, sev, weight);
         if let Some(e) = icmp.first() {
@@ -189,9 +206,14 @@ Silence like this is what a firewall that drops packets produces; a closed port 
                 format!("Capture on the server side too: if the SYNs arrive there and nothing leaves, the host drops them; if they never arrive, the path does."),
                 format!("Probe it: `tracehound portqry -n {} -e {}` (FILTERED confirms a drop).", resp.ip(), resp.port()),
             ];
-            sev = if near_end { Severity::Warning } else { Severity::Problem };
-            weight = if near_end { 30 } else { 75 };
+            sev = if single { Severity::Warning } else { Severity::Problem };
+            weight = if single { 30 } else { 75 };
         }
+        let (title, explanation, causes, steps, sev, weight) = if near_end && icmp.is_empty() {
+            not_known(resp, cs.len(), after)
+        } else {
+            (title, explanation, causes, steps, sev, weight)
+        };
         out.push(Finding {
             id: "tcp.connect_unanswered",
             severity: sev,
@@ -203,6 +225,29 @@ Silence like this is what a firewall that drops packets produces; a closed port 
             weight,
         });
     }
+}
+
+/// Seconds of capture after a SYN within which every common stack retransmits it (Linux
+/// after 1 s, Windows after 3 s): with less, silence is not known to be silence.
+pub const RETRY_WINDOW: f64 = 3.0;
+
+type Told = (String, String, Vec<String>, Vec<String>, Severity, u8);
+
+/// A single SYN too close to the end of the capture: say what is known and what is not.
+fn not_known(resp: std::net::SocketAddr, n: usize, after: f64) -> Told {
+    (
+        format!("No answer to {} to {resp} within the capture (it ended {after:.1} s later)", plural(n, "SYN", "SYNs")),
+        format!(
+            "Known: {} sent to {} on {}, and nothing came back before the capture ended {after:.1} s later. Not known: whether a SYN-ACK, a reset or an ICMP error came after that, or whether the client retried — every common stack waits 1 to 3 s before it retransmits. This alone says nothing about a firewall.",
+            plural(n, "one SYN was", "SYNs were, one each,"),
+            resp.ip(),
+            port_desc(resp.port())
+        ),
+        vec!["the capture stopped (or the file was cut) right after the connection attempt".into()],
+        vec![format!("Capture longer, or probe it: `tracehound portqry -n {} -e {}`.", resp.ip(), resp.port())],
+        Severity::Info,
+        10,
+    )
 }
 
 fn refused<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out: &mut Vec<Finding>) {
@@ -223,6 +268,8 @@ fn refused<'a>(f: &Facts, convs: impl Iterator<Item = &'a Conversation>, out: &m
         ev.value("address", resp.ip().to_string());
         ev.value("port", resp.port());
         ev.value("attempts", cs.len());
+        ev.why("attempts answered by a reset instead of a SYN-ACK", cs.len());
+        ev.why("clients", clients.len());
         ev.finish();
         out.push(Finding {
             id: "tcp.connect_refused",

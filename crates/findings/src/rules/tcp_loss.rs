@@ -1,4 +1,10 @@
 //! `tcp.loss`: retransmissions, their rate per direction, and time lost to timeouts.
+//!
+//! Contrary evidence counts: a retransmission the receiver had already acknowledged
+//! (Wireshark's spurious retransmission) or reported with a D-SACK (RFC 2883: the bytes
+//! arrived twice) lost nothing — the ACK was late, not the data. Those are left out, and said
+//! so. Time lost to a retransmission timeout is the silence before a timeout retransmission
+//! (at most its RTO), so the total can never exceed the capture's duration.
 
 use tracehound_flows::{Dir, TcpFlag};
 
@@ -19,16 +25,25 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
         frames: Vec<u64>,
     }
     let mut hits = Vec::new();
+    let mut spurious_total = 0u64;
     for c in f.conversations {
         if c.synack_frame.is_none() && c.state.is_some() && c.dirs[1].packets == 0 {
             continue; // unanswered attempts: tcp.connect_unanswered
         }
         for dir in [Dir::Orig, Dir::Resp] {
-            let ev: Vec<_> = c
+            let spurious: Vec<u64> = c
                 .events
                 .iter()
-                .filter(|e| e.dir == dir && e.flag == TcpFlag::Retransmission && e.len > 0)
+                .filter(|e| e.flag == TcpFlag::SpuriousRetransmission)
+                .map(|e| e.frame)
+                .chain(c.spurious_retx.iter().copied())
                 .collect();
+            let all = c
+                .events
+                .iter()
+                .filter(|e| e.dir == dir && e.flag == TcpFlag::Retransmission && e.len > 0);
+            let ev: Vec<_> = all.clone().filter(|e| !spurious.contains(&e.frame)).collect();
+            spurious_total += (all.count() - ev.len()) as u64;
             let retx = ev.len() as u64;
             if retx < 3 {
                 continue;
@@ -39,7 +54,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             }
             let pkts = c.dirs[dir.idx()].packets.max(1);
             let rate = retx as f64 / pkts as f64;
-            let stall: f64 = ev.iter().filter_map(|e| e.rto).filter(|r| *r >= RTO_STALL).sum();
+            let stall = stall_secs(&ev);
             if rate < 0.01 && stall < 1.0 {
                 continue;
             }
@@ -56,9 +71,11 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     if hits.is_empty() {
         return;
     }
-    hits.sort_by(|a, b| b.retx.cmp(&a.retx));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.retx));
     let total: u64 = hits.iter().map(|h| h.retx).sum();
-    let stall: f64 = hits.iter().map(|h| h.stall).sum();
+    // Silences of different flows overlap in time: never more than the capture lasted.
+    let span = (f.capture.last_ts - f.capture.first_ts).max(0.0);
+    let stall: f64 = hits.iter().map(|h| h.stall).sum::<f64>().min(span);
     let worst = &hits[0];
     let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
     for h in hits.iter().take(10) {
@@ -79,6 +96,24 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     ev.value("retransmissions", total);
     ev.value("rto_stall_secs", stall);
     ev.value("worst_rate", worst.rate);
+    if spurious_total > 0 {
+        ev.value("spurious_left_out", spurious_total);
+        ev.line(format!(
+            "{spurious_total} further retransmissions left out: the receiver already had the data (acknowledged before, or reported with a D-SACK)"
+        ));
+    }
+    ev.why("retransmissions (not spurious, in directions with 3 or more)", total);
+    ev.why("worst direction's retransmission rate", format!("{:.1}%", worst.rate * 100.0));
+    ev.why(
+        "seconds waiting for retransmission timeouts (capped at capture span)",
+        format!("{stall:.2} (span {span:.2})"),
+    );
+    ev.why("spurious retransmissions left out", spurious_total);
+    ev.why(
+        "threshold: counted when",
+        "≥ 3 retransmissions and (rate ≥ 1% or ≥ 1 s of RTO silence)",
+    );
+    ev.why("threshold: problem when", "rate ≥ 3% or ≥ 1 s of RTO silence, else warning");
     ev.finish();
     let severe = worst.rate >= 0.03 || stall >= 1.0;
     let (ws, wd) = (worst.c.info.src(worst.dir), worst.c.info.dst(worst.dir));
@@ -105,4 +140,20 @@ Each loss costs at least a round trip (fast retransmit) or a retransmission time
         evidence: ev,
         weight: if severe { 65 } else { 40 },
     });
+}
+
+/// Seconds lost waiting for retransmission timeouts: the silences of at least [`RTO_STALL`]
+/// that a retransmission ended (each at most that retransmission's RTO). The silences before
+/// distinct packets of one flow do not overlap, so the sum stays within the flow's duration.
+pub fn stall_secs(ev: &[&tracehound_flows::FlagEvent]) -> f64 {
+    ev.iter().filter_map(|e| e.rto.map(|r| idle_stall(r, e.idle))).sum()
+}
+
+fn idle_stall(rto: f64, idle: f64) -> f64 {
+    let s = idle.min(rto);
+    if s >= RTO_STALL {
+        s
+    } else {
+        0.0
+    }
 }

@@ -13,11 +13,13 @@ pub const LARGE: u32 = 1000;
 /// wire means the capture saw a segmentation-offload super-segment.
 pub const ETHERNET_MAX_SEGMENT: u32 = 1460;
 
-/// True when the oversize segments of this conversation are an offload artifact.
+/// True when the bad checksums or oversize segments of this conversation are an offload
+/// artifact: bad checksums on packets the capture host sent (see
+/// [`super::capture::offload_checksums`]), IP length 0, or segments larger than a frame.
 pub fn offload_artifact(c: &Conversation) -> bool {
-    c.bad_checksums > 0
-        || c.zero_ip_len > 0
-        || c.dirs.iter().any(|d| d.max_segment > ETHERNET_MAX_SEGMENT + 20)
+    let bad = super::capture::offload_checksums(c, Dir::Orig)
+        + super::capture::offload_checksums(c, Dir::Resp);
+    bad > 0 || c.zero_ip_len > 0 || c.dirs.iter().any(|d| d.max_segment > ETHERNET_MAX_SEGMENT + 20)
 }
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
@@ -75,7 +77,7 @@ Don't Fragment set), and the ICMP \"fragmentation needed\" message that should t
                     next_steps: vec![
                         "Allow ICMP 'fragmentation needed' (type 3/4) and ICMPv6 'packet too big' through every firewall on the path.".into(),
                         "Clamp the MSS on the router in front of the small-MTU link (e.g. `iptables … -j TCPMSS --clamp-mss-to-pmtu`, `ip tcp adjust-mss`).".into(),
-                        format!("Find the MTU: `ping -M do -s 1472 <peer>` (Linux) / `ping -f -l 1472 <peer>` (Windows), lowering the size until it passes.").into(),
+                        "Find the MTU: `ping -M do -s 1472 <peer>` (Linux) / `ping -f -l 1472 <peer>` (Windows), lowering the size until it passes.".into(),
                     ],
                     evidence: ev,
                     weight: 80,

@@ -9,6 +9,9 @@
 //!   of the handshake (notAfter before it, or notBefore after it).
 //!
 //! Only TLS ≤ 1.2 shows certificates in clear; TLS 1.3 handshakes can only raise the first.
+//! A certificate finding is a problem when the handshake failed *or* the client refused the
+//! server after completing it (an alert, then FIN/RST, no application data: see
+//! `tls_refused.rs`).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +19,7 @@ use tracehound_apps::tls::{NoHelloEnd, TlsSession};
 use tracehound_apps::{cert, TlsOutcome};
 use tracehound_flows::Conversation;
 
+use super::tls_refused::{client_refused, Refusal};
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity};
 
@@ -63,73 +67,7 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
     // (server, kind) -> sessions
     let mut groups: FailureGroups = BTreeMap::new();
     for s in &facts.apps.tls {
-        let ch_frame = s.client_hello.as_ref().map(|c| c.frame);
-        let (kind, line, frames) = match s.outcome {
-            TlsOutcome::Alert => {
-                let Some(a) = s.failing_alert() else { continue };
-                let kind = if a.encrypted { "encrypted alert".to_string() } else { format!("alert {}", a.name) };
-                let line = format!(
-                    "frame {}: {} sent {} {}{}",
-                    a.frame,
-                    who(a.from),
-                    if a.level == Some(2) { "fatal" } else if a.encrypted { "an" } else { "warning" },
-                    a.name,
-                    ch_frame.map(|f| format!(" (ClientHello in frame {f})")).unwrap_or_default()
-                );
-                (format!("{kind} from {}", who(a.from)), line, ch_frame.into_iter().chain([a.frame]).collect())
-            }
-            TlsOutcome::NoServerHello => match s.ending(cm.get(&s.flow.id).copied()) {
-                Some(NoHelloEnd::Reset { frame, by_server }) => (
-                    "reset after ClientHello".to_string(),
-                    format!(
-                        "frame {frame}: {} reset the connection after the ClientHello (frame {}), no ServerHello",
-                        if by_server { "server" } else { "client" },
-                        ch_frame.unwrap_or(0)
-                    ),
-                    ch_frame.into_iter().chain([frame]).collect(),
-                ),
-                Some(NoHelloEnd::Closed { by_server }) => (
-                    "closed after ClientHello".to_string(),
-                    format!(
-                        "{} closed the connection after the ClientHello (frame {}), no ServerHello",
-                        if by_server { "server" } else { "client" },
-                        ch_frame.unwrap_or(0)
-                    ),
-                    ch_frame.into_iter().collect(),
-                ),
-                _ => continue,
-            },
-            TlsOutcome::Incomplete => {
-                // the server answered, then the connection ended without finishing the
-                // handshake and without an alert (Schannel clients reject a certificate so)
-                let last = s.events.iter().map(|e| e.frame).max().unwrap_or(0);
-                let who_end = match s.ending(cm.get(&s.flow.id).copied()) {
-                    Some(NoHelloEnd::Reset { frame, by_server }) => Some((frame, by_server, "reset")),
-                    Some(NoHelloEnd::Closed { by_server }) => Some((0, by_server, "closed")),
-                    _ => None,
-                };
-                let Some((frame, by_server, how)) = who_end else { continue };
-                let side = if by_server { "server" } else { "client" };
-                (
-                    format!("{how} by {side} during the handshake"),
-                    format!(
-                        "{}{side} {how} the connection after the last handshake message (frame {last}) without an alert; the handshake never completed",
-                        if frame > 0 { format!("frame {frame}: ") } else { String::new() }
-                    ),
-                    ch_frame.into_iter().chain([last]).chain((frame > 0).then_some(frame)).collect(),
-                )
-            }
-            TlsOutcome::ServerNotTls => (
-                "server does not speak TLS".to_string(),
-                format!(
-                    "frame {}: server answered the ClientHello with non-TLS data: {}",
-                    s.first_server_frame.unwrap_or(0),
-                    s.server_not_tls.as_deref().unwrap_or("")
-                ),
-                ch_frame.into_iter().chain(s.first_server_frame).collect(),
-            ),
-            _ => continue,
-        };
+        let Some((kind, line, frames)) = failure(s, &cm) else { continue };
         groups.entry((s.flow.resp.to_string(), kind)).or_default().push((s, line, frames));
     }
     for ((server, kind), sessions) in groups {
@@ -163,11 +101,24 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
             ev.value("alert_from", who(a.from));
         }
         ev.line(format!(
-            "client offered {} with {} cipher suites{}",
+            "frame {}: the client offered {} with {} cipher suites{}",
+            first.client_hello.as_ref().map_or(0, |c| c.frame),
             versions(first),
             first.client_hello.as_ref().map(|c| c.cipher_count).unwrap_or(0),
             sni.as_ref().map(|n| format!(", SNI {n}")).unwrap_or_default()
         ));
+        ev.why(
+            "failure kind (alert, reset or non-TLS answer before the handshake completed)",
+            &kind,
+        );
+        ev.why(
+            "failing alert",
+            first
+                .failing_alert()
+                .map_or("none".into(), |a| format!("{} from {}", a.name, who(a.from))),
+        );
+        ev.why("connections that failed this way", sessions.len());
+        ev.why("severity rule", "problem: the handshake never completed");
         ev.finish();
         let (expl, causes, steps) = explain(&kind, alert, first);
         out.push(Finding {
@@ -181,6 +132,88 @@ pub fn check_handshake(facts: &Facts, out: &mut Vec<Finding>) {
             weight: 80,
         });
     }
+}
+
+/// How a handshake failed, if it did: (kind for grouping, evidence line, frames).
+fn failure(
+    s: &TlsSession,
+    cm: &rustc_hash::FxHashMap<u64, &Conversation>,
+) -> Option<(String, String, Vec<u64>)> {
+    let ch_frame = s.client_hello.as_ref().map(|c| c.frame);
+    let (kind, line, frames) = match s.outcome {
+            TlsOutcome::Alert => {
+                let a = s.failing_alert()?;
+                let kind = if a.encrypted { "encrypted alert".to_string() } else { format!("alert {}", a.name) };
+                let line = format!(
+                    "frame {}: {} sent {} {}{}",
+                    a.frame,
+                    who(a.from),
+                    if a.level == Some(2) { "fatal" } else if a.encrypted { "an" } else { "warning" },
+                    a.name,
+                    ch_frame.map(|f| format!(" (ClientHello in frame {f})")).unwrap_or_default()
+                );
+                (format!("{kind} from {}", who(a.from)), line, ch_frame.into_iter().chain([a.frame]).collect())
+            }
+            TlsOutcome::NoServerHello => match s.ending(cm.get(&s.flow.id).copied()) {
+                Some(NoHelloEnd::Reset { frame, by_server }) => (
+                    "reset after ClientHello".to_string(),
+                    format!(
+                        "frame {frame}: {} reset the connection after the ClientHello (frame {}), no ServerHello{}",
+                        if by_server { "server" } else { "client" },
+                        ch_frame.unwrap_or(0),
+                        // The reset's TTL betrays a device on the path (an IPS, a firewall).
+                        match cm.get(&s.flow.id).and_then(|c| c.rst_ttl_mismatch) {
+                            Some((f, rst, usual)) if f == frame && by_server => format!(
+                                "; its TTL {rst} differs from the server's other packets' ({usual}): a device on the path sent it"
+                            ),
+                            _ => String::new(),
+                        }
+                    ),
+                    ch_frame.into_iter().chain([frame]).collect(),
+                ),
+                Some(NoHelloEnd::Closed { by_server }) => (
+                    "closed after ClientHello".to_string(),
+                    format!(
+                        "{} closed the connection after the ClientHello (frame {}), no ServerHello",
+                        if by_server { "server" } else { "client" },
+                        ch_frame.unwrap_or(0)
+                    ),
+                    ch_frame.into_iter().collect(),
+                ),
+                _ => return None,
+            },
+            TlsOutcome::Incomplete => {
+                // the server answered, then the connection ended without finishing the
+                // handshake and without an alert (Schannel clients reject a certificate so)
+                let last = s.events.iter().map(|e| e.frame).max().unwrap_or(0);
+                let who_end = match s.ending(cm.get(&s.flow.id).copied()) {
+                    Some(NoHelloEnd::Reset { frame, by_server }) => Some((frame, by_server, "reset")),
+                    Some(NoHelloEnd::Closed { by_server }) => Some((0, by_server, "closed")),
+                    _ => None,
+                };
+                let (frame, by_server, how) = who_end?;
+                let side = if by_server { "server" } else { "client" };
+                (
+                    format!("{how} by {side} during the handshake"),
+                    format!(
+                        "{}{side} {how} the connection after the last handshake message (frame {last}) without an alert; the handshake never completed",
+                        if frame > 0 { format!("frame {frame}: ") } else { String::new() }
+                    ),
+                    ch_frame.into_iter().chain([last]).chain((frame > 0).then_some(frame)).collect(),
+                )
+            }
+            TlsOutcome::ServerNotTls => (
+                "server does not speak TLS".to_string(),
+                format!(
+                    "frame {}: server answered the ClientHello with non-TLS data: {}",
+                    s.first_server_frame.unwrap_or(0),
+                    s.server_not_tls.as_deref().unwrap_or("")
+                ),
+                ch_frame.into_iter().chain(s.first_server_frame).collect(),
+            ),
+            _ => return None,
+};
+    Some((kind, line, frames))
 }
 
 fn explain(kind: &str, alert: Option<u8>, s: &TlsSession) -> (String, Vec<String>, Vec<String>) {
@@ -254,6 +287,7 @@ fn explain(kind: &str, alert: Option<u8>, s: &TlsSession) -> (String, Vec<String
 
 /// `tls.certificate_mismatch`.
 pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
+    let cm = convs(facts);
     let mut groups: BTreeMap<(String, String), Vec<&TlsSession>> = BTreeMap::new();
     for s in &facts.apps.tls {
         let (Some(sni), Some(leaf)) = (s.sni(), s.certificates.first()) else { continue };
@@ -264,7 +298,13 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
     for ((server, sni), sessions) in groups {
         let s = sessions[0];
         let Some(leaf) = s.certificates.first() else { continue };
-        let failed = sessions.iter().any(|s| s.outcome != TlsOutcome::Completed);
+        let refusals: Vec<Refusal> = sessions
+            .iter()
+            .filter_map(|s| client_refused(s, cm.get(&s.flow.id).copied()))
+            .collect();
+        let failed =
+            !refusals.is_empty() || sessions.iter().any(|s| s.outcome != TlsOutcome::Completed);
+        let went_on = sessions.iter().any(|s| s.app_data_records[0] > 0);
         let mut ev = Evidence::default();
         for s in &sessions {
             if ev.flows.len() < 20 {
@@ -273,6 +313,11 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
             ev.add_frames(
                 s.client_hello.as_ref().map(|c| c.frame).into_iter().chain(s.certificate_frame),
             );
+        }
+        for r in refusals.iter().take(5) {
+            ev.add_frames([r.alert_frame]);
+            ev.add_frames(r.reset_frame);
+            ev.line(format!("the handshake completed, then the client {}", r.describe()));
         }
         let names: Vec<String> =
             if leaf.san_dns.is_empty() { leaf.subject_cn.clone() } else { leaf.san_dns.clone() };
@@ -299,7 +344,15 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
             explanation: format!(
                 "The client asked for {sni} (SNI), but the server's certificate is for {}. Clients that check the name (browsers, .NET, WinHTTP, LDAPS) refuse the connection{}.",
                 names.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
-                if failed { " — this handshake did not complete" } else { "; this one went on, so the client may not be checking" }
+                if !refusals.is_empty() {
+                    " — this client did: it completed the handshake, then sent an alert and left without sending any application data"
+                } else if failed {
+                    " — this handshake did not complete"
+                } else if went_on {
+                    "; this client went on (it sent application data), so it may not be checking the name"
+                } else {
+                    "; whether this client checks the name is not visible here"
+                }
             ),
             likely_causes: vec![
                 "The wrong certificate is bound to this IP/port (another site's, or a default/self-signed one).".into(),
@@ -318,6 +371,7 @@ pub fn check_mismatch(facts: &Facts, out: &mut Vec<Finding>) {
 
 /// `tls.certificate_expired`.
 pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
+    let cm = convs(facts);
     // (server, serial) -> (session, position in chain, handshake time)
     let mut groups: ExpiredGroups = BTreeMap::new();
     for s in &facts.apps.tls {
@@ -340,7 +394,10 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
         let (s, pos, t) = hits[0];
         let Some(c) = s.certificates.get(pos) else { continue };
         let expired = c.not_after < t;
-        let failed = hits.iter().any(|(s, _, _)| s.outcome != TlsOutcome::Completed);
+        let failed = hits.iter().any(|(s, _, _)| {
+            s.outcome != TlsOutcome::Completed
+                || client_refused(s, cm.get(&s.flow.id).copied()).is_some()
+        });
         let name = c.subject_cn.first().cloned().unwrap_or_else(|| c.subject.clone());
         let role = if pos == 0 {
             "server certificate".to_string()
@@ -372,6 +429,14 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
             days,
             if expired { "after it expired" } else { "before it becomes valid" }
         ));
+        ev.why("handshake time (from the capture, not today)", cert::iso(t));
+        ev.why("validity", format!("{} .. {}", c.not_before_iso, c.not_after_iso));
+        ev.why("position in chain (0 = server's own)", pos);
+        ev.why("handshake failed or client left right after", failed);
+        ev.why(
+            "severity rule",
+            "problem if the server's own certificate or a failed handshake, else warning",
+        );
         ev.finish();
         out.push(Finding {
             id: CERTIFICATE_EXPIRED,

@@ -63,16 +63,9 @@ pub struct Reply {
     pub answers: Vec<Answer>,
 }
 
+/// Response code names are `tracehound_proto::dns`'s (shared with the capture side).
 pub fn rcode_name(rc: u8) -> String {
-    match rc {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        n => format!("RCODE{n}"),
-    }
+    tracehound_proto::dns::rcode_name(u16::from(rc))
 }
 
 /// Reads a possibly compressed name (at most 16 pointer jumps, 255 bytes).
@@ -97,12 +90,14 @@ fn name<'a>(msg: &'a [u8], r: &mut Rd<'a>) -> Result<String, Malformed> {
                     *r = Rd::at(msg, c.pos());
                 }
                 if target >= pos {
-                    return Err(c.err("compression pointer does not point backwards"));
+                    return Err(c.err("compression pointer does not point backwards").into());
                 }
                 jumped = true;
                 pos = target;
             }
-            l if l & 0xc0 != 0 => return Err(c.err(format!("unsupported label type 0x{l:02x}"))),
+            l if l & 0xc0 != 0 => {
+                return Err(c.err(format!("unsupported label type 0x{l:02x}")).into())
+            }
             l => {
                 let label = c.take(l as usize, "label")?;
                 if !out.is_empty() {
@@ -110,13 +105,13 @@ fn name<'a>(msg: &'a [u8], r: &mut Rd<'a>) -> Result<String, Malformed> {
                 }
                 out.push_str(&super::rd::printable(label, 63));
                 if out.len() > 255 {
-                    return Err(c.err("name longer than 255 bytes"));
+                    return Err(c.err("name longer than 255 bytes").into());
                 }
                 pos = c.pos();
             }
         }
     }
-    Err(r.err("too many labels or pointers"))
+    Err(r.err("too many labels or pointers").into())
 }
 
 pub fn parse(msg: &[u8]) -> Result<Reply, Malformed> {

@@ -1,4 +1,4 @@
-//! The RPC endpoint mapper query on TCP 135, built on `tracehound_rpc` (the same PDU and
+//! The RPC endpoint mapper query on TCP 135, built on `tracehound_rpc_proto` (the same PDU and
 //! NDR code the capture side uses): bind to EPM v3.0, enumerate the map with `ept_lookup`
 //! (paging through the entry handle), or `ept_map` one interface (`--map UUID`), then
 //! follow every returned TCP endpoint up: probe its state and bind to the interface on it.
@@ -20,10 +20,10 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use tracehound_rpc::epm::{self as repm, Entry, EpmResponse, Tower};
-use tracehound_rpc::ndr::Drep;
-use tracehound_rpc::pdu::{self, Bind, Body, Context, Repr, Request, Syntax};
-use tracehound_rpc::uuid::Uuid;
+use tracehound_rpc_proto::epm::{self as repm, Entry, EpmResponse, Tower};
+use tracehound_rpc_proto::ndr::Drep;
+use tracehound_rpc_proto::pdu::{self, Bind, Body, Context, Repr, Request, Syntax};
+use tracehound_rpc_proto::uuid::Uuid;
 
 use super::{Ctx, Kind, Output, QueryError};
 use crate::net::{self, Framed};
@@ -45,7 +45,8 @@ pub fn parse_uuid(s: &str) -> Result<(Uuid, u16, u16), String> {
         Some((u, v)) => (u, Some(v)),
         None => (s, None),
     };
-    let uuid: Uuid = u.parse().map_err(|e: tracehound_rpc::uuid::ParseUuidError| e.to_string())?;
+    let uuid: Uuid =
+        u.parse().map_err(|e: tracehound_rpc_proto::uuid::ParseUuidError| e.to_string())?;
     let (maj, min) = match v {
         None => (1, 0),
         Some(v) => {
@@ -190,7 +191,7 @@ pub fn bind_outcome(body: Body) -> BindOutcome {
                 reason_name: format!(
                     "{}: {}",
                     pdu::result::name(res.result).unwrap_or("rejection"),
-                    tracehound_rpc::names::provider_reason(res.reason)
+                    tracehound_rpc_proto::names::provider_reason(res.reason)
                         .map(str::to_string)
                         .unwrap_or_else(|| format!("reason {}", res.reason))
                 ),
@@ -199,7 +200,7 @@ pub fn bind_outcome(body: Body) -> BindOutcome {
         },
         Body::BindNak(nak) => BindOutcome::BindNak {
             reason: nak.reason,
-            reason_name: tracehound_rpc::names::bind_nak_reason(nak.reason)
+            reason_name: tracehound_rpc_proto::names::bind_nak_reason(nak.reason)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("reason {}", nak.reason)),
         },
@@ -220,7 +221,7 @@ pub fn add_fragment(out: &mut Vec<u8>, r: Repr) -> Result<Option<Drep>, QueryErr
         Body::Fault(f) => Err(QueryError::Other(format!(
             "fault 0x{:08x} ({})",
             f.status,
-            tracehound_rpc::names::status_name(f.status).unwrap_or("unknown status")
+            tracehound_rpc_proto::names::status_name(f.status).unwrap_or("unknown status")
         ))),
         other => Err(QueryError::Other(format!("unexpected {} PDU", other.ptype()))),
     }
@@ -305,7 +306,7 @@ pub async fn lookup_all(a: &mut Assoc) -> Walk {
             w.error = Some(format!(
                 "ept_lookup status 0x{:08x} ({})",
                 resp.status,
-                tracehound_rpc::names::status_name(resp.status).unwrap_or("unknown")
+                tracehound_rpc_proto::names::status_name(resp.status).unwrap_or("unknown")
             ));
             break;
         }
@@ -343,7 +344,7 @@ fn tower_tcp(t: &Tower) -> Option<(Option<IpAddr>, u16)> {
 }
 
 fn iface_name(u: &Uuid, major: u16) -> Option<&'static str> {
-    tracehound_rpc::names::interface_name(u, major)
+    tracehound_rpc_proto::names::interface_name(u, major)
 }
 
 /// Probes every TCP endpoint (state once per port, a bind per interface).
@@ -437,7 +438,7 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
                     error = Some(format!(
                         "ept_map status 0x{:08x} ({})",
                         r.status,
-                        tracehound_rpc::names::status_name(r.status).unwrap_or("unknown")
+                        tracehound_rpc_proto::names::status_name(r.status).unwrap_or("unknown")
                     ));
                 }
                 for t in r.towers.iter().take(MAX_ENTRIES) {

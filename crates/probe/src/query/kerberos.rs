@@ -63,23 +63,9 @@ pub fn tcp_complete(b: &[u8]) -> Option<usize> {
     (b.len() >= n || n > MAX_REPLY).then_some(n)
 }
 
+/// KRB-ERROR code names: `tracehound_proto::krb` (shared with the capture side).
 pub fn error_name(code: i64) -> String {
-    match code {
-        0 => "KDC_ERR_NONE".into(),
-        6 => "KDC_ERR_C_PRINCIPAL_UNKNOWN".into(),
-        7 => "KDC_ERR_S_PRINCIPAL_UNKNOWN".into(),
-        12 => "KDC_ERR_POLICY".into(),
-        14 => "KDC_ERR_ETYPE_NOSUPP".into(),
-        18 => "KDC_ERR_CLIENT_REVOKED".into(),
-        24 => "KDC_ERR_PREAUTH_FAILED".into(),
-        25 => "KDC_ERR_PREAUTH_REQUIRED".into(),
-        37 => "KRB_AP_ERR_SKEW".into(),
-        41 => "KRB_AP_ERR_MODIFIED".into(),
-        52 => "KRB_ERR_RESPONSE_TOO_BIG".into(),
-        60 => "KRB_ERR_GENERIC".into(),
-        68 => "KDC_ERR_WRONG_REALM".into(),
-        n => format!("error {n}"),
-    }
+    tracehound_proto::krb::error_info(code).0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -100,11 +86,11 @@ pub enum Reply {
 
 fn principal_parts(t: &ber::Tlv<'_>) -> Result<Vec<String>, QueryError> {
     let mut r = t.reader();
-    let seq = r.expect(ber::SEQUENCE, "PrincipalName")?;
+    let seq = r.read_expected(ber::SEQUENCE, "PrincipalName")?;
     let mut p = seq.reader();
-    let _nt = p.expect(ber::ctx(0), "name-type")?;
-    let ns = p.expect(ber::ctx(1), "name-string")?;
-    let mut s = ns.reader().expect(ber::SEQUENCE, "name-string")?.reader();
+    let _nt = p.read_expected(ber::ctx(0), "name-type")?;
+    let ns = p.read_expected(ber::ctx(1), "name-string")?;
+    let mut s = ns.reader().read_expected(ber::SEQUENCE, "name-string")?.reader();
     let mut out = Vec::new();
     while !s.is_empty() && out.len() < 8 {
         out.push(super::rd::printable(s.read()?.value, 256));
@@ -117,7 +103,7 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
     let top = r.read()?;
     match top.tag {
         t if t == ber::app(30) => {
-            let mut f = top.reader().expect(ber::SEQUENCE, "KRB-ERROR")?.reader();
+            let mut f = top.reader().read_expected(ber::SEQUENCE, "KRB-ERROR")?.reader();
             let (mut code, mut realm, mut sname, mut stime, mut etext) =
                 (None, String::new(), vec![], String::new(), None);
             while !f.is_empty() {
@@ -144,7 +130,7 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
             })
         }
         t if t == ber::app(11) => {
-            let mut f = top.reader().expect(ber::SEQUENCE, "AS-REP")?.reader();
+            let mut f = top.reader().read_expected(ber::SEQUENCE, "AS-REP")?.reader();
             let mut realm = String::new();
             while !f.is_empty() {
                 let field = f.read()?;

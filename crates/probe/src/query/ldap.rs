@@ -88,21 +88,11 @@ pub struct RootDse {
     pub truncated: Vec<String>,
 }
 
+/// resultCode names: `tracehound_proto::ldap` (shared with the capture side).
 pub fn result_name(c: i64) -> String {
-    match c {
-        0 => "success".into(),
-        1 => "operationsError".into(),
-        2 => "protocolError".into(),
-        7 => "authMethodNotSupported".into(),
-        8 => "strongerAuthRequired".into(),
-        13 => "confidentialityRequired".into(),
-        32 => "noSuchObject".into(),
-        49 => "invalidCredentials".into(),
-        50 => "insufficientAccessRights".into(),
-        51 => "busy".into(),
-        52 => "unavailable".into(),
-        53 => "unwillingToPerform".into(),
-        n => format!("resultCode {n}"),
+    match u32::try_from(c) {
+        Ok(c) => tracehound_proto::ldap::result_name(c),
+        Err(_) => format!("resultCode {c}"),
     }
 }
 
@@ -118,9 +108,9 @@ pub fn parse(b: &[u8], msgid: i64) -> Result<RootDse, QueryError> {
     let mut r = Reader::new(b);
     let mut seen_entry = false;
     while !r.is_empty() {
-        let msg = r.expect(ber::SEQUENCE, "LDAPMessage")?;
+        let msg = r.read_expected(ber::SEQUENCE, "LDAPMessage")?;
         let mut m = msg.reader();
-        let id = m.expect(ber::INTEGER, "messageID")?.int()?;
+        let id = m.read_expected(ber::INTEGER, "messageID")?.int()?;
         if id != msgid {
             return Err(QueryError::Other(format!("reply for message {id}, expected {msgid}")));
         }
@@ -129,18 +119,18 @@ pub fn parse(b: &[u8], msgid: i64) -> Result<RootDse, QueryError> {
             t if t == ber::app(4) => {
                 seen_entry = true;
                 let mut e = op.reader();
-                let _dn = e.expect(ber::OCTET_STRING, "objectName")?;
-                let attrs = e.expect(ber::SEQUENCE, "attributes")?;
+                let _dn = e.read_expected(ber::OCTET_STRING, "objectName")?;
+                let attrs = e.read_expected(ber::SEQUENCE, "attributes")?;
                 let mut a = attrs.reader();
                 while !a.is_empty() {
-                    let pa = a.expect(ber::SEQUENCE, "PartialAttribute")?;
+                    let pa = a.read_expected(ber::SEQUENCE, "PartialAttribute")?;
                     let mut p = pa.reader();
-                    let ty = p.expect(ber::OCTET_STRING, "attribute type")?.text();
-                    let vals = p.expect(ber::SET, "attribute values")?;
+                    let ty = p.read_expected(ber::OCTET_STRING, "attribute type")?.text();
+                    let vals = p.read_expected(ber::SET, "attribute values")?;
                     let mut vr = vals.reader();
                     let mut vs = Vec::new();
                     while !vr.is_empty() {
-                        let v = vr.expect(ber::OCTET_STRING, "attribute value")?;
+                        let v = vr.read_expected(ber::OCTET_STRING, "attribute value")?;
                         if vs.len() < MAX_VALUES {
                             vs.push(super::rd::printable(v.value, 1024));
                         } else {
@@ -158,9 +148,9 @@ pub fn parse(b: &[u8], msgid: i64) -> Result<RootDse, QueryError> {
             }
             t if t == ber::app(5) => {
                 let mut d = op.reader();
-                let code = d.expect(ber::ENUMERATED, "resultCode")?.int()?;
-                let _matched = d.expect(ber::OCTET_STRING, "matchedDN")?;
-                let diag = d.expect(ber::OCTET_STRING, "diagnosticMessage")?.text();
+                let code = d.read_expected(ber::ENUMERATED, "resultCode")?.int()?;
+                let _matched = d.read_expected(ber::OCTET_STRING, "matchedDN")?;
+                let diag = d.read_expected(ber::OCTET_STRING, "diagnosticMessage")?.text();
                 out.result_code = Some(code);
                 out.result_name = Some(result_name(code));
                 if !diag.is_empty() {
@@ -268,7 +258,7 @@ mod tests {
     fn request_shape() {
         let r = request(7);
         let mut rd = Reader::new(&r);
-        let m = rd.expect(ber::SEQUENCE, "msg").unwrap();
+        let m = rd.read_expected(ber::SEQUENCE, "msg").unwrap();
         assert!(rd.is_empty());
         let mut m = m.reader();
         assert_eq!(m.read().unwrap().int().unwrap(), 7);

@@ -46,7 +46,7 @@ fn skip_name(r: &mut Rd<'_>) -> Result<(), Malformed> {
         }
         r.skip(l as usize, "name label")?;
     }
-    Err(r.err("name too long"))
+    Err(r.err("name too long").into())
 }
 
 pub fn parse(b: &[u8], txid: u16) -> Result<Status, Malformed> {
@@ -57,19 +57,19 @@ pub fn parse(b: &[u8], txid: u16) -> Result<Status, Malformed> {
     }
     let flags = r.u16be("flags")?;
     if flags & 0x8000 == 0 {
-        return Err(r.err("not a response"));
+        return Err(r.err("not a response").into());
     }
     let rcode = flags & 0xf;
     let _qd = r.u16be("qdcount")?;
     let an = r.u16be("ancount")?;
     r.skip(4, "nscount/arcount")?;
     if rcode != 0 || an == 0 {
-        return Err(r.err(format!("negative response, rcode {rcode}")));
+        return Err(r.err(format!("negative response, rcode {rcode}")).into());
     }
     skip_name(&mut r)?;
     let ty = r.u16be("type")?;
     if ty != 0x21 {
-        return Err(r.err(format!("answer type {ty}, expected NBSTAT (33)")));
+        return Err(r.err(format!("answer type {ty}, expected NBSTAT (33)")).into());
     }
     r.skip(2 + 4, "class/ttl")?;
     let rdlen = r.u16be("rdlength")? as usize;

@@ -9,72 +9,20 @@ pub struct Malformed {
     pub what: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct Rd<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
+/// The checked byte reader is `tracehound_proto::reader::Reader` (shared with the capture
+/// side); its errors become [`Malformed`].
+pub use tracehound_proto::reader::Reader as Rd;
 
-impl<'a> Rd<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
-        Rd { buf, pos: 0 }
-    }
-    pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Rd { buf, pos }
-    }
-    pub fn pos(&self) -> usize {
-        self.pos
-    }
-    pub fn left(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-    pub fn buf(&self) -> &'a [u8] {
-        self.buf
-    }
-    pub fn err(&self, what: impl Into<String>) -> Malformed {
-        Malformed { offset: self.pos, what: what.into() }
-    }
-    pub fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Malformed> {
-        let end =
-            self.pos.checked_add(n).ok_or_else(|| self.err(format!("{what}: length overflow")))?;
-        let s = self
-            .buf
-            .get(self.pos..end)
-            .ok_or_else(|| self.err(format!("{what}: need {n} bytes, {} left", self.left())))?;
-        self.pos = end;
-        Ok(s)
-    }
-    pub fn u8(&mut self, what: &str) -> Result<u8, Malformed> {
-        Ok(self.take(1, what)?[0])
-    }
-    pub fn u16be(&mut self, what: &str) -> Result<u16, Malformed> {
-        let b = self.take(2, what)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-    pub fn u16le(&mut self, what: &str) -> Result<u16, Malformed> {
-        let b = self.take(2, what)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-    pub fn u24be(&mut self, what: &str) -> Result<u32, Malformed> {
-        let b = self.take(3, what)?;
-        Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
-    }
-    pub fn u32be(&mut self, what: &str) -> Result<u32, Malformed> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    pub fn u32le(&mut self, what: &str) -> Result<u32, Malformed> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    pub fn u64le(&mut self, what: &str) -> Result<u64, Malformed> {
-        let b = self.take(8, what)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-    pub fn skip(&mut self, n: usize, what: &str) -> Result<(), Malformed> {
-        self.take(n, what).map(|_| ())
+impl From<tracehound_proto::ParseError> for Malformed {
+    fn from(e: tracehound_proto::ParseError) -> Self {
+        use tracehound_proto::ParseError as E;
+        let what = match &e {
+            E::Short { what, need, have, .. } => format!("{what}: need {need} bytes, {have} left"),
+            E::Invalid { what: "malformed data", why, .. } => why.clone(),
+            E::Invalid { what, why, .. } => format!("{what}: {why}"),
+            _ => e.to_string(),
+        };
+        Malformed { offset: e.offset(), what }
     }
 }
 

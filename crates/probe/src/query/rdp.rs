@@ -45,16 +45,9 @@ pub fn protocol_name(p: u32) -> String {
     }
 }
 
+/// RDP_NEG_FAILURE names: `tracehound_proto::rdp` (shared with the capture side).
 pub fn failure_name(c: u32) -> String {
-    match c {
-        1 => "SSL_REQUIRED_BY_SERVER".into(),
-        2 => "SSL_NOT_ALLOWED_BY_SERVER".into(),
-        3 => "SSL_CERT_NOT_ON_SERVER".into(),
-        4 => "INCONSISTENT_FLAGS".into(),
-        5 => "HYBRID_REQUIRED_BY_SERVER".into(),
-        6 => "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER".into(),
-        n => format!("failure {n}"),
-    }
+    tracehound_proto::rdp::failure_info(c).0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -87,7 +80,9 @@ pub fn parse(b: &[u8]) -> Result<Negotiation, Malformed> {
     let li = r.u8("X.224 length indicator")? as usize;
     let code = r.u8("X.224 code")?;
     if code & 0xf0 != 0xd0 {
-        return Err(r.err(format!("X.224 code 0x{code:02x}, expected Connection Confirm (0xd0)")));
+        return Err(r
+            .err(format!("X.224 code 0x{code:02x}, expected Connection Confirm (0xd0)"))
+            .into());
     }
     r.skip(5, "X.224 refs and class")?;
     let end = len.min(b.len()).min(4 + 1 + li);
@@ -98,15 +93,15 @@ pub fn parse(b: &[u8]) -> Result<Negotiation, Malformed> {
     let flags = r.u8("negotiation flags")?;
     let nlen = r.u16le("negotiation length")?;
     if nlen != 8 {
-        return Err(r.err(format!("negotiation length {nlen}, expected 8")));
+        return Err(r.err(format!("negotiation length {nlen}, expected 8")).into());
     }
     let v = r.u32le("negotiation value")?;
     match ty {
         2 => Ok(Negotiation::Selected { protocol: v, protocol_name: protocol_name(v), flags }),
         3 => Ok(Negotiation::Failure { code: v, code_name: failure_name(v) }),
-        t => Err(
-            r.err(format!("negotiation type {t}, expected RDP_NEG_RSP (2) or RDP_NEG_FAILURE (3)"))
-        ),
+        t => Err(r
+            .err(format!("negotiation type {t}, expected RDP_NEG_RSP (2) or RDP_NEG_FAILURE (3)"))
+            .into()),
     }
 }
 

@@ -139,7 +139,7 @@ pub fn parse(b: &[u8]) -> Result<Negotiate, Malformed> {
     let _nb = r.u32be("transport header")?;
     let proto = r.take(4, "ProtocolId")?;
     if proto == b"\xffSMB" {
-        return Err(r.err("server answered with SMB1 only (no SMB2 support)"));
+        return Err(r.err("server answered with SMB1 only (no SMB2 support)").into());
     }
     if proto != b"\xfeSMB" {
         return Err(Malformed {
@@ -149,21 +149,21 @@ pub fn parse(b: &[u8]) -> Result<Negotiate, Malformed> {
     }
     let hs = r.u16le("StructureSize")?;
     if hs != 64 {
-        return Err(r.err(format!("header StructureSize {hs}, expected 64")));
+        return Err(r.err(format!("header StructureSize {hs}, expected 64")).into());
     }
     r.skip(2, "CreditCharge")?;
     let status = r.u32le("Status")?;
     let cmd = r.u16le("Command")?;
     if status != 0 {
-        return Err(r.err(format!("NEGOTIATE failed with NTSTATUS 0x{status:08x}")));
+        return Err(r.err(format!("NEGOTIATE failed with NTSTATUS 0x{status:08x}")).into());
     }
     if cmd != 0 {
-        return Err(r.err(format!("reply to command {cmd}, expected NEGOTIATE (0)")));
+        return Err(r.err(format!("reply to command {cmd}, expected NEGOTIATE (0)")).into());
     }
     let mut r = Rd::at(b, 4 + 64);
     let ss = r.u16le("StructureSize")?;
     if ss != 65 {
-        return Err(r.err(format!("NEGOTIATE response StructureSize {ss}, expected 65")));
+        return Err(r.err(format!("NEGOTIATE response StructureSize {ss}, expected 65")).into());
     }
     let sec = r.u16le("SecurityMode")?;
     let dialect = r.u16le("DialectRevision")?;

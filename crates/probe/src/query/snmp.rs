@@ -38,10 +38,10 @@ pub struct Reply {
 
 pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
     let mut r = Reader::new(b);
-    let msg = r.expect(ber::SEQUENCE, "SNMP message")?;
+    let msg = r.read_expected(ber::SEQUENCE, "SNMP message")?;
     let mut m = msg.reader();
-    let version = m.expect(ber::INTEGER, "version")?.int()?;
-    let _community = m.expect(ber::OCTET_STRING, "community")?;
+    let version = m.read_expected(ber::INTEGER, "version")?.int()?;
+    let _community = m.read_expected(ber::OCTET_STRING, "community")?;
     let pdu = m.read()?;
     if pdu.tag != 0xa2 {
         return Err(QueryError::Other(format!(
@@ -50,16 +50,16 @@ pub fn parse(b: &[u8]) -> Result<Reply, QueryError> {
         )));
     }
     let mut p = pdu.reader();
-    let _id = p.expect(ber::INTEGER, "request-id")?;
-    let error_status = p.expect(ber::INTEGER, "error-status")?.int()?;
-    let _idx = p.expect(ber::INTEGER, "error-index")?;
-    let list = p.expect(ber::SEQUENCE, "varbind list")?;
+    let _id = p.read_expected(ber::INTEGER, "request-id")?;
+    let error_status = p.read_expected(ber::INTEGER, "error-status")?.int()?;
+    let _idx = p.read_expected(ber::INTEGER, "error-index")?;
+    let list = p.read_expected(ber::SEQUENCE, "varbind list")?;
     let mut l = list.reader();
     let mut varbinds = Vec::new();
     while !l.is_empty() && varbinds.len() < 16 {
-        let vb = l.expect(ber::SEQUENCE, "varbind")?;
+        let vb = l.read_expected(ber::SEQUENCE, "varbind")?;
         let mut v = vb.reader();
-        let oid = v.expect(ber::OID, "name")?.oid()?;
+        let oid = v.read_expected(ber::OID, "name")?.oid()?;
         let val = v.read()?;
         let text = match val.tag {
             ber::OCTET_STRING => super::rd::printable(val.value, 1024),

@@ -5,7 +5,7 @@
 //! refuses 1.2 answers with an alert, and then the certificate cannot be shown).
 //! Certificates are decoded with x509-parser.
 
-use super::rd::{hex, Malformed, Rd};
+use super::rd::{Malformed, Rd};
 
 pub const MAX_FLIGHT: usize = 256 * 1024;
 pub const MAX_CERTS: usize = 16;
@@ -224,16 +224,7 @@ pub fn complete(b: &[u8]) -> Option<usize> {
     }
 }
 
-pub fn version_name(v: u16) -> String {
-    match v {
-        0x0300 => "SSL 3.0".into(),
-        0x0301 => "TLS 1.0".into(),
-        0x0302 => "TLS 1.1".into(),
-        0x0303 => "TLS 1.2".into(),
-        0x0304 => "TLS 1.3".into(),
-        n => format!("0x{n:04x}"),
-    }
-}
+pub use tracehound_proto::tls::{alert_name, version_name};
 
 pub fn cipher_name(c: u16) -> String {
     match c {
@@ -257,43 +248,10 @@ pub fn cipher_name(c: u16) -> String {
     }
 }
 
-pub fn alert_name(d: u8) -> String {
-    match d {
-        0 => "close_notify".into(),
-        10 => "unexpected_message".into(),
-        40 => "handshake_failure".into(),
-        42 => "bad_certificate".into(),
-        47 => "illegal_parameter".into(),
-        50 => "decode_error".into(),
-        70 => "protocol_version".into(),
-        71 => "insufficient_security".into(),
-        80 => "internal_error".into(),
-        86 => "inappropriate_fallback".into(),
-        112 => "unrecognized_name".into(),
-        116 => "certificate_required".into(),
-        120 => "no_application_protocol".into(),
-        n => format!("alert {n}"),
-    }
-}
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+pub use tracehound_proto::time::utc as unix_to_utc;
 
-/// Days since 1970-01-01 to a civil date (proleptic Gregorian).
-pub fn unix_to_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// One certificate, decoded.
+/// One certificate, decoded (by `tracehound_proto::x509`, shared with the capture side).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Cert {
     pub subject: String,
@@ -304,76 +262,38 @@ pub struct Cert {
     pub valid_now: bool,
     pub self_signed: bool,
     pub serial: String,
+    /// The parsed names (CN from the subject, DNS and IP SANs) that name matching uses.
+    #[serde(skip)]
+    pub info: Option<Box<tracehound_proto::x509::CertInfo>>,
 }
 
 pub fn decode_cert(der: &[u8]) -> Result<Cert, String> {
-    use x509_parser::prelude::*;
-    let (_, c) =
-        X509Certificate::from_der(der).map_err(|e| format!("certificate does not parse: {e}"))?;
-    let mut san = Vec::new();
-    if let Ok(Some(ext)) = c.subject_alternative_name() {
-        for g in ext.value.general_names.iter().take(64) {
-            match g {
-                GeneralName::DNSName(d) => san.push(format!("DNS:{d}")),
-                GeneralName::IPAddress(b) => match b.len() {
-                    4 => {
-                        san.push(format!("IP:{}", std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])))
-                    }
-                    16 => {
-                        let mut a = [0u8; 16];
-                        a.copy_from_slice(b);
-                        san.push(format!("IP:{}", std::net::Ipv6Addr::from(a)))
-                    }
-                    _ => san.push(format!("IP:{}", hex(b))),
-                },
-                GeneralName::RFC822Name(m) => san.push(format!("email:{m}")),
-                GeneralName::URI(u) => san.push(format!("URI:{u}")),
-                other => san.push(format!("{other:?}").chars().take(120).collect()),
-            }
-        }
-    }
-    let subject = c.subject().to_string();
-    let issuer = c.issuer().to_string();
+    let c = tracehound_proto::x509::parse(der)
+        .map_err(|e| format!("certificate does not parse: {e}"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut san: Vec<String> = c.san_dns.iter().map(|d| format!("DNS:{d}")).collect();
+    san.extend(c.san_ip.iter().map(|a| format!("IP:{a}")));
+    san.extend(c.san_other.iter().cloned());
     Ok(Cert {
-        self_signed: subject == issuer,
-        subject,
-        issuer,
+        self_signed: c.self_issued,
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
         san,
-        not_before: unix_to_utc(c.validity().not_before.timestamp()),
-        not_after: unix_to_utc(c.validity().not_after.timestamp()),
-        valid_now: c.validity().is_valid(),
-        serial: c.raw_serial_as_string(),
+        not_before: unix_to_utc(c.not_before),
+        not_after: unix_to_utc(c.not_after),
+        valid_now: c.valid_at(now),
+        serial: c.serial.clone(),
+        info: Some(Box::new(c)),
     })
 }
 
-/// The subject's common names.
-fn common_names(subject: &str) -> Vec<String> {
-    subject.split(',').filter_map(|p| p.trim().strip_prefix("CN=").map(str::to_string)).collect()
-}
-
-fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let (p, n) =
-        (pattern.to_ascii_lowercase(), name.to_ascii_lowercase().trim_end_matches('.').to_string());
-    if let Some(rest) = p.strip_prefix("*.") {
-        n.split_once('.').is_some_and(|(first, tail)| !first.is_empty() && tail == rest)
-    } else {
-        p == n
-    }
-}
-
-/// Does the leaf certificate cover the name (or address) that was asked?
+/// Does the leaf certificate cover the name (or address) that was asked? RFC 6125, one
+/// implementation: `tracehound_proto::x509` (a certificate without parsed names covers
+/// nothing).
 pub fn name_matches(cert: &Cert, asked: &str) -> bool {
-    if let Ok(ip) = asked.parse::<std::net::IpAddr>() {
-        return cert
-            .san
-            .iter()
-            .any(|s| s.strip_prefix("IP:").and_then(|a| a.parse().ok()) == Some(ip));
-    }
-    let dns: Vec<&str> = cert.san.iter().filter_map(|s| s.strip_prefix("DNS:")).collect();
-    if !dns.is_empty() {
-        return dns.iter().any(|d| wildcard_match(d, asked));
-    }
-    common_names(&cert.subject).iter().any(|cn| wildcard_match(cn, asked))
+    cert.info.as_ref().is_some_and(|c| c.covers(asked))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -495,8 +415,26 @@ mod tests {
 
     #[test]
     fn names() {
-        let c = Cert {
-            subject: "CN=dc1.example.com".into(),
+        // name matching is tracehound_proto::x509's; the CN comes from the parsed subject
+        let info = tracehound_proto::x509::CertInfo {
+            len: 0,
+            subject: "O=Acme\\, CN=evil.example,CN=dc1.example.com".into(),
+            subject_cn: vec!["dc1.example.com".into()],
+            issuer: "CN=ca".into(),
+            issuer_cn: vec!["ca".into()],
+            serial: String::new(),
+            san_dns: vec!["*.example.com".into()],
+            san_ip: vec!["10.0.0.1".parse().unwrap()],
+            san_other: vec![],
+            san_dropped: 0,
+            not_before: 0,
+            not_after: 0,
+            not_before_iso: String::new(),
+            not_after_iso: String::new(),
+            self_issued: false,
+        };
+        let mut c = Cert {
+            subject: info.subject.clone(),
             issuer: "CN=ca".into(),
             san: vec!["DNS:*.example.com".into(), "IP:10.0.0.1".into()],
             not_before: String::new(),
@@ -504,11 +442,18 @@ mod tests {
             valid_now: true,
             self_signed: false,
             serial: String::new(),
+            info: Some(Box::new(info)),
         };
         assert!(name_matches(&c, "dc1.example.com"));
         assert!(!name_matches(&c, "a.b.example.com"));
         assert!(name_matches(&c, "10.0.0.1"));
         assert!(!name_matches(&c, "10.0.0.2"));
+        // no DNS SAN: the parsed CN counts, not text found by splitting the subject
+        if let Some(i) = c.info.as_mut() {
+            i.san_dns.clear();
+        }
+        assert!(name_matches(&c, "dc1.example.com"));
+        assert!(!name_matches(&c, "evil.example"));
         assert_eq!(unix_to_utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(unix_to_utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
     }

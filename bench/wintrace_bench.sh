@@ -1,0 +1,47 @@
+#!/bin/sh
+# Benchmark (issue 10): reading the same packets as pcap, as NDIS-PacketCapture ETL (plain
+# and LZXpress-compressed buffers) and as NetMon 2.3, at >= 1 GB.
+#   bench/wintrace_bench.sh [SIZE_MB] [ROUNDS]
+# Builds bench/out/<SIZE>MB.pcap with mkcapture (real frames, see bench/src/main.rs) if
+# missing, converts it with crates/wintrace/examples/pcap2win.rs, then times, per file:
+#   tracehound convert F -w /dev/null     (read every packet, write a pcapng to /dev/null)
+#   tracehound conversations --json F     (the foundation pass)
+# and prints the median wall time of interleaved rounds and the ratio to the pcap.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root="$here/.."
+size=${1:-1000}
+rounds=${2:-3}
+out="$here/out"
+mkdir -p "$out"
+cd "$root"
+cargo build --release -q -p tracehound-cli -p tracehound-bench
+cargo build --release -q -p tracehound-wintrace --example pcap2win
+pcap="$out/${size}MB.pcap"
+if [ ! -f "$pcap" ]; then
+    ./target/release/mkcapture "$pcap" "$size" ../shared/captures/dcerpc/*.pcap ../shared/captures/tcp/*.pcap
+fi
+for k in etl etlz netmon; do
+    [ -f "$out/${size}MB.$k" ] || ./target/release/examples/pcap2win "$pcap" "$out/${size}MB.$k" "$k"
+done
+python3 - "$out" "$size" "$rounds" <<'PY'
+import os, subprocess, sys, time, statistics
+out, size, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bin = os.path.join(os.path.dirname(out), "..", "target", "release", "tracehound")
+files = {k: os.path.join(out, f"{size}MB.{k}") for k in ["pcap", "etl", "etlz", "netmon"]}
+cmds = {"convert": lambda f: [bin, "convert", f, "-w", "/dev/null"],
+        "conversations": lambda f: [bin, "conversations", "--json", f]}
+res = {}
+for r in range(rounds):
+    for c, mk in cmds.items():
+        for k, f in files.items():
+            t = time.perf_counter()
+            subprocess.run(mk(f), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            res.setdefault((c, k), []).append(time.perf_counter() - t)
+for c in cmds:
+    base = statistics.median(res[(c, "pcap")])
+    for k, f in files.items():
+        m = statistics.median(res[(c, k)])
+        mb = os.path.getsize(f) / 1e6
+        print(f"{c:14} {k:7} {mb:8.0f} MB  {m:7.2f} s  {mb / m:7.0f} MB/s  x{m / base:4.2f} vs pcap")
+PY

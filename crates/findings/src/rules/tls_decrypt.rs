@@ -1,0 +1,132 @@
+//! `tls.not_decryptable` (info): keys or key logs were given (`analyze --key / --keylog`),
+//! and some TLS sessions still could not be opened — each named with the reason in words
+//! from the decryptor (forward secrecy without a key log, TLS 1.3 without secrets, a key that
+//! does not match the server's certificate, a handshake not captured, a resumed session whose
+//! master secret is unknown, a record that failed authentication, …). Without keys the rule
+//! says nothing: not decrypting is then the normal case. What cannot be decrypted is hidden
+//! from the HTTP, LDAP and DCE/RPC rules, so this says where the analysis stops.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Facts;
+use crate::{Evidence, Finding, FlowRef, Severity, Text};
+
+pub const ID: &str = "tls.not_decryptable";
+
+/// Sessions named at most in [`DecryptFacts::not_opened`].
+pub const MAX_NOT_OPENED: usize = 1000;
+
+/// A TLS session that could not be opened.
+#[derive(Clone, Debug, Serialize)]
+pub struct NotOpened {
+    pub client: std::net::SocketAddr,
+    pub server: std::net::SocketAddr,
+    pub sni: Option<String>,
+    /// Frame of the session's first TLS byte.
+    pub first_frame: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// What the decrypting pass found (present only when keys or key logs were given).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DecryptFacts {
+    /// TLS sessions seen.
+    pub sessions: u64,
+    /// Sessions whose records were decrypted (their plaintext went to the analyzers).
+    pub decrypted: u64,
+    /// Sessions not opened, first [`MAX_NOT_OPENED`].
+    pub not_opened: Vec<NotOpened>,
+    /// All sessions not opened (beyond the list too).
+    pub not_opened_total: u64,
+}
+
+pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    let Some(d) = &facts.capture.tls_decrypt else { return };
+    if d.not_opened_total == 0 || d.not_opened.is_empty() {
+        return;
+    }
+    let mut ev = Evidence::default();
+    // The same reason for many sessions is said once, with its count.
+    let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+    for s in &d.not_opened {
+        *by_reason.entry(s.reason.as_str()).or_default() += 1;
+        ev.flows.push(FlowRef::new(tracehound_flows::Proto::Tcp, s.client, s.server));
+        ev.add_frames([s.first_frame]);
+        let sni = s.sni.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        ev.line(format!(
+            "{} → {}{sni} (frame {}): {}",
+            s.client, s.server, s.first_frame, s.reason
+        ));
+    }
+    ev.value("sessions", d.sessions);
+    ev.value("decrypted", d.decrypted);
+    ev.value("not_decrypted", d.not_opened_total);
+    ev.why("tls_sessions", d.sessions);
+    ev.why("not_decrypted", d.not_opened_total);
+    ev.finish();
+    let main_reason = by_reason
+        .iter()
+        .max_by_key(|(r, n)| (**n, std::cmp::Reverse(**r)))
+        .map(|(r, _)| short(r))
+        .unwrap_or("see the evidence");
+    let plural = if d.not_opened_total == 1 { "" } else { "s" };
+    out.push(Finding {
+        id: ID,
+        severity: Severity::Info,
+        title: format!(
+            "{} of {} TLS session{} could not be decrypted: {main_reason}",
+            d.not_opened_total,
+            d.sessions,
+            if d.sessions == 1 { "" } else { "s" }
+        ),
+        explanation: format!(
+            "Keys or key logs were given, but {} TLS session{plural} could not be opened; \
+             what they carry (HTTP, LDAP, DCE/RPC) is hidden from the other findings. \
+             {} session{} were decrypted and analysed. Each session and the reason are in the \
+             evidence.",
+            d.not_opened_total,
+            d.decrypted,
+            if d.decrypted == 1 { "" } else { "s" }
+        ),
+        likely_causes: causes(&by_reason),
+        next_steps: vec![Text::from(
+            "For (EC)DHE and TLS 1.3 sessions, capture again with a key log (SSLKEYLOGFILE=FILE \
+             for browsers and curl, openssl s_client -keylogfile) and give it with --keylog; \
+             for a key mismatch, give the private key of the certificate the server sent; for a \
+             handshake not captured, start the capture before the connection opens.",
+        )],
+        evidence: ev,
+        weight: 5,
+    });
+}
+
+/// The gist of a reason, for the title.
+fn short(reason: &str) -> &str {
+    reason.split(':').next().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(reason)
+}
+
+fn causes(by_reason: &BTreeMap<&str, u64>) -> Vec<Text> {
+    let mut v: Vec<Text> = Vec::new();
+    for r in by_reason.keys() {
+        let c: &'static str = if r.contains("forward secrecy") {
+            "(EC)DHE key exchange (forward secrecy): the server's private key cannot open these sessions; only a key log can."
+        } else if r.contains("TLS 1.3") {
+            "TLS 1.3 is always forward secret: only a key log (or a pcapng with decryption secrets) opens it."
+        } else if r.contains("do not match") {
+            "The key given is not the one of the certificate the server sent."
+        } else if r.contains("handshake") {
+            "The handshake is not in the capture: the session's keys cannot be derived."
+        } else if r.contains("resumed") {
+            "Resumed sessions whose original handshake could not be decrypted (or is not in the capture)."
+        } else {
+            "Other reasons, named per session in the evidence."
+        };
+        if !v.iter().any(|t| t.as_ref() == c) {
+            v.push(Text::from(c));
+        }
+    }
+    v
+}

@@ -1,0 +1,226 @@
+//! Microsoft-Windows-NDIS-PacketCapture ({2ed6006e-4729-4609-b423-3ee7bcd678ef}), the
+//! provider behind `netsh trace start capture=yes`. Event layouts (version 0, as the
+//! provider's manifest gives them; facts also in Microsoft's etl2pcapng):
+//!
+//! * 1001 packet fragment: MiniportIfIndex (u32), LowerIfIndex (u32), FragmentSize (u32),
+//!   Fragment (FragmentSize bytes), then GFT fields not used here.
+//! * 1002 packet metadata (for the next packet, 802.11): MiniportIfIndex, LowerIfIndex,
+//!   MetadataSize (u32), Metadata (a DOT11_EXTSTA_RECV_CONTEXT: flags u32 at 4, PHY id u32
+//!   at 8, centre frequency MHz u32 at 12, MPDUs u16 at 16, RSSI i32 at 20, data rate u8 at
+//!   24 in units of 500 kb/s).
+//! * 1003 VMSwitch packet fragment: MiniportIfIndex, LowerIfIndex, SourcePortId (u32),
+//!   SourcePortName, SourceNicName, SourceNicType (NUL-terminated UTF-16), DestinationCount
+//!   (u32), that many destinations (port id u32 and three strings: port name, NIC name, NIC
+//!   type — layout assumed from the source fields, not confirmed on a real file),
+//!   FragmentSize (u32), Fragment, OOBDataSize (u32), OOBData (the NBL info pointer array;
+//!   entry 4 is the 802.1Q info, VLAN id in bits 4–15).
+//!
+//! Keywords: 0x200 wireless WAN (raw IP), 0x10000 native 802.11, otherwise Ethernet;
+//! 0x4000_0000 packet start, 0x8000_0000 packet end (a multi-event packet is joined until
+//! its end event: Windows before 8.1), 0x1_0000_0000 send path, 0x2_0000_0000 receive path.
+//! The interface is LowerIfIndex (plus switch port and VLAN for 1003). The event header's
+//! process id is not the packet's process (whatever thread the interrupt landed on): unused.
+
+use super::{interface_index, Ctx, OutPkt};
+use crate::le::{u16_at, u32_at, u64_at, u8_at, wstring_at};
+use crate::{Direction, Guid, InterfaceInfo};
+
+pub const PROVIDER: Guid =
+    Guid::new(0x2ed6_006e, 0x4729, 0x4609, [0xb4, 0x23, 0x3e, 0xe7, 0xbc, 0xd6, 0x78, 0xef]);
+
+pub const KW_MEDIA_WIRELESS_WAN: u64 = 0x200;
+pub const KW_MEDIA_NATIVE_802_11: u64 = 0x10000;
+pub const KW_PACKET_START: u64 = 0x4000_0000;
+pub const KW_PACKET_END: u64 = 0x8000_0000;
+pub const KW_SEND: u64 = 0x1_0000_0000;
+pub const KW_RECEIVE: u64 = 0x2_0000_0000;
+
+/// Fragments of a multi-event packet waiting for its end event, and the 802.11 metadata
+/// waiting for its packet.
+#[derive(Default)]
+pub struct Ndis {
+    frag: Vec<u8>,
+    metadata: Option<String>,
+    /// The last interface seen: (lower, miniport, link, switch port + 1 or 0, VLAN) and its
+    /// index, so that a packet costs no string formatting.
+    last_iface: Option<(IfaceKey, u32)>,
+}
+
+/// (lower, miniport, link, switch port + 1 or 0, VLAN).
+type IfaceKey = (u32, u32, u32, u32, u16);
+
+/// Payload fields after the strings of a 1003 event.
+struct VmSwitch {
+    port: u32,
+    port_name: String,
+    nic_type: String,
+    vlan: u16,
+}
+
+impl Ndis {
+    /// Handles one event of this provider; a finished packet goes to `ctx.ready`.
+    pub(crate) fn event(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: u16,
+        version: u8,
+        keyword: u64,
+        p: &[u8],
+    ) {
+        if version != 0 && matches!(id, 1001..=1003) {
+            ctx.not_packet(&format!("NDIS-PacketCapture event {id} version {version} (not known)"));
+            return;
+        }
+        match id {
+            1001 => self.fragment(ctx, keyword, p, None),
+            1002 => self.metadata(ctx, p),
+            1003 => match vmswitch(p) {
+                Some((vm, frag_at)) => self.fragment(ctx, keyword, p, Some((vm, frag_at))),
+                None => ctx.damaged("NDIS-PacketCapture 1003 event: fields run past the event"),
+            },
+            _ => ctx.not_packet(&format!("NDIS-PacketCapture event {id}")),
+        }
+    }
+
+    fn fragment(&mut self, ctx: &mut Ctx<'_>, kw: u64, p: &[u8], vm: Option<(VmSwitch, usize)>) {
+        let miniport = u32_at(p, 0).unwrap_or(0);
+        let lower = u32_at(p, 4).unwrap_or(0);
+        let size_at = vm.as_ref().map_or(8, |v| v.1);
+        let Some(size) = u32_at(p, size_at) else {
+            return ctx.damaged("NDIS-PacketCapture fragment event shorter than its header");
+        };
+        let Some(frag) = p.get(size_at + 4..).and_then(|f| f.get(..size as usize)) else {
+            return ctx.damaged(&format!(
+                "NDIS-PacketCapture fragment says {size} bytes, the event holds {}",
+                p.len().saturating_sub(size_at + 4)
+            ));
+        };
+        if self.frag.len() + frag.len() > ctx.limits.max_packet_len as usize {
+            self.frag.clear();
+            return ctx.damaged("NDIS-PacketCapture packet over the packet-length limit: skipped");
+        }
+        self.frag.extend_from_slice(frag);
+        if kw & KW_PACKET_END == 0 {
+            // A multi-event packet continues (start or middle fragment).
+            return;
+        }
+        let link = if kw & KW_MEDIA_NATIVE_802_11 != 0 {
+            105
+        } else if kw & KW_MEDIA_WIRELESS_WAN != 0 {
+            101
+        } else {
+            1
+        };
+        let vm = vm.map(|v| v.0);
+        let key = (
+            lower,
+            miniport,
+            link,
+            vm.as_ref().map_or(0, |v| v.port.saturating_add(1)),
+            vm.as_ref().map_or(0, |v| v.vlan),
+        );
+        let interface = match self.last_iface {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = interface_index(ctx, iface_info(vm.as_ref(), link, lower, miniport));
+                self.last_iface = Some((key, i));
+                i
+            }
+        };
+        let direction = if kw & KW_SEND != 0 {
+            Direction::Outbound
+        } else if kw & KW_RECEIVE != 0 {
+            Direction::Inbound
+        } else {
+            Direction::Unknown
+        };
+        let mut data = ctx.take_vec();
+        data.extend_from_slice(&self.frag);
+        self.frag.clear();
+        let comment = if link == 105 { self.metadata.take() } else { None };
+        ctx.ready.push_back(OutPkt {
+            ts_ns: ctx.ts_ns,
+            link,
+            orig_len: data.len() as u32,
+            interface,
+            direction,
+            data,
+            comment,
+            offset: ctx.offset,
+        });
+    }
+
+    fn metadata(&mut self, ctx: &mut Ctx<'_>, p: &[u8]) {
+        let size = u32_at(p, 8).unwrap_or(0) as usize;
+        let Some(m) = p.get(12..).and_then(|m| m.get(..size)) else {
+            return ctx.damaged("NDIS-PacketCapture 1002 metadata runs past the event");
+        };
+        ctx.not_packet("NDIS-PacketCapture 1002 (802.11 metadata)");
+        let phy = u32_at(m, 8).unwrap_or(0);
+        let phy_name = match phy {
+            4 => "802.11a",
+            5 => "802.11b",
+            6 => "802.11g",
+            7 => "802.11n",
+            8 => "802.11ac",
+            9 => "802.11ad",
+            10 => "802.11ax",
+            _ => "PHY",
+        };
+        self.metadata = Some(format!(
+            "{phy_name} ({phy}), {} MHz, RSSI {} dBm, rate {} Mb/s, {} MPDUs, flags 0x{:x}",
+            u32_at(m, 12).unwrap_or(0),
+            u32_at(m, 20).unwrap_or(0) as i32,
+            f64::from(u8_at(m, 24).unwrap_or(0)) / 2.0,
+            u16_at(m, 16).unwrap_or(0),
+            u32_at(m, 4).unwrap_or(0),
+        ));
+    }
+}
+
+/// The interface as etl2pcapng names it.
+fn iface_info(vm: Option<&VmSwitch>, link: u32, lower: u32, miniport: u32) -> InterfaceInfo {
+    let name = match (vm, link) {
+        (Some(v), _) => format!("vNIC:{}:{}:{lower}:{}", v.nic_type, v.port_name, v.vlan),
+        (None, 105) => format!("wifi:{lower}"),
+        (None, 101) => format!("mbb:{lower}"),
+        (None, _) => format!("eth:{lower}"),
+    };
+    let mut description = String::new();
+    if miniport != lower {
+        description = format!("LWF over IfIndex {miniport}");
+    }
+    if let Some(v) = vm {
+        description = format!("{description} switch port {}", v.port).trim().to_string();
+    }
+    InterfaceInfo { link, name, description }
+}
+
+/// Parses a 1003 event's fields up to FragmentSize; returns them and FragmentSize's offset.
+fn vmswitch(p: &[u8]) -> Option<(VmSwitch, usize)> {
+    let port = u32_at(p, 8)?;
+    let (port_name, at) = wstring_at(p, 12)?;
+    let (_nic_name, at) = wstring_at(p, at)?;
+    let (nic_type, at) = wstring_at(p, at)?;
+    let count = u32_at(p, at)?;
+    let mut at = at + 4;
+    // Each destination takes at least 10 bytes: the count cannot exceed what is there.
+    if count as usize > p.len() / 10 {
+        return None;
+    }
+    for _ in 0..count {
+        at += 4;
+        for _ in 0..3 {
+            at = wstring_at(p, at)?.1;
+        }
+    }
+    let size = u32_at(p, at)? as usize;
+    let oob_at = at.checked_add(4)?.checked_add(size)?;
+    let oob_size = u32_at(p, oob_at).unwrap_or(0) as usize;
+    let vlan = p
+        .get(oob_at + 4..)
+        .and_then(|o| o.get(..oob_size))
+        .and_then(|o| u64_at(o, 4 * 8))
+        .map_or(0, |v| ((v >> 4) & 0xFFF) as u16);
+    Some((VmSwitch { port, port_name, nic_type, vlan }, at))
+}
