@@ -32,12 +32,16 @@ pub enum FailOn {
 
 Finding ids (stable): tcp.connect_unanswered, tcp.connect_refused, udp.port_unreachable,
 rpc.endpoint_unreachable, rpc.endpoint_address_mismatch, rpc.endpoint_not_registered,
-rpc.refused, tcp.nagle_delayed_ack, tcp.pmtu_blackhole, tcp.mss_exceeded, tcp.loss,
-tcp.zero_window, tcp.service_reset, tcp.idle_reset, app.slow_responder, dns.failure,
-tls.handshake_failure, tls.certificate_mismatch, tls.certificate_expired,
-tls.certificate_chain_incomplete, tls.client_refused, tls.not_decryptable, app.no_response,
-path.host_silent, path.lost_between, capture.artifact, capture.missed_packets, capture.damaged,
-capture.not_analysed.
+rpc.refused, rpc.zerologon, tcp.nagle_delayed_ack, tcp.pmtu_blackhole, tcp.mss_exceeded,
+tcp.loss, tcp.zero_window, tcp.service_reset, tcp.idle_reset, tcp.idle_close, tcp.scan,
+tcp.syn_flood, tcp.injected_reset, tcp.injected_data, app.slow_responder, app.no_response,
+app.protocol_mismatch, dns.failure, tls.handshake_failure, tls.certificate_mismatch,
+tls.certificate_expired, tls.certificate_chain_incomplete, tls.client_refused,
+tls.not_decryptable, kerberos.failure, ntlm.failure, ldap.bind_failure, ldap.error,
+smb.auth_failure, smb.access_denied, http.errors, rdp.negotiation_failure,
+auth.stale_credentials, auth.password_spray, auth.brute_force, windows.packet_dropped,
+path.host_silent, path.lost_between, capture.artifact, capture.bad_checksums_received,
+capture.rewritten, capture.missed_packets, capture.damaged, capture.not_analysed.
 
 Exit code 4 when part of a capture was not analysed (cut short, undecodable frames, skipped
 records, unsupported link types, IP fragments never completed, a limit reached) or it held no
