@@ -5,8 +5,15 @@
 
 use crate::uuid::Uuid;
 
+/// The endpoint mapper interface (v3.0, C706 appendix O), as text (how call records carry it).
+pub const EPM_TEXT: &str = "e1af8308-5d1f-11c9-91a4-08002b14a0fa";
 /// The endpoint mapper interface (v3.0, C706 appendix O).
-pub const EPM: Uuid = Uuid::from_str_const("e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+pub const EPM: Uuid = Uuid::from_str_const(EPM_TEXT);
+/// The Netlogon interface (MS-NRPC), as text.
+pub const NETLOGON_TEXT: &str = "12345678-1234-abcd-ef00-01234567cffb";
+/// IRemUnknown and IRemUnknown2 (MS-DCOM 3.1.1.5.6), as text: RemQueryInterface is opnum 3.
+pub const IREMUNKNOWN_TEXT: &str = "00000131-0000-0000-c000-000000000046";
+pub const IREMUNKNOWN2_TEXT: &str = "00000143-0000-0000-c000-000000000046";
 /// NDR transfer syntax 8a885d04-1ceb-11c9-9fe8-08002b104860 v2.
 pub const NDR: Uuid = Uuid::from_str_const("8a885d04-1ceb-11c9-9fe8-08002b104860");
 /// NDR64 transfer syntax 71710533-beba-4937-8319-b5dbef9ccc36 v1 (MS-RPCE 2.2.5).

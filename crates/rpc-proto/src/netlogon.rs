@@ -27,7 +27,7 @@ use crate::ndr::{Drep, Reader, StubError};
 use crate::uuid::Uuid;
 
 /// The Netlogon interface (logon).
-pub const NETLOGON_UUID: Uuid = Uuid::from_str_const("12345678-1234-abcd-ef00-01234567cffb");
+pub const NETLOGON_UUID: Uuid = Uuid::from_str_const(crate::known::NETLOGON_TEXT);
 pub const OP_SERVER_AUTHENTICATE: u16 = 5;
 pub const OP_SERVER_AUTHENTICATE2: u16 = 15;
 pub const OP_SERVER_AUTHENTICATE3: u16 = 26;

@@ -6,7 +6,7 @@ use tracehound_rpc::names;
 use tracehound_rpc::uuid::Uuid;
 use tracehound_rpc::Call;
 
-const NETLOGON: &str = "12345678-1234-abcd-ef00-01234567cffb";
+use tracehound_rpc::known::NETLOGON_TEXT as NETLOGON;
 /// NetrServerReqChallenge, NetrServerAuthenticate, 2, 3: the secure channel setup, on an
 /// unauthenticated bind by design (MS-NRPC 3.1.4.1).
 const NETLOGON_SETUP_OPS: [u16; 4] = [4, 5, 15, 26];

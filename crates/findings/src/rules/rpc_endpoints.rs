@@ -11,7 +11,7 @@ use crate::{Evidence, Finding, Severity};
 
 /// EPT_S_NOT_REGISTERED, the endpoint mapper's "no such interface registered".
 const EPT_S_NOT_REGISTERED: u32 = 0x16c9_a0d6;
-const EPM_UUID: &str = "e1af8308-5d1f-11c9-91a4-08002b14a0fa";
+use tracehound_rpc::known::EPM_TEXT as EPM_UUID;
 
 fn who(e: &EndpointReport) -> String {
     let by = &e.handed_out_by;

@@ -31,10 +31,10 @@ use super::util::plural;
 use super::Facts;
 use crate::{Evidence, Finding, Severity};
 
-const NETLOGON: &str = "12345678-1234-abcd-ef00-01234567cffb";
-const EPM: &str = "e1af8308-5d1f-11c9-91a4-08002b14a0fa";
-const IREMUNKNOWN: &str = "00000131-0000-0000-c000-000000000046";
-const IREMUNKNOWN2: &str = "00000143-0000-0000-c000-000000000046";
+use tracehound_rpc::known::{
+    EPM_TEXT as EPM, IREMUNKNOWN2_TEXT as IREMUNKNOWN2, IREMUNKNOWN_TEXT as IREMUNKNOWN,
+    NETLOGON_TEXT as NETLOGON,
+};
 const E_NOINTERFACE: u32 = 0x8000_4002;
 const EPT_S_NOT_REGISTERED: u32 = 0x16c9_a0d6;
 /// ERROR_INSUFFICIENT_BUFFER, NERR_BufTooSmall, STATUS_BUFFER_TOO_SMALL, and the first as an
