@@ -7,6 +7,9 @@
 #   tracehound convert F -w /dev/null     (read every packet, write a pcapng to /dev/null)
 #   tracehound conversations --json F     (the foundation pass)
 # and prints the median wall time of interleaved rounds and the ratio to the pcap.
+# Environment: COMMANDS (default "convert conversations"), FORMATS (default "pcap etl etlz
+# netmon"), BEFORE=path/to/an/older/tracehound: each command also run with it, interleaved in
+# the same rounds (before/after figures of a change).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root="$here/.."
@@ -27,21 +30,28 @@ done
 python3 - "$out" "$size" "$rounds" <<'PY'
 import os, subprocess, sys, time, statistics
 out, size, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-bin = os.path.join(os.path.dirname(out), "..", "target", "release", "tracehound")
-files = {k: os.path.join(out, f"{size}MB.{k}") for k in ["pcap", "etl", "etlz", "netmon"]}
-cmds = {"convert": lambda f: [bin, "convert", f, "-w", "/dev/null"],
-        "conversations": lambda f: [bin, "conversations", "--json", f]}
+bins = {"": os.path.join(os.path.dirname(out), "..", "target", "release", "tracehound")}
+if os.environ.get("BEFORE"):
+    bins["before "] = os.environ["BEFORE"]
+kinds = os.environ.get("FORMATS", "pcap etl etlz netmon").split()
+files = {k: os.path.join(out, f"{size}MB.{k}") for k in kinds}
+allc = {"convert": lambda b, f: [b, "convert", f, "-w", "/dev/null"],
+        "conversations": lambda b, f: [b, "conversations", "--json", f]}
+cmds = {c: allc[c] for c in os.environ.get("COMMANDS", "convert conversations").split()}
 res = {}
 for r in range(rounds):
     for c, mk in cmds.items():
         for k, f in files.items():
-            t = time.perf_counter()
-            subprocess.run(mk(f), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            res.setdefault((c, k), []).append(time.perf_counter() - t)
+            for tag, b in bins.items():
+                t = time.perf_counter()
+                subprocess.run(mk(b, f), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                res.setdefault((c, k, tag), []).append(time.perf_counter() - t)
 for c in cmds:
-    base = statistics.median(res[(c, "pcap")])
-    for k, f in files.items():
-        m = statistics.median(res[(c, k)])
-        mb = os.path.getsize(f) / 1e6
-        print(f"{c:14} {k:7} {mb:8.0f} MB  {m:7.2f} s  {mb / m:7.0f} MB/s  x{m / base:4.2f} vs pcap")
+    for tag in bins:
+        base = statistics.median(res[(c, "pcap", tag)]) if "pcap" in files else None
+        for k, f in files.items():
+            m = statistics.median(res[(c, k, tag)])
+            mb = os.path.getsize(f) / 1e6
+            ratio = f"x{m / base:4.2f} vs pcap" if base else ""
+            print(f"{tag}{c:14} {k:7} {mb:8.0f} MB  {m:7.2f} s  {mb / m:7.0f} MB/s  {ratio}")
 PY

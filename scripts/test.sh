@@ -28,6 +28,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null
   [ "$had_policy" = 1 ] || rm -f "$policy"
 fi
+# DuckDB (Python) reads the Parquet output in the export tests (crates/cli/tests/export.rs).
+python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb \
+  || pip install --quiet --break-system-packages duckdb
 
 # Gates before the tests: formatting, and clippy with every warning an error (the parser
 # crates also deny unwrap/expect/panic/indexing: see [workspace.lints] in Cargo.toml).

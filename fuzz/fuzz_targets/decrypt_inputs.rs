@@ -10,6 +10,12 @@
 //!   decryption paths (CBC / stream / AEAD, padding, MAC, TLS 1.3 inner type, KeyUpdate)
 //!   run. Then records `[op: u8][len: u16 BE][bytes]`: op bit 0 = direction, bit 1 = a gap
 //!   of `len` bytes instead of data.
+//! * mode % 4 == 3: a whole connection in the same `[op][len][bytes]` chunks, the ClientHello
+//!   included, with the key logs of the lab's SSL 3.0 and TLS 1.3 0-RTT captures
+//!   (tests/fixtures/decrypt/ssl3.keylog, early.keylog; seeds from those captures by
+//!   seed_decrypt.sh): the SSL 3.0 key derivation, MAC and records (CBC, RC4), and 0-RTT
+//!   (trial decryption of early records, the server's decision, EndOfEarlyData) run on real
+//!   bytes that the fuzzer then bends.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +39,7 @@ fn client_hello() -> Vec<u8> {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
-    match mode % 3 {
+    match mode % 4 {
         0 => {
             let _ = keys::parse("fuzz", rest, None);
             let _ = keys::parse("fuzz", rest, Some("password"));
@@ -41,6 +47,14 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let mut k = KeyLog::default();
             k.add_text("fuzz", rest);
+        }
+        3 => {
+            let mut kl = KeyLog::default();
+            kl.add_text("ssl3", include_bytes!("../../tests/fixtures/decrypt/ssl3.keylog"));
+            kl.add_text("early", include_bytes!("../../tests/fixtures/decrypt/early.keylog"));
+            let mut sh = Shared::new(Vec::new(), kl);
+            let mut c = Conn::new(1);
+            feed(&mut c, &mut sh, rest, [0, 0]);
         }
         _ => {
             let r = "11".repeat(32);
@@ -58,28 +72,31 @@ fuzz_target!(|data: &[u8]| {
             let mut sh = Shared::new(Vec::new(), kl);
             let mut c = Conn::new(1);
             let ch = client_hello();
-            let mut off = [ch.len() as u64, 0];
             c.data(&mut sh, 0, 0, &ch, 1);
-            let mut rest = rest;
-            let mut frame = 2;
-            while let [op, a, b, tail @ ..] = rest {
-                let len = usize::from(u16::from_be_bytes([*a, *b]));
-                let dir = usize::from(op & 1);
-                if op & 2 != 0 {
-                    c.gap(dir, len as u64, frame);
-                    off[dir] += len as u64;
-                    rest = tail;
-                } else {
-                    let n = len.min(tail.len());
-                    let (chunk, t) = tail.split_at(n);
-                    c.data(&mut sh, dir, off[dir], chunk, frame);
-                    off[dir] += n as u64;
-                    rest = t;
-                }
-                c.out.clear();
-                frame += 1;
-            }
-            c.finish();
+            feed(&mut c, &mut sh, rest, [ch.len() as u64, 0]);
         }
     }
 });
+
+/// Stream chunks `[op][len: u16 BE][bytes]` into the connection, then finish it.
+fn feed(c: &mut Conn, sh: &mut Shared, mut rest: &[u8], mut off: [u64; 2]) {
+    let mut frame = 2;
+    while let [op, a, b, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*a, *b]));
+        let dir = usize::from(op & 1);
+        if op & 2 != 0 {
+            c.gap(dir, len as u64, frame);
+            off[dir] += len as u64;
+            rest = tail;
+        } else {
+            let n = len.min(tail.len());
+            let (chunk, t) = tail.split_at(n);
+            c.data(sh, dir, off[dir], chunk, frame);
+            off[dir] += n as u64;
+            rest = t;
+        }
+        c.out.clear();
+        frame += 1;
+    }
+    c.finish();
+}

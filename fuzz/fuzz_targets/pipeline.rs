@@ -1,59 +1,77 @@
-//! The whole analysis on arbitrary input: capture reader (when the input is a capture file),
-//! else frames cut from the input; decode, IP reassembly, the conversation engine with its
-//! stream reassembly, the DCE/RPC and application analyzers, the endpoint follow-up and every
-//! finding rule. Nothing may panic, and the engine must hand every finished conversation out.
+//! The whole analysis on arbitrary input, through `tracehound-pipeline` exactly as the CLI
+//! runs it: capture reader, decode, IP reassembly, the conversation engine with its stream
+//! reassembly, the DCE/RPC and application analyzers on their worker threads, the endpoint
+//! follow-up and every finding rule. Nothing may panic.
+//!
+//! Input: a capture file (pcap or pcapng magic), or else frames
+//! `[link selector][len hi][len lo][bytes...]` repeated, which are wrapped into a pcapng
+//! (one interface per link type; time advances 1 ms a frame, and jumps past the idle
+//! timeouts when the selector's high bit is set) and read the same way.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracehound_apps::{AppAnalyzer, AppConfig};
-use tracehound_capture::{CaptureReader, Frame, LinkType, Timestamp};
-use tracehound_findings::{evaluate, CaptureFacts, Facts};
-use tracehound_flows::{Config, Pass};
-use tracehound_rpc::{endpoints::follow_up, RpcAnalyzer, RpcConfig};
+use tracehound_capture::{CaptureReader, LinkType};
+use tracehound_findings::evaluate;
+use tracehound_flows::Config;
+use tracehound_pipeline::{analyze_reader, Mode};
+
+const LINKS: [LinkType; 4] = [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL, LinkType::NULL];
+
+/// One pcapng block: type, total length, body (padded to 4 bytes), total length.
+fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+    let padded = (body.len() + 3) & !3;
+    let total = (12 + padded) as u32;
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&total.to_le_bytes());
+    out.extend_from_slice(body);
+    out.resize(out.len() + padded - body.len(), 0);
+    out.extend_from_slice(&total.to_le_bytes());
+}
+
+/// The frames of `data` as a pcapng file.
+fn frames_to_pcapng(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    block(&mut out, 0x0a0d_0d0a, &shb);
+    for link in LINKS {
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&(link.0 as u16).to_le_bytes());
+        idb.extend_from_slice(&[0, 0]);
+        idb.extend_from_slice(&0u32.to_le_bytes());
+        block(&mut out, 1, &idb);
+    }
+    let mut ts: u64 = 1_600_000_000_000_000; // microseconds
+    while let [sel, hi, lo, tail @ ..] = rest {
+        let len = (usize::from(*hi) << 8 | usize::from(*lo)).min(tail.len());
+        let (frame, next) = tail.split_at(len);
+        rest = next;
+        ts += if sel & 0x80 != 0 { 400_000_000 } else { 1_000 };
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&u32::from(sel & 3).to_le_bytes());
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        epb.extend_from_slice(frame);
+        block(&mut out, 6, &epb);
+    }
+    out
+}
 
 fuzz_target!(|data: &[u8]| {
     // Small limits so that the limit paths are exercised too.
     let cfg = Config { reasm_limit: 2048, max_events: 16, max_flows: 64, ..Config::default() };
-    let mut pass = Pass::new(cfg);
-    let mut h = (RpcAnalyzer::new(RpcConfig::default()), AppAnalyzer::new(AppConfig::default()));
-    let mut convs = Vec::new();
     let magic = data.get(..4).unwrap_or(&[]);
-    if [[0xd4, 0xc3, 0xb2, 0xa1], [0x4d, 0x3c, 0xb2, 0xa1], [0x0a, 0x0d, 0x0d, 0x0a]].iter().any(|m| m == magic) {
-        let Ok(mut r) = CaptureReader::from_reader(Box::new(std::io::Cursor::new(data.to_vec())), "fuzz") else { return };
-        let mut n = 0;
-        while let Ok(Some(f)) = r.next_frame() {
-            pass.frame(&f, &mut h);
-            n += 1;
-            if n > 5000 {
-                break;
-            }
-        }
-    } else {
-        // Frames: [link selector][len hi][len lo][bytes...] repeated; time advances 1 ms a frame
-        // (and jumps when the selector's high bit is set, to reach the idle timeouts).
-        let mut rest = data;
-        let mut ts = 1_600_000_000_000_000_000i64;
-        let mut number = 0;
-        while let [sel, hi, lo, tail @ ..] = rest {
-            let len = (usize::from(*hi) << 8 | usize::from(*lo)).min(tail.len());
-            let (frame, next) = tail.split_at(len);
-            rest = next;
-            number += 1;
-            ts += if sel & 0x80 != 0 { 400_000_000_000 } else { 1_000_000 };
-            let link = [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL, LinkType::NULL][usize::from(sel & 3)];
-            let f = Frame { number, ts: Timestamp(ts), link, data: frame, orig_len: frame.len() as u32, interface: 0 };
-            pass.frame(&f, &mut h);
-            convs.extend(pass.take_finished());
-        }
-    }
-    convs.extend(pass.take_finished());
-    convs.extend(pass.finish(&mut h));
-    let (rpc, apps) = h;
-    let rpc = rpc.finish();
-    let apps = apps.finish();
-    convs.sort_by_key(|c| c.info.id);
-    let endpoints = follow_up(&rpc.endpoints, &convs);
-    let capture = CaptureFacts::default();
-    let facts = Facts { file: "fuzz", capture: &capture, conversations: &convs, rpc: &rpc, endpoints: &endpoints, apps: &apps };
-    let _ = evaluate(&facts);
+    let is_capture = [[0xd4, 0xc3, 0xb2, 0xa1], [0x4d, 0x3c, 0xb2, 0xa1], [0x0a, 0x0d, 0x0d, 0x0a]]
+        .iter()
+        .any(|m| m == magic);
+    let bytes = if is_capture { data.to_vec() } else { frames_to_pcapng(data) };
+    let Ok(reader) = CaptureReader::from_reader(Box::new(std::io::Cursor::new(bytes)), "fuzz") else {
+        return;
+    };
+    let Ok(ff) = analyze_reader(reader, cfg, Mode::Analyze, None, &mut |_| {}) else { return };
+    let _ = evaluate(&ff.facts());
 });

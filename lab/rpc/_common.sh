@@ -2,8 +2,9 @@
 # lab/rpc/_common.sh - shared setup for lab/rpc/<scenario>.sh (sourced).
 #
 #   . "$(dirname "$0")/_common.sh"
-#   rpc_init NAME NET          # NET: third octet, 10.77.NET.0/24
-#   rpc_two_hosts [dc|standalone] [USER]   # cli 10.77.NET.10 <-> srv 10.77.NET.20, Samba on srv
+#   rpc_init NAME NET [PREFIX] # NET: third octet, PREFIX.NET.0/24 (PREFIX: 10.77)
+#   rpc_two_hosts [dc|standalone] [USER]   # cli PREFIX.NET.10 <-> srv PREFIX.NET.20, Samba on srv
+#   rpc_warmup_cmd CMD...      # run CMD (a client function) until it succeeds (5 tries)
 #   rpc_warmup                 # ept_map + SAMR call before capturing (endpoints ready, ARP filled)
 #   capture_start "$CLI" eth0 "$(rpc_pcap)"
 #   rpc_client ACTION [rpcclient args]   # bounded by RPC_CLIENT_TIMEOUT (60 s)
@@ -25,15 +26,16 @@ MAX_PCAP_BYTES=${MAX_PCAP_BYTES:-307200}
 
 RPC_NAME=
 RPC_NET=
+RPC_PREFIX=10.77
 RPC_EXTRA_PCAPS=()
 CLI= SRV= CLI_ADDR= SRV_ADDR= SAMBA_DIR= RPC_USER= RPC_PWFILE=
 
 rpc_init() {
-    RPC_NAME=$1 RPC_NET=$2
+    RPC_NAME=$1 RPC_NET=$2 RPC_PREFIX=${3:-10.77}
     netns_init
     RPC_T0=$SECONDS
     mkdir -p "$FIXTURES" "$TH_TMP/out"
-    th_log "scenario $RPC_NAME (10.77.$RPC_NET.0/24)"
+    th_log "scenario $RPC_NAME ($RPC_PREFIX.$RPC_NET.0/24)"
 }
 
 # rpc_pcap [SUFFIX]: temp path of this scenario's capture (NAME[-SUFFIX].pcap)
@@ -50,7 +52,7 @@ rpc_two_hosts() {
     local mode=${1:-dc} user=${2:-}
     CLI=$(ns_create cli)
     SRV=$(ns_create srv)
-    CLI_ADDR=10.77.$RPC_NET.10 SRV_ADDR=10.77.$RPC_NET.20
+    CLI_ADDR=$RPC_PREFIX.$RPC_NET.10 SRV_ADDR=$RPC_PREFIX.$RPC_NET.20
     ns_link "$CLI" eth0 "$CLI_ADDR/24" "$SRV" eth0 "$SRV_ADDR/24"
     rpc_start_samba "$SRV" "$SRV_ADDR" "$mode"
     if [ -n "$user" ]; then
@@ -80,6 +82,18 @@ rpc_warmup() {
         sleep 1
     done
     th_die "warm-up map-then-call failed"
+}
+
+# rpc_warmup_cmd CMD...: run CMD (not captured: ARP, dynamic endpoints registered) until
+# it succeeds, at most 5 times, a second apart.
+rpc_warmup_cmd() {
+    local i
+    for i in 1 2 3 4 5; do
+        "$@" >"$TH_TMP/warmup.log" 2>&1 && return 0
+        sleep 1
+    done
+    cat "$TH_TMP/warmup.log" >&2
+    th_die "warm-up failed: $*"
 }
 
 # rpc_finish [NOTE]: stop all captures, write pcap(s) + expect.json into $FIXTURES.

@@ -1,12 +1,11 @@
 //! `flowpass FILE [--no-compact] [--payload] [--budget BYTES]`: one pass of the flows engine
-//! over a capture, as `conversations` runs it (no payload delivery unless asked), printing
-//! CPU-relevant counts and the engine's statistics. For profiling the engine alone
+//! over a capture through `tracehound-pipeline`, as `conversations` runs it (no payload
+//! delivery unless asked), printing CPU-relevant counts and the engine's statistics. For profiling the engine alone
 //! (`perf record target/release/flowpass FILE`), without the command-line tool's output.
 
 use std::time::Instant;
 
-use tracehound_capture::CaptureReader;
-use tracehound_flows::{Config, NoHandler, Pass};
+use tracehound_flows::{Config, NoHandler};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,22 +26,17 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let t = Instant::now();
-    let mut r =
-        CaptureReader::open(std::path::Path::new(path)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut pass = Pass::new(cfg);
+    // The pass every command runs (tracehound-pipeline), with no protocol analyzer behind it.
+    let reader = tracehound_pipeline::open(std::path::Path::new(path))?;
     let mut convs = 0usize;
-    while let Ok(Some(f)) = r.next_frame() {
-        pass.frame(&f, &mut NoHandler);
-        convs += pass.take_finished().len();
-    }
-    loop {
-        let b = pass.finish_batch(&mut NoHandler, 4096);
-        if b.is_empty() {
-            break;
-        }
-        convs += b.len();
-    }
-    let s = pass.engine.stats();
+    let run = tracehound_pipeline::run_reader(
+        reader,
+        cfg,
+        &mut NoHandler,
+        &mut |_, _| convs += 1,
+        &mut |_| {},
+    )?;
+    let s = &run.engine;
     println!(
         "{convs} conversations, {} packets in {:.3} s; live peak {}, compact peak {}, promoted {}, budget hits {}, expired early {}, evicted {}, attempts {}",
         s.packets,

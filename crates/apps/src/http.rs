@@ -234,110 +234,130 @@ impl Parser {
                     }
                 },
                 State::Head => {
-                    if st.data().is_empty() {
+                    if !self.read_head(st, front_method, out)? {
                         return Ok(());
-                    }
-                    let h = match head(st.data()) {
-                        Ok(Some(h)) => h,
-                        Ok(None) => return Ok(()),
-                        Err(e) => {
-                            self.state = State::Done;
-                            return Err((st.at(0).frame, e));
-                        }
-                    };
-                    let start = st.at(0);
-                    let head_end = st.at(h.len.saturating_sub(1));
-                    st.consume(h.len as u64);
-                    let bodiless = match h.status {
-                        Some(s) => {
-                            (100..200).contains(&s)
-                                || s == 204
-                                || s == 304
-                                || front_method().is_some_and(|m| {
-                                    m == "HEAD" || (m == "CONNECT" && (200..300).contains(&s))
-                                })
-                        }
-                        None => !h.chunked && h.content_length.unwrap_or(0) == 0,
-                    };
-                    let upgrade = h.status == Some(101)
-                        || (h.status.is_some_and(|s| (200..300).contains(&s))
-                            && front_method().is_some_and(|m| m == "CONNECT"));
-                    let chunked = h.chunked;
-                    let cl = h.content_length;
-                    let is_resp = h.status.is_some();
-                    self.cur = Some((h, start, head_end));
-                    if bodiless {
-                        self.finish(head_end, out);
-                        if upgrade {
-                            self.state = State::Done;
-                        }
-                    } else if chunked {
-                        self.state = State::Chunk;
-                    } else if let Some(n) = cl {
-                        let have = st.data().len() as u64;
-                        if n <= have && n > 0 {
-                            let end = st.at((n - 1) as usize);
-                            st.consume(n);
-                            self.finish(end, out);
-                        } else if n == 0 {
-                            self.finish(head_end, out);
-                        } else {
-                            st.consume(n);
-                            self.state = State::Body;
-                        }
-                    } else if is_resp {
-                        self.state = State::UntilClose;
-                    } else {
-                        self.finish(head_end, out);
                     }
                 }
                 State::Chunk | State::Trailer => {
-                    let d = st.data();
-                    let Some(nl) = d.iter().position(|&b| b == b'\n') else {
-                        if d.len() > 1024 {
-                            self.state = State::Done;
-                            return Err((
-                                st.at(0).frame,
-                                ParseError::invalid(
-                                    "HTTP chunk size line",
-                                    0,
-                                    "longer than 1024 bytes",
-                                ),
-                            ));
-                        }
+                    if !self.chunk_line(st, out)? {
                         return Ok(());
-                    };
-                    let line = d.get(..nl).unwrap_or(&[]);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line).to_vec();
-                    let line = &line[..];
-                    let last_at = st.at(nl);
-                    if matches!(self.state, State::Trailer) {
-                        st.consume(nl as u64 + 1);
-                        if line.is_empty() {
-                            self.finish(last_at, out);
-                        }
-                        continue;
-                    }
-                    let hex = line.split(|&b| b == b';').next().unwrap_or(&[]);
-                    let hex = std::str::from_utf8(hex).unwrap_or("").trim();
-                    let Ok(size) = u64::from_str_radix(hex, 16) else {
-                        self.state = State::Done;
-                        return Err((
-                            st.at(0).frame,
-                            ParseError::invalid("HTTP chunk size", 0, printable(line, 20)),
-                        ));
-                    };
-                    st.consume(nl as u64 + 1);
-                    if size == 0 {
-                        self.state = State::Trailer;
-                    } else {
-                        // data + CRLF
-                        st.consume(size.saturating_add(2));
-                        self.state = State::ChunkData;
                     }
                 }
             }
         }
+    }
+
+    /// A message head: reads it and decides how the body is framed. False: wait for more.
+    fn read_head(
+        &mut self,
+        st: &mut Stream,
+        front_method: &dyn Fn() -> Option<String>,
+        out: &mut Vec<Msg>,
+    ) -> Result<bool, (u64, ParseError)> {
+        if st.data().is_empty() {
+            return Ok(false);
+        }
+        let h = match head(st.data()) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                self.state = State::Done;
+                return Err((st.at(0).frame, e));
+            }
+        };
+        let start = st.at(0);
+        let head_end = st.at(h.len.saturating_sub(1));
+        st.consume(h.len as u64);
+        let bodiless = match h.status {
+            Some(s) => {
+                (100..200).contains(&s)
+                    || s == 204
+                    || s == 304
+                    || front_method()
+                        .is_some_and(|m| m == "HEAD" || (m == "CONNECT" && (200..300).contains(&s)))
+            }
+            None => !h.chunked && h.content_length.unwrap_or(0) == 0,
+        };
+        let upgrade = h.status == Some(101)
+            || (h.status.is_some_and(|s| (200..300).contains(&s))
+                && front_method().is_some_and(|m| m == "CONNECT"));
+        let chunked = h.chunked;
+        let cl = h.content_length;
+        let is_resp = h.status.is_some();
+        self.cur = Some((h, start, head_end));
+        if bodiless {
+            self.finish(head_end, out);
+            if upgrade {
+                self.state = State::Done;
+            }
+        } else if chunked {
+            self.state = State::Chunk;
+        } else if let Some(n) = cl {
+            let have = st.data().len() as u64;
+            if n <= have && n > 0 {
+                let end = st.at((n - 1) as usize);
+                st.consume(n);
+                self.finish(end, out);
+            } else if n == 0 {
+                self.finish(head_end, out);
+            } else {
+                st.consume(n);
+                self.state = State::Body;
+            }
+        } else if is_resp {
+            self.state = State::UntilClose;
+        } else {
+            self.finish(head_end, out);
+        }
+        Ok(true)
+    }
+
+    /// A chunk-size line or a trailer line. False: wait for more.
+    fn chunk_line(
+        &mut self,
+        st: &mut Stream,
+        out: &mut Vec<Msg>,
+    ) -> Result<bool, (u64, ParseError)> {
+        let d = st.data();
+        let Some(nl) = d.iter().position(|&b| b == b'\n') else {
+            if d.len() > 1024 {
+                self.state = State::Done;
+                return Err((
+                    st.at(0).frame,
+                    ParseError::invalid("HTTP chunk size line", 0, "longer than 1024 bytes"),
+                ));
+            }
+            return Ok(false);
+        };
+        let line = d.get(..nl).unwrap_or(&[]);
+        let line = line.strip_suffix(b"\r").unwrap_or(line).to_vec();
+        let line = &line[..];
+        let last_at = st.at(nl);
+        if matches!(self.state, State::Trailer) {
+            st.consume(nl as u64 + 1);
+            if line.is_empty() {
+                self.finish(last_at, out);
+            }
+            return Ok(true);
+        }
+        let hex = line.split(|&b| b == b';').next().unwrap_or(&[]);
+        let hex = std::str::from_utf8(hex).unwrap_or("").trim();
+        let Ok(size) = u64::from_str_radix(hex, 16) else {
+            self.state = State::Done;
+            return Err((
+                st.at(0).frame,
+                ParseError::invalid("HTTP chunk size", 0, printable(line, 20)),
+            ));
+        };
+        st.consume(nl as u64 + 1);
+        if size == 0 {
+            self.state = State::Trailer;
+        } else {
+            // data + CRLF
+            st.consume(size.saturating_add(2));
+            self.state = State::ChunkData;
+        }
+        Ok(true)
     }
     fn body_done(&mut self, end: At, out: &mut Vec<Msg>) {
         match self.state {

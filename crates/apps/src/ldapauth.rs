@@ -5,11 +5,12 @@
 //! operation and per bind.
 
 use rustc_hash::FxHashMap as HashMap;
-use tracehound_flows::{FlowInfo, Timestamp};
+use tracehound_flows::FlowInfo;
 use tracehound_proto::ber::{self, BerError, Reader};
 use tracehound_proto::ldap as codes;
 
 use crate::auth::{krb_event, token, AuthEvent, AuthProto, AuthReport, TokenInfo};
+use crate::stream::At;
 
 /// Messages of the operations below up to this size are waited for in full.
 pub const MAX_DETAIL: u64 = 64 * 1024;
@@ -90,6 +91,15 @@ fn parse(msg: &[u8]) -> Result<Option<Detail>, BerError> {
     }))
 }
 
+/// One LDAP message as the framer read it: message id, operation, result code (results) and
+/// what else was read of it.
+pub struct Message {
+    pub id: u64,
+    pub op: u8,
+    pub result: Option<u32>,
+    pub detail: Option<Box<Detail>>,
+}
+
 /// Who bound on a connection, and the requests waiting for their result.
 #[derive(Debug, Default)]
 pub struct LdapAuth {
@@ -101,20 +111,12 @@ pub struct LdapAuth {
 }
 
 impl LdapAuth {
-    /// One request (`op` even/request numbers) or result.
-    #[allow(clippy::too_many_arguments)]
-    pub fn message(
-        &mut self,
-        id: u64,
-        op: u8,
-        result: Option<u32>,
-        detail: Option<Box<Detail>>,
-        f: &FlowInfo,
-        frame: u64,
-        ts: Timestamp,
-        out: &mut AuthReport,
-    ) {
-        if crate::ldap::is_request(op) {
+    /// One request (`op` even/request numbers) or result, read at `at` (the message's first
+    /// segment).
+    pub fn message(&mut self, m: Message, f: &FlowInfo, at: At, out: &mut AuthReport) {
+        let Message { id, op, result, detail } = m;
+        let (frame, ts) = (at.frame, at.ts);
+        if crate::ldap::ops::is_request(op) {
             if let Some(Detail::Bind { name, mech, token }) = detail.as_deref() {
                 self.who = Some((name.clone(), mech.clone()));
                 if let Some(a) = token.as_ref().and_then(|t| t.ntlm.clone()) {
@@ -127,7 +129,7 @@ impl LdapAuth {
             self.pending.insert(id, (op, frame, detail));
             return;
         }
-        if !crate::ldap::is_response(op) {
+        if !crate::ldap::ops::is_response(op) {
             return;
         }
         let Some((req_op, req_frame, req)) = self.pending.remove(&id) else { return };
@@ -150,7 +152,7 @@ impl LdapAuth {
                 ("StartTLS".to_string(), None)
             }
             (23, Some(Detail::Extended { oid })) => ("extended".to_string(), Some(oid.clone())),
-            (o, _) => (crate::ldap::op_name(o).to_string(), None),
+            (o, _) => (crate::ldap::ops::op_name(o).to_string(), None),
         };
         if req_op == 0 && rc == 14 {
             return; // SASL bind in progress: the next leg decides

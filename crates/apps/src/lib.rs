@@ -228,7 +228,7 @@ impl AppAnalyzer {
     }
 
     fn recognise(&mut self, f: &mut TcpFlow, d: usize) {
-        let data = f.st[d].data();
+        let data = stream::by_dir(&f.st, d).data();
         let info = f.info;
         let kind = if tls::looks_like(data) || (d == 0 && tls::sslv2_hello_len(data).is_some()) {
             self.stats.tls_flows += 1;
@@ -270,8 +270,8 @@ impl AppAnalyzer {
             self.stats.dns_tcp_flows += 1;
             Kind::DnsTcp(Default::default())
         } else {
-            let enough =
-                data.len() >= self.cfg.sniff_bytes || f.seen[d] >= self.cfg.sniff_bytes as u64;
+            let enough = data.len() >= self.cfg.sniff_bytes
+                || *stream::by_dir(&f.seen, d) >= self.cfg.sniff_bytes as u64;
             // wait for a few more bytes when the start could still be a TLS header
             if !enough && data.len() < 5 {
                 return;
@@ -317,7 +317,8 @@ impl AppAnalyzer {
                 let r = fr.feed(st, ldap::head, |msg, start, end| match msg {
                     ldap::Msg::Sasl => stats.ldap_sasl_wrapped += 1,
                     ldap::Msg::Op { id, op, result, detail } => {
-                        a.message(id, op, result, detail, &info, start.frame, start.ts, auth);
+                        let msg = ldapauth::Message { id, op, result, detail };
+                        a.message(msg, &info, start, auth);
                         if ldap::is_request(op) {
                             m.request(Some(id), ldap::op_name(op), start, end, false);
                         } else if ldap::is_partial(op) {

@@ -117,8 +117,14 @@ impl SmbAuth {
         match cmd {
             0 => self.negotiate(h, f, frame, ts, req_frame, out),
             1 => self.session_setup(h, f, frame, ts, req_frame, out),
-            3 => self.tree_connect(h, req.as_deref(), f, frame, ts, req_frame, out),
-            5 => self.create(h, req.as_deref(), f, frame, ts, req_frame, out),
+            3 => {
+                let r = Reply { h, f, frame, ts, request_frame: req_frame };
+                self.tree_connect(&r, req.as_deref(), out)
+            }
+            5 => {
+                let r = Reply { h, f, frame, ts, request_frame: req_frame };
+                self.create(&r, req.as_deref(), out)
+            }
             _ => {}
         }
     }
@@ -197,17 +203,8 @@ impl SmbAuth {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn tree_connect(
-        &mut self,
-        h: &Header,
-        req: Option<&Detail>,
-        f: &FlowInfo,
-        frame: u64,
-        ts: Timestamp,
-        rq: u64,
-        out: &mut AuthReport,
-    ) {
+    fn tree_connect(&mut self, r: &Reply<'_>, req: Option<&Detail>, out: &mut AuthReport) {
+        let Reply { h, f, frame, ts, request_frame: rq } = *r;
         let path = match req {
             Some(Detail::TreeConnect { path }) => path.clone(),
             _ => String::new(),
@@ -225,17 +222,8 @@ impl SmbAuth {
         out.push(e);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn create(
-        &mut self,
-        h: &Header,
-        req: Option<&Detail>,
-        f: &FlowInfo,
-        frame: u64,
-        ts: Timestamp,
-        rq: u64,
-        out: &mut AuthReport,
-    ) {
+    fn create(&mut self, r: &Reply<'_>, req: Option<&Detail>, out: &mut AuthReport) {
+        let Reply { h, f, frame, ts, request_frame: rq } = *r;
         if h.status == 0 {
             return;
         }
@@ -257,4 +245,14 @@ impl SmbAuth {
         }
         out.push(e);
     }
+}
+
+/// A response and where it was read, with the frame of its request.
+#[derive(Clone, Copy)]
+struct Reply<'a> {
+    h: &'a Header,
+    f: &'a FlowInfo,
+    frame: u64,
+    ts: Timestamp,
+    request_frame: u64,
 }

@@ -12,6 +12,27 @@ pub struct At {
     pub ts: Timestamp,
 }
 
+/// The element of a per-direction pair (`[client, server]`) for direction index `d`:
+/// 0 is the client; the analyzers only pass 0 and 1, any other index reads the server's.
+pub(crate) fn by_dir<T>(pair: &[T; 2], d: usize) -> &T {
+    let [client, server] = pair;
+    if d == 0 {
+        client
+    } else {
+        server
+    }
+}
+
+/// [`by_dir`] for writing.
+pub(crate) fn by_dir_mut<T>(pair: &mut [T; 2], d: usize) -> &mut T {
+    let [client, server] = pair;
+    if d == 0 {
+        client
+    } else {
+        server
+    }
+}
+
 /// Marks kept per direction; when more chunks than this are buffered, the oldest marks are
 /// merged (their bytes are then attributed to the following chunk).
 const MAX_MARKS: usize = 1024;

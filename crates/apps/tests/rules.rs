@@ -1,6 +1,10 @@
-//! The rules over this crate's output (crates/findings/src/rules/{dns,tls,slow_responder}.rs)
+//! The rules over this crate's output (`tracehound_findings::rules::{dns, tls, slow_responder}`)
 //! on real captures: the lab scenarios (tests/fixtures/lab, made by lab/net) and the shared
 //! captures (/work/shared/captures, see SOURCES.md).
+
+// Tests may unwrap, expect, panic and index: a failing test is the point (also in
+// common/, whose helpers are not #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -8,20 +12,7 @@ use std::path::Path;
 
 use tracehound_findings::{Evidence, Finding, FlowRef, Severity};
 
-/// The rule files, compiled here as they are in crates/findings (they name `crate::Finding`
-/// and `super::Facts`, which the imports above provide).
-#[allow(dead_code)]
-#[path = "../../findings/src/rules/dns.rs"]
-mod dns;
-#[allow(dead_code)]
-#[path = "../../findings/src/rules/slow_responder.rs"]
-mod slow_responder;
-#[allow(dead_code)]
-#[path = "../../findings/src/rules/tls.rs"]
-mod tls;
-use tracehound_findings::rules::Facts;
-// tls.rs reads the client's refusal after the handshake from here (as `super::tls_refused`).
-use tracehound_findings::rules::tls_refused;
+use tracehound_findings::rules::{dns, slow_responder, tls, Facts};
 
 /// Our finding ids.
 const IDS: [&str; 5] = [

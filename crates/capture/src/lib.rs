@@ -70,6 +70,7 @@ mod pcap;
 mod pcapng;
 mod reader;
 mod source;
+mod stats;
 mod time;
 mod windows;
 

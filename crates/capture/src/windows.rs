@@ -15,8 +15,8 @@ use tracehound_wintrace::{WinError, WinErrorKind, WinInput, WinReader};
 
 use crate::error::{CaptureError, ErrorKind};
 use crate::input::Input;
-use crate::reader::{CaptureFormat, CaptureStats, Limits};
 use crate::source::Source;
+use crate::stats::{CaptureFormat, CaptureStats, Limits};
 use crate::{Frame, LinkType, Timestamp};
 
 pub(crate) use tracehound_wintrace::{sniff, SNIFF_LEN};

@@ -1,29 +1,15 @@
 //! `tracehound`: why Windows / DCE-RPC and TCP connections fail or crawl, from a capture or
 //! live. A thin binary: argument parsing and glue over the library crates.
 
-mod analysis;
 mod cmd;
-mod input;
-mod offload;
+mod exit;
+mod keys;
+mod warn;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// Exit codes (documented in the README and in `--help`).
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// `analyze --fail-on`: a finding at or above that severity was raised.
-    pub const FINDINGS: u8 = 1;
-    /// Bad command line.
-    pub const USAGE: u8 = 2;
-    /// A capture could not be opened or is not a capture: nothing analysed from it.
-    pub const INPUT: u8 = 3;
-    /// A capture was damaged or cut short: everything before the damage was analysed.
-    pub const DAMAGED: u8 = 4;
-}
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 analyze --fail-on threshold reached; 2 bad command line;

@@ -166,3 +166,39 @@ fn writing_over_the_input_is_refused() {
     assert!(err.contains("is the capture being read"), "{err}");
     assert_eq!(std::fs::read(&cap).unwrap(), before);
 }
+
+#[test]
+fn early_data_is_in_the_table_as_in_the_json() {
+    // lab/tls-decrypt/early-data.sh: one plain resumption-maker, one 0-RTT accepted, one
+    // rejected (anti-replay). The table's 0-RTT lines say what the JSON's `early_data` says.
+    let (keylog, cap) = (fx("early.keylog"), fx("early.pcap"));
+    let args = ["--keylog", s(&keylog), s(&cap)];
+    let o = run(&args, None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let o = run(&[&args[..], &["--json"]].concat(), None);
+    let json: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let early: Vec<&serde_json::Value> =
+        json.iter().filter(|v| v.get("early_data").is_some_and(|e| !e.is_null())).collect();
+    assert_eq!(early.len(), 2, "{json:?}");
+    let (_, block) = text.split_once("\n0-RTT early data:\n").expect(&text);
+    let lines: Vec<&str> = block.lines().collect();
+    assert_eq!(lines.len(), early.len(), "{text}");
+    for (line, v) in lines.iter().zip(early) {
+        let want = format!(
+            "  {}:{} → {}:{} (frame {}): {}",
+            v["src"].as_str().unwrap(),
+            v["sport"],
+            v["dst"].as_str().unwrap(),
+            v["dport"],
+            v["first_frame"],
+            v["early_data"].as_str().unwrap()
+        );
+        assert_eq!(*line, want);
+    }
+    assert!(lines[0].contains("accepted") && lines[1].contains("rejected"), "{text}");
+}

@@ -49,7 +49,14 @@ fn netmon_files_give_the_same_output_as_their_pcaps() {
             &["analyze"],
         ] {
             let (a, ca) = run(args, &pcap);
-            let (b, cb) = run(args, &cap);
+            let (mut b, cb) = run(args, &cap);
+            if args == ["conversations", "--json"] {
+                // The trace summary line the Windows input adds last (the rest is the same).
+                let (rest, last) = b.trim_end().rsplit_once('\n').unwrap_or(("", b.trim_end()));
+                assert!(last.starts_with("{\"file\":\"FILE\",\"windows_trace\":{"), "{last}");
+                assert!(last.contains("\"format\":\"netmon 2."), "{last}");
+                b = if rest.is_empty() { String::new() } else { format!("{rest}\n") };
+            }
             assert!(
                 !a.is_empty() || (args[0] != "conversations" && src.starts_with("tcp/")),
                 "{src} {args:?}: no output"

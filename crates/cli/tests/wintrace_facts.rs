@@ -14,7 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::etl::{pktmon_20, pktmon_pkt, ClockKind, EtlBuilder, PKTMON};
+use common::etl::{ndis_1001, pktmon_20, pktmon_pkt, ClockKind, EtlBuilder, NDIS, PKTMON};
 use common::{read_pcap, shared, Rec};
 use serde_json::Value;
 
@@ -179,7 +179,12 @@ fn netmon_process_table_names_the_conversations_process() {
         .collect();
     let cap = tmp("netmon23-process.cap");
     std::fs::write(&cap, common::write_netmon(3, recs[0].ts_ns, &frames, &procs, 3)).unwrap();
-    let win = json(&["conversations", "--json"], &cap);
+    let mut win = json(&["conversations", "--json"], &cap);
+    // The last line is the trace summary, with the process table.
+    let sum = win.pop().unwrap();
+    assert_eq!(sum["windows_trace"]["format"], "netmon 2.3", "{sum}");
+    assert_eq!(sum["windows_trace"]["processes"].as_array().unwrap().len(), 3, "{sum}");
+    assert_eq!(sum["windows_trace"]["processes"][0]["pid"], 4242, "{sum}");
     assert_eq!(win.len(), plain.len());
     let mut named = 0;
     for c in &win {
@@ -210,4 +215,106 @@ fn netmon_process_table_names_the_conversations_process() {
     assert!(t.lines().next().unwrap().ends_with("PROCESS"), "{t}");
     let row = t.lines().find(|l| l.contains(&format!("{}", endpoint(smb, "src")))).unwrap();
     assert!(row.ends_with("OUTLOOK.EXE (4242)"), "{row}");
+}
+
+/// Conversation key: (src, sport, dst, dport) as JSON values.
+fn conv_key(v: &Value) -> (Value, Value, Value, Value) {
+    (v["src"].clone(), v["sport"].clone(), v["dst"].clone(), v["dport"].clone())
+}
+
+/// A `netsh trace` of two adapters: the packets of one shared capture on LowerIfIndex 12, of
+/// another on LowerIfIndex 7 (under a filter over miniport 5), in time order. Every
+/// conversation names the adapter its packets came from (`interface`, and an INTERFACE
+/// column), the trace summary lists both; converted to pcapng (two IDBs), the same
+/// conversations name `if0` / `if1`; a one-interface input has no `interface` at all.
+#[test]
+fn two_adapter_trace_conversations_name_their_interface() {
+    let a_pcap = shared().join("tcp/zeek__options.pcap");
+    let b_pcap = shared().join("dcerpc/dcerpc__dcerpc-ctxids__input.pcap");
+    let (_, a) = read_pcap(&a_pcap);
+    let (_, b) = read_pcap(&b_pcap);
+    let mut all: Vec<(&Rec, u32)> =
+        a.iter().map(|r| (r, 12)).chain(b.iter().map(|r| (r, 7))).collect();
+    all.sort_by_key(|(r, _)| r.ts_ns);
+    let mut eb = EtlBuilder::new(ClockKind::Qpc(10_000_000), all[0].0.ts_ns - 1_000_000_000, true);
+    let kw = 0x2_0000_0000 | 0xC000_0000;
+    for (r, lower) in &all {
+        let mini = if *lower == 7 { 5 } else { 12 };
+        eb.event(NDIS, 1001, 0, kw, r.ts_ns, &ndis_1001(mini, *lower, &r.data), false);
+    }
+    let etl = tmp("two-adapters.etl");
+    std::fs::write(&etl, eb.finish()).unwrap();
+    let from_a = json(&["conversations", "--json"], &a_pcap);
+    let from_b = json(&["conversations", "--json"], &b_pcap);
+    assert!(from_a.iter().chain(&from_b).all(|c| c.get("interface").is_none()));
+    let mut win = json(&["conversations", "--json"], &etl);
+    let sum = win.pop().unwrap();
+    let ifs = sum["windows_trace"]["interfaces"].as_array().unwrap();
+    assert_eq!(ifs.len(), 2, "{sum}");
+    let names: Vec<&str> = ifs.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"eth:7") && names.contains(&"eth:12"), "{names:?}");
+    assert_eq!(win.len(), from_a.len() + from_b.len());
+    let which = |c: &Value| {
+        if from_a.iter().any(|x| conv_key(x) == conv_key(c)) {
+            "eth:12"
+        } else {
+            assert!(from_b.iter().any(|x| conv_key(x) == conv_key(c)), "{c}");
+            "eth:7"
+        }
+    };
+    for c in &win {
+        assert_eq!(c["interface"], which(c), "{c}");
+    }
+    let t = text(&["conversations", "--top", "1000"], &etl);
+    assert!(t.lines().next().unwrap().ends_with("INTERFACE"), "{t}");
+    assert_eq!(t.lines().filter(|l| l.ends_with("eth:7")).count(), from_b.len(), "{t}");
+
+    // The same packets as a pcapng with two IDBs (in the order the trace named them).
+    let ng = tmp("two-adapters.pcapng");
+    let st = Command::new(env!("CARGO_BIN_EXE_tracehound"))
+        .arg("convert")
+        .arg(&etl)
+        .arg("-w")
+        .arg(&ng)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let ngj = json(&["conversations", "--json", "--top", "1000"], &ng);
+    assert_eq!(ngj.len(), win.len());
+    for c in &ngj {
+        let idx = names.iter().position(|n| *n == which(c)).unwrap();
+        assert_eq!(c["interface"], format!("if{idx}"), "{c}");
+    }
+}
+
+/// The done-when item "per-flow packet counts as `pktmon etl2txt` (each packet once)", on the
+/// synthetic stand-in for a real pktmon capture (tests/fixtures/wintrace/pktmon-cut128.etl:
+/// every packet of a shared capture logged at three components, payloads cut at 128 bytes,
+/// compressed buffers; made by the wintrace crate's `regenerate_fixtures`): every TCP / UDP
+/// conversation has the packet and byte counts of the capture the packets came from.
+#[test]
+fn pktmon_trace_per_flow_counts_equal_the_source_capture() {
+    let etl = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/wintrace/pktmon-cut128.etl"
+    ));
+    let pcap = shared().join("dcerpc/dcerpc__dcerpc-bind-no-frag-flag__input.pcap");
+    let want = json(&["conversations", "--json"], &pcap);
+    let mut got = json(&["conversations", "--json"], etl);
+    let sum = got.pop().unwrap();
+    assert_eq!(
+        sum["windows_trace"]["duplicate_appearances"],
+        2 * sum["windows_trace"]["packets"].as_u64().unwrap()
+    );
+    assert!(!want.is_empty());
+    assert_eq!(got.len(), want.len());
+    for w in &want {
+        let g = got.iter().find(|g| conv_key(g) == conv_key(w)).expect("same conversation");
+        for k in ["packets", "bytes"] {
+            assert_eq!(g[k], w[k], "{k}: {g}");
+        }
+        for d in ["orig", "resp"] {
+            assert_eq!(g[d]["packets"], w[d]["packets"], "{d}: {g}");
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //! known whether it decrypts; then they are either dropped (TLS handshake, replaced by the
 //! plaintext that follows) or delivered as they were. Plaintext offsets count plaintext
 //! bytes, so the inner handler sees an ordinary in-order stream. The verdicts are collected
-//! in [`TlsPlaintext::reports`] (via the inner [`Decryptor`]).
+//! in [`TlsPlaintext::reports`] (via the inner [`Decryptor`]), the keys that matched no
+//! certificate in [`TlsPlaintext::unmatched_keys`].
 
 use std::collections::HashMap;
 
@@ -51,6 +52,19 @@ impl<H: StreamHandler> TlsPlaintext<H> {
     /// Verdicts of the TLS connections that have ended so far.
     pub fn reports(&self) -> &[SessionReport] {
         &self.dec.reports
+    }
+
+    /// The keys given (`--key`) that matched no server certificate in the traffic seen so
+    /// far, as "SOURCE (N-bit RSA)" — for `analyze` / `rpc` / `conversations` to report, as
+    /// `tracehound decrypt` does ([`crate::Outcome::unmatched_keys`]).
+    pub fn unmatched_keys(&self) -> Vec<String> {
+        self.dec.shared.unmatched_keys()
+    }
+
+    /// How many server certificates were compared with the keys (TLS ≤ 1.2 handshakes): with
+    /// none, a key's not matching says nothing about it.
+    pub fn certificates_compared(&self) -> u64 {
+        self.dec.shared.certificates_compared
     }
 
     fn flush_raw(&mut self, flow: &FlowInfo, held: Vec<Held>) {

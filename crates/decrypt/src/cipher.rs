@@ -5,6 +5,10 @@
 //!   encrypt: HMAC(seq ‖ type ‖ version ‖ length ‖ data) inside the padding; with
 //!   encrypt-then-MAC (RFC 7366) the HMAC covers the IV and ciphertext and follows them.
 //! * Stream (RC4) and NULL: data ‖ MAC.
+//! * SSL 3.0 (RFC 6101 §5.2.3): the same layouts with the IV chained as in TLS 1.0, but the
+//!   MAC is `hash(secret ‖ pad_2 ‖ hash(secret ‖ pad_1 ‖ seq ‖ type ‖ length ‖ data))` (pad_1 =
+//!   0x36, pad_2 = 0x5c, 48 bytes for MD5 and 40 for SHA-1; no version), and the CBC padding
+//!   bytes are arbitrary: only the last (the padding length, less than a block) is checked.
 //! * AEAD, TLS 1.2 (RFC 5288/6655): nonce = 4-byte fixed IV ‖ 8-byte explicit nonce from the
 //!   record; ChaCha20-Poly1305 (RFC 7905) and TLS 1.3: nonce = 12-byte IV ⊕ sequence number.
 //!   Additional data: seq ‖ type ‖ version ‖ plaintext length (1.2); the record header (1.3).
@@ -65,6 +69,7 @@ pub struct RecordCipher {
     pub seq: u64,
     tls13: bool,
     etm: bool,
+    ssl3: bool,
 }
 
 impl RecordCipher {
@@ -105,7 +110,9 @@ impl RecordCipher {
             Some(h) if !bulk.is_aead() => Some((h, k.mac_key.to_vec())),
             _ => None,
         };
-        Some(RecordCipher { engine, bulk, mac, fixed_iv: k.iv.to_vec(), seq: 0, tls13, etm })
+        let ssl3 = version == 0x0300;
+        let etm = etm && !ssl3;
+        Some(RecordCipher { engine, bulk, mac, fixed_iv: k.iv.to_vec(), seq: 0, tls13, etm, ssl3 })
     }
 
     /// Decrypt one record. Returns the content type (the inner one for TLS 1.3) and the
@@ -225,6 +232,28 @@ impl RecordCipher {
         }
     }
 
+    /// The SSL 3.0 MAC (RFC 6101 §5.2.3.1).
+    fn ssl3_mac(&self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<D: sha2::Digest>(key: &[u8], pad: usize, parts: &[&[u8]]) -> Vec<u8> {
+            let mut inner = D::new();
+            inner.update(key);
+            inner.update(vec![0x36; pad]);
+            for p in parts {
+                inner.update(p);
+            }
+            let mut outer = D::new();
+            outer.update(key);
+            outer.update(vec![0x5c; pad]);
+            outer.update(inner.finalize());
+            outer.finalize().to_vec()
+        }
+        match &self.mac {
+            Some((Hash::Md5, k)) => run::<md5::Md5>(k, 48, parts),
+            Some((Hash::Sha1, k)) => run::<sha1::Sha1>(k, 40, parts),
+            _ => Vec::new(),
+        }
+    }
+
     fn check_mac(
         &self,
         ctype: u8,
@@ -234,7 +263,11 @@ impl RecordCipher {
     ) -> Result<(), RecordError> {
         let seq = self.seq.to_be_bytes();
         let len = (data.len() as u16).to_be_bytes();
-        let want = self.hmac(&[&seq, &[ctype], &version, &len, data]);
+        let want = if self.ssl3 {
+            self.ssl3_mac(&[&seq, &[ctype], &len, data])
+        } else {
+            self.hmac(&[&seq, &[ctype], &version, &len, data])
+        };
         if want.as_slice() == mac {
             Ok(())
         } else {
@@ -311,7 +344,9 @@ impl RecordCipher {
         let pad = usize::from(*buf.last().unwrap_or(&0));
         let unpadded = buf.len().checked_sub(pad + 1).ok_or(RecordError::Auth)?;
         let padding = buf.get(unpadded..).unwrap_or_default();
-        if padding.iter().any(|b| usize::from(*b) != pad) {
+        let bad_padding =
+            if self.ssl3 { pad >= block } else { padding.iter().any(|b| usize::from(*b) != pad) };
+        if bad_padding {
             return Err(RecordError::Auth);
         }
         buf.truncate(unpadded);

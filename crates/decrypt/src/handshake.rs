@@ -1,7 +1,8 @@
 //! TLS handshake messages, as far as decryption needs them (RFC 5246 §7.4, RFC 8446 §4):
 //! hello randoms, session ids, the suite, the extensions that change key derivation or record
 //! format (extended_master_secret 23, encrypt_then_mac 22, supported_versions 43,
-//! session_ticket 35, server_name 0, early_data 42), the server certificate's RSA modulus,
+//! session_ticket 35, server_name 0, early_data 42 — in the ClientHello and, as the server's
+//! acceptance of 0-RTT, in EncryptedExtensions), the server certificate's RSA modulus,
 //! the RSA-encrypted premaster secret and TLS 1.2 session tickets.
 //!
 //! Every read is checked ([`Rd`]); a malformed message yields `None` and the caller reports it.
@@ -62,6 +63,7 @@ pub const CLIENT_HELLO: u8 = 1;
 pub const SERVER_HELLO: u8 = 2;
 pub const NEW_SESSION_TICKET: u8 = 4;
 pub const END_OF_EARLY_DATA: u8 = 5;
+pub const ENCRYPTED_EXTENSIONS: u8 = 8;
 pub const CERTIFICATE: u8 = 11;
 pub const SERVER_KEY_EXCHANGE: u8 = 12;
 pub const CLIENT_KEY_EXCHANGE: u8 = 16;
@@ -85,6 +87,8 @@ pub struct ClientHello {
     pub ems: bool,
     pub etm: bool,
     pub early_data: bool,
+    /// The TLS 1.3 suites offered (0x1301..=0x1305), in order: the candidates for 0-RTT.
+    pub tls13_suites: Vec<u16>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -118,7 +122,14 @@ pub fn client_hello(body: &[u8]) -> Option<ClientHello> {
     let mut ch = ClientHello { version: r.u16()?, ..Default::default() };
     ch.random.copy_from_slice(r.take(32)?);
     ch.session_id = r.vec8()?.to_vec();
-    r.vec16()?; // cipher suites
+    for pair in r.vec16()?.chunks_exact(2) {
+        if let [a, b] = pair {
+            let id = u16::from_be_bytes([*a, *b]);
+            if (0x1301..=0x1305).contains(&id) && !ch.tls13_suites.contains(&id) {
+                ch.tls13_suites.push(id);
+            }
+        }
+    }
     r.vec8()?; // compression methods
     extensions(&mut r, |t, d| match t {
         0 => ch.sni = sni(d),
@@ -168,6 +179,15 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
         _ => {}
     })?;
     Some(sh)
+}
+
+/// Whether a TLS 1.3 EncryptedExtensions message carries early_data (42): the server accepted
+/// the client's 0-RTT data. `None` when the message is malformed.
+pub fn encrypted_extensions_early_data(body: &[u8]) -> Option<bool> {
+    let mut r = Rd::new(body);
+    let mut found = false;
+    extensions(&mut r, |t, _| found |= t == 42)?;
+    Some(found)
 }
 
 /// The first certificate of a TLS ≤ 1.2 Certificate message (the server's own).

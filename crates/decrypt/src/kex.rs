@@ -1,17 +1,19 @@
 //! Where session keys come from: the key log (CLIENT_RANDOM, RSA, TLS 1.3 traffic secrets),
 //! an RSA private key whose modulus matches the server certificate (PKCS#1 v1.5 decryption
 //! of the premaster secret), or an earlier session of the same capture (resumption by
-//! session id or ticket). Then the TLS 1.2 key block or the TLS 1.3 traffic keys.
+//! session id or ticket). Then the TLS 1.0–1.2 key block (SSL 3.0: its MD5/SHA-1 key block,
+//! [`prf::ssl3_key_block`]) or the TLS 1.3 traffic keys, including the client's 0-RTT keys
+//! (CLIENT_EARLY_TRAFFIC_SECRET).
 
 use std::collections::HashMap;
 
 use rsa::Pkcs1v15Encrypt;
 
 use crate::cipher::{KeyMaterial, RecordCipher};
+use crate::conn::Conn;
 use crate::keylog::KeyLog;
 use crate::keys::PrivateKey;
 use crate::prf::{self, MasterInput};
-use crate::session::Conn;
 use crate::suites::{self, Kx, Suite};
 use crate::verdict::Why;
 
@@ -62,6 +64,8 @@ pub struct Shared {
     pub keys: Vec<PrivateKey>,
     /// Per key: did it match some server certificate of the capture?
     pub key_matched: Vec<bool>,
+    /// Server certificates compared with the keys (TLS ≤ 1.2 handshakes).
+    pub certificates_compared: u64,
     pub keylog: KeyLog,
     pub cache: Cache,
 }
@@ -69,10 +73,21 @@ pub struct Shared {
 impl Shared {
     pub fn new(keys: Vec<PrivateKey>, keylog: KeyLog) -> Shared {
         let key_matched = vec![false; keys.len()];
-        Shared { keys, key_matched, keylog, cache: Cache::default() }
+        Shared { keys, key_matched, certificates_compared: 0, keylog, cache: Cache::default() }
+    }
+    /// The keys given that matched no server certificate seen so far, as "SOURCE (N-bit
+    /// RSA)". Certificates are compared in TLS ≤ 1.2 handshakes (TLS 1.3 encrypts them).
+    pub fn unmatched_keys(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .zip(&self.key_matched)
+            .filter(|(_, m)| !**m)
+            .map(|(k, _)| format!("{} ({}-bit RSA)", k.source, k.bits()))
+            .collect()
     }
     /// The key whose modulus is this certificate's (marking it as used).
     fn key_for(&mut self, modulus: &[u8]) -> Option<usize> {
+        self.certificates_compared += 1;
         let i = self.keys.iter().position(|k| k.modulus == modulus)?;
         if let Some(m) = self.key_matched.get_mut(i) {
             *m = true;
@@ -86,10 +101,6 @@ pub fn derive_master(c: &mut Conn, sh: &mut Shared) {
     let (Some(ch), Some(s), Some(suite)) = (c.ch.clone(), c.sh.clone(), c.suite) else { return };
     if let Some(m) = &c.cert_modulus {
         sh.key_for(m);
-    }
-    if s.version == 0x0300 {
-        c.set_why(Why::Unsupported("SSL 3.0".into()));
-        return;
     }
     if let Some(m) = sh.keylog.by_random.get(&ch.random).and_then(|x| x.master.clone()) {
         c.secret_from = Some("key log".into());
@@ -105,7 +116,12 @@ pub fn derive_master(c: &mut Conn, sh: &mut Shared) {
             server_random: &s.random,
             ems_transcript: ems.then_some(c.transcript()),
         };
-        c.master = Some(prf::master_secret(&input));
+        c.master = Some(if s.version == 0x0300 {
+            // SSL 3.0 has no extended master secret.
+            prf::ssl3_master_secret(&pms, &ch.random, &s.random)
+        } else {
+            prf::master_secret(&input)
+        });
     } else {
         c.set_why(Why::ForwardSecrecy { kx: suite.kx.name(), have_rsa_key: !sh.keys.is_empty() });
         return;
@@ -171,10 +187,6 @@ pub fn install_tls12(c: &mut Conn, sh: &mut Shared) {
         c.set_why(Why::Unsupported(format!("cipher suite {}", suites::name(s.suite))));
         return;
     };
-    if s.version == 0x0300 {
-        c.set_why(Why::Unsupported("SSL 3.0".into()));
-        return;
-    }
     if c.resumed.is_none() && c.epms().is_none() && c.cert_modulus.is_none() && !c.saw_ske {
         // No key exchange before the server's ChangeCipherSpec: an abbreviated handshake.
         c.resumed = Some(if ch.ticket.is_some() { "ticket" } else { "session_id" });
@@ -219,14 +231,16 @@ pub fn install_tls12(c: &mut Conn, sh: &mut Shared) {
     } else {
         0
     };
-    let kb = prf::key_block(
-        s.version,
-        suite.prf,
-        &master,
-        &ch.random,
-        &s.random,
-        2 * (mac_len + key_len + iv_len),
-    );
+    let kb_len = 2 * (mac_len + key_len + iv_len);
+    let kb = if s.version == 0x0300 {
+        if suite.bulk.is_aead() {
+            c.set_why(Why::Unsupported(format!("{} in SSL 3.0", suite.name)));
+            return;
+        }
+        prf::ssl3_key_block(&master, &ch.random, &s.random, kb_len)
+    } else {
+        prf::key_block(s.version, suite.prf, &master, &ch.random, &s.random, kb_len)
+    };
     let mut off = 0usize;
     let mut take = |n: usize| -> Vec<u8> {
         let v = kb.get(off..off + n).unwrap_or_default().to_vec();
@@ -256,7 +270,8 @@ pub fn install_tls12(c: &mut Conn, sh: &mut Shared) {
     }
 }
 
-fn tls13_cipher(suite: &Suite, secret: &[u8]) -> Option<RecordCipher> {
+/// A TLS 1.3 record cipher from a traffic secret.
+pub(crate) fn tls13_cipher(suite: &Suite, secret: &[u8]) -> Option<RecordCipher> {
     let key = prf::hkdf_expand_label(suite.prf, secret, b"key", b"", suite.bulk.key_len())?;
     let iv = prf::hkdf_expand_label(suite.prf, secret, b"iv", b"", 12)?;
     RecordCipher::new(
@@ -296,7 +311,12 @@ pub fn tls13_handshake(c: &mut Conn, sh: &mut Shared) {
     match (tls13_cipher(suite, &shs), tls13_cipher(suite, &chs)) {
         (Some(s), Some(k)) => {
             c.set_cipher(1, s, None);
-            c.set_cipher(0, k, None);
+            if c.early.active() {
+                // The client still sends early data: its handshake key after EndOfEarlyData.
+                c.set_pending(0, k);
+            } else {
+                c.set_cipher(0, k, None);
+            }
             c.secret_from = Some("key log".into());
             c.decide(true);
         }

@@ -9,8 +9,9 @@
 //!   blocks, found by a block walk of the file);
 //! * per connection ([`session::Conn`], fed in-order bytes by the flows layer): TLS record
 //!   framing, the handshake ([`handshake`]), key derivation ([`kex`], [`prf`]: TLS 1.0–1.2
-//!   PRF, extended master secret, TLS 1.3 HKDF, KeyUpdate, resumption, renegotiation) and
-//!   record decryption ([`cipher`], RustCrypto primitives; suites in [`suites`]);
+//!   PRF, SSL 3.0's MD5/SHA-1 derivation, extended master secret, TLS 1.3 HKDF, KeyUpdate,
+//!   resumption, renegotiation), TLS 1.3 0-RTT early data ([`early`]) and record decryption
+//!   ([`cipher`], RustCrypto primitives; SSL 3.0 to TLS 1.3; suites in [`suites`]);
 //! * the verdict ([`verdict`]) and the outputs: [`run::run`] for `tracehound decrypt`
 //!   (table / JSON / `--follow`), [`rewrite`] + [`pcapw`] for the plaintext capture, and
 //!   [`TlsPlaintext`], a `StreamHandler` adapter that puts the plaintext in front of any other
@@ -22,7 +23,9 @@
 pub mod adapter;
 mod asn1;
 pub mod cipher;
+mod conn;
 pub mod dsb;
+pub mod early;
 pub mod handshake;
 pub mod hex;
 pub mod kex;
@@ -33,6 +36,7 @@ pub mod pcapw;
 mod pfx;
 pub mod prf;
 pub mod rewrite;
+mod rsakey;
 pub mod run;
 pub mod session;
 pub mod suites;

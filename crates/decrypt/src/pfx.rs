@@ -19,8 +19,8 @@
 //! file. "No password" means the empty password (both encodings OpenSSL uses are tried).
 
 use crate::asn1::{self, oid, Asn1Error, Reader, Tlv};
-use crate::keys::{self, KeyError, PrivateKey};
 use crate::pbe;
+use crate::rsakey::{self, KeyError, PrivateKey};
 
 /// Nesting depth allowed for safeContentsBag.
 const MAX_DEPTH: u32 = 4;
@@ -146,7 +146,7 @@ fn check_mac(
     candidates.push((String::new(), Vec::new()));
     for (pw, enc) in &candidates {
         let ok = pbe::verify_mac(alg_oid.value, expected, salt.value, iter, content, enc)
-            .map_err(|e| keys::pbe_err(name, e))?;
+            .map_err(|e| rsakey::pbe_err(name, e))?;
         if ok {
             return Ok(pw.clone());
         }
@@ -186,7 +186,7 @@ fn encrypted_data(ctx: &Ctx<'_>, ci: Tlv<'_>) -> Result<Vec<u8>, KeyError> {
             )
         }
     };
-    pbe::decrypt(alg, &cipher, ctx.password).map_err(|e| keys::pbe_err(&ctx.name, e))
+    pbe::decrypt(alg, &cipher, ctx.password).map_err(|e| rsakey::pbe_err(&ctx.name, e))
 }
 
 fn safe_contents(ctx: &mut Ctx<'_>, der: &[u8], depth: u32) -> Result<(), KeyError> {
@@ -205,10 +205,10 @@ fn safe_contents(ctx: &mut Ctx<'_>, der: &[u8], depth: u32) -> Result<(), KeyErr
         let wrap = br.next("bag value").map_err(|e| ctx.fmt(e))?;
         let value = wrap.reader().next("bag value").map_err(|e| ctx.fmt(e))?;
         if id.value == oid::KEY_BAG {
-            let k = keys::pkcs8(&ctx.name, value.raw)?;
+            let k = rsakey::pkcs8(&ctx.name, value.raw)?;
             ctx.keys.push(k);
         } else if id.value == oid::SHROUDED_KEY_BAG {
-            let k = keys::decrypt_pkcs8(&ctx.name, value.raw, Some(ctx.password))?;
+            let k = rsakey::decrypt_pkcs8(&ctx.name, value.raw, Some(ctx.password))?;
             ctx.keys.push(k);
         } else if id.value == oid::SAFE_CONTENTS_BAG {
             safe_contents(ctx, value.raw, depth + 1)?;

@@ -2,6 +2,11 @@
 //! halves of the secret; RFC 5246 §5 for TLS 1.2: P_SHA256 or the suite's P_SHA384), the
 //! master secret (plain or extended, RFC 7627), the key block, and TLS 1.3's
 //! HKDF-Expand-Label (RFC 8446 §7.1) with its traffic-key and KeyUpdate derivations.
+//!
+//! SSL 3.0 (RFC 6101 §6.1, §6.2.2) has no PRF: the master secret and the key block are
+//! `MD5(secret ‖ SHA1("A" ‖ secret ‖ seed)) ‖ MD5(secret ‖ SHA1("BB" ‖ secret ‖ seed)) ‖ …`,
+//! with seed = client_random ‖ server_random for the master secret (48 bytes from the
+//! premaster secret) and server_random ‖ client_random for the key block.
 
 use hmac::{Mac, SimpleHmac};
 use sha2::Digest;
@@ -116,6 +121,41 @@ pub fn key_block(
     prf(version, hash, master, b"key expansion", &seed, n)
 }
 
+/// The SSL 3.0 MD5/SHA-1 expansion of `secret` over `seed` to `n` bytes (at most 26 × 16:
+/// the labels run from "A" to 26 × "Z"; longer requests are cut there).
+pub fn ssl3_expand(secret: &[u8], seed: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n);
+    for (i, letter) in (b'A'..=b'Z').enumerate() {
+        if out.len() >= n {
+            break;
+        }
+        let mut inner = sha1::Sha1::new();
+        inner.update(vec![letter; i + 1]);
+        inner.update(secret);
+        inner.update(seed);
+        let mut outer = md5::Md5::new();
+        outer.update(secret);
+        outer.update(inner.finalize());
+        out.extend_from_slice(&outer.finalize());
+    }
+    out.truncate(n);
+    out
+}
+
+/// The SSL 3.0 master secret from the premaster secret.
+pub fn ssl3_master_secret(premaster: &[u8], cr: &[u8; 32], sr: &[u8; 32]) -> Vec<u8> {
+    let mut seed = cr.to_vec();
+    seed.extend_from_slice(sr);
+    ssl3_expand(premaster, &seed, 48)
+}
+
+/// The SSL 3.0 key block.
+pub fn ssl3_key_block(master: &[u8], cr: &[u8; 32], sr: &[u8; 32], n: usize) -> Vec<u8> {
+    let mut seed = sr.to_vec();
+    seed.extend_from_slice(cr);
+    ssl3_expand(master, &seed, n)
+}
+
 /// HKDF-Expand-Label(secret, label, context, n) with the "tls13 " prefix.
 pub fn hkdf_expand_label(
     hash: Hash,
@@ -150,6 +190,19 @@ pub fn next_traffic_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SSL 3.0 expansion: the vector is tlslite-ng 0.8.2's `mathtls.PRF_SSL` (an independent
+    /// implementation) over secret 00..2f and seed 64..a3, 104 bytes (a 3DES-SHA key block).
+    #[test]
+    fn ssl3_expand_matches_tlslite() {
+        let secret: Vec<u8> = (0..48).collect();
+        let seed: Vec<u8> = (100..164).collect();
+        let want = "1d951449ec9a55924fd25a084453fa6ca42dda4dd43958a820699ee5b6cc833f3dd559abf64d2a61\
+                    94cd998b25a775836d2d8458267ea545e0015e34811dfe8a4e6f2a5ba63bd0a852f9ed6daefc1e5d\
+                    cb5caa5bb4116696e412049c7d8c28f67e6c40b614513ab4";
+        assert_eq!(crate::hex::encode(&ssl3_expand(&secret, &seed, 104)), want);
+        assert_eq!(ssl3_expand(&secret, &seed, 1000).len(), 26 * 16);
+    }
 
     /// RFC 8448 §3 (simple 1-RTT handshake): server handshake traffic secret → key and IV.
     #[test]

@@ -20,8 +20,8 @@ use std::net::SocketAddr;
 use tracehound_flows::FlowInfo;
 use tracehound_wire::{self as wire, Net, Transport};
 
+use crate::conn::pick;
 use crate::pcapw::CaptureWriter;
-use crate::session::pick;
 
 /// Frames held at most while waiting for a flow's decision.
 pub const MAX_HELD: usize = 100_000;

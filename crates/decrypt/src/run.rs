@@ -208,6 +208,7 @@ pub fn report(info: &FlowInfo, c: &Conn) -> SessionReport {
         first_frame: c.first_frame,
         resumed: c.resumed,
         secret_from: c.secret_from.clone(),
+        early_data: c.early.summary(),
     }
 }
 
@@ -320,11 +321,7 @@ pub fn run(
         out.warnings
             .push(format!("{} sessions not listed: more than {MAX_REPORTS}", dec.reports_dropped));
     }
-    for (k, m) in dec.shared.keys.iter().zip(&dec.shared.key_matched) {
-        if !m {
-            out.unmatched_keys.push(format!("{} ({}-bit RSA)", k.source, k.bits()));
-        }
-    }
+    out.unmatched_keys = dec.shared.unmatched_keys();
     out.sessions = std::mem::take(&mut dec.reports);
     out.sessions.sort_by_key(|s| s.first_frame);
     Ok(out)

@@ -5,12 +5,18 @@
 //! Records (type, version, 2-byte length) may be split over segments and many may share one
 //! segment: each direction keeps a small buffer of one partial record. Handshake messages
 //! may span records (a buffer per direction too). After a gap a direction stops: record
-//! boundaries after lost bytes would have to be guessed.
+//! boundaries after lost bytes would have to be guessed. The client's TLS 1.3 0-RTT records
+//! go through [`crate::early`] (trial decryption, held until the server accepts or rejects).
+//! The connection's state ([`Conn`]) is defined in [`crate::conn`], which the key and 0-RTT
+//! modules share without importing this one.
 
-use crate::cipher::{RecordCipher, RecordError};
-use crate::handshake::{self as hs, ClientHello, ServerHello};
+use crate::cipher::RecordError;
+use crate::conn::pick;
+pub use crate::conn::{dir_name, Conn, Out};
+use crate::early;
+use crate::handshake::{self as hs, ServerHello};
 use crate::kex::{self, Shared};
-use crate::suites::{self, Kx, Suite};
+use crate::suites;
 use crate::verdict::Why;
 
 /// Largest record payload: 2^14 plus the TLS 1.2 expansion allowance.
@@ -20,15 +26,6 @@ const MAX_HS: usize = 1 << 18;
 /// Transcript kept for the extended master secret.
 const MAX_TRANSCRIPT: usize = 1 << 18;
 
-/// Name of direction 0 (client → server) or 1 (server → client).
-pub fn dir_name(dir: usize) -> &'static str {
-    if dir == 0 {
-        "client→server"
-    } else {
-        "server→client"
-    }
-}
-
 /// Bytes of the record starting `rx` (its header first: 5 until the header is complete).
 fn record_need(rx: &[u8]) -> usize {
     match rx.get(3..5) {
@@ -37,106 +34,7 @@ fn record_need(rx: &[u8]) -> usize {
     }
 }
 
-/// One of a pair, by direction index (0 or 1; anything else is 1).
-pub(crate) fn pick<T>(pair: &mut [T; 2], dir: usize) -> &mut T {
-    let [a, b] = pair;
-    if dir == 0 {
-        a
-    } else {
-        b
-    }
-}
-
-/// Something a connection hands to the writer / printer.
-#[derive(Debug)]
-pub enum Out {
-    /// Plaintext application data of a direction (0 client, 1 server); `cipher_end` is the
-    /// stream offset just past the record, `plain_end` the plaintext offset just past `data`.
-    Plain { dir: usize, data: Vec<u8>, cipher_end: u64, plain_end: u64 },
-    /// Whether this session's records will be replaced by plaintext.
-    Decided(bool),
-}
-
-#[derive(Default)]
-struct DirState {
-    rx: Vec<u8>,
-    /// Stream offset of `rx[0]`.
-    rx_base: u64,
-    hsbuf: Vec<u8>,
-    cipher: Option<RecordCipher>,
-    pending: Option<RecordCipher>,
-    /// TLS 1.3 application traffic secret (for KeyUpdate).
-    app_secret: Option<Vec<u8>>,
-    /// Encrypted records after CCS without keys.
-    encrypted_unknown: bool,
-    dead: bool,
-    records: u64,
-    app_bytes: u64,
-    plain_total: u64,
-    decrypted_records: u64,
-    finished_seen: bool,
-}
-
-/// State of one TLS connection.
-#[derive(Default)]
-pub struct Conn {
-    pub not_tls: bool,
-    pub first_frame: u64,
-    pub ch: Option<ClientHello>,
-    pub sh: Option<ServerHello>,
-    pub suite: Option<&'static Suite>,
-    pub cert_modulus: Option<Vec<u8>>,
-    pub saw_ske: bool,
-    pub resumed: Option<&'static str>,
-    pub master: Option<Vec<u8>>,
-    pub secret_from: Option<String>,
-    transcript: Vec<u8>,
-    epms: Option<Vec<u8>>,
-    pub why: Option<Why>,
-    decided: Option<bool>,
-    d: [DirState; 2],
-    pub out: Vec<Out>,
-    frame: u64,
-}
-
 impl Conn {
-    pub fn new(first_frame: u64) -> Conn {
-        Conn { first_frame, ..Default::default() }
-    }
-    pub fn tls13(&self) -> bool {
-        self.sh.as_ref().is_some_and(|s| s.version == 0x0304)
-    }
-    pub fn version(&self) -> Option<u16> {
-        self.sh.as_ref().map(|s| s.version).or(self.ch.as_ref().map(|c| c.version))
-    }
-    pub fn records(&self) -> u64 {
-        self.d[0].records + self.d[1].records
-    }
-    pub fn app_bytes(&self, dir: usize) -> u64 {
-        if dir == 0 {
-            self.d[0].app_bytes
-        } else {
-            self.d[1].app_bytes
-        }
-    }
-    pub fn decrypted_records(&self) -> u64 {
-        self.d[0].decrypted_records + self.d[1].decrypted_records
-    }
-    pub fn decided(&self) -> Option<bool> {
-        self.decided
-    }
-    pub(crate) fn set_why(&mut self, w: Why) {
-        if self.why.is_none() {
-            self.why = Some(w);
-        }
-    }
-    pub(crate) fn decide(&mut self, v: bool) {
-        if self.decided.is_none() {
-            self.decided = Some(v);
-            self.out.push(Out::Decided(v));
-        }
-    }
-
     /// In-order bytes of direction `dir` at stream `offset`.
     pub fn data(&mut self, sh: &mut Shared, dir: usize, offset: u64, data: &[u8], frame: u64) {
         self.frame = frame;
@@ -252,66 +150,71 @@ impl Conn {
         end: u64,
     ) {
         let tls13 = self.tls13();
-        let (ctype, plain) = if let Some(c) = pick(&mut self.d, dir).cipher.as_mut() {
-            // TLS 1.3 sends its compatibility CCS in the clear even after keys are installed.
-            if tls13 && ctype == 20 {
-                return;
-            }
-            match c.decrypt(ctype, ver, frag) {
-                Ok((t, p)) => {
-                    pick(&mut self.d, dir).decrypted_records += 1;
-                    (t, p)
+        let (ctype, plain) =
+            if dir == 0 && ctype == 23 && self.d[0].cipher.is_none() && self.early.active() {
+                match early::decrypt(self, ver, frag) {
+                    Some(r) => {
+                        self.d[0].decrypted_records += 1;
+                        r
+                    }
+                    None => return,
                 }
-                Err(e) => {
-                    let early = tls13
-                        && dir == 0
-                        && !self.d[0].finished_seen
-                        && self.ch.as_ref().is_some_and(|c| c.early_data);
-                    if early {
-                        return; // 0-RTT data under the early traffic secret: skipped.
-                    }
-                    let record = pick(&mut self.d, dir).records;
-                    match e {
-                        RecordError::Auth => self.set_why(Why::AuthFailed {
-                            dir: dir_name(dir),
-                            record,
-                            frame: self.frame,
-                        }),
-                        RecordError::Malformed(w) => self.set_why(Why::Malformed {
-                            dir: dir_name(dir),
-                            what: format!("record {record}: {w}"),
-                            frame: self.frame,
-                        }),
-                    }
-                    pick(&mut self.d, dir).dead = true;
+            } else if let Some(c) = pick(&mut self.d, dir).cipher.as_mut() {
+                // TLS 1.3 sends its compatibility CCS in the clear even after keys are installed.
+                if tls13 && ctype == 20 {
                     return;
                 }
-            }
-        } else {
-            if ctype == 23 || (pick(&mut self.d, dir).encrypted_unknown && ctype == 22) {
-                if ctype == 23 {
-                    pick(&mut self.d, dir).app_bytes += frag.len() as u64;
+                match c.decrypt(ctype, ver, frag) {
+                    Ok((t, p)) => {
+                        pick(&mut self.d, dir).decrypted_records += 1;
+                        (t, p)
+                    }
+                    Err(e) => {
+                        let early = tls13
+                            && dir == 0
+                            && !self.d[0].finished_seen
+                            && self.ch.as_ref().is_some_and(|c| c.early_data);
+                        if early {
+                            // 0-RTT data the server rejected (or we have no key for): skipped,
+                            // as the server skips what its handshake key does not decrypt.
+                            self.early.skipped += 1;
+                            return;
+                        }
+                        let record = pick(&mut self.d, dir).records;
+                        match e {
+                            RecordError::Auth => self.set_why(Why::AuthFailed {
+                                dir: dir_name(dir),
+                                record,
+                                frame: self.frame,
+                            }),
+                            RecordError::Malformed(w) => self.set_why(Why::Malformed {
+                                dir: dir_name(dir),
+                                what: format!("record {record}: {w}"),
+                                frame: self.frame,
+                            }),
+                        }
+                        pick(&mut self.d, dir).dead = true;
+                        return;
+                    }
                 }
-                return;
-            }
-            (ctype, frag.to_vec())
-        };
+            } else {
+                if ctype == 23 || (pick(&mut self.d, dir).encrypted_unknown && ctype == 22) {
+                    if ctype == 23 && dir == 0 && self.sh.is_none() && self.early.offered {
+                        self.early.skipped += 1;
+                    } else if ctype == 23 {
+                        pick(&mut self.d, dir).app_bytes += frag.len() as u64;
+                    }
+                    return;
+                }
+                (ctype, frag.to_vec())
+            };
+        // A 0-RTT client sends its compatibility ChangeCipherSpec before the ServerHello.
+        let early_ccs = self.sh.is_none() && self.early.offered;
         match ctype {
-            20 if !tls13 => self.change_cipher_spec(sh, dir),
+            20 if !tls13 && !early_ccs => self.change_cipher_spec(sh, dir),
             22 => self.handshake_bytes(sh, dir, &plain),
-            23 => {
-                let st = &mut pick(&mut self.d, dir);
-                st.app_bytes += plain.len() as u64;
-                st.plain_total += plain.len() as u64;
-                if !plain.is_empty() {
-                    self.out.push(Out::Plain {
-                        dir,
-                        data: plain,
-                        cipher_end: end,
-                        plain_end: pick(&mut self.d, dir).plain_total,
-                    });
-                }
-            }
+            23 if dir == 0 && self.early.active() => early::data(self, plain, end),
+            23 => self.push_plain(dir, plain, end),
             _ => {}
         }
     }
@@ -382,6 +285,7 @@ impl Conn {
                     }
                     if self.sh.as_ref().is_none_or(|s| !s.hrr) {
                         self.ch = Some(ch);
+                        early::offer(self, sh);
                     }
                 }
                 None => self.set_why(bad("ClientHello")),
@@ -414,6 +318,13 @@ impl Conn {
                 }
             }
             (_, hs::KEY_UPDATE) if self.tls13() => kex::tls13_key_update(self, dir),
+            (1, hs::ENCRYPTED_EXTENSIONS) if self.tls13() => {
+                match hs::encrypted_extensions_early_data(body) {
+                    Some(accepted) => early::decision(self, accepted),
+                    None => self.set_why(bad("EncryptedExtensions")),
+                }
+            }
+            (0, hs::END_OF_EARLY_DATA) if self.tls13() => early::end(self),
             _ => {}
         }
     }
@@ -440,36 +351,6 @@ impl Conn {
                 sh.cache.issued(&s.session_id, self.first_frame);
             }
         }
-    }
-
-    /// Install (or, for TLS ≤ 1.2, stage) one direction's cipher.
-    pub(crate) fn set_pending(&mut self, dir: usize, c: RecordCipher) {
-        pick(&mut self.d, dir).pending = Some(c);
-    }
-    pub(crate) fn set_cipher(&mut self, dir: usize, c: RecordCipher, app_secret: Option<Vec<u8>>) {
-        pick(&mut self.d, dir).cipher = Some(c);
-        if app_secret.is_some() {
-            pick(&mut self.d, dir).app_secret = app_secret;
-        }
-    }
-    pub(crate) fn app_secret(&self, dir: usize) -> Option<&[u8]> {
-        if dir == 0 {
-            self.d[0].app_secret.as_deref()
-        } else {
-            self.d[1].app_secret.as_deref()
-        }
-    }
-    pub(crate) fn transcript(&self) -> &[u8] {
-        &self.transcript
-    }
-    pub(crate) fn epms(&self) -> Option<&[u8]> {
-        self.epms.as_deref()
-    }
-    pub fn kx(&self) -> Option<Kx> {
-        if self.tls13() {
-            return Some(Kx::Tls13);
-        }
-        self.suite.map(|s| s.kx)
     }
 
     /// The final reason, when nothing more specific was found.

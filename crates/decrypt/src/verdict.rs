@@ -112,4 +112,8 @@ pub struct SessionReport {
     /// Where the secret came from ("key log", "key file NAME", "earlier session in the capture").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_from: Option<String>,
+    /// TLS 1.3 0-RTT: what happened to the client's early data (accepted and decrypted,
+    /// rejected by the server and skipped, …); absent when none was offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_data: Option<String>,
 }

@@ -23,7 +23,7 @@ impl Lcg {
 
 fn options(out: &Path) -> Options {
     let mut keylog = KeyLog::default();
-    for k in ["tls13.keylog", "chacha.keylog", "ecdhe.keylog"] {
+    for k in ["tls13.keylog", "chacha.keylog", "ecdhe.keylog", "ssl3.keylog", "early.keylog"] {
         keylog.add_text(k, &std::fs::read(fx(k)).unwrap());
     }
     Options {
@@ -48,6 +48,8 @@ fn flipped_and_cut_captures_never_panic() {
         "tls13.pcap",
         "chacha.pcap",
         "reneg.pcap",
+        "ssl3.pcap",
+        "early.pcap",
     ] {
         let orig = std::fs::read(fx(cap)).unwrap();
         for i in 0..10 {

@@ -3,6 +3,12 @@
 use serde::Serialize;
 use tracehound_flows::Conversation;
 
+mod decrypt;
+mod windows;
+
+pub use decrypt::{DecryptFacts, NotOpened, MAX_NOT_OPENED};
+pub use windows::{flow_of, WindowsDrop, WindowsFacts, MAX_DROPS};
+
 /// Facts about the capture file itself.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CaptureFacts {
@@ -39,10 +45,10 @@ pub struct CaptureFacts {
     pub first_ts: f64,
     pub last_ts: f64,
     /// TLS decryption verdicts, when keys or key logs were given (`tls.not_decryptable`).
-    pub tls_decrypt: Option<crate::rules::tls_decrypt::DecryptFacts>,
+    pub tls_decrypt: Option<DecryptFacts>,
     /// What a Windows trace (ETL / NetMon) carried beyond packets: PktMon drops
     /// (`windows.packet_dropped`). None for pcap / pcapng.
-    pub windows: Option<crate::rules::windows::WindowsFacts>,
+    pub windows: Option<WindowsFacts>,
 }
 
 impl CaptureFacts {

@@ -79,7 +79,7 @@ pub struct Evidence {
     /// `("threshold.min_retransmissions", "3")`. Shown by `analyze --explain ID`; in JSON
     /// a list of `[name, value]` pairs, left out when the rule attached none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub explain: Vec<(&'static str, String)>,
+    pub explain: Vec<(Text, String)>,
 }
 
 pub use tracehound_flows::Text;
@@ -126,9 +126,11 @@ impl Evidence {
     }
     /// Attach one fact or threshold that made the rule fire (see [`Evidence::explain`]).
     /// Bounded like the evidence lines.
-    pub fn why(&mut self, name: &'static str, value: impl std::fmt::Display) {
+    /// The name is fixed text, or made from the rule's constants (`format!` with the const,
+    /// so that a threshold named in it cannot go stale).
+    pub fn why(&mut self, name: impl Into<Text>, value: impl std::fmt::Display) {
         if self.explain.len() < MAX_EVIDENCE_LINES {
-            self.explain.push((name, value.to_string()));
+            self.explain.push((name.into(), value.to_string()));
         }
     }
     pub fn finish(&mut self) {

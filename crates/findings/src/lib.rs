@@ -10,6 +10,8 @@ pub mod explain;
 mod facts;
 mod finding;
 pub mod rules;
+#[cfg(test)]
+mod testkit;
 
 pub use facts::{CaptureFacts, Facts};
 pub use finding::*;

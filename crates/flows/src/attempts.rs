@@ -180,65 +180,70 @@ impl AttemptSummary {
         if !c.is_attempt_only() {
             return;
         }
-        let o = c.attempt_outcome();
-        let single = c.syn_frames.len() == 1;
+        let a = Attempt {
+            outcome: c.attempt_outcome(),
+            single: c.syn_frames.len() == 1,
+            frame: c.syn_frames.first().copied().unwrap_or(c.first_frame),
+            t0: c.start.as_secs_f64(),
+            t1: c.end.as_secs_f64(),
+        };
         let (src, dst) = (c.info.orig, c.info.resp);
-        let frame = c.syn_frames.first().copied().unwrap_or(c.first_frame);
-        let (t0, t1) = (c.start.as_secs_f64(), c.end.as_secs_f64());
-        self.counts.add(o, single);
+        self.counts.add(a.outcome, a.single);
 
         let full = self.by_source.len() >= MAX_SOURCES;
         match self.by_source.get_mut(&src.ip()) {
-            Some(s) => s.note(o, single, dst.ip(), dst.port(), frame, t0, t1),
+            Some(s) => s.note(&a, dst.ip(), dst.port()),
             None if full => self.sources_overflow += 1,
             None => {
-                let mut s = SourceAttempts { first_ts: t0, ..Default::default() };
-                s.note(o, single, dst.ip(), dst.port(), frame, t0, t1);
+                let mut s = SourceAttempts { first_ts: a.t0, ..Default::default() };
+                s.note(&a, dst.ip(), dst.port());
                 self.by_source.insert(src.ip(), s);
             }
         }
         let full = self.by_service.len() >= MAX_SERVICES;
         match self.by_service.get_mut(&(dst.ip(), dst.port())) {
-            Some(s) => s.note(o, single, src.ip(), frame, t0, t1),
+            Some(s) => s.note(&a, src.ip()),
             None if full => self.services_overflow += 1,
             None => {
-                let mut s = ServiceAttempts { first_ts: t0, ..Default::default() };
-                s.note(o, single, src.ip(), frame, t0, t1);
+                let mut s = ServiceAttempts { first_ts: a.t0, ..Default::default() };
+                s.note(&a, src.ip());
                 self.by_service.insert((dst.ip(), dst.port()), s);
             }
         }
     }
 }
 
+/// One attempt-only conversation, as the summaries count it.
+struct Attempt {
+    outcome: AttemptOutcome,
+    /// A single SYN (no retransmission).
+    single: bool,
+    /// The first SYN's frame.
+    frame: u64,
+    /// Start and end, seconds.
+    t0: f64,
+    t1: f64,
+}
+
 impl SourceAttempts {
-    #[allow(clippy::too_many_arguments)]
-    fn note(
-        &mut self,
-        o: AttemptOutcome,
-        single: bool,
-        host: IpAddr,
-        port: u16,
-        frame: u64,
-        t0: f64,
-        t1: f64,
-    ) {
-        self.counts.add(o, single);
+    fn note(&mut self, a: &Attempt, host: IpAddr, port: u16) {
+        self.counts.add(a.outcome, a.single);
         self.hosts.insert(host);
         self.ports.insert(port);
-        if o == AttemptOutcome::Answered {
+        if a.outcome == AttemptOutcome::Answered {
             self.open.insert((host, port));
         }
         if self.frames.len() < FRAMES_KEPT {
-            self.frames.push(frame);
+            self.frames.push(a.frame);
         }
-        self.first_ts = self.first_ts.min(t0);
-        self.last_ts = self.last_ts.max(t1);
+        self.first_ts = self.first_ts.min(a.t0);
+        self.last_ts = self.last_ts.max(a.t1);
     }
 }
 
 impl ServiceAttempts {
-    fn note(&mut self, o: AttemptOutcome, single: bool, src: IpAddr, frame: u64, t0: f64, t1: f64) {
-        self.counts.add(o, single);
+    fn note(&mut self, a: &Attempt, src: IpAddr) {
+        self.counts.add(a.outcome, a.single);
         if let Some(n) = self.per_source.get_mut(&src) {
             *n += 1;
         } else if self.per_source.len() < MAX_DISTINCT {
@@ -247,10 +252,10 @@ impl ServiceAttempts {
             self.sources_overflow = true;
         }
         if self.frames.len() < FRAMES_KEPT {
-            self.frames.push(frame);
+            self.frames.push(a.frame);
         }
-        self.first_ts = self.first_ts.min(t0);
-        self.last_ts = self.last_ts.max(t1);
+        self.first_ts = self.first_ts.min(a.t0);
+        self.last_ts = self.last_ts.max(a.t1);
     }
 
     /// Distinct sources (a lower bound when `sources_overflow`).

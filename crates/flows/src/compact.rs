@@ -9,23 +9,16 @@
 //! delivered to analyzers (`Config::deliver_payload` off); replaying payload-less packets
 //! hands nothing to the analyzers, so the order of their calls does not change either.
 //!
-//! Size: a record is [`COMPACT_BYTES`] bytes (at most 192, checked when compiling), against
+//! Size: a record is [`crate::COMPACT_BYTES`] bytes (at most 192, checked when compiling), against
 //! about 3 KB plus allocations for a full flow.
 
-use crate::engine::{Flow, Key};
 use crate::pkt::{Pkt, TcpHdr, L4};
+use crate::shared::{FlowStart, Key, Seg};
 use crate::{FlowInfo, Proto, RoleSource, Timestamp};
 use std::net::SocketAddr;
 
 /// Identical repeats kept beyond the first packet.
 pub(crate) const MORE: usize = 2;
-
-/// Bytes of one compact slot (the record and the slab slot holding it).
-pub const COMPACT_BYTES: usize = std::mem::size_of::<Slot>();
-
-// The bound of issue 11: a half-open flow costs at most 256 bytes, its table entry (key,
-// slot index, control byte, at the table's load) included. Checked when compiling.
-const _: () = assert!(COMPACT_BYTES + 64 <= 256);
 
 /// What varies between repeats of the same packet.
 #[derive(Clone, Copy, Debug)]
@@ -55,44 +48,35 @@ pub(crate) struct Compact {
     /// sampled).
     pub checksum: Option<bool>,
     pub ip_checksum: Option<bool>,
-}
-
-/// A slab slot: free, a compact record, or a full flow.
-pub(crate) enum Slot {
-    Free,
-    Compact(Compact),
-    Full(Box<Flow>),
+    /// The capture interface of the first packet.
+    pub interface: u32,
 }
 
 impl Compact {
     /// The record for the first packet of a flow. `checksum` is the verdict (if checked).
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        key: Key,
-        info: &FlowInfo,
-        a_is_orig: bool,
-        src_is_a: bool,
-        role: RoleSource,
-        p: &Pkt<'_>,
-        hdr: &TcpHdr,
+        start: &FlowStart,
+        seg: &Seg<'_, '_>,
         (checksum, ip_checksum): (Option<bool>, Option<bool>),
     ) -> Compact {
+        let (p, hdr) = (seg.p, seg.hdr);
         let s = Seen { frame: p.frame, ts: p.ts, ip_id: p.ip_id, ttl: p.ttl };
         Compact {
-            key,
-            id: info.id,
+            key: start.key,
+            id: start.info.id,
             hdr: *hdr,
             first: s,
             more: [s; MORE],
             ip_len: p.ip_len,
             frame_len: p.frame_len,
             n_more: 0,
-            a_is_orig,
-            src_is_a,
-            role,
+            a_is_orig: start.a_is_orig,
+            src_is_a: seg.src_is_a,
+            role: start.role,
             zero_ip_len: p.zero_ip_len,
             checksum,
             ip_checksum,
+            interface: p.interface,
         }
     }
 
@@ -166,6 +150,7 @@ impl Compact {
             checksum: Some(check),
             ip_checksum: self.ip_checksum.is_some().then_some(ip_check),
             l4: L4::Tcp { sport, dport, hdr: self.hdr, payload: &[] },
+            interface: self.interface,
         }
     }
 

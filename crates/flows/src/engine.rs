@@ -1,22 +1,34 @@
 //! The flow table: one pass, state only for live flows, finished conversations handed out as
 //! they end so memory follows the number of live flows, not the size of the capture.
+//!
+//! This file holds the engine's face (configuration, statistics, the packet entry point, UDP,
+//! the end of a flow); the rest is in its units:
+//! - `engine/table.rs`: slots, compact records promoted to full flows, idle timeouts, the flow
+//!   limit and the memory budget (eviction);
+//! - `engine/segment.rs`: TCP handling, one segment's way through a flow;
+//! - `engine/nagle.rs`: Nagle / delayed-ACK stalls and zero-window periods;
+//! - `engine/state.rs`: Zeek's endpoint states, connection state and history letters.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
+mod nagle;
+mod segment;
+mod state;
 mod table;
 
-use crate::compact::{Compact, Slot};
 use crate::forensics::Forensics;
-use crate::pkt::{tcpflags::*, Pkt, TcpHdr, L4};
+use crate::pkt::{Pkt, L4};
 use crate::reasm::{Out, Reasm};
-use crate::state::{conn_state, hist, update_ep, Ep};
-use crate::tcp::{self, DirAnalysis};
+use crate::shared::{key, FlowStart, Key, Seg};
+use crate::tcp::DirAnalysis;
 use crate::{
-    Conversation, Dir, DirStats, FlagEvent, FlowInfo, IcmpError, Proto, RoleSource, StreamHandler,
-    TcpFlag, Timestamp,
+    Conversation, Dir, DirStats, FlowInfo, IcmpError, Proto, RoleSource, StreamHandler, Timestamp,
 };
+use state::{conn_state, Ep};
+use table::Slot;
+pub use table::COMPACT_BYTES;
 
 /// Limits and switches of the engine. Every limit that is hit is counted in [`EngineStats`].
 #[derive(Clone, Debug)]
@@ -123,24 +135,6 @@ pub struct EngineStats {
     pub time_went_backwards: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    pub proto: u8,
-    pub a: IpAddr,
-    pub b: IpAddr,
-    pub ap: u16,
-    pub bp: u16,
-}
-
-/// Canonical key and whether (src, sport) is the `a` side.
-fn key(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, bool) {
-    if (src, sport) <= (dst, dport) {
-        (Key { proto, a: src, b: dst, ap: sport, bp: dport }, true)
-    } else {
-        (Key { proto, a: dst, b: src, ap: dport, bp: sport }, false)
-    }
-}
-
 pub(crate) struct Flow {
     pub(crate) key: Key,
     pub(crate) conv: Conversation,
@@ -172,16 +166,17 @@ pub(crate) struct Flow {
     pub(crate) prev_gap: f64,
 }
 
-/// A bare ACK counts as delayed when it comes at least this long after the data it
-/// acknowledges (and at least three handshake round trips): Linux delays ACKs ~40 ms,
-/// Windows ~200 ms.
-const DELAYED_ACK_MIN: f64 = 0.020;
-/// The held-back segment must leave within this time of the delayed ACK.
-const NAGLE_RELEASE_MAX: f64 = 0.003;
-/// Segments below this size can be held back by Nagle when the MSS is unknown.
-const SMALL_SEGMENT: u32 = 536;
-/// Stall frames kept per conversation.
-const MAX_NAGLE_FRAMES: usize = 50;
+impl Flow {
+    /// Direction of a packet sent by the key's `a` side (`src_is_a`) or its `b` side.
+    #[inline]
+    pub(crate) fn dir_of(&self, src_is_a: bool) -> Dir {
+        if src_is_a == self.a_is_orig {
+            Dir::Orig
+        } else {
+            Dir::Resp
+        }
+    }
+}
 
 /// The conversation engine.
 pub struct Engine {
@@ -232,13 +227,23 @@ impl Engine {
         std::mem::take(&mut self.finished)
     }
 
+    /// [`Engine::take_finished`] without giving the buffer away: the conversations are moved
+    /// out one by one and the buffer keeps its room for the next ones (up to
+    /// [`KEEP_FINISHED`] of them), so it does not regrow from empty after every call.
+    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Conversation> {
+        if self.finished.capacity() > KEEP_FINISHED && self.finished.len() <= KEEP_FINISHED {
+            self.finished.shrink_to(KEEP_FINISHED);
+        }
+        self.finished.drain(..)
+    }
+
     /// End of input, a batch at a time: finishes up to `max` live flows (by flow id) and
     /// returns them with any conversations not yet taken, sorted by id; an empty batch when
     /// no flow is left. Memory then holds one batch of conversations, not all of them.
     pub fn finish_batch(&mut self, h: &mut dyn StreamHandler, max: usize) -> Vec<Conversation> {
         if self.finishing.is_none() {
-            let mut idx: Vec<usize> = self.table.values().copied().collect();
-            idx.sort_by_key(|&i| std::cmp::Reverse(self.flow_id(i)));
+            let mut idx = self.by_id(|_, _| true);
+            idx.reverse();
             self.finishing = Some(idx);
         }
         let mut ending = self.finishing.take().unwrap_or_default();
@@ -250,20 +255,20 @@ impl Engine {
             self.finishing = Some(ending);
         }
         let mut out = std::mem::take(&mut self.finished);
-        out.sort_by_key(|c| c.info.id);
+        out.sort_unstable_by_key(|c| c.info.id);
         out
     }
 
     /// End of input: finish every live flow; returns all conversations not yet taken.
     pub fn finish(&mut self, h: &mut dyn StreamHandler) -> Vec<Conversation> {
-        let mut idx: Vec<usize> = self.table.values().copied().collect();
         // Deterministic order: by flow id.
-        idx.sort_by_key(|&i| self.flow_id(i));
+        let idx = self.by_id(|_, _| true);
+        self.finished.reserve(idx.len());
         for i in idx {
             self.end_flow(i, h);
         }
         let mut out = std::mem::take(&mut self.finished);
-        out.sort_by_key(|c| c.info.id);
+        out.sort_unstable_by_key(|c| c.info.id);
         out
     }
 
@@ -282,7 +287,7 @@ impl Engine {
         match p.l4 {
             L4::Tcp { sport, dport, hdr, payload } => {
                 self.stats.tcp_packets += 1;
-                self.tcp(p, sport, dport, &hdr, payload, h)
+                self.tcp(p, (sport, dport), &hdr, payload, h)
             }
             L4::Udp { sport, dport, payload } => {
                 self.stats.udp_packets += 1;
@@ -311,302 +316,10 @@ impl Engine {
         }
     }
 
-    fn new_full(
-        &mut self,
-        k: Key,
-        info: FlowInfo,
-        a_is_orig: bool,
-        role: RoleSource,
-        p: &Pkt<'_>,
-    ) -> usize {
-        let flow = build_flow(k, info, a_is_orig, role, p.frame, p.ts);
-        self.place(k, Slot::Full(Box::new(flow)))
-    }
-
-    fn tcp(
-        &mut self,
-        p: &Pkt<'_>,
-        sport: u16,
-        dport: u16,
-        hdr: &TcpHdr,
-        payload: &[u8],
-        h: &mut dyn StreamHandler,
-    ) {
-        let (k, src_is_a) = key(6, p.src, sport, p.dst, dport);
-        let syn_only = hdr.flags & (SYN | ACK) == SYN;
-        let sampled = self.cfg.checksum_sample > 0;
-        let mut reused = false;
-        let idx = match self.table.get(&k).copied() {
-            Some(i) => {
-                if let Slot::Compact(c) = &mut self.slab[i] {
-                    if c.repeat(p, hdr, src_is_a, sampled_checks(p, sampled)) {
-                        return;
-                    }
-                }
-                // A new SYN with another ISN on a flow that already had one: the ports are
-                // being reused for a new connection.
-                let f = self.full(i, h);
-                let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
-                let other_isn = syn_only && f.ana[dir.idx()].isn.is_some_and(|isn| isn != hdr.seq);
-                let new_conn_reverse = syn_only
-                    && dir == Dir::Resp
-                    && f.ep[1] == Ep::Inactive
-                    && f.ep[0] != Ep::SynSent;
-                if other_isn || new_conn_reverse {
-                    self.end_flow(i, h);
-                    reused = other_isn;
-                    None
-                } else {
-                    Some(i)
-                }
-            }
-            None => None,
-        };
-        let idx = match idx {
-            Some(i) => i,
-            None => {
-                let s = SocketAddr::new(p.src, sport);
-                let d = SocketAddr::new(p.dst, dport);
-                let (orig_is_src, role) = if hdr.flags & SYN != 0 {
-                    (hdr.flags & ACK == 0, RoleSource::Syn)
-                } else {
-                    port_heuristic(sport, dport)
-                };
-                let (orig, resp) = if orig_is_src { (s, d) } else { (d, s) };
-                let id = self.next_flow_id(h);
-                let info = FlowInfo { id, proto: Proto::Tcp, orig, resp };
-                let a_is_orig = src_is_a == orig_is_src;
-                if self.cfg.compact
-                    && self.n_compact.saturating_add(self.n_full) >= self.cfg.compact_above_live
-                    && !reused
-                    && (hdr.wire_len == 0 || !self.cfg.deliver_payload)
-                {
-                    // Single-packet flows (and SYN floods) stay compact until a second,
-                    // different packet arrives.
-                    let ck = sampled_checks(p, sampled);
-                    let c = Compact::new(k, &info, a_is_orig, src_is_a, role, p, hdr, ck);
-                    self.place(k, Slot::Compact(c));
-                    return;
-                }
-                self.new_full(k, info, a_is_orig, role, p)
-            }
-        };
-        self.tcp_seg(idx, p, hdr, payload, src_is_a, reused, h);
-    }
-
-    /// Track one segment of the full flow in slot `idx`.
-    #[allow(clippy::too_many_arguments)]
-    fn tcp_seg(
-        &mut self,
-        idx: usize,
-        p: &Pkt<'_>,
-        hdr: &TcpHdr,
-        payload: &[u8],
-        src_is_a: bool,
-        reused: bool,
-        h: &mut dyn StreamHandler,
-    ) {
-        let cfg_events = self.cfg.max_events;
-        let deliver = self.cfg.deliver_payload;
-        let reasm_limit = self.cfg.reasm_limit;
-        let sample = self.cfg.checksum_sample;
-        let Slot::Full(f) = &mut self.slab[idx] else { return };
-        let f: &mut Flow = f;
-        let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
-        let d = dir.idx();
-        let info = f.conv.info;
-        f.last_seen = p.ts;
-        f.conv.last_frame = p.frame;
-        f.conv.end = p.ts;
-
-        // Counters.
-        let ds = &mut f.conv.dirs[d];
-        ds.packets += 1;
-        ds.bytes += p.ip_len as u64;
-        ds.frame_bytes += u64::from(p.frame_len);
-        ds.payload_bytes += hdr.wire_len as u64;
-        ds.first.get_or_insert(p.ts);
-        ds.last = Some(p.ts);
-        ds.max_segment = ds.max_segment.max(hdr.wire_len);
-        if hdr.sack_blocks > 0 {
-            ds.sack_used = true;
-        }
-        if p.zero_ip_len {
-            f.conv.zero_ip_len += 1;
-        }
-        if f.checksums_checked[d] < sample {
-            if let Some(check) = p.checksum {
-                if let Some(ok) = check() {
-                    f.checksums_checked[d] += 1;
-                    if !ok {
-                        f.conv.bad_checksums += 1;
-                        f.conv.bad_checksum_dirs[d] += 1;
-                        hist(f, dir, b'C');
-                    }
-                    if p.ip_checksum.is_some_and(|c| !c()) {
-                        f.conv.bad_ip_checksums[d] += 1;
-                    }
-                }
-            }
-        }
-        if p.ttl == 0 {
-            f.conv.ttl_zero[d] += 1;
-        }
-        let gap = p.ts.secs_since(f.prev_ts);
-        f.fx.before(&mut f.conv, &f.ana, dir, p, hdr, gap);
-
-        let syn = hdr.flags & SYN != 0;
-        let ackf = hdr.flags & ACK != 0;
-        let fin = hdr.flags & FIN != 0;
-        let rst = hdr.flags & RST != 0;
-
-        // Handshake facts and options.
-        if syn {
-            let ds = &mut f.conv.dirs[d];
-            ds.mss = hdr.mss.or(ds.mss);
-            ds.wscale = hdr.wscale.or(ds.wscale);
-            ds.sack_permitted |= hdr.sack_permitted;
-            if !ackf && dir == Dir::Orig {
-                f.conv.syn_frames.push(p.frame);
-                f.first_syn_ts.get_or_insert(p.ts);
-                f.last_syn_ts = Some(p.ts);
-            } else if ackf && dir == Dir::Resp && f.conv.synack_frame.is_none() {
-                f.conv.synack_frame = Some(p.frame);
-                f.synack_ts = Some(p.ts);
-                if let Some(t) = f.last_syn_ts {
-                    f.conv.syn_to_synack = Some(p.ts.secs_since(t));
-                }
-                // Window scaling is in effect when both SYNs carried the option.
-                if let (Some(a), Some(b)) = (f.conv.dirs[0].wscale, f.conv.dirs[1].wscale) {
-                    f.ana[0].wscale_shift = Some(a);
-                    f.ana[1].wscale_shift = Some(b);
-                }
-            }
-        } else if ackf
-            && dir == Dir::Orig
-            && f.conv.handshake_rtt.is_none()
-            && f.synack_ts.is_some()
-        {
-            if let Some(t) = f.last_syn_ts {
-                f.conv.handshake_rtt = Some(p.ts.secs_since(t));
-            }
-        }
-        if rst && f.conv.rst_frames.len() < 64 {
-            f.conv.rst_frames.push((p.frame, dir));
-        }
-        // Oversize segment: more than the MSS the peer offered.
-        if let Some(mss) = f.conv.dirs[dir.flip().idx()].mss {
-            if hdr.wire_len > mss as u32 {
-                f.conv.oversize_segments += 1;
-            }
-        }
-
-        // Wireshark-style analysis.
-        let rtt_ns = f.conv.handshake_rtt.map(|r| (r * 1e9) as i64);
-        let v = tcp::analyze(&mut f.ana, dir, hdr, p.ts, rtt_ns);
-        for fl in v.iter().chain(reused.then_some(TcpFlag::ReusedPorts)) {
-            f.conv.flag_counts[fl as usize] += 1;
-            if f.conv.events.len() < cfg_events {
-                f.conv.events.push(FlagEvent {
-                    flag: fl,
-                    frame: p.frame,
-                    dir,
-                    ts: p.ts,
-                    rto: if fl == TcpFlag::Retransmission { v.rto } else { None },
-                    len: hdr.wire_len,
-                    idle: gap,
-                });
-            } else {
-                f.conv.events_dropped += 1;
-                self.stats.events_dropped += 1;
-            }
-        }
-        if v.has(TcpFlag::Retransmission) {
-            hist(f, dir, b'T');
-        }
-        if v.has(TcpFlag::ZeroWindow) {
-            hist(f, dir, b'W');
-        }
-
-        f.fx.after(&mut f.conv, &f.ana, dir, p, hdr, payload, &v);
-        nagle_and_windows(f, dir, hdr, p, &v);
-        if rst {
-            if let Some(usual) = f.conv.ttl[d] {
-                if usual != p.ttl && f.conv.rst_ttl_mismatch.is_none() {
-                    f.conv.rst_ttl_mismatch = Some((p.frame, p.ttl, usual));
-                }
-            }
-        } else {
-            f.conv.ttl[d] = Some(p.ttl);
-        }
-        if rst && f.conv.idle_before_rst.is_none() {
-            // A middlebox resets when the first packet after the silence reaches it, so the
-            // silence is the gap before that packet or before the RST itself.
-            f.conv.idle_before_rst = Some(gap.max(f.prev_gap));
-        }
-        f.prev_gap = gap;
-        f.prev_ts = p.ts;
-
-        // Endpoint states and history.
-        update_ep(f, dir, hdr.flags);
-        if syn && fin {
-            hist(f, dir, b'Q');
-        } else if syn && rst {
-            hist(f, dir, b'I');
-        } else if syn {
-            hist(f, dir, if ackf { b'H' } else { b'S' });
-        }
-        if hdr.wire_len > 0 {
-            hist(f, dir, b'D');
-            f.payload_seen[d] = true;
-        } else if ackf && !syn && !fin && !rst {
-            hist(f, dir, b'A');
-        }
-        if fin {
-            hist(f, dir, b'F');
-        }
-        if rst {
-            hist(f, dir, b'R');
-        }
-        let attempt = syn && !ackf && dir == Dir::Orig;
-        if !(attempt || rst && f.conv.synack_frame.is_none()) {
-            f.only_attempts = false;
-        }
-        if fin || rst {
-            f.closed = f.ep.contains(&Ep::Reset) || f.ep.iter().all(|e| *e == Ep::Closed);
-        }
-
-        // Payload to the analyzers, in order. An ACK can release (or declare lost) bytes of
-        // the other direction, so each direction has its own emitter.
-        if deliver {
-            let mut gap = [false; 2];
-            let (frame, ts) = (p.frame, p.ts);
-            if syn {
-                f.reasm[d].start(hdr.seq.wrapping_add(1));
-            }
-            if hdr.wire_len > 0 {
-                let seq = if syn { hdr.seq.wrapping_add(1) } else { hdr.seq };
-                let g = &mut gap[d];
-                f.reasm[d].segment_cut(seq, payload, hdr.wire_len, reasm_limit, &mut |o| {
-                    deliver_to(h, &info, dir, frame, ts, g, o)
-                });
-            }
-            if fin {
-                let s = hdr.seq.wrapping_add(hdr.wire_len).wrapping_add(syn as u32);
-                f.reasm[d].fin(s);
-            }
-            if ackf && !rst {
-                let other = dir.flip();
-                let g = &mut gap[other.idx()];
-                f.reasm[other.idx()]
-                    .acked(hdr.ack, &mut |o| deliver_to(h, &info, other, frame, ts, g, o));
-            }
-            for g in [Dir::Orig, Dir::Resp] {
-                if gap[g.idx()] {
-                    hist(f, g, b'G');
-                }
-            }
-        }
+    fn new_full(&mut self, start: FlowStart, p: &Pkt<'_>) -> usize {
+        let mut flow = build_flow(start, p.frame, p.ts);
+        flow.conv.interface = p.interface;
+        self.place(start.key, Slot::Full(Box::new(flow)))
     }
 
     fn udp(
@@ -627,11 +340,12 @@ impl Engine {
                 let (orig, resp) = if orig_is_src { (s, d) } else { (d, s) };
                 let id = self.next_flow_id(h);
                 let info = FlowInfo { id, proto: Proto::Udp, orig, resp };
-                self.new_full(k, info, src_is_a == orig_is_src, role, p)
+                let start = FlowStart { key: k, info, a_is_orig: src_is_a == orig_is_src, role };
+                self.new_full(start, p)
             }
         };
         let Slot::Full(f) = &mut self.slab[idx] else { return };
-        let dir = if src_is_a == f.a_is_orig { Dir::Orig } else { Dir::Resp };
+        let dir = f.dir_of(src_is_a);
         let d = dir.idx();
         f.last_seen = p.ts;
         f.conv.last_frame = p.frame;
@@ -701,15 +415,13 @@ impl Engine {
     }
 }
 
+/// Room for finished conversations kept between [`Engine::drain_finished`] calls (more is
+/// handed back to the allocator: one large sweep of idle flows does not pin its memory).
+const KEEP_FINISHED: usize = 8192;
+
 /// A new flow's state, before its first packet is counted.
-fn build_flow(
-    k: Key,
-    info: FlowInfo,
-    a_is_orig: bool,
-    role: RoleSource,
-    frame: u64,
-    ts: Timestamp,
-) -> Flow {
+fn build_flow(start: FlowStart, frame: u64, ts: Timestamp) -> Flow {
+    let FlowStart { key: k, info, a_is_orig, role } = start;
     let conv = Conversation {
         info,
         role,
@@ -748,6 +460,7 @@ fn build_flow(
         nagle: Default::default(),
         zero_window_periods: [0; 2],
         zero_window_secs: [0.0; 2],
+        interface: 0,
     };
     Flow {
         key: k,
@@ -774,83 +487,6 @@ fn build_flow(
     }
 }
 
-/// Hand one reassembler output of direction `d` to the analyzers.
-fn deliver_to(
-    h: &mut dyn StreamHandler,
-    info: &FlowInfo,
-    d: Dir,
-    frame: u64,
-    ts: Timestamp,
-    gap: &mut bool,
-    o: Out<'_>,
-) {
-    match o {
-        Out::Data { offset, data } => h.tcp_data(info, d, offset, data, frame, ts),
-        Out::Gap { offset, len } => {
-            *gap = true;
-            h.tcp_gap(info, d, offset, len, frame, ts)
-        }
-    }
-}
-
-/// Nagle / delayed-ACK stalls and zero-window periods.
-///
-/// A stall: direction `d` sent a small segment; the peer's bare ACK of everything outstanding
-/// came only after a delay (its delayed-ACK timer); `d` sent its next data right after that
-/// ACK — it had the data but Nagle's algorithm held it until the small segment was
-/// acknowledged.
-fn nagle_and_windows(f: &mut Flow, dir: Dir, hdr: &TcpHdr, p: &Pkt<'_>, v: &tcp::Verdict) {
-    let (d, o) = (dir.idx(), dir.flip().idx());
-    let data = hdr.wire_len > 0;
-    let ctl = hdr.flags & (SYN | FIN | RST) != 0;
-    if data && !v.has(TcpFlag::Retransmission) && !ctl {
-        if let Some((ack_ts, delay, frame)) = f.delayed_ack[d].take() {
-            if p.ts.secs_since(ack_ts) <= NAGLE_RELEASE_MAX {
-                let n = &mut f.conv.nagle;
-                n.stalls += 1;
-                n.secs += delay;
-                n.max_secs = n.max_secs.max(delay);
-                if n.ack_frames.len() < MAX_NAGLE_FRAMES {
-                    n.ack_frames.push(frame);
-                    n.sender_dirs.push(dir);
-                }
-            }
-        }
-        f.last_data[d] = Some((p.ts, hdr.wire_len, hdr.seq.wrapping_add(hdr.wire_len)));
-        // Data from this side answers the peer: the peer is not waiting on an ACK from us.
-        f.delayed_ack[o] = None;
-    } else if !data && !ctl && hdr.flags & ACK != 0 {
-        // A bare ACK from this side: did it release the peer's small segment late?
-        if let Some((t0, len, end)) = f.last_data[o] {
-            let small = len
-                < f.conv.dirs[d]
-                    .mss
-                    .map(u32::from)
-                    .unwrap_or(SMALL_SEGMENT + 1)
-                    .min(SMALL_SEGMENT + 1)
-                || len < SMALL_SEGMENT;
-            let delay = p.ts.secs_since(t0);
-            let rtt = f.conv.handshake_rtt.unwrap_or(0.0);
-            if hdr.ack == end && small && delay >= DELAYED_ACK_MIN.max(3.0 * rtt) {
-                f.delayed_ack[o] = Some((p.ts, delay, p.frame));
-            }
-        }
-    }
-    // Zero-window periods of this direction's advertised window.
-    if !ctl || hdr.flags & ACK != 0 {
-        if hdr.window == 0 && !ctl {
-            if f.zero_window_since[d].is_none() {
-                f.zero_window_since[d] = Some(p.ts);
-                f.conv.zero_window_periods[d] += 1;
-            }
-        } else if hdr.window != 0 {
-            if let Some(t) = f.zero_window_since[d].take() {
-                f.conv.zero_window_secs[d] += p.ts.secs_since(t);
-            }
-        }
-    }
-}
-
 /// Decide the initiator without a handshake: the side with the lower, well-known port is
 /// taken to be the server; otherwise the sender of the first packet initiated.
 fn port_heuristic(sport: u16, dport: u16) -> (bool, RoleSource) {
@@ -859,12 +495,4 @@ fn port_heuristic(sport: u16, dport: u16) -> (bool, RoleSource) {
     } else {
         (true, RoleSource::FirstPacket)
     }
-}
-
-/// The TCP and IPv4 header checksum verdicts of a packet, when checksums are sampled.
-fn sampled_checks(p: &Pkt<'_>, sampled: bool) -> (Option<bool>, Option<bool>) {
-    if !sampled {
-        return (None, None);
-    }
-    (p.checksum.and_then(|c| c()), p.ip_checksum.map(|c| c()))
 }

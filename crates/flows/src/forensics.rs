@@ -24,6 +24,7 @@
 use serde::Serialize;
 
 use crate::pkt::{tcpflags::*, Pkt, TcpHdr};
+use crate::shared::Seg;
 use crate::tcp::{seq_gt, seq_le, seq_lt, DirAnalysis, Verdict};
 use crate::{Conversation, Dir, TcpFlag, Timestamp};
 
@@ -151,11 +152,11 @@ impl Forensics {
         &mut self,
         conv: &mut Conversation,
         ana: &[DirAnalysis; 2],
+        s: &Seg<'_, '_>,
         dir: Dir,
-        p: &Pkt<'_>,
-        hdr: &TcpHdr,
         gap: f64,
     ) {
+        let (p, hdr) = (s.p, s.hdr);
         let (d, o) = (dir.idx(), dir.flip().idx());
         self.duplicates(conv, d, p, hdr);
         for r in conv.rsts.iter_mut() {
@@ -200,17 +201,15 @@ impl Forensics {
 
     /// After the analysis: remember retransmissions (for D-SACK) and data (for conflicts);
     /// a duplicate ACK with nothing outstanding marks a retransmission spurious.
-    #[allow(clippy::too_many_arguments)]
     pub fn after(
         &mut self,
         conv: &mut Conversation,
         ana: &[DirAnalysis; 2],
+        s: &Seg<'_, '_>,
         dir: Dir,
-        p: &Pkt<'_>,
-        hdr: &TcpHdr,
-        payload: &[u8],
         v: &Verdict,
     ) {
+        let (p, hdr, payload) = (s.p, s.hdr, s.payload);
         let d = dir.idx();
         let o = dir.flip().idx();
         if v.has(TcpFlag::DuplicateAck)

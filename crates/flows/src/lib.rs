@@ -11,15 +11,16 @@ mod attempts;
 mod compact;
 mod engine;
 mod forensics;
-pub use forensics::{DataConflict, RstFact, DUP_MAX_GAP_NO_ID_NS, DUP_MAX_GAP_NS};
-mod state;
 pub use attempts::*;
-pub use compact::COMPACT_BYTES;
+pub use forensics::{DataConflict, RstFact, DUP_MAX_GAP_NO_ID_NS, DUP_MAX_GAP_NS};
 pub mod pkt;
 mod reasm;
+mod shared;
 mod tcp;
 
-pub use engine::{Config, Engine, EngineStats, FULL_FLOW_BYTES, PRESSURE_ATTEMPT_TIMEOUT_NS};
+pub use engine::{
+    Config, Engine, EngineStats, COMPACT_BYTES, FULL_FLOW_BYTES, PRESSURE_ATTEMPT_TIMEOUT_NS,
+};
 pub use pkt::Pkt;
 mod pass;
 pub use pass::{DecodeStats, Issue, Pass};

@@ -86,6 +86,12 @@ impl Pass {
         self.engine.take_finished()
     }
 
+    /// Conversations that have ended so far, moved out of a buffer that is kept for the next
+    /// ones (see [`Engine::drain_finished`]).
+    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Conversation> {
+        self.engine.drain_finished()
+    }
+
     /// End of input.
     pub fn finish(&mut self, h: &mut dyn StreamHandler) -> Vec<Conversation> {
         self.engine.finish(h)
@@ -145,6 +151,7 @@ impl Pass {
             checksum: None,
             ip_checksum: None,
             l4,
+            interface: f.interface,
         };
         let ip_check = || ipv4_header_ok(ip.header);
         match &d.transport {

@@ -84,4 +84,6 @@ pub struct Pkt<'a> {
     /// Verifies the IPv4 header checksum on demand (None for IPv6: it has none).
     pub ip_checksum: Option<&'a dyn Fn() -> bool>,
     pub l4: L4<'a>,
+    /// The capture interface it was seen on (the frame's; 0 when the format has one).
+    pub interface: u32,
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::tcp::{seq_gt, seq_lt};
+use crate::tcp::seq_gt;
 
 /// What the reassembler asks the engine to deliver.
 pub(crate) enum Out<'a> {
@@ -173,12 +173,6 @@ impl Reasm {
                 self.advance(fresh.len() as u64);
             }
         }
-    }
-
-    /// True when `seq` lies before the next byte to deliver (used to skip needless work).
-    #[allow(dead_code)]
-    pub fn is_old(&self, seq: u32) -> bool {
-        self.next_seq.is_some_and(|n| seq_lt(seq, n))
     }
 }
 

@@ -95,6 +95,38 @@ impl Verdict {
     }
 }
 
+/// The facts of a segment every check reads.
+#[derive(Clone, Copy)]
+struct Facts {
+    seq: u32,
+    ack: u32,
+    seglen: u32,
+    window: u16,
+    syn: bool,
+    fin: bool,
+    rst: bool,
+    has_ack: bool,
+    /// SYN, FIN or RST.
+    control: bool,
+}
+
+impl Facts {
+    fn of(h: &TcpHdr) -> Facts {
+        let (syn, fin, rst) = (h.flags & SYN != 0, h.flags & FIN != 0, h.flags & RST != 0);
+        Facts {
+            seq: h.seq,
+            ack: h.ack,
+            seglen: h.wire_len,
+            window: h.window,
+            syn,
+            fin,
+            rst,
+            has_ack: h.flags & ACK != 0,
+            control: syn || fin || rst,
+        }
+    }
+}
+
 /// Analyse one segment sent in direction `dir`. `a` holds both directions' state; the
 /// handshake RTT (if known) sets the out-of-order threshold as Wireshark does.
 pub(crate) fn analyze(
@@ -106,168 +138,173 @@ pub(crate) fn analyze(
 ) -> Verdict {
     let mut v = Verdict::default();
     let (fi, ri) = (dir.idx(), dir.flip().idx());
-    let seq = h.seq;
-    let ack = h.ack;
-    let seglen = h.wire_len;
-    let syn = h.flags & SYN != 0;
-    let fin = h.flags & FIN != 0;
-    let rst = h.flags & RST != 0;
-    let has_ack = h.flags & ACK != 0;
-    let control = syn || fin || rst;
-
-    // Window scaling takes effect once both SYNs carried the option (RFC 7323 §2.2).
-    let fwd_nextseq = a[fi].nextseq;
-    let rev_window_scaled = a[ri].scaled_window();
-
-    let mut is_keepalive = false;
-    let mut is_zwp = false;
-    let mut finished = false; // a flag that ends the checks for this segment
-
-    // Zero-window probe: one byte at the next expected sequence while the peer's window is 0.
-    if seglen == 1 && Some(seq) == fwd_nextseq && a[ri].window == Some(0) {
-        v.push(TcpFlag::ZeroWindowProbe);
-        is_zwp = true;
-        finished = true;
-    }
-    if !finished {
-        if h.window == 0 && !control {
-            v.push(TcpFlag::ZeroWindow);
-        }
-        // Previous segment not captured: data starts beyond the next expected sequence.
-        if let Some(n) = fwd_nextseq {
-            if seq_gt(seq, n) && !rst {
-                v.push(TcpFlag::LostSegment);
-            }
-        }
-        // Keep-alive: zero or one byte, one before the next expected sequence.
-        if let Some(n) = fwd_nextseq {
-            if seglen <= 1 && !control && seq == n.wrapping_sub(1) {
-                v.push(TcpFlag::KeepAlive);
-                is_keepalive = true;
-            }
-        }
-        let same_seq_ack = Some(seq) == fwd_nextseq && has_ack && Some(ack) == a[fi].lastack;
-        // Window update: no data, same seq/ack, window changed.
-        if seglen == 0
-            && !control
-            && same_seq_ack
-            && h.window != 0
-            && a[fi].window.is_some()
-            && Some(h.window) != a[fi].window
-        {
-            v.push(TcpFlag::WindowUpdate);
-        }
-        // Window full: this segment fills the peer's advertised window exactly.
-        if seglen > 0 && !control {
-            if let (Some(w), Some(la)) = (rev_window_scaled, a[ri].lastack) {
-                if (seq.wrapping_add(seglen)) == la.wrapping_add(w as u32) {
-                    v.push(TcpFlag::WindowFull);
-                }
-            }
-        }
-        let same_window = a[fi].window == Some(h.window);
-        // Keep-alive ACK: the answer to the peer's keep-alive.
-        if seglen == 0
-            && !control
-            && same_seq_ack
-            && h.window != 0
-            && same_window
-            && a[ri].last_was_keepalive
-        {
-            v.push(TcpFlag::KeepAliveAck);
-            finished = true;
-        }
-        // Zero-window probe ACK (no flag of its own in our set; ends the checks).
-        if !finished
-            && seglen == 0
-            && !control
-            && same_seq_ack
-            && h.window == 0
-            && same_window
-            && a[ri].last_was_zwp
-        {
-            finished = true;
-        }
-        // Duplicate ACK.
-        if !finished && seglen == 0 && !control && same_seq_ack && h.window != 0 && same_window {
-            a[fi].dupacks = a[fi].dupacks.saturating_add(1);
-            v.push(TcpFlag::DuplicateAck);
-        }
-    }
+    let s = Facts::of(h);
+    let (is_keepalive, is_zwp) = window_and_ack_flags(a, (fi, ri), &s, &mut v);
     // The duplicate-ACK run ends when this side acknowledges something new (data segments
     // carrying the same ACK number do not end it, as in Wireshark).
-    if !v.has(TcpFlag::DuplicateAck) && has_ack && a[fi].lastack.is_some_and(|la| la != ack) {
+    if !v.has(TcpFlag::DuplicateAck) && s.has_ack && a[fi].lastack.is_some_and(|la| la != s.ack) {
         a[fi].dupacks = 0;
     }
 
     // ACKed unseen segment: the peer acknowledges data we never saw it send.
-    if has_ack && !rst {
+    if s.has_ack && !s.rst {
         if let Some(m) = a[ri].max_to_be_acked {
-            if seq_gt(ack, m) {
+            if seq_gt(s.ack, m) {
                 v.push(TcpFlag::AckLostSegment);
                 // Report each gap once: what is acknowledged now counts as seen.
-                a[ri].max_to_be_acked = Some(ack);
+                a[ri].max_to_be_acked = Some(s.ack);
             }
         }
     }
 
     // Retransmission family: data (or SYN/FIN) below the next expected sequence number.
-    if !is_zwp && !is_keepalive && (seglen > 0 || syn || fin) {
-        if let Some(n) = fwd_nextseq {
-            if seq_lt(seq, n) {
-                let since_rev_ack = ts.nanos_since(a[ri].lastack_time);
-                let since_nextseq = ts.nanos_since(a[fi].nextseq_time);
-                let ooo_thres =
-                    handshake_rtt_ns.filter(|r| *r > 0).unwrap_or(DEFAULT_OOO_THRESHOLD_NS);
-                let end = seq.wrapping_add(seglen);
-                let end_ctl = end.wrapping_add((syn || fin) as u32);
-                if a[ri].dupacks >= 2
-                    && a[ri].lastack == Some(seq)
-                    && since_rev_ack < FAST_RETRANS_WINDOW_NS
-                {
-                    v.push(TcpFlag::FastRetransmission);
-                    v.push(TcpFlag::Retransmission);
-                } else if since_nextseq < ooo_thres && n != end_ctl {
-                    v.push(TcpFlag::OutOfOrder);
-                } else if seglen > 0 && a[ri].lastack.is_some_and(|la| seq_le(end, la)) {
-                    v.push(TcpFlag::SpuriousRetransmission);
-                    v.push(TcpFlag::Retransmission);
-                } else {
-                    v.push(TcpFlag::Retransmission);
-                }
-                if v.has(TcpFlag::Retransmission) {
-                    v.rto = a[fi]
-                        .first_sent(seq)
-                        .map(|t| ts.secs_since(t))
-                        .or(Some(ts.secs_since(a[fi].nextseq_time)));
-                }
+    if !is_zwp && !is_keepalive && (s.seglen > 0 || s.syn || s.fin) {
+        retransmission(a, (fi, ri), &s, (ts, handshake_rtt_ns), &mut v);
+    }
+    update(&mut a[fi], &s, ts, (is_keepalive, is_zwp), &v);
+    v
+}
+
+/// The checks up to the duplicate ACK: zero-window probe, zero window, lost segment,
+/// keep-alive, window update, window full, keep-alive ACK, zero-window probe ACK, duplicate
+/// ACK. Returns (keep-alive, zero-window probe).
+fn window_and_ack_flags(
+    a: &mut [DirAnalysis; 2],
+    (fi, ri): (usize, usize),
+    s: &Facts,
+    v: &mut Verdict,
+) -> (bool, bool) {
+    let (seq, seglen, control) = (s.seq, s.seglen, s.control);
+    // Window scaling takes effect once both SYNs carried the option (RFC 7323 §2.2).
+    let fwd_nextseq = a[fi].nextseq;
+    let rev_window_scaled = a[ri].scaled_window();
+
+    // Zero-window probe: one byte at the next expected sequence while the peer's window is 0.
+    if seglen == 1 && Some(seq) == fwd_nextseq && a[ri].window == Some(0) {
+        v.push(TcpFlag::ZeroWindowProbe);
+        return (false, true);
+    }
+    let mut is_keepalive = false;
+    if s.window == 0 && !control {
+        v.push(TcpFlag::ZeroWindow);
+    }
+    // Previous segment not captured: data starts beyond the next expected sequence.
+    if let Some(n) = fwd_nextseq {
+        if seq_gt(seq, n) && !s.rst {
+            v.push(TcpFlag::LostSegment);
+        }
+    }
+    // Keep-alive: zero or one byte, one before the next expected sequence.
+    if let Some(n) = fwd_nextseq {
+        if seglen <= 1 && !control && seq == n.wrapping_sub(1) {
+            v.push(TcpFlag::KeepAlive);
+            is_keepalive = true;
+        }
+    }
+    let same_seq_ack = Some(seq) == fwd_nextseq && s.has_ack && Some(s.ack) == a[fi].lastack;
+    // Window update: no data, same seq/ack, window changed.
+    if seglen == 0
+        && !control
+        && same_seq_ack
+        && s.window != 0
+        && a[fi].window.is_some()
+        && Some(s.window) != a[fi].window
+    {
+        v.push(TcpFlag::WindowUpdate);
+    }
+    // Window full: this segment fills the peer's advertised window exactly.
+    if seglen > 0 && !control {
+        if let (Some(w), Some(la)) = (rev_window_scaled, a[ri].lastack) {
+            if (seq.wrapping_add(seglen)) == la.wrapping_add(w as u32) {
+                v.push(TcpFlag::WindowFull);
             }
         }
     }
+    let bare_same = seglen == 0 && !control && same_seq_ack && a[fi].window == Some(s.window);
+    // Keep-alive ACK: the answer to the peer's keep-alive.
+    if bare_same && s.window != 0 && a[ri].last_was_keepalive {
+        v.push(TcpFlag::KeepAliveAck);
+        return (is_keepalive, false);
+    }
+    // Zero-window probe ACK (no flag of its own in our set; ends the checks).
+    if bare_same && s.window == 0 && a[ri].last_was_zwp {
+        return (is_keepalive, false);
+    }
+    // Duplicate ACK.
+    if bare_same && s.window != 0 {
+        a[fi].dupacks = a[fi].dupacks.saturating_add(1);
+        v.push(TcpFlag::DuplicateAck);
+    }
+    (is_keepalive, false)
+}
 
-    // Update this direction's state. The next expected sequence number follows the highest
-    // seq + len seen, pure ACKs included (so the first ACK of a direction sets it).
-    let consumes = seglen as u64 + syn as u64 + fin as u64;
-    let next = seq.wrapping_add(consumes as u32);
-    if !is_zwp && fwd_nextseq.is_none_or(|n| seq_gt(next, n)) {
+/// Data (or SYN/FIN) below the next expected sequence number: a fast retransmission, an
+/// out-of-order segment, a spurious retransmission or a retransmission, and its RTO.
+fn retransmission(
+    a: &[DirAnalysis; 2],
+    (fi, ri): (usize, usize),
+    s: &Facts,
+    (ts, handshake_rtt_ns): (Timestamp, Option<i64>),
+    v: &mut Verdict,
+) {
+    let Some(n) = a[fi].nextseq else { return };
+    let (seq, seglen) = (s.seq, s.seglen);
+    if !seq_lt(seq, n) {
+        return;
+    }
+    let since_rev_ack = ts.nanos_since(a[ri].lastack_time);
+    let since_nextseq = ts.nanos_since(a[fi].nextseq_time);
+    let ooo_thres = handshake_rtt_ns.filter(|r| *r > 0).unwrap_or(DEFAULT_OOO_THRESHOLD_NS);
+    let end = seq.wrapping_add(seglen);
+    let end_ctl = end.wrapping_add((s.syn || s.fin) as u32);
+    if a[ri].dupacks >= 2 && a[ri].lastack == Some(seq) && since_rev_ack < FAST_RETRANS_WINDOW_NS {
+        v.push(TcpFlag::FastRetransmission);
+        v.push(TcpFlag::Retransmission);
+    } else if since_nextseq < ooo_thres && n != end_ctl {
+        v.push(TcpFlag::OutOfOrder);
+    } else if seglen > 0 && a[ri].lastack.is_some_and(|la| seq_le(end, la)) {
+        v.push(TcpFlag::SpuriousRetransmission);
+        v.push(TcpFlag::Retransmission);
+    } else {
+        v.push(TcpFlag::Retransmission);
+    }
+    if v.has(TcpFlag::Retransmission) {
+        v.rto = a[fi]
+            .first_sent(seq)
+            .map(|t| ts.secs_since(t))
+            .or(Some(ts.secs_since(a[fi].nextseq_time)));
+    }
+}
+
+/// Update the sending direction's state. The next expected sequence number follows the
+/// highest seq + len seen, pure ACKs included (so the first ACK of a direction sets it).
+fn update(
+    f: &mut DirAnalysis,
+    s: &Facts,
+    ts: Timestamp,
+    (is_keepalive, is_zwp): (bool, bool),
+    v: &Verdict,
+) {
+    let consumes = s.seglen as u64 + s.syn as u64 + s.fin as u64;
+    let next = s.seq.wrapping_add(consumes as u32);
+    if !is_zwp && f.nextseq.is_none_or(|n| seq_gt(next, n)) {
         if consumes > 0 && !v.has(TcpFlag::Retransmission) {
-            a[fi].remember_sent(seq, ts);
+            f.remember_sent(s.seq, ts);
         }
-        a[fi].nextseq = Some(next);
-        a[fi].nextseq_time = ts;
-        if consumes > 0 && a[fi].max_to_be_acked.is_none_or(|m| seq_gt(next, m)) {
-            a[fi].max_to_be_acked = Some(next);
+        f.nextseq = Some(next);
+        f.nextseq_time = ts;
+        if consumes > 0 && f.max_to_be_acked.is_none_or(|m| seq_gt(next, m)) {
+            f.max_to_be_acked = Some(next);
         }
     }
-    if syn {
-        a[fi].isn = Some(seq);
+    if s.syn {
+        f.isn = Some(s.seq);
     }
-    if has_ack {
-        a[fi].lastack = Some(ack);
+    if s.has_ack {
+        f.lastack = Some(s.ack);
     }
-    a[fi].lastack_time = ts;
-    a[fi].window = Some(h.window);
-    a[fi].last_was_keepalive = is_keepalive;
-    a[fi].last_was_zwp = is_zwp;
-    v
+    f.lastack_time = ts;
+    f.window = Some(s.window);
+    f.last_was_keepalive = is_keepalive;
+    f.last_was_zwp = is_zwp;
 }

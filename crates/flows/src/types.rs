@@ -409,6 +409,8 @@ pub struct Conversation {
     /// Zero-window periods per direction (the advertiser's direction): count and seconds.
     pub zero_window_periods: [u32; 2],
     pub zero_window_secs: [f64; 2],
+    /// The capture interface of the flow's first packet ([`Pkt::interface`](crate::Pkt)).
+    pub interface: u32,
 }
 
 /// Nagle / delayed-ACK stall statistics of one conversation.

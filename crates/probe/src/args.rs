@@ -199,16 +199,25 @@ fn parse_community(s: &str) -> Result<String, ArgError> {
 }
 
 /// Parses the arguments after `portqry` (the program name is not included).
+/// The switches that decide the mode and the ports, as given (checked after all are read).
+#[derive(Default)]
+struct Given {
+    e: Option<u16>,
+    list: Option<Vec<u16>>,
+    range: Option<(u16, u16)>,
+    proto: bool,
+    local: bool,
+    wport: Option<u16>,
+    wpid: Option<u32>,
+    wt: bool,
+}
+
+/// The value of the switch just read (the next argument).
+type Value<'v, 'a> = &'v mut dyn FnMut() -> Result<&'a String, ArgError>;
+
 pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
     let mut o = Options::default();
-    let mut e: Option<u16> = None;
-    let mut list: Option<Vec<u16>> = None;
-    let mut range: Option<(u16, u16)> = None;
-    let mut proto_given = false;
-    let mut local = false;
-    let mut wport = None;
-    let mut wpid = None;
-    let mut wt_given = false;
+    let mut g = Given::default();
     let mut it = args.iter();
     while let Some(raw) = it.next() {
         let lower = raw.to_ascii_lowercase();
@@ -223,116 +232,150 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
         let mut value = || -> Result<&String, ArgError> {
             it.next().ok_or_else(|| ArgError::MissingValue(raw.clone()))
         };
-        match sw.as_str() {
-            "-?" | "-h" | "--help" | "-help" => return Err(ArgError::Help),
-            "-n" => {
-                let v = value()?;
-                for t in v.split(',') {
-                    let t = t.trim();
-                    if t.is_empty() || t.len() > 253 || t.contains(char::is_whitespace) {
-                        return Err(invalid("-n", v, "empty or malformed target"));
-                    }
-                    if !o.targets.iter().any(|x| x == t) {
-                        o.targets.push(t.to_string());
-                    }
-                }
-                if o.targets.len() > MAX_TARGETS {
-                    return Err(invalid("-n", v, format!("at most {MAX_TARGETS} targets")));
-                }
-            }
-            "-p" => {
-                let v = value()?;
-                o.proto = match v.to_ascii_lowercase().as_str() {
-                    "tcp" => ProtoSel::Tcp,
-                    "udp" => ProtoSel::Udp,
-                    "both" => ProtoSel::Both,
-                    _ => return Err(invalid("-p", v, "expected tcp, udp or both")),
-                };
-                proto_given = true;
-            }
-            "-e" => e = Some(parse_port("-e", value()?)?),
-            "-o" => list = Some(parse_list("-o", value()?)?),
-            "-r" => {
-                let v = value()?;
-                let (a, b) =
-                    v.split_once(':').ok_or_else(|| invalid("-r", v, "expected start:end"))?;
-                let (a, b) = (parse_port("-r", a)?, parse_port("-r", b)?);
-                if a > b {
-                    return Err(invalid("-r", v, "range start is after its end"));
-                }
-                range = Some((a, b));
-            }
-            "-nr" => o.no_reverse = true,
-            "-sl" => o.slow_link = true,
-            "-sp" => o.source_port = Some(parse_port("-sp", value()?)?),
-            "-cn" => o.community = parse_community(value()?)?,
-            "-l" => o.logfile = Some(PathBuf::from(value()?)),
-            "-y" => o.overwrite = true,
-            "-q" => o.quiet = true,
-            "-v" => o.verbose = true,
-            "-local" => local = true,
-            "-wport" => wport = Some(parse_port("-wport", value()?)?),
-            "-wpid" => wpid = Some(parse_num::<u32>("-wpid", value()?, 1, u32::MAX)?),
-            "-wt" => {
-                o.watch_interval = Duration::from_secs(parse_num::<u64>("-wt", value()?, 1, 1200)?);
-                wt_given = true;
-            }
-            "--count" => o.watch_count = Some(parse_num::<u32>("--count", value()?, 1, 1_000_000)?),
-            "--duration" => {
-                o.watch_duration =
-                    Duration::from_secs(parse_num::<u64>("--duration", value()?, 1, 7 * 86400)?)
-            }
-            "--json" => o.json = true,
-            "--timeout" => {
-                o.timeout = Duration::from_millis(parse_num::<u64>(
-                    "--timeout",
-                    value()?,
-                    10,
-                    MAX_TIMEOUT_MS,
-                )?)
-            }
-            "--tries" => o.tries = parse_num::<u32>("--tries", value()?, 1, MAX_TRIES)?,
-            "--concurrency" => {
-                o.concurrency = parse_num::<usize>("--concurrency", value()?, 1, MAX_CONCURRENCY)?
-            }
-            "--rate" => o.rate = parse_num::<u32>("--rate", value()?, 0, 1_000_000)?,
-            "--preset" => {
-                let v = value()?;
-                o.preset = Some(crate::presets::find(v).ok_or_else(|| {
-                    invalid("--preset", v, format!("known presets: {}", crate::presets::names()))
-                })?);
-            }
-            "--map" => {
-                let v = value()?;
-                crate::query::epm::parse_uuid(v).map_err(|why| invalid("--map", v, why))?;
-                o.map = Some(v.clone());
-            }
-            "--no-follow-up" => o.follow_up = false,
-            "--no-adaptive" => o.adaptive = false,
-            "--no-query" => o.no_query = true,
-            "--realm" => {
-                let v = value()?;
-                if v.is_empty() || v.len() > 255 {
-                    return Err(invalid("--realm", v, "1 to 255 characters"));
-                }
-                o.realm = Some(v.to_ascii_uppercase());
-            }
-            _ => return Err(ArgError::Unknown(raw.clone())),
+        let known = if sw.starts_with("--") {
+            extra_switch(&sw, &mut value, &mut o)?
+        } else {
+            portqry_switch(&sw, &mut value, &mut o, &mut g)?
+        };
+        if !known {
+            return Err(ArgError::Unknown(raw.clone()));
         }
     }
+    set_mode(&mut o, &g)?;
+    if o.mode != Mode::Scan {
+        if g.e.is_some() || g.list.is_some() || g.range.is_some() || o.preset.is_some() || g.proto {
+            return Err(ArgError::Conflict("-e, -o, -r, -p, --preset only apply with -n".into()));
+        }
+        return Ok(o);
+    }
 
-    // Mode.
-    let modes = [local, wport.is_some(), wpid.is_some(), !o.targets.is_empty()];
+    o.ports = ports(&o, g)?;
+    Ok(o)
+}
+
+/// One of PortQry's own switches (and `-?`, `-help`); false: not one of them.
+fn portqry_switch(
+    sw: &str,
+    value: Value,
+    o: &mut Options,
+    g: &mut Given,
+) -> Result<bool, ArgError> {
+    match sw {
+        "-?" | "-h" | "--help" | "-help" => return Err(ArgError::Help),
+        "-n" => {
+            let v = value()?;
+            for t in v.split(',') {
+                let t = t.trim();
+                if t.is_empty() || t.len() > 253 || t.contains(char::is_whitespace) {
+                    return Err(invalid("-n", v, "empty or malformed target"));
+                }
+                if !o.targets.iter().any(|x| x == t) {
+                    o.targets.push(t.to_string());
+                }
+            }
+            if o.targets.len() > MAX_TARGETS {
+                return Err(invalid("-n", v, format!("at most {MAX_TARGETS} targets")));
+            }
+        }
+        "-p" => {
+            let v = value()?;
+            o.proto = match v.to_ascii_lowercase().as_str() {
+                "tcp" => ProtoSel::Tcp,
+                "udp" => ProtoSel::Udp,
+                "both" => ProtoSel::Both,
+                _ => return Err(invalid("-p", v, "expected tcp, udp or both")),
+            };
+            g.proto = true;
+        }
+        "-e" => g.e = Some(parse_port("-e", value()?)?),
+        "-o" => g.list = Some(parse_list("-o", value()?)?),
+        "-r" => {
+            let v = value()?;
+            let (a, b) = v.split_once(':').ok_or_else(|| invalid("-r", v, "expected start:end"))?;
+            let (a, b) = (parse_port("-r", a)?, parse_port("-r", b)?);
+            if a > b {
+                return Err(invalid("-r", v, "range start is after its end"));
+            }
+            g.range = Some((a, b));
+        }
+        "-nr" => o.no_reverse = true,
+        "-sl" => o.slow_link = true,
+        "-sp" => o.source_port = Some(parse_port("-sp", value()?)?),
+        "-cn" => o.community = parse_community(value()?)?,
+        "-l" => o.logfile = Some(PathBuf::from(value()?)),
+        "-y" => o.overwrite = true,
+        "-q" => o.quiet = true,
+        "-v" => o.verbose = true,
+        "-local" => g.local = true,
+        "-wport" => g.wport = Some(parse_port("-wport", value()?)?),
+        "-wpid" => g.wpid = Some(parse_num::<u32>("-wpid", value()?, 1, u32::MAX)?),
+        "-wt" => {
+            o.watch_interval = Duration::from_secs(parse_num::<u64>("-wt", value()?, 1, 1200)?);
+            g.wt = true;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// One of our `--` switches (and `--help`); false: not one of them.
+fn extra_switch(sw: &str, value: Value, o: &mut Options) -> Result<bool, ArgError> {
+    match sw {
+        "--help" => return Err(ArgError::Help),
+        "--count" => o.watch_count = Some(parse_num::<u32>("--count", value()?, 1, 1_000_000)?),
+        "--duration" => {
+            o.watch_duration =
+                Duration::from_secs(parse_num::<u64>("--duration", value()?, 1, 7 * 86400)?)
+        }
+        "--json" => o.json = true,
+        "--timeout" => {
+            o.timeout =
+                Duration::from_millis(parse_num::<u64>("--timeout", value()?, 10, MAX_TIMEOUT_MS)?)
+        }
+        "--tries" => o.tries = parse_num::<u32>("--tries", value()?, 1, MAX_TRIES)?,
+        "--concurrency" => {
+            o.concurrency = parse_num::<usize>("--concurrency", value()?, 1, MAX_CONCURRENCY)?
+        }
+        "--rate" => o.rate = parse_num::<u32>("--rate", value()?, 0, 1_000_000)?,
+        "--preset" => {
+            let v = value()?;
+            o.preset = Some(crate::presets::find(v).ok_or_else(|| {
+                invalid("--preset", v, format!("known presets: {}", crate::presets::names()))
+            })?);
+        }
+        "--map" => {
+            let v = value()?;
+            crate::query::epm::parse_uuid(v).map_err(|why| invalid("--map", v, why))?;
+            o.map = Some(v.clone());
+        }
+        "--no-follow-up" => o.follow_up = false,
+        "--no-adaptive" => o.adaptive = false,
+        "--no-query" => o.no_query = true,
+        "--realm" => {
+            let v = value()?;
+            if v.is_empty() || v.len() > 255 {
+                return Err(invalid("--realm", v, "1 to 255 characters"));
+            }
+            o.realm = Some(v.to_ascii_uppercase());
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The mode (scan, local, watch a port or a process) and the switches that only fit some.
+fn set_mode(o: &mut Options, g: &Given) -> Result<(), ArgError> {
+    let modes = [g.local, g.wport.is_some(), g.wpid.is_some(), !o.targets.is_empty()];
     if modes.iter().filter(|m| **m).count() > 1 {
         return Err(ArgError::Conflict(
             "-n, -local, -wport and -wpid are mutually exclusive".into(),
         ));
     }
-    o.mode = if local {
+    o.mode = if g.local {
         Mode::Local
-    } else if let Some(p) = wport {
+    } else if let Some(p) = g.wport {
         Mode::WatchPort(p)
-    } else if let Some(p) = wpid {
+    } else if let Some(p) = g.wpid {
         Mode::WatchPid(p)
     } else if !o.targets.is_empty() {
         Mode::Scan
@@ -341,7 +384,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
             "a target is required: -n name (or -local, -wport, -wpid)".into(),
         ));
     };
-    if wt_given && !matches!(o.mode, Mode::WatchPort(_) | Mode::WatchPid(_)) {
+    if g.wt && !matches!(o.mode, Mode::WatchPort(_) | Mode::WatchPid(_)) {
         return Err(ArgError::Conflict("-wt is only meaningful with -wport or -wpid".into()));
     }
     if o.overwrite && o.logfile.is_none() {
@@ -352,22 +395,21 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
         o.concurrency = 1;
     }
 
-    if o.mode != Mode::Scan {
-        if e.is_some() || list.is_some() || range.is_some() || o.preset.is_some() || proto_given {
-            return Err(ArgError::Conflict("-e, -o, -r, -p, --preset only apply with -n".into()));
-        }
-        return Ok(o);
-    }
+    Ok(())
+}
 
-    let given = [e.is_some(), list.is_some(), range.is_some()].iter().filter(|x| **x).count();
+/// The ports of a scan: `-e`, `-o` or `-r` (else PortQry's default) for the protocols of
+/// `-p`, then the preset's, each once.
+fn ports(o: &Options, g: Given) -> Result<Vec<(Proto, u16)>, ArgError> {
+    let given = [g.e.is_some(), g.list.is_some(), g.range.is_some()].iter().filter(|x| **x).count();
     if given > 1 {
         return Err(ArgError::Conflict("-e, -o and -r are mutually exclusive".into()));
     }
-    let nums: Vec<u16> = if let Some(p) = e {
+    let nums: Vec<u16> = if let Some(p) = g.e {
         vec![p]
-    } else if let Some(l) = list {
+    } else if let Some(l) = g.list {
         l
-    } else if let Some((a, b)) = range {
+    } else if let Some((a, b)) = g.range {
         (a..=b).collect()
     } else if o.preset.is_some() || o.map.is_some() {
         Vec::new()
@@ -397,8 +439,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, ArgError> {
     if o.map.is_some() && ports.is_empty() {
         push((Proto::Tcp, 135), &mut ports);
     }
-    o.ports = ports;
-    Ok(o)
+    Ok(ports)
 }
 
 impl Options {

@@ -168,41 +168,7 @@ async fn scan_one(
     if text {
         writeln!(w, "Querying target system called:\n\n {host}\n")?;
     }
-    let literal = resolve::literal(host);
-    let addrs = if literal.is_some() {
-        vec![literal.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))]
-    } else {
-        if text {
-            writeln!(w, "Attempting to resolve name to IP address...\n")?;
-        }
-        resolve::forward(host, RESOLVE_WAIT)
-            .await
-            .map_err(|why| ProbeError::Resolve { name: host.to_string(), why })?
-    };
-    let addr = addrs[0];
-    let mut name = None;
-    if literal.is_none() {
-        if text {
-            writeln!(w, "Name resolved to {addr}")?;
-            if addrs.len() > 1 && o.verbose {
-                let others: Vec<String> = addrs.iter().skip(1).map(|a| a.to_string()).collect();
-                writeln!(w, "  (also: {}; PortQry uses the first)", others.join(", "))?;
-            }
-            writeln!(w)?;
-        }
-        name = Some(host.to_string());
-    } else if !o.no_reverse {
-        if text {
-            writeln!(w, "Attempting to resolve IP address to a name...\n")?;
-        }
-        name = resolve::reverse(addr, RESOLVE_WAIT).await;
-        if text {
-            match &name {
-                Some(n) => writeln!(w, "IP address resolved to {n}\n")?,
-                None => writeln!(w, "Failed to resolve IP address to name\n")?,
-            }
-        }
-    }
+    let (addr, name) = resolve_target(o, host, w).await?;
     if text {
         writeln!(w, "querying...\n")?;
     }
@@ -248,35 +214,8 @@ async fn scan_one(
         })
         .collect();
 
-    // Protocol queries: LDAP first (it teaches the realm), then in port order.
     if !o.no_query {
-        let mut order: Vec<usize> = (0..probed.len())
-            .filter(|i| {
-                let p = &probed[*i];
-                query::for_port(p.proto, p.port).is_some()
-                    && matches!(p.state, PortState::Listening | PortState::ListeningOrFiltered)
-            })
-            .collect();
-        order.sort_by_key(|i| {
-            query::for_port(probed[*i].proto, probed[*i].port).map(|k| k.priority())
-        });
-        for i in order {
-            let p = &probed[i];
-            let Some(kind) = query::for_port(p.proto, p.port) else { continue };
-            let out = query::run(kind, p.proto, p.port, &mut ctx, p.reply.clone()).await;
-            let (rep, _) = &mut reports[i];
-            if out.answered && rep.state == PortState::ListeningOrFiltered {
-                rep.state = PortState::Listening;
-                rep.reason = format!("{}; the {} query was answered", rep.reason, kind.name());
-            }
-            // A silent UDP port whose query got no answer: nothing to show but the state.
-            if p.state != PortState::ListeningOrFiltered || out.answered || o.verbose {
-                rep.text = out.lines;
-                rep.query = Some(kind.name());
-                rep.result = Some(out.result);
-                rep.endpoints = out.endpoints;
-            }
-        }
+        run_queries(o, &probed, &mut ctx, &mut reports).await;
     }
 
     for (r, probed_state) in &reports {
@@ -295,4 +234,87 @@ async fn scan_one(
         states.extend(follow_up_states(r.endpoints.as_ref()));
     }
     Ok(states)
+}
+
+/// Resolves the target as PortQry does (a name forward, an address back unless `-nr`),
+/// saying so in text mode: the address to probe and the name to show.
+async fn resolve_target(
+    o: &Options,
+    host: &str,
+    w: &mut dyn Write,
+) -> Result<(std::net::IpAddr, Option<String>), ProbeError> {
+    let text = !o.json;
+    let literal = resolve::literal(host);
+    let addrs = if literal.is_some() {
+        vec![literal.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))]
+    } else {
+        if text {
+            writeln!(w, "Attempting to resolve name to IP address...\n")?;
+        }
+        resolve::forward(host, RESOLVE_WAIT)
+            .await
+            .map_err(|why| ProbeError::Resolve { name: host.to_string(), why })?
+    };
+    let Some(&addr) = addrs.first() else {
+        return Err(ProbeError::Resolve { name: host.to_string(), why: "no address".into() });
+    };
+    let mut name = None;
+    if literal.is_none() {
+        if text {
+            writeln!(w, "Name resolved to {addr}")?;
+            if addrs.len() > 1 && o.verbose {
+                let others: Vec<String> = addrs.iter().skip(1).map(|a| a.to_string()).collect();
+                writeln!(w, "  (also: {}; PortQry uses the first)", others.join(", "))?;
+            }
+            writeln!(w)?;
+        }
+        name = Some(host.to_string());
+    } else if !o.no_reverse {
+        if text {
+            writeln!(w, "Attempting to resolve IP address to a name...\n")?;
+        }
+        name = resolve::reverse(addr, RESOLVE_WAIT).await;
+        if text {
+            match &name {
+                Some(n) => writeln!(w, "IP address resolved to {n}\n")?,
+                None => writeln!(w, "Failed to resolve IP address to name\n")?,
+            }
+        }
+    }
+    Ok((addr, name))
+}
+
+/// Protocol queries of the listening ports: LDAP first (it teaches the realm), then in port
+/// order; their answers go into the ports' reports.
+async fn run_queries(
+    o: &Options,
+    probed: &[scan::Probed],
+    ctx: &mut Ctx,
+    reports: &mut [(PortReport, PortState)],
+) {
+    let mut order: Vec<(usize, &scan::Probed)> = probed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            query::for_port(p.proto, p.port).is_some()
+                && matches!(p.state, PortState::Listening | PortState::ListeningOrFiltered)
+        })
+        .collect();
+    order.sort_by_key(|(_, p)| query::for_port(p.proto, p.port).map(|k| k.priority()));
+    for (i, p) in order {
+        let Some(kind) = query::for_port(p.proto, p.port) else { continue };
+        let out = query::run(kind, p.proto, p.port, ctx, p.reply.clone()).await;
+        let Some((rep, _)) = reports.get_mut(i) else { continue };
+        if out.answered && rep.state == PortState::ListeningOrFiltered {
+            rep.state = PortState::Listening;
+            rep.reason = format!("{}; the {} query was answered", rep.reason, kind.name());
+        }
+        // A silent UDP port whose query got no answer: nothing to show but the state.
+        if p.state != PortState::ListeningOrFiltered || out.answered || o.verbose {
+            rep.text = out.lines;
+            rep.query = Some(kind.name());
+            rep.result = Some(out.result);
+            rep.endpoints = out.endpoints;
+        }
+    }
 }

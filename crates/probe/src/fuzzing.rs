@@ -51,7 +51,8 @@ pub const PARSERS: [Parser; 16] = [
 
 impl Parser {
     pub fn from_byte(b: u8) -> Parser {
-        PARSERS[usize::from(b) % PARSERS.len()]
+        let [first, ..] = PARSERS;
+        PARSERS.get(usize::from(b) % PARSERS.len()).copied().unwrap_or(first)
     }
 
     /// The selector byte for this parser.
@@ -96,20 +97,7 @@ pub fn reply(p: Parser, b: &[u8]) {
                 json(&r);
             }
         }
-        Parser::Kerberos | Parser::KerberosTcp => {
-            let m = if p == Parser::KerberosTcp {
-                match kerberos::tcp_complete(b).and_then(|n| b.get(4..n)) {
-                    Some(m) => m,
-                    None => return,
-                }
-            } else {
-                b
-            };
-            if let Ok(r) = kerberos::parse(m) {
-                let _ = r.lines("LAB.TRACEHOUND.TEST", crate::query::KRB_USER);
-                json(&r);
-            }
-        }
+        Parser::Kerberos | Parser::KerberosTcp => kerberos_reply(p == Parser::KerberosTcp, b),
         Parser::Smb => {
             let _ = smb::complete(b);
             if let Ok(r) = smb::parse(b) {
@@ -157,26 +145,7 @@ pub fn reply(p: Parser, b: &[u8]) {
                 json(&r);
             }
         }
-        Parser::Tls => {
-            let _ = tls::complete(b);
-            if let Ok(f) = tls::parse_flight(b) {
-                let chain: Vec<tls::Cert> =
-                    f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
-                let rep = tls::Report {
-                    version: f.version.map(tls::version_name),
-                    cipher: f.cipher.map(tls::cipher_name),
-                    chain_length: f.certs.len(),
-                    name_matches: chain
-                        .first()
-                        .map(|l| tls::name_matches(l, "dc1.lab.tracehound.test")),
-                    chain,
-                    name_asked: "dc1.lab.tracehound.test".into(),
-                    notes: f.alert.map(|(_, d)| tls::alert_name(d)).into_iter().collect(),
-                };
-                let _ = rep.lines();
-                json(&rep);
-            }
-        }
+        Parser::Tls => tls_flight(b),
         Parser::Certificate => {
             if let Ok(c) = tls::decode_cert(b) {
                 let _ = tls::name_matches(&c, "dc1.lab.tracehound.test");
@@ -191,6 +160,42 @@ pub fn reply(p: Parser, b: &[u8]) {
             }
         }
         Parser::EpmLookup | Parser::EpmMap => epm_stream(p == Parser::EpmMap, b),
+    }
+}
+
+/// A KDC's reply (over TCP: after its 4-byte length), as the Kerberos query reads it.
+fn kerberos_reply(tcp: bool, b: &[u8]) {
+    let m = if tcp {
+        match kerberos::tcp_complete(b).and_then(|n| b.get(4..n)) {
+            Some(m) => m,
+            None => return,
+        }
+    } else {
+        b
+    };
+    if let Ok(r) = kerberos::parse(m) {
+        let _ = r.lines("LAB.TRACEHOUND.TEST", crate::query::KRB_USER);
+        json(&r);
+    }
+}
+
+/// A server's TLS flight, rendered as the TLS query's report.
+fn tls_flight(b: &[u8]) {
+    let _ = tls::complete(b);
+    if let Ok(f) = tls::parse_flight(b) {
+        let chain: Vec<tls::Cert> =
+            f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
+        let rep = tls::Report {
+            version: f.version.map(tls::version_name),
+            cipher: f.cipher.map(tls::cipher_name),
+            chain_length: f.certs.len(),
+            name_matches: chain.first().map(|l| tls::name_matches(l, "dc1.lab.tracehound.test")),
+            chain,
+            name_asked: "dc1.lab.tracehound.test".into(),
+            notes: f.alert.map(|(_, d)| tls::alert_name(d)).into_iter().collect(),
+        };
+        let _ = rep.lines();
+        json(&rep);
     }
 }
 

@@ -7,7 +7,7 @@
 //! (`/proc/thread-self/net`) is used so a caller inside a network namespace sees that
 //! namespace's sockets.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -55,9 +55,9 @@ fn parse_addr(s: &str) -> Option<SocketAddr> {
         8 => IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(a, 16).ok()?.swap_bytes())),
         32 => {
             let mut o = [0u8; 16];
-            for i in 0..4 {
+            for (i, word) in o.chunks_exact_mut(4).enumerate() {
                 let w = u32::from_str_radix(a.get(i * 8..i * 8 + 8)?, 16).ok()?;
-                o[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+                word.copy_from_slice(&w.to_ne_bytes());
             }
             IpAddr::V6(Ipv6Addr::from(o))
         }
@@ -74,16 +74,17 @@ pub fn parse_table(text: &str, proto: Proto) -> Result<Vec<Socket>, String> {
             break;
         }
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 10 {
+        let &[_, f_local, f_remote, f_state, _, _, _, _, _, f_inode, ..] = f.as_slice() else {
             return Err(format!("line {}: {} fields, expected at least 10", i + 1, f.len()));
-        }
-        let local = parse_addr(f[1])
-            .ok_or_else(|| format!("line {}: bad local address {:?}", i + 1, f[1]))?;
-        let remote = parse_addr(f[2])
-            .ok_or_else(|| format!("line {}: bad remote address {:?}", i + 1, f[2]))?;
-        let st = u8::from_str_radix(f[3], 16)
-            .map_err(|_| format!("line {}: bad state {:?}", i + 1, f[3]))?;
-        let inode = f[9].parse().map_err(|_| format!("line {}: bad inode {:?}", i + 1, f[9]))?;
+        };
+        let local = parse_addr(f_local)
+            .ok_or_else(|| format!("line {}: bad local address {:?}", i + 1, f_local))?;
+        let remote = parse_addr(f_remote)
+            .ok_or_else(|| format!("line {}: bad remote address {:?}", i + 1, f_remote))?;
+        let st = u8::from_str_radix(f_state, 16)
+            .map_err(|_| format!("line {}: bad state {:?}", i + 1, f_state))?;
+        let inode =
+            f_inode.parse().map_err(|_| format!("line {}: bad inode {:?}", i + 1, f_inode))?;
         let state = match proto {
             Proto::Tcp => tcp_state(st).to_string(),
             Proto::Udp => if st == 0x01 { "CONNECTED" } else { "BOUND" }.to_string(),
@@ -265,17 +266,20 @@ pub fn watch(o: &Options, w: &mut dyn Write) -> Result<i32, ProbeError> {
         round += 1;
         let cur: BTreeMap<_, Socket> =
             sockets()?.into_iter().filter(|s| select(s)).map(|s| (key(&s), s)).collect();
-        let (a, b): (BTreeSet<_>, BTreeSet<_>) =
-            (prev.keys().cloned().collect(), cur.keys().cloned().collect());
-        for k in b.difference(&a) {
-            emit(w, if round == 1 { "present" } else { "opened" }, &cur[k])?;
+        for (k, s) in &cur {
+            if !prev.contains_key(k) {
+                emit(w, if round == 1 { "present" } else { "opened" }, s)?;
+            }
         }
-        for k in a.difference(&b) {
-            emit(w, "closed", &prev[k])?;
+        for (k, s) in &prev {
+            if !cur.contains_key(k) {
+                emit(w, "closed", s)?;
+            }
         }
-        for k in a.intersection(&b) {
-            if prev[k].state != cur[k].state {
-                emit(w, &format!("state {} ->", prev[k].state), &cur[k])?;
+        for (k, s) in &cur {
+            match prev.get(k) {
+                Some(p) if p.state != s.state => emit(w, &format!("state {} ->", p.state), s)?,
+                _ => {}
             }
         }
         if round == 1 && cur.is_empty() && !o.json {

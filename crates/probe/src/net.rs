@@ -94,10 +94,11 @@ fn read_errqueue(fd: RawFd) -> Option<Icmp> {
     for _ in 0..8 {
         let mut data = [0u8; 512];
         let mut ctrl = [0u64; 64]; // 512 bytes, aligned for cmsghdr
+                                   // SAFETY: sockaddr_storage is plain data; all-zero bytes are a valid value.
         let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         let mut iov =
             libc::iovec { iov_base: data.as_mut_ptr() as *mut libc::c_void, iov_len: data.len() };
-        // SAFETY: all pointers refer to live stack buffers with the lengths given.
+        // SAFETY: msghdr is plain data (null pointers, zero lengths); filled in below.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_name = &mut name as *mut _ as *mut libc::c_void;
         msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -105,11 +106,15 @@ fn read_errqueue(fd: RawFd) -> Option<Icmp> {
         msg.msg_iovlen = 1;
         msg.msg_control = ctrl.as_mut_ptr() as *mut libc::c_void;
         msg.msg_controllen = std::mem::size_of_val(&ctrl) as _;
+        // SAFETY: all pointers in `msg` refer to live stack buffers with the lengths given;
+        // MSG_DONTWAIT: the call does not block.
         let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) };
         if n < 0 {
             break;
         }
-        // SAFETY: CMSG_* walk the control buffer the kernel filled, within msg_controllen.
+        // SAFETY: CMSG_* walk the control buffer the kernel filled, within msg_controllen;
+        // each header is read only when non-null, its data only when cmsg_len covers a
+        // sock_extended_err, and `offender` gets exactly the bytes left in that message.
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
@@ -144,6 +149,11 @@ fn read_errqueue(fd: RawFd) -> Option<Icmp> {
 }
 
 /// Decodes the offender sockaddr (SO_EE_OFFENDER) if `have` bytes cover it.
+///
+/// # Safety
+///
+/// `p` must point to at least `have` readable bytes (here: the rest of a control message
+/// the kernel filled). Reads are unaligned and never go past `have` bytes.
 unsafe fn offender(p: *const u8, have: usize) -> Option<IpAddr> {
     if have < 2 {
         return None;
@@ -170,13 +180,14 @@ pub const FD_RESERVE: u64 = 64;
 pub fn fd_budget() -> usize {
     static BUDGET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *BUDGET.get_or_init(|| {
-        // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
         let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes into a valid, live rlimit struct.
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
             return 1024usize.saturating_sub(FD_RESERVE as usize);
         }
         if rl.rlim_cur < rl.rlim_max {
             let want = libc::rlimit { rlim_cur: rl.rlim_max, rlim_max: rl.rlim_max };
+            // SAFETY: setrlimit reads a valid rlimit struct.
             if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &want) } == 0 {
                 rl.rlim_cur = rl.rlim_max;
             }
@@ -262,6 +273,7 @@ fn sockaddr(a: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
                 sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
                 sin_zero: [0; 8],
             };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
             unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in, sin) };
             std::mem::size_of::<libc::sockaddr_in>()
         }
@@ -273,6 +285,7 @@ fn sockaddr(a: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
                 sin6_addr: libc::in6_addr { s6_addr: v6.ip().octets() },
                 sin6_scope_id: v6.scope_id(),
             };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
             unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in6, sin6) };
             std::mem::size_of::<libc::sockaddr_in6>()
         }
@@ -311,6 +324,7 @@ pub async fn tcp_connect(
     if raw < 0 {
         return Err(local_fail("socket", last_err()));
     }
+    // SAFETY: `raw` is a fresh descriptor from socket(2) that nothing else owns.
     let sock = unsafe { OwnedFd::from_raw_fd(raw) };
     let fd = sock.as_raw_fd();
     set_recverr(fd, addr.is_ipv6());
@@ -499,7 +513,12 @@ where
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let room = (max - buf.len()).min(chunk.len());
-        let n = match tokio::time::timeout(left, stream.read(&mut chunk[..room])).await {
+        let n = match tokio::time::timeout(
+            left,
+            stream.read(chunk.get_mut(..room).unwrap_or_default()),
+        )
+        .await
+        {
             Ok(Ok(0)) => return Err(ExchangeError::Closed(buf.len())),
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return Err(ExchangeError::Io(e)),
@@ -572,7 +591,12 @@ impl Framed {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let room = max.saturating_sub(self.buf.len()).min(chunk.len());
-            let n = match tokio::time::timeout(left, stream.read(&mut chunk[..room])).await {
+            let n = match tokio::time::timeout(
+                left,
+                stream.read(chunk.get_mut(..room).unwrap_or_default()),
+            )
+            .await
+            {
                 Ok(Ok(0)) => return Err(ExchangeError::Closed(self.buf.len())),
                 Ok(Ok(n)) => n,
                 Ok(Err(e)) => return Err(ExchangeError::Io(e)),

@@ -10,6 +10,10 @@
 //! cross-checked with `openssl s_client` and `curl -v`. Root is required; a missing tool
 //! fails the test (no skip). Servers are killed by PID and namespaces deleted on drop.
 
+// Tests may unwrap, expect, panic and index: a failing test is the point (also in
+// common/, whose helpers are not #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -58,6 +58,11 @@ pub fn call_table(calls: &[Call]) -> Table {
             ),
             None => format!("{}:{}", c.dst, c.dport),
         };
+        // RPC over HTTP: the proxy, then the RPC server the URL names.
+        let server = match c.tunnel.as_deref() {
+            Some(t) => format!("{server} ncacn_http→{}", t.target.as_deref().unwrap_or("?")),
+            None => server,
+        };
         let mut iface = c.interface.as_deref().or(c.uuid.as_deref()).unwrap_or("?").to_string();
         if c.interface_source == Some(InterfaceSource::EndpointMap) {
             iface.push_str(MAPPED_MARK);

@@ -1,5 +1,6 @@
 //! Prints the DCE/RPC calls, issues and endpoint follow-ups of a capture as JSON lines:
 //! `cargo run -p tracehound-rpc --example rpc_dump -- FILE`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::Path;
 

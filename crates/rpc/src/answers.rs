@@ -14,20 +14,24 @@ use crate::ndr::Drep;
 use crate::pdu::Syntax;
 use crate::uuid::Uuid;
 
+/// A complete response stub of a call on an EPM or DCOM interface, and who answered whom.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Answer<'a> {
+    pub iface: &'a Uuid,
+    pub opnum: u16,
+    pub drep: Drep,
+    pub stub: &'a [u8],
+    /// The client that asked, and the server that answered.
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// Time of the (last fragment of the) response.
+    pub ts: Timestamp,
+}
+
 /// Decodes an EPM or DCOM response stub into `call` (status, endpoints) and records the
 /// endpoints handed out.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn decode_answer(
-    out: &mut Out,
-    iface: &Uuid,
-    opnum: u16,
-    drep: Drep,
-    stub: &[u8],
-    call: &mut Call,
-    client: SocketAddr,
-    server: SocketAddr,
-    ts: Timestamp,
-) {
+pub(crate) fn decode_answer(out: &mut Out, answer: &Answer<'_>, call: &mut Call) {
+    let Answer { iface, opnum, drep, stub, client, server, ts } = *answer;
     let mut eps: Vec<Endpoint> = Vec::new();
     let mut err = None;
     if *iface == EPM_UUID {

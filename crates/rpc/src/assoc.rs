@@ -8,12 +8,13 @@ use std::net::SocketAddr;
 
 use tracehound_flows::Timestamp;
 
-use crate::answers::decode_answer;
+use crate::answers::{decode_answer, Answer};
 use crate::auth;
 use crate::calls::{
     auth_level_text, auth_type_text, fault_text, is_dcom_interface, status_text, Association, Call,
     InterfaceSource, Name, Out, Outcome, EPM_UUID,
 };
+use crate::ctx::Seg;
 use crate::names::StatusClass;
 use crate::ndr::Drep;
 use crate::pdu::{self, auth_level, auth_type, flags, PType, Packet, Syntax};
@@ -140,42 +141,26 @@ impl Assoc {
         Assoc { pipe, flow, ..Default::default() }
     }
 
-    fn note_cap(
-        &mut self,
-        out: &mut Out,
-        frame: u64,
-        src: SocketAddr,
-        dst: SocketAddr,
-        what: &str,
-    ) {
+    fn note_cap(&mut self, out: &mut Out, seg: &Seg<'_>, what: &str) {
         if !self.cap_noted {
             self.cap_noted = true;
-            out.issue(
-                frame,
-                src,
-                dst,
+            out.issue_at(
+                seg,
                 format!("limit reached: {what} (further hits on this association only counted)"),
             );
         }
     }
 
-    /// Takes one complete PDU (exactly `frag_length` bytes, header already checked).
-    pub fn pdu(
-        &mut self,
-        out: &mut Out,
-        bytes: &[u8],
-        src: SocketAddr,
-        dst: SocketAddr,
-        frame: u64,
-        ts: Timestamp,
-    ) {
+    /// Takes one complete PDU (exactly `frag_length` bytes, header already checked), read
+    /// in `seg`.
+    pub fn pdu(&mut self, out: &mut Out, bytes: &[u8], seg: &Seg<'_>) {
         out.stats.pdus += 1;
         out.stats.pdu_bytes += bytes.len() as u64;
         let pkt = match Packet::new_checked(bytes) {
             Ok(p) => p,
             Err(e) => {
                 out.stats.malformed_pdus += 1;
-                out.issue(frame, src, dst, format!("malformed DCE/RPC PDU: {e}"));
+                out.issue_at(seg, format!("malformed DCE/RPC PDU: {e}"));
                 return;
             }
         };
@@ -185,29 +170,26 @@ impl Assoc {
             if av.auth_type == auth_type::NTLMSSP || av.auth_type == auth_type::SPNEGO {
                 match auth::user_from_auth_value(&av.value) {
                     Some(Ok(a)) => self.user = Some(a.display()),
-                    Some(Err(e)) => out.issue(
-                        frame,
-                        src,
-                        dst,
-                        format!("NTLMSSP AUTHENTICATE in {}: {e}", pkt.ptype()),
-                    ),
+                    Some(Err(e)) => {
+                        out.issue_at(seg, format!("NTLMSSP AUTHENTICATE in {}: {e}", pkt.ptype()))
+                    }
                     None => {}
                 }
             }
         }
         let len = bytes.len() as u64;
         match pkt.ptype() {
-            PType::REQUEST => self.request(out, &pkt, src, dst, frame, ts, len),
-            PType::RESPONSE | PType::FAULT => self.response(out, &pkt, src, dst, frame, ts, len),
+            PType::REQUEST => self.request(out, &pkt, seg, len),
+            PType::RESPONSE | PType::FAULT => self.response(out, &pkt, seg, len),
             PType::BIND
             | PType::ALTER_CONTEXT
             | PType::BIND_ACK
             | PType::ALTER_CONTEXT_RESP
             | PType::BIND_NAK => match pdu::Repr::from_packet(&pkt) {
-                Ok(r) => self.binding(out, r, src, dst, frame, ts, len),
+                Ok(r) => self.binding(out, r, seg, len),
                 Err(e) => {
                     out.stats.malformed_pdus += 1;
-                    out.issue(frame, src, dst, format!("malformed {}: {e}", pkt.ptype()));
+                    out.issue_at(seg, format!("malformed {}: {e}", pkt.ptype()));
                 }
             },
             _ => {}
@@ -222,23 +204,15 @@ impl Assoc {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn request(
-        &mut self,
-        out: &mut Out,
-        pkt: &Packet<&[u8]>,
-        src: SocketAddr,
-        dst: SocketAddr,
-        frame: u64,
-        ts: Timestamp,
-        len: u64,
-    ) {
+    /// A request PDU of `len` bytes.
+    fn request(&mut self, out: &mut Out, pkt: &Packet<&[u8]>, seg: &Seg<'_>, len: u64) {
+        let (src, dst, frame, ts) = (seg.src(), seg.dst(), seg.frame, seg.ts);
         let call_id = pkt.call_id();
         let stub = match pkt.stub() {
             Ok(s) => s,
             Err(e) => {
                 out.stats.malformed_pdus += 1;
-                out.issue(frame, src, dst, format!("request call_id {call_id}: {e}"));
+                out.issue_at(seg, format!("request call_id {call_id}: {e}"));
                 &[]
             }
         };
@@ -251,7 +225,7 @@ impl Assoc {
             }
             if self.pending.len() >= out.limits.max_pending {
                 out.stats.pending_dropped += 1;
-                self.note_cap(out, frame, src, dst, "calls in flight");
+                self.note_cap(out, seg, "calls in flight");
                 return;
             }
             let ctx_id = pkt.context_id().unwrap_or(0);
@@ -297,17 +271,9 @@ impl Assoc {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn response(
-        &mut self,
-        out: &mut Out,
-        pkt: &Packet<&[u8]>,
-        src: SocketAddr,
-        dst: SocketAddr,
-        frame: u64,
-        ts: Timestamp,
-        len: u64,
-    ) {
+    /// A response or fault PDU of `len` bytes.
+    fn response(&mut self, out: &mut Out, pkt: &Packet<&[u8]>, seg: &Seg<'_>, len: u64) {
+        let (frame, ts) = (seg.frame, seg.ts);
         let call_id = pkt.call_id();
         let Some(p) = self.pending.get_mut(&call_id) else {
             out.stats.responses_without_request += 1;
@@ -315,10 +281,8 @@ impl Assoc {
                 // A fault without its request (capture started mid-call, or a fault to a bind
                 // or auth3): keep it visible.
                 out.stats.faults += 1;
-                out.issue(
-                    frame,
-                    src,
-                    dst,
+                out.issue_at(
+                    seg,
                     format!(
                         "fault {} (call_id {call_id}) without a request seen",
                         status_text(pkt.status().unwrap_or(0))
@@ -341,7 +305,7 @@ impl Assoc {
                 Ok(s) => s,
                 Err(e) => {
                     out.stats.malformed_pdus += 1;
-                    out.issue(frame, src, dst, format!("response call_id {call_id}: {e}"));
+                    out.issue_at(seg, format!("response call_id {call_id}: {e}"));
                     &[]
                 }
             };
@@ -375,14 +339,13 @@ impl Assoc {
             (None, None) => (None, None),
         };
         let answered = p.resp.bytes > 0;
+        let outcome = match (answered, p.fault) {
+            (false, _) => Outcome::NoResponse,
+            (true, Some(_)) => Outcome::Fault,
+            (true, None) => Outcome::Ok,
+        };
         let mut call = Call {
-            ts: p.req.ts,
-            frame: p.req.frame,
             flow: self.flow,
-            src: p.src.ip(),
-            sport: p.src.port(),
-            dst: p.dst.ip(),
-            dport: p.dst.port(),
             pipe: self.pipe.clone(),
             uuid: match ctx {
                 Some(c) => Some(c.uuid_text.clone()),
@@ -398,15 +361,8 @@ impl Assoc {
             interface_source: source,
             opnum: Some(p.opnum),
             operation: syn.and_then(|s| names::opnum_name(&s.uuid, p.opnum)).map(Name::Borrowed),
-            outcome: match (answered, p.fault) {
-                (false, _) => Outcome::NoResponse,
-                (true, Some(_)) => Outcome::Fault,
-                (true, None) => Outcome::Ok,
-            },
             status: p.fault.map(fault_text),
             status_code: p.fault,
-            return_code: None,
-            status_space: None,
             rtt: answered.then(|| p.resp.last_ts.secs_since(p.req.ts)),
             request_bytes: p.req.bytes,
             response_bytes: p.resp.bytes,
@@ -414,15 +370,11 @@ impl Assoc {
             auth_type: self.auth_type.map(auth_type_text),
             auth_level: self.auth_level.map(auth_level_text),
             user: self.user.clone(),
-            endpoints: Vec::new(),
-            epm_status: None,
-            epm_asked: None,
-            epm_asked_interface: None,
             truncated: p.req.truncated || p.resp.truncated,
             encrypted: p.req.encrypted || p.resp.encrypted,
             transfer_syntax: ctx.and_then(|c| c.transfer).map(|t| t.transfer_name()),
             association: self.association(),
-            netlogon: None,
+            ..Call::new(p.req.ts, p.req.frame, p.src, p.dst, outcome)
         };
         if p.fault.is_some() {
             out.stats.faults += 1;
@@ -460,17 +412,16 @@ impl Assoc {
 
     fn decode_stubs(&self, out: &mut Out, p: &Pending, syn: Syntax, call: &mut Call) {
         let drep = p.resp.drep.unwrap_or_default();
-        decode_answer(
-            out,
-            &syn.uuid,
-            p.opnum,
+        let answer = Answer {
+            iface: &syn.uuid,
+            opnum: p.opnum,
             drep,
-            &p.resp.stub,
-            call,
-            p.src,
-            p.dst,
-            p.resp.last_ts,
-        );
+            stub: &p.resp.stub,
+            client: p.src,
+            server: p.dst,
+            ts: p.resp.last_ts,
+        };
+        decode_answer(out, &answer, call);
     }
 
     /// Ends the association: unanswered calls become `no_response`, unanswered binds too.

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use serde::Serialize;
 use tracehound_flows::Timestamp;
 
+use crate::ctx::Seg;
 use crate::names::{self, StatusSpace};
 use crate::netlogon;
 use crate::pdu::{auth_level, auth_type, Syntax};
@@ -195,6 +196,60 @@ pub struct Call {
     /// Netlogon NetrServerAuthenticate* request inputs (account, credential, flags).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netlogon: Option<Box<netlogon::ServerAuthenticate>>,
+    /// RPC over HTTP v2 (ncacn_http): the tunnel that carried the call (see `crate::rpch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Box<crate::tunnel::Tunnel>>,
+}
+
+impl Call {
+    /// A call from `client` to `server` whose request was seen in `frame` at `ts`, ended with
+    /// `outcome`; everything else unknown or empty until the caller fills it in.
+    pub fn new(
+        ts: Timestamp,
+        frame: u64,
+        client: SocketAddr,
+        server: SocketAddr,
+        outcome: Outcome,
+    ) -> Call {
+        Call {
+            ts,
+            frame,
+            flow: None,
+            src: client.ip(),
+            sport: client.port(),
+            dst: server.ip(),
+            dport: server.port(),
+            pipe: None,
+            uuid: None,
+            version: None,
+            interface: None,
+            interface_source: None,
+            opnum: None,
+            operation: None,
+            outcome,
+            status: None,
+            status_code: None,
+            return_code: None,
+            status_space: None,
+            rtt: None,
+            request_bytes: 0,
+            response_bytes: 0,
+            response_frame: None,
+            auth_type: None,
+            auth_level: None,
+            user: None,
+            endpoints: Vec::new(),
+            epm_status: None,
+            epm_asked: None,
+            epm_asked_interface: None,
+            truncated: false,
+            encrypted: false,
+            transfer_syntax: None,
+            association: None,
+            netlogon: None,
+            tunnel: None,
+        }
+    }
 }
 
 /// Association parameters from the bind and bind_ack (C706 12.6.4.3/4).
@@ -286,6 +341,9 @@ pub struct RpcReport {
     pub issues: Vec<Issue>,
     pub issues_dropped: u64,
     pub stats: RpcStats,
+    /// RPC over HTTP (ncacn_http) channels that failed, from [`crate::rpch`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tunnel_failures: Vec<crate::tunnel::ChannelFailure>,
 }
 
 /// Shared output of all associations.
@@ -316,6 +374,10 @@ impl Out {
         } else {
             self.issues.push(Issue { frame, src: src.to_string(), dst: dst.to_string(), what });
         }
+    }
+    /// An issue about the bytes read in `seg` (its frame, sender and receiver).
+    pub(crate) fn issue_at(&mut self, seg: &Seg<'_>, what: String) {
+        self.issue(seg.frame, seg.src(), seg.dst(), what);
     }
     pub(crate) fn push_call(&mut self, c: Call) {
         self.stats.calls += 1;

@@ -16,12 +16,13 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use tracehound_flows::{Dir, FlowInfo, Timestamp};
+use tracehound_flows::Timestamp;
 
-use crate::answers::decode_answer;
+use crate::answers::{decode_answer, Answer};
 use crate::calls::{
     is_dcom_interface, status_text, Call, InterfaceSource, Name, Out, Outcome, EPM_UUID,
 };
+use crate::ctx::Seg;
 use crate::names;
 use crate::ndr::Drep;
 use crate::pdu::{u16_at, u32_at, uuid_at, PType};
@@ -122,6 +123,8 @@ impl ClHeader {
 
 #[derive(Debug)]
 struct Pending {
+    /// The flow (UDP conversation) of the request.
+    flow: u64,
     frame: u64,
     ts: Timestamp,
     client: SocketAddr,
@@ -135,7 +138,6 @@ struct Pending {
     resp_ts: Timestamp,
     stub: Vec<u8>,
     drep: Drep,
-    done: bool,
 }
 
 /// Connectionless calls in flight.
@@ -147,24 +149,16 @@ pub(crate) struct ClState {
 }
 
 impl ClState {
-    pub fn datagram(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        data: &[u8],
-        frame: u64,
-        ts: Timestamp,
-    ) {
+    /// One UDP datagram, read in `seg`.
+    pub(crate) fn datagram(&mut self, out: &mut Out, seg: &Seg<'_>, data: &[u8]) {
+        let (frame, ts) = (seg.frame, seg.ts);
         // Only datagrams that look like CL DCE/RPC are ours; others are silently not RPC.
         let (h, body) = match ClHeader::parse(data) {
             Ok(x) => x,
             Err(ClError::BodyLen { len, have }) if data.first() == Some(&4) => {
                 out.stats.cl_malformed += 1;
-                out.issue(
-                    frame,
-                    flow.src(dir),
-                    flow.dst(dir),
+                out.issue_at(
+                    seg,
                     format!("ncadg: body length {len} exceeds the {have} bytes present"),
                 );
                 return;
@@ -172,7 +166,7 @@ impl ClState {
             Err(_) => return,
         };
         out.stats.cl_pdus += 1;
-        let (src, dst) = (flow.src(dir), flow.dst(dir));
+        let (src, dst) = (seg.src(), seg.dst());
         let key = (h.activity, h.seqnum);
         self.order += 1;
         match h.ptype {
@@ -194,6 +188,7 @@ impl ClState {
                     self.pending.insert(
                         key,
                         Pending {
+                            flow: seg.flow.id,
                             frame,
                             ts,
                             client: src,
@@ -207,7 +202,6 @@ impl ClState {
                             resp_ts: ts,
                             stub: Vec::new(),
                             drep: h.drep,
-                            done: false,
                         },
                     );
                 }
@@ -254,60 +248,44 @@ impl ClState {
     fn emit(out: &mut Out, p: Pending, outcome: Outcome, status: Option<u32>, answered: bool) {
         let major = (p.if_vers & 0xffff) as u16;
         let minor = (p.if_vers >> 16) as u16;
+        // Datagrams: no connection whose handshake times the network (`flow` stays None).
         let mut call = Call {
-            ts: p.ts,
-            frame: p.frame,
-            flow: None, // datagrams: no connection whose handshake times the network
-            src: p.client.ip(),
-            sport: p.client.port(),
-            dst: p.server.ip(),
-            dport: p.server.port(),
-            pipe: None,
             uuid: Some(p.interface.to_string()),
             version: Some(format!("{major}.{minor}")),
             interface: names::interface_name(&p.interface, major).map(Name::Borrowed),
             interface_source: Some(InterfaceSource::Header),
             opnum: Some(p.opnum),
             operation: names::opnum_name(&p.interface, p.opnum).map(Name::Borrowed),
-            outcome: if answered { outcome } else { Outcome::NoResponse },
             status: status.map(status_text),
             status_code: status,
-            return_code: None,
-            status_space: None,
             rtt: answered.then(|| p.resp_ts.secs_since(p.ts)),
             request_bytes: p.req_bytes,
             response_bytes: p.resp_bytes,
             response_frame: answered.then_some(p.resp_frame),
-            auth_type: None,
-            auth_level: None,
-            user: None,
-            endpoints: Vec::new(),
-            epm_status: None,
-            epm_asked: None,
-            epm_asked_interface: None,
-            truncated: false,
-            encrypted: false,
-            transfer_syntax: None,
-            association: None,
-            netlogon: None,
+            flow: Some(p.flow),
+            ..Call::new(
+                p.ts,
+                p.frame,
+                p.client,
+                p.server,
+                if answered { outcome } else { Outcome::NoResponse },
+            )
         };
         if outcome == Outcome::Fault {
             out.stats.faults += 1;
         }
         if answered && outcome == Outcome::Ok && !p.stub.is_empty() {
-            decode_answer(
-                out,
-                &p.interface,
-                p.opnum,
-                p.drep,
-                &p.stub,
-                &mut call,
-                p.client,
-                p.server,
-                p.resp_ts,
-            );
+            let answer = Answer {
+                iface: &p.interface,
+                opnum: p.opnum,
+                drep: p.drep,
+                stub: &p.stub,
+                client: p.client,
+                server: p.server,
+                ts: p.resp_ts,
+            };
+            decode_answer(out, &answer, &mut call);
         }
-        let _ = p.done;
         out.push_call(call);
     }
 

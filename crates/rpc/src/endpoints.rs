@@ -94,7 +94,7 @@ pub struct EndpointReport {
     pub attempts: Vec<Attempt>,
     /// The answer named an address other than the one asked (and not 0.0.0.0).
     pub address_differs: bool,
-    /// Attempts beyond [`MAX_ATTEMPTS`] not listed.
+    /// Attempts beyond the first 100 (`MAX_ATTEMPTS`) not listed.
     #[serde(skip_serializing_if = "is_zero")]
     pub attempts_dropped: u64,
 }

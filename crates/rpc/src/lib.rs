@@ -59,13 +59,17 @@ pub mod auth;
 pub mod calls;
 pub mod cl;
 mod config;
+mod ctx;
 pub mod endpoints;
 pub mod reassembly;
+mod rpch;
 pub mod smb;
 pub mod status;
 pub mod stream;
+mod tunnel;
 
 pub use calls::{
     Call, Endpoint, HandedOut, InterfaceSource, Issue, Limits, Outcome, RpcReport, RpcStats,
 };
 pub use stream::{RpcAnalyzer, RpcConfig};
+pub use tunnel::{ChannelFailure, FailureKind, Tunnel};

@@ -4,12 +4,11 @@
 //! every complete PDU (several per segment are fine), and after a gap or a malformed header
 //! scans forward for the next plausible header. The buffer is bounded (the caller's
 //! `max_buffer`); overflowing it drops the buffer and resynchronises, and is reported.
-//! [`deliver`] feeds the events of a push to an association.
-
-use tracehound_flows::Timestamp;
+//! `deliver` feeds the events of a push to an association.
 
 use crate::assoc::Assoc;
 use crate::calls::Out;
+use crate::ctx::Seg;
 use crate::pdu::{check_header, Error as PduError, Packet, HEADER_LEN};
 
 /// The preamble of RPC over HTTP v1 (ncacn_http, port 593), sent by both sides.
@@ -175,33 +174,30 @@ impl PduStream {
     }
 }
 
-/// Feeds the events of a push to an association and the report.
-#[allow(clippy::too_many_arguments)]
+/// Feeds the events of a push of `data` (read in `seg`) to an association and the report;
+/// `what` names the transport in issues ("tcp", "smb pipe").
 pub(crate) fn deliver(
     stream: &mut PduStream,
     assoc: &mut Assoc,
     out: &mut Out,
+    seg: &Seg<'_>,
     data: &[u8],
     max_buffer: usize,
-    src: std::net::SocketAddr,
-    dst: std::net::SocketAddr,
-    frame: u64,
-    ts: Timestamp,
     what: &str,
 ) {
     stream.push(data, max_buffer, |ev| match ev {
-        Event::Pdu { pdu, .. } => assoc.pdu(out, pdu, src, dst, frame, ts),
+        Event::Pdu { pdu, .. } => assoc.pdu(out, pdu, seg),
         Event::Bad { offset, err } => {
             out.stats.malformed_pdus += 1;
-            out.issue(frame, src, dst, format!("{what}: malformed DCE/RPC header at stream offset {offset}: {err}; resynchronising"));
+            out.issue_at(seg, format!("{what}: malformed DCE/RPC header at stream offset {offset}: {err}; resynchronising"));
         }
         Event::Resync { offset, skipped } => {
             out.stats.resyncs += 1;
-            out.issue(frame, src, dst, format!("{what}: resynchronised at stream offset {offset} after skipping {skipped} bytes"));
+            out.issue_at(seg, format!("{what}: resynchronised at stream offset {offset} after skipping {skipped} bytes"));
         }
         Event::Overflow { offset, dropped } => {
             out.stats.buffer_overflows += 1;
-            out.issue(frame, src, dst, format!("{what}: PDU buffer limit ({max_buffer} bytes) hit at stream offset {offset}: dropped {dropped} bytes"));
+            out.issue_at(seg, format!("{what}: PDU buffer limit ({max_buffer} bytes) hit at stream offset {offset}: dropped {dropped} bytes"));
         }
     });
 }

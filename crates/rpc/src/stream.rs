@@ -25,6 +25,7 @@ use crate::assoc::Assoc;
 use crate::calls::{Call, Out, RpcReport};
 use crate::cl::ClState;
 pub use crate::config::RpcConfig;
+use crate::ctx::{PerDir, Seg};
 use crate::pdu::HEADER_LEN;
 use crate::reassembly::{deliver, plausible};
 pub use crate::reassembly::{Event, PduStream, NCACN_HTTP_PREAMBLE};
@@ -35,18 +36,28 @@ enum Kind {
     Unknown,
     Rpc,
     Smb,
+    /// RPC over HTTP (`RPC_IN_DATA` / `RPC_OUT_DATA`; with `true` the direct leg that
+    /// begins with the `ncacn_http/1.0` banner): handled by [`crate::rpch`].
+    Rpch(bool),
     Other,
+}
+
+/// Detection state of one direction.
+#[derive(Debug, Default)]
+struct Detect {
+    /// Bytes not yet searched (only a tail that could start a header is kept).
+    buf: Vec<u8>,
+    /// Bytes of the direction searched so far (not counting `buf`).
+    seen: u64,
+    /// The direction gave up.
+    done: bool,
 }
 
 #[derive(Debug)]
 struct Conn {
     kind: Kind,
-    /// Detection buffers per direction, and whether the direction gave up.
-    det: [Vec<u8>; 2],
-    /// Bytes of each direction searched so far (the buffer keeps only an unsearched tail).
-    det_seen: [u64; 2],
-    det_done: [bool; 2],
-    streams: [PduStream; 2],
+    det: PerDir<Detect>,
+    streams: PerDir<PduStream>,
     assoc: Option<Assoc>,
     smb: Option<Box<SmbConn>>,
 }
@@ -55,10 +66,8 @@ impl Conn {
     fn new() -> Conn {
         Conn {
             kind: Kind::Unknown,
-            det: [Vec::new(), Vec::new()],
-            det_seen: [0; 2],
-            det_done: [false; 2],
-            streams: [PduStream::unsynced(), PduStream::unsynced()],
+            det: PerDir::default(),
+            streams: PerDir::new(PduStream::unsynced(), PduStream::unsynced()),
             assoc: None,
             smb: None,
         }
@@ -72,6 +81,7 @@ pub struct RpcAnalyzer {
     conns: HashMap<FlowId, Conn>,
     cl: ClState,
     conns_dropped: u64,
+    rpch: crate::rpch::Rpch,
 }
 
 impl Default for RpcAnalyzer {
@@ -88,6 +98,7 @@ impl RpcAnalyzer {
             conns: HashMap::default(),
             cl: ClState::default(),
             conns_dropped: 0,
+            rpch: crate::rpch::Rpch::default(),
         }
     }
 
@@ -111,6 +122,7 @@ impl RpcAnalyzer {
                 Self::end_conn(&mut self.out, c);
             }
         }
+        self.rpch.finish(&mut self.out);
         self.cl.finish(&mut self.out);
         if self.conns_dropped > 0 {
             let n = self.conns_dropped;
@@ -127,6 +139,7 @@ impl RpcAnalyzer {
             issues: self.out.issues,
             issues_dropped: self.out.issues_dropped,
             stats: self.out.stats,
+            tunnel_failures: std::mem::take(&mut self.rpch.failures),
         }
     }
 
@@ -139,92 +152,86 @@ impl RpcAnalyzer {
         }
     }
 
-    /// DCE/RPC found in direction `dir` at `at` of its detection buffer: deliver what both
-    /// directions buffered so far to a new association.
-    #[allow(clippy::too_many_arguments)]
-    fn start_rpc(
-        out: &mut Out,
-        cfg: &RpcConfig,
-        c: &mut Conn,
-        flow: &FlowInfo,
-        dir: Dir,
-        at: usize,
-        frame: u64,
-        ts: Timestamp,
-    ) {
-        let d = dir.idx();
+    /// DCE/RPC found in direction `seg.dir` at `at` of its detection buffer: deliver what
+    /// both directions buffered so far to a new association.
+    fn start_rpc(out: &mut Out, cfg: &RpcConfig, c: &mut Conn, seg: &Seg<'_>, at: usize) {
+        let dir = seg.dir;
         out.stats.tcp_connections_rpc += 1;
         c.kind = Kind::Rpc;
-        c.assoc = Some(Assoc::new(None, Some(flow.id)));
-        let det = [std::mem::take(&mut c.det[0]), std::mem::take(&mut c.det[1])];
-        for (i, bytes) in det.iter().enumerate() {
-            let dr = if i == 0 { Dir::Orig } else { Dir::Resp };
-            let (start, synced) = if i == d {
+        let mut assoc = Assoc::new(None, Some(seg.flow.id));
+        let this_seen = c.det.get(dir).seen;
+        for dr in [Dir::Orig, Dir::Resp] {
+            let det = c.det.get_mut(dr);
+            let bytes = std::mem::take(&mut det.buf);
+            let seen = det.seen;
+            let (start, synced) = if dr == dir {
                 (
                     at,
-                    c.det_seen[i] == 0
+                    seen == 0
                         && (at == 0
                             || at == NCACN_HTTP_PREAMBLE.len()
                                 && bytes.starts_with(NCACN_HTTP_PREAMBLE)),
                 )
-            } else if c.det_seen[i] == 0 && bytes.starts_with(NCACN_HTTP_PREAMBLE) {
+            } else if seen == 0 && bytes.starts_with(NCACN_HTTP_PREAMBLE) {
                 (NCACN_HTTP_PREAMBLE.len(), true)
             } else {
                 // The other direction starts clean when this one did (a connection
                 // seen from its start) and its bytes so far, if any, begin a header.
-                let clean = c.det_seen[d] == 0 && (at == 0 || at == NCACN_HTTP_PREAMBLE.len());
-                (0, clean && c.det_seen[i] == 0 && (bytes.is_empty() || plausible(bytes)))
+                let clean = this_seen == 0 && (at == 0 || at == NCACN_HTTP_PREAMBLE.len());
+                (0, clean && seen == 0 && (bytes.is_empty() || plausible(&bytes)))
             };
-            let stream_off = c.det_seen[i].saturating_add(start as u64);
-            if i == d && !synced {
-                out.issue(
-                    frame,
-                    flow.src(dr),
-                    flow.dst(dr),
+            let stream_off = seen.saturating_add(start as u64);
+            let seg = seg.with_dir(dr);
+            if dr == dir && !synced {
+                out.issue_at(
+                    &seg,
                     format!("DCE/RPC found mid-stream: first header at stream offset {stream_off}"),
                 );
             }
-            c.streams[i] = if synced { PduStream::synced() } else { PduStream::unsynced() };
-            c.streams[i].offset = stream_off;
+            let stream = c.streams.get_mut(dr);
+            *stream = if synced { PduStream::synced() } else { PduStream::unsynced() };
+            stream.offset = stream_off;
             // RPC over HTTP: the other side's preamble may still come.
-            c.streams[i].preamble =
-                i != d && start == 0 && synced && at == NCACN_HTTP_PREAMBLE.len();
-            let (Some(a), Some(data)) = (c.assoc.as_mut(), bytes.get(start..)) else {
+            stream.preamble = dr != dir && start == 0 && synced && at == NCACN_HTTP_PREAMBLE.len();
+            let Some(data) = bytes.get(start..) else {
                 continue;
             };
-            deliver(
-                &mut c.streams[i],
-                a,
-                out,
-                data,
-                cfg.max_buffer,
-                flow.src(dr),
-                flow.dst(dr),
-                frame,
-                ts,
-                "tcp",
-            );
+            deliver(stream, &mut assoc, out, &seg, data, cfg.max_buffer, "tcp");
         }
+        c.assoc = Some(assoc);
     }
 
-    /// Classifies `flow` from the detection buffer of `dir`.
-    fn detect(
-        out: &mut Out,
-        cfg: &RpcConfig,
-        c: &mut Conn,
-        flow: &FlowInfo,
-        dir: Dir,
-        frame: u64,
-        ts: Timestamp,
-    ) {
-        let d = dir.idx();
-        let buf = &c.det[d];
+    /// SMB found in direction `seg.dir` at `at` of its detection buffer: hand what both
+    /// directions buffered so far to a new SMB connection.
+    fn start_smb(out: &mut Out, cfg: &RpcConfig, c: &mut Conn, seg: &Seg<'_>, at: usize) {
+        out.stats.smb_connections += 1;
+        c.kind = Kind::Smb;
+        let mut s = Box::new(SmbConn::new(cfg.max_buffer));
+        for dr in [Dir::Orig, Dir::Resp] {
+            let bytes = std::mem::take(&mut c.det.get_mut(dr).buf);
+            let start = if dr == seg.dir { at } else { 0 };
+            s.data(out, &seg.with_dir(dr), bytes.get(start..).unwrap_or(&[]));
+        }
+        c.smb = Some(s);
+    }
+
+    /// Classifies the connection from the detection buffer of `seg.dir`.
+    fn detect(out: &mut Out, cfg: &RpcConfig, c: &mut Conn, seg: &Seg<'_>) {
+        let d = seg.dir;
+        let det = c.det.get(d);
+        let buf = &det.buf;
         let mut found: Option<(Kind, usize)> = None;
-        let at_start = c.det_seen[d] == 0;
+        let at_start = det.seen == 0;
         if at_start && buf.starts_with(NCACN_HTTP_PREAMBLE) {
-            found = Some((Kind::Rpc, NCACN_HTTP_PREAMBLE.len()));
+            c.kind = Kind::Rpch(true); // RTS (v2) or plain PDUs (v1) follow: `crate::rpch`
+            return;
         } else if at_start && NCACN_HTTP_PREAMBLE.starts_with(buf) && !buf.is_empty() {
             return; // wait for the whole preamble
+        } else if at_start && matches!(d, Dir::Orig) && crate::rpch::detect(buf).is_some() {
+            if crate::rpch::detect(buf) == Some(true) {
+                c.kind = Kind::Rpch(false); // the caller hands the buffers to `crate::rpch`
+            }
+            return;
         } else {
             let end = buf.len().saturating_sub(HEADER_LEN - 1);
             // An SMB session message starts with 0, a DCE/RPC header with 5: look only there.
@@ -233,54 +240,55 @@ impl RpcAnalyzer {
                     found = Some((Kind::Smb, i));
                     break;
                 }
-                if buf[i] == 5 && plausible(&buf[i..]) {
+                if buf.get(i) == Some(&5) && buf.get(i..).is_some_and(plausible) {
                     found = Some((Kind::Rpc, i));
                     break;
                 }
             }
         }
         match found {
-            Some((Kind::Rpc, at)) => Self::start_rpc(out, cfg, c, flow, dir, at, frame, ts),
-            Some((Kind::Smb, at)) => {
-                out.stats.smb_connections += 1;
-                c.kind = Kind::Smb;
-                let mut s = Box::new(SmbConn::new(cfg.max_buffer));
-                let det = [std::mem::take(&mut c.det[0]), std::mem::take(&mut c.det[1])];
-                for (i, bytes) in det.iter().enumerate() {
-                    let dr = if i == 0 { Dir::Orig } else { Dir::Resp };
-                    let start = if i == d { at } else { 0 };
-                    s.data(
-                        out,
-                        cfg,
-                        flow,
-                        dr,
-                        bytes.get(start..).unwrap_or(&[]),
-                        frame,
-                        ts,
-                        i == d,
-                    );
-                }
-                c.smb = Some(s);
-            }
+            Some((Kind::Rpc, at)) => Self::start_rpc(out, cfg, c, seg, at),
+            Some((Kind::Smb, at)) => Self::start_smb(out, cfg, c, seg, at),
             _ => {
                 // Keep only a tail that could start a header; count the rest as searched.
-                let len = c.det[d].len();
+                let det = c.det.get_mut(d);
+                let len = det.buf.len();
                 let keep = if at_start && len < NCACN_HTTP_PREAMBLE.len() {
                     len
                 } else {
                     len.min(HEADER_LEN - 1)
                 };
-                c.det[d].drain(..len - keep);
-                c.det_seen[d] = c.det_seen[d].saturating_add((len - keep) as u64);
-                if c.det_seen[d] >= cfg.detect_window as u64 {
-                    c.det_done[d] = true;
-                    c.det[d] = Vec::new();
-                    if c.det_done[dir.flip().idx()] {
+                let searched = len.saturating_sub(keep);
+                det.buf.drain(..searched);
+                det.seen = det.seen.saturating_add(searched as u64);
+                if det.seen >= cfg.detect_window as u64 {
+                    det.done = true;
+                    det.buf = Vec::new();
+                    if c.det.get(d.flip()).done {
                         c.kind = Kind::Other;
-                        c.det = [Vec::new(), Vec::new()];
+                        c.det.get_mut(Dir::Orig).buf = Vec::new();
+                        c.det.get_mut(Dir::Resp).buf = Vec::new();
                     }
                 }
             }
+        }
+    }
+
+    /// Bytes of a connection already classified as DCE/RPC or SMB.
+    fn classified(out: &mut Out, cfg: &RpcConfig, c: &mut Conn, seg: &Seg<'_>, data: &[u8]) {
+        match c.kind {
+            Kind::Rpc => {
+                if let Some(a) = c.assoc.as_mut() {
+                    let stream = c.streams.get_mut(seg.dir);
+                    deliver(stream, a, out, seg, data, cfg.max_buffer, "tcp");
+                }
+            }
+            Kind::Smb => {
+                if let Some(s) = c.smb.as_mut() {
+                    s.data(out, seg, data);
+                }
+            }
+            Kind::Unknown | Kind::Rpch(_) | Kind::Other => {}
         }
     }
 }
@@ -310,70 +318,38 @@ impl StreamHandler for RpcAnalyzer {
         };
         let out = &mut self.out;
         let cfg = &self.cfg;
-        let d = dir.idx();
+        let seg = Seg::new(flow, dir, frame, ts);
         match c.kind {
             Kind::Other => {}
             Kind::Unknown => {
-                if c.det_done[d] {
+                let det = c.det.get_mut(dir);
+                if det.done {
                     return;
                 }
                 // Search at most what is left of the window in this segment.
                 let room = (cfg.detect_window as u64)
-                    .saturating_sub(c.det_seen[d])
+                    .saturating_sub(det.seen)
                     .min(usize::MAX as u64) as usize;
                 let room = room.max(HEADER_LEN).min(data.len());
-                c.det[d].extend_from_slice(&data[..room]);
-                Self::detect(out, cfg, c, flow, dir, frame, ts);
-                // Bytes beyond the window of a now-classified connection.
-                if data.len() > room && !matches!(c.kind, Kind::Unknown | Kind::Other) {
-                    let rest = &data[room..];
-                    match c.kind {
-                        Kind::Rpc => {
-                            if let Some(a) = c.assoc.as_mut() {
-                                deliver(
-                                    &mut c.streams[d],
-                                    a,
-                                    out,
-                                    rest,
-                                    cfg.max_buffer,
-                                    flow.src(dir),
-                                    flow.dst(dir),
-                                    frame,
-                                    ts,
-                                    "tcp",
-                                );
-                            }
-                        }
-                        Kind::Smb => {
-                            if let Some(s) = c.smb.as_mut() {
-                                s.data(out, cfg, flow, dir, rest, frame, ts, false);
-                            }
-                        }
-                        _ => {}
+                let (head, rest) = data.split_at_checked(room).unwrap_or((data, &[]));
+                det.buf.extend_from_slice(head);
+                Self::detect(out, cfg, c, &seg);
+                if let Kind::Rpch(direct) = c.kind {
+                    self.rpch.open(flow, direct);
+                    for dr in [Dir::Orig, Dir::Resp] {
+                        let bytes = std::mem::take(&mut c.det.get_mut(dr).buf);
+                        self.rpch.data(out, cfg.max_buffer, &seg.with_dir(dr), &bytes);
                     }
+                    self.rpch.data(out, cfg.max_buffer, &seg, rest);
+                    return;
+                }
+                // Bytes beyond the window of a now-classified connection.
+                if !rest.is_empty() {
+                    Self::classified(out, cfg, c, &seg, rest);
                 }
             }
-            Kind::Rpc => {
-                if let Some(a) = c.assoc.as_mut() {
-                    deliver(
-                        &mut c.streams[d],
-                        a,
-                        out,
-                        data,
-                        cfg.max_buffer,
-                        flow.src(dir),
-                        flow.dst(dir),
-                        frame,
-                        ts,
-                        "tcp",
-                    );
-                }
-            }
-            Kind::Smb => {
-                if let Some(s) = c.smb.as_mut() {
-                    s.data(out, cfg, flow, dir, data, frame, ts, false);
-                }
-            }
+            Kind::Rpc | Kind::Smb => Self::classified(out, cfg, c, &seg, data),
+            Kind::Rpch(_) => self.rpch.data(out, cfg.max_buffer, &seg, data),
         }
     }
 
@@ -384,35 +360,35 @@ impl StreamHandler for RpcAnalyzer {
         offset: u64,
         len: u64,
         frame: u64,
-        _ts: Timestamp,
+        ts: Timestamp,
     ) {
         let Some(c) = self.conns.get_mut(&flow.id) else {
             return;
         };
-        let d = dir.idx();
+        let seg = Seg::new(flow, dir, frame, ts);
         match c.kind {
             Kind::Rpc => {
                 self.out.stats.gaps += 1;
-                let buffered = c.streams[d].buffered();
-                c.streams[d].gap(len);
-                self.out.issue(
-                    frame,
-                    flow.src(dir),
-                    flow.dst(dir),
+                let stream = c.streams.get_mut(dir);
+                let buffered = stream.buffered();
+                stream.gap(len);
+                self.out.issue_at(
+                    &seg,
                     format!("tcp: {len} bytes missing at stream offset {offset} ({buffered} buffered bytes of a partial PDU dropped); resynchronising"),
                 );
             }
             Kind::Smb => {
                 self.out.stats.gaps += 1;
                 if let Some(s) = c.smb.as_mut() {
-                    s.gap(&mut self.out, flow, dir, offset, len, frame);
+                    s.gap(&mut self.out, &seg, offset, len);
                 }
             }
+            Kind::Rpch(_) => self.rpch.gap(&mut self.out, &seg, offset, len),
             Kind::Unknown => {
                 // Detection continues on the bytes after the gap.
-                c.det_seen[d] =
-                    c.det_seen[d].saturating_add(c.det[d].len() as u64).saturating_add(len);
-                c.det[d].clear();
+                let det = c.det.get_mut(dir);
+                det.seen = det.seen.saturating_add(det.buf.len() as u64).saturating_add(len);
+                det.buf.clear();
             }
             Kind::Other => {}
         }
@@ -420,11 +396,14 @@ impl StreamHandler for RpcAnalyzer {
 
     fn tcp_end(&mut self, flow: &FlowInfo, _ts: Timestamp) {
         if let Some(c) = self.conns.remove(&flow.id) {
+            if matches!(c.kind, Kind::Rpch(_)) {
+                self.rpch.end(&mut self.out, flow);
+            }
             Self::end_conn(&mut self.out, c);
         }
     }
 
     fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
-        self.cl.datagram(&mut self.out, flow, dir, data, frame, ts);
+        self.cl.datagram(&mut self.out, &Seg::new(flow, dir, frame, ts), data);
     }
 }

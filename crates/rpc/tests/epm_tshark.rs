@@ -12,6 +12,7 @@
 //! 7/8, 35/36, ...) and dcerpc__dcerpc-bind-no-frag-flag__input.pcap (EPM
 //! context, opnum 42), plus lab captures under tests/fixtures/lab when
 //! present.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

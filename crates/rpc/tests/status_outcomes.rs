@@ -4,6 +4,7 @@
 //!
 //! Captures: `tests/fixtures/lab/rpc-fault.pcap` (lab/rpc/rpc-fault.sh: impacket against
 //! Samba), the shared dcerpc captures (provenance in ../shared/captures/SOURCES.md).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

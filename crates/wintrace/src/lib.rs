@@ -10,6 +10,8 @@
 //!   logfile header, every trace-record header kind, timestamps to UTC, and the packet
 //!   events of Microsoft-Windows-NDIS-PacketCapture and Microsoft-Windows-PktMon.
 //! * [`pcapng_out`]: a small pcapng writer (`tracehound convert`).
+//! * [`summary`]: the trace summary (header facts, interfaces, providers, drops, processes)
+//!   as stable JSON.
 //!
 //! [`WinReader`] is the single entry point: [`sniff`] tells whether bytes start one of these
 //! formats, [`WinReader::open`] / [`WinReader::from_input`] read them. Every length, offset
@@ -21,6 +23,7 @@ pub mod etl;
 pub mod lzxpress;
 pub mod netmon;
 pub mod pcapng_out;
+pub mod summary;
 
 mod error;
 mod le;
@@ -33,6 +36,7 @@ use std::net::SocketAddr;
 pub use error::{WinError, WinErrorKind};
 pub use le::Guid;
 pub use reader::{chain_paths, WinInput, WinReader};
+pub use summary::{provider_name, TraceSummary};
 pub use time::{filetime_to_unix_ns, unix_ns_to_filetime};
 
 /// Which Windows format.

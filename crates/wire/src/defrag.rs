@@ -200,67 +200,15 @@ impl Reassembler {
             self.remove(&key);
             return None;
         }
-        if !self.map.contains_key(&key) {
-            if self.limits.max_datagrams == 0 {
-                self.stats.evicted_datagram_limit += 1;
-                return None;
-            }
-            while self.map.len() >= self.limits.max_datagrams {
-                let Some(old) = self.oldest_except(&key) else {
-                    break;
-                };
-                self.remove(&old);
-                self.stats.evicted_datagram_limit += 1;
-            }
-            self.next_expiry_check =
-                self.next_expiry_check.min(ts.saturating_add(self.limits.timeout_ns));
-            let order = self.next_order;
-            self.next_order += 1;
-            self.map.insert(
-                key,
-                Partial {
-                    data: Vec::new(),
-                    filled: Vec::new(),
-                    total: None,
-                    first_ts: ts,
-                    last_ts: ts,
-                    fragments: 0,
-                    overlaps: 0,
-                    order,
-                },
-            );
-        }
-        // Length consistency (checked before any memory is committed).
-        {
-            let p = self.map.get(&key)?;
-            let held_end = p.filled.last().map_or(0, |r| r.1);
-            let bad = match (p.total, more) {
-                (Some(t), false) => t != end,
-                (Some(t), true) => end > t,
-                (None, false) => held_end > end,
-                (None, true) => false,
-            };
-            if bad {
-                self.stats.inconsistent_length += 1;
-                return None;
-            }
-        }
-        // Memory.
-        let cur_len = self.map.get(&key).map_or(0, |p| p.data.len());
-        let growth = (end as usize).saturating_sub(cur_len);
-        while self.stats.bytes_in_use.saturating_add(growth) > self.limits.max_bytes {
-            let Some(old) = self.oldest_except(&key) else {
-                break;
-            };
-            self.remove(&old);
-            self.stats.evicted_bytes_limit += 1;
-        }
-        if self.stats.bytes_in_use.saturating_add(growth) > self.limits.max_bytes {
-            self.stats.evicted_bytes_limit += 1;
-            self.remove(&key);
+        if !self.map.contains_key(&key) && !self.open(key, ts) {
             return None;
         }
-        self.stats.bytes_in_use += growth;
+        // Length consistency (checked before any memory is committed).
+        if !self.consistent(&key, end, more)? {
+            self.stats.inconsistent_length += 1;
+            return None;
+        }
+        let growth = self.reserve(&key, end)?;
 
         let p = self.map.get_mut(&key)?;
         p.fragments = p.fragments.saturating_add(1);
@@ -303,6 +251,75 @@ impl Reassembler {
             last_ts: p.last_ts,
             overlaps: p.overlaps,
         })
+    }
+
+    /// A new datagram's entry, room made by closing the oldest ones; false when no datagram
+    /// may be held at all.
+    fn open(&mut self, key: Key, ts: i64) -> bool {
+        if self.limits.max_datagrams == 0 {
+            self.stats.evicted_datagram_limit += 1;
+            return false;
+        }
+        while self.map.len() >= self.limits.max_datagrams {
+            let Some(old) = self.oldest_except(&key) else {
+                break;
+            };
+            self.remove(&old);
+            self.stats.evicted_datagram_limit += 1;
+        }
+        self.next_expiry_check =
+            self.next_expiry_check.min(ts.saturating_add(self.limits.timeout_ns));
+        let order = self.next_order;
+        self.next_order += 1;
+        self.map.insert(
+            key,
+            Partial {
+                data: Vec::new(),
+                filled: Vec::new(),
+                total: None,
+                first_ts: ts,
+                last_ts: ts,
+                fragments: 0,
+                overlaps: 0,
+                order,
+            },
+        );
+        true
+    }
+
+    /// Whether a fragment ending at `end` (`more`: not the last) fits the lengths the
+    /// datagram already has; None when the datagram is not held.
+    fn consistent(&self, key: &Key, end: u32, more: bool) -> Option<bool> {
+        let p = self.map.get(key)?;
+        let held_end = p.filled.last().map_or(0, |r| r.1);
+        let bad = match (p.total, more) {
+            (Some(t), false) => t != end,
+            (Some(t), true) => end > t,
+            (None, false) => held_end > end,
+            (None, true) => false,
+        };
+        Some(!bad)
+    }
+
+    /// Memory for the datagram to grow to `end` bytes, made by closing the oldest others:
+    /// the growth, or None when it cannot fit (the datagram is then dropped).
+    fn reserve(&mut self, key: &Key, end: u32) -> Option<usize> {
+        let cur_len = self.map.get(key).map_or(0, |p| p.data.len());
+        let growth = (end as usize).saturating_sub(cur_len);
+        while self.stats.bytes_in_use.saturating_add(growth) > self.limits.max_bytes {
+            let Some(old) = self.oldest_except(key) else {
+                break;
+            };
+            self.remove(&old);
+            self.stats.evicted_bytes_limit += 1;
+        }
+        if self.stats.bytes_in_use.saturating_add(growth) > self.limits.max_bytes {
+            self.stats.evicted_bytes_limit += 1;
+            self.remove(key);
+            return None;
+        }
+        self.stats.bytes_in_use += growth;
+        Some(growth)
     }
 }
 

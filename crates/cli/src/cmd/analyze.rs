@@ -9,9 +9,10 @@ use tracehound_findings::{evaluate_timed, sort, Facts, Finding, Severity};
 use tracehound_report::findings::{brief, text, write_json};
 use tracehound_report::style::Style;
 
-use crate::analysis::{analyze_file, FileFacts, Mode};
 use crate::exit;
-use crate::input::keys::KeyArgs;
+use crate::keys::KeyArgs;
+use tracehound_pipeline::fileset::FileSets;
+use tracehound_pipeline::{analyze_file, FileFacts, Mode};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum FailOn {
@@ -32,13 +33,13 @@ pub enum FailOn {
 
 Finding ids (stable): tcp.connect_unanswered, tcp.connect_refused, udp.port_unreachable,
 rpc.endpoint_unreachable, rpc.endpoint_address_mismatch, rpc.endpoint_not_registered,
-rpc.refused, rpc.zerologon, tcp.nagle_delayed_ack, tcp.pmtu_blackhole, tcp.mss_exceeded,
-tcp.loss, tcp.zero_window, tcp.service_reset, tcp.idle_reset, tcp.idle_close, tcp.scan,
-tcp.syn_flood, tcp.injected_reset, tcp.injected_data, app.slow_responder, app.no_response,
-app.protocol_mismatch, dns.failure, tls.handshake_failure, tls.certificate_mismatch,
-tls.certificate_expired, tls.certificate_chain_incomplete, tls.client_refused,
-tls.not_decryptable, kerberos.failure, ntlm.failure, ldap.bind_failure, ldap.error,
-smb.auth_failure, smb.access_denied, http.errors, rdp.negotiation_failure,
+rpc.refused, rpc.zerologon, rpc.http_tunnel, tcp.nagle_delayed_ack, tcp.pmtu_blackhole,
+tcp.mss_exceeded, tcp.loss, tcp.zero_window, tcp.service_reset, tcp.idle_reset, tcp.idle_close,
+tcp.scan, tcp.syn_flood, tcp.injected_reset, tcp.injected_data, app.slow_responder,
+app.no_response, app.protocol_mismatch, dns.failure, tls.handshake_failure,
+tls.certificate_mismatch, tls.certificate_expired, tls.certificate_chain_incomplete,
+tls.client_refused, tls.not_decryptable, kerberos.failure, ntlm.failure, ldap.bind_failure,
+ldap.error, smb.auth_failure, smb.access_denied, http.errors, rdp.negotiation_failure,
 auth.stale_credentials, auth.password_spray, auth.brute_force, windows.packet_dropped,
 path.host_silent, path.lost_between, capture.artifact, capture.bad_checksums_received,
 capture.rewritten, capture.missed_packets, capture.damaged, capture.not_analysed.
@@ -47,12 +48,21 @@ Exit code 4 when part of a capture was not analysed (cut short, undecodable fram
 records, unsupported link types, IP fragments never completed, a limit reached) or it held no
 packet: a capture.damaged / capture.not_analysed finding says what and why.")]
 pub struct Args {
-    /// Capture files (pcap, pcapng, optionally .gz; - for standard input).
+    /// Capture files (pcap, pcapng, optionally .gz; - for standard input) or directories;
+    /// ring-buffer files that follow each other in time are read as one capture.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Analyse each file alone (no file is joined to another).
+    #[arg(long, conflicts_with = "join")]
+    separate: bool,
+    /// Join files that follow each other in time whatever their names.
+    #[arg(long)]
+    join: bool,
     /// One JSON object per finding instead of the text report.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    export: crate::cmd::export::ExportArgs,
     /// Only the summary and one line per finding.
     #[arg(long, conflicts_with = "json")]
     brief: bool,
@@ -65,24 +75,47 @@ pub struct Args {
     html: Option<PathBuf>,
     /// Instead of the report: for the findings with this id (or only the one whose evidence
     /// names FRAME), the facts and thresholds that fired them.
-    #[arg(long, value_name = "ID[@FRAME]", conflicts_with_all = ["json", "brief", "html"])]
+    #[arg(long, value_name = "ID[@FRAME]", conflicts_with_all = ["json", "brief", "html", "format"])]
     explain: Option<String>,
     /// TLS keys: HTTP, LDAP and DCE/RPC inside TLS sessions that decrypt are analysed too.
     #[command(flatten)]
     secrets: KeyArgs,
+    /// Files analysed at once (default: the cores available); the report is the same.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
-pub fn run(a: Args) -> anyhow::Result<u8> {
+pub fn run(mut a: Args) -> anyhow::Result<u8> {
     let secrets = if a.secrets.is_empty() { None } else { Some(a.secrets.load()?) };
+    // --format parquet / zeek: every table / log goes to the exporter instead of the report.
+    let mut ex = a.export.exporter()?;
+    a.json |= a.export.json();
     let mut all: Vec<Finding> = Vec::new();
     let mut names = Vec::new();
     let mut analysed = Vec::new();
     let mut code = exit::OK;
     let timings = std::env::var_os("TRACEHOUND_TIMINGS").is_some();
     let t0 = Instant::now();
-    for path in &a.files {
+    // --jobs: the passes over several files at once (not with an exporter: it takes the
+    // calls as they come), then everything below in file order as before.
+    let mut pre: Vec<Option<anyhow::Result<FileFacts>>> = Vec::new();
+    let jobs = tracehound_pipeline::jobs::resolve(a.jobs);
+    let mut sets = FileSets::for_command(&a.files, a.separate, a.join)?;
+    let singles = sets.single_files();
+    if ex.is_none() && jobs > 1 && singles.len() > 1 {
+        let pass = |p: &PathBuf| analyze_file(p, Mode::Analyze, secrets.as_ref(), &mut |_| {});
+        tracehound_pipeline::jobs::map_ordered(&singles, jobs, pass, |_, r| pre.push(Some(r)));
+    }
+    for (i, input) in std::iter::from_fn(|| sets.next_input()).enumerate() {
         let t_file = Instant::now();
-        let ff = match analyze_file(path, Mode::Analyze, secrets.as_ref(), &mut |_| {}) {
+        let (src, mut ex_err) = (crate::cmd::export::source_of(input.path()), None);
+        let mut on_calls = |cs: &[tracehound_rpc::Call]| {
+            crate::cmd::export::calls(ex.as_mut(), &src, cs, &mut ex_err)
+        };
+        let done = pre.get_mut(i).and_then(Option::take);
+        let ff = match done
+            .unwrap_or_else(|| input.analyze(Mode::Analyze, secrets.as_ref(), &mut on_calls))
+        {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
@@ -90,16 +123,23 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 continue;
             }
         };
+        for w in &ff.run.warnings {
+            eprintln!("tracehound: warning: {w}");
+        }
+        if let Some(x) = ex.as_mut() {
+            crate::cmd::export::file_facts(x, &mut ex_err, &src, &ff)?;
+        }
         // Damage, skipped records, undecodable frames, limits: said once, by the
         // capture.damaged / capture.not_analysed findings (not again on standard error).
         if ff.capture.incomplete() && code == exit::OK {
             code = exit::DAMAGED;
         }
-        let facts = facts_of(&ff);
+        let facts = ff.facts();
         let t1 = Instant::now();
         let (mut found, rule_times) = evaluate_timed(&facts);
         // Every finding says which file it comes from (several files may be given).
         for f in found.iter_mut() {
+            ff.run.files.resolve_finding(f); // a joined set: each frame's own file and number
             f.evidence.file.get_or_insert_with(|| ff.run.name.clone());
         }
         all.extend(found);
@@ -122,10 +162,14 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let mut html_on_stdout = false;
     if let Some(h) = &a.html {
         let sources = analysed.iter().map(|ff| tracehound_report::html::Source {
-            facts: facts_of(ff),
+            facts: ff.facts(),
             path: Some(PathBuf::from(&ff.run.name)).filter(|p| p.is_file()),
         });
         html_on_stdout = tracehound_report::html::write_to(h, &all, &names, sources.collect())?;
+    }
+    if let Some(x) = ex.take() {
+        crate::cmd::export::findings(x, &all, &names)?;
+        html_on_stdout = true; // nothing more on standard output
     }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -191,22 +235,10 @@ fn explain(spec: &str, all: &[Finding], code: u8) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-/// The rules' view of one analysed file.
-fn facts_of(ff: &FileFacts) -> Facts<'_> {
-    Facts {
-        file: &ff.run.name,
-        capture: &ff.capture,
-        conversations: &ff.conversations,
-        rpc: &ff.rpc,
-        endpoints: &ff.endpoints,
-        apps: &ff.apps,
-    }
-}
-
 /// Several files: compare them (where packets disappear), then let the single-file findings
 /// point to what the comparison located.
 fn compare_files(analysed: &[FileFacts], names: &[String], all: &mut Vec<Finding>) {
-    let facts: Vec<Facts> = analysed.iter().map(facts_of).collect();
+    let facts: Vec<Facts> = analysed.iter().map(FileFacts::facts).collect();
     let mut compared = tracehound_findings::compare::compare(&facts);
     let together = names.join(" + ");
     for f in compared.iter_mut() {

@@ -9,12 +9,15 @@ use clap::ValueEnum;
 use tracehound_decrypt::run::Decryptor;
 use tracehound_decrypt::SessionReport;
 use tracehound_flows::{Config, Conversation, Dir, FlowInfo, Proto, StreamHandler, Timestamp};
-use tracehound_report::conversations::{problem_score, table_with, write_json_with, ProcessRef};
+use tracehound_report::conversations::{problem_score, table_full, write_json_full, ProcessRef};
 use tracehound_report::style::Style;
 
 use crate::exit;
-use crate::input::keys::{KeyArgs, Secrets};
-use crate::input::{run_file, warn_run, FileRun};
+use crate::keys::KeyArgs;
+use crate::warn::warn_run;
+use tracehound_pipeline::fileset::{FileSets, FrameMap, Input};
+use tracehound_pipeline::FileRun;
+use tracehound_pipeline::Secrets;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum SortBy {
@@ -35,9 +38,16 @@ pub enum SortBy {
 JSON: one object per conversation (fields documented in the README). Without --top,
 --json prints every conversation as it ends (memory stays bounded by the live flows).")]
 pub struct Args {
-    /// Capture files (pcap, pcapng, optionally .gz; - for standard input).
+    /// Capture files (pcap, pcapng, optionally .gz; - for standard input) or directories;
+    /// ring-buffer files that follow each other in time are read as one capture.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Read each file alone (no file is joined to another).
+    #[arg(long, conflicts_with = "join")]
+    separate: bool,
+    /// Join files that follow each other in time whatever their names.
+    #[arg(long)]
+    join: bool,
     /// Show the first N conversations by the sort key (text default: 25).
     #[arg(long, value_name = "N")]
     top: Option<usize>,
@@ -56,10 +66,15 @@ pub struct Args {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    export: crate::cmd::export::ExportArgs,
     /// TLS keys: each TLS conversation says whether it decrypted (and why not), with its
     /// plaintext byte counts (`tls` in --json).
     #[command(flatten)]
     secrets: KeyArgs,
+    /// Files analysed at once (default: the cores available); the output is the same.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
 fn key(c: &Conversation, s: SortBy) -> (i128, u64) {
@@ -73,31 +88,35 @@ fn key(c: &Conversation, s: SortBy) -> (i128, u64) {
     (v, u64::MAX - c.info.id)
 }
 
-pub fn run(a: Args) -> anyhow::Result<u8> {
+pub fn run(mut a: Args) -> anyhow::Result<u8> {
     let secrets = if a.secrets.is_empty() { None } else { Some(a.secrets.load()?) };
+    // --format parquet / zeek: every conversation goes to the exporter (streamed, as --json).
+    let mut ex = a.export.exporter()?;
+    a.json |= a.export.json() || ex.is_some();
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let style = Style::for_stdout();
-    let keep = |c: &Conversation| {
-        (a.host.is_empty()
-            || a.host.iter().any(|h| *h == c.info.orig.ip() || *h == c.info.resp.ip()))
-            && (a.port.is_empty()
-                || a.port.iter().any(|p| *p == c.info.orig.port() || *p == c.info.resp.port()))
-            && match a.proto.as_deref() {
-                Some("tcp") => c.info.proto == Proto::Tcp,
-                Some("udp") => c.info.proto == Proto::Udp,
-                _ => true,
-            }
-    };
+    let keep = |c: &Conversation| a.keeps(c);
     let stream_json = a.json && a.top.is_none();
     let top = a.top.unwrap_or(25);
-    let mut code = exit::OK;
-    let several = a.files.len() > 1;
-    for path in &a.files {
+    let mut sets = FileSets::for_command(&a.files, a.separate, a.join)?;
+    let grouped = sets.grouping_done;
+    let several = a.files.len() > 1 || grouped;
+    // One file: its output into `out`, its exit code back. The exporter (when given) takes
+    // the conversations in file order, so it runs on this thread (--jobs then has no effect).
+    let one_file = |input: Input,
+                    mut out: &mut (dyn Write + Send),
+                    ex: &mut Option<tracehound_export::Exporter>|
+     -> anyhow::Result<u8> {
+        let mut ex_err = None;
+        let path = &input.path().to_path_buf();
+        // A joined set: records name each frame's own file (see `conv_line`).
+        let frames = input.frames();
         let mut best: Vec<Conversation> = Vec::new();
         let mut total = 0u64;
         let mut err: Option<io::Error> = None;
         let name = path.display().to_string();
+        let src = crate::cmd::export::source_of(path);
         let mut tls = Tls::new(secrets.as_ref(), path);
         // A Windows trace knows its processes only once the pass ended: its JSON lines wait
         // for the end (in the same order), up to MAX_WINDOWS_JSON of them.
@@ -111,6 +130,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             }
             total += 1;
             t.count(session.as_ref());
+            if let Some(x) = ex.as_mut() {
+                let tj = session.as_ref().map(tls_json);
+                let r = x.conversation(&src, &c, None, tj.as_ref(), &[]);
+                return crate::cmd::export::keep_err(&mut ex_err, r);
+            }
             if stream_json {
                 if win && !overflow {
                     if pending.len() < MAX_WINDOWS_JSON {
@@ -120,12 +144,20 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                     overflow = true;
                     for (p, s) in pending.drain(..) {
                         if err.is_none() {
-                            err = write_conv(&mut out, &p, &name, s.as_ref(), None).err();
+                            let i = streamed_iface(&p);
+                            err = write_conv(&mut out, &p, &name, s.as_ref(), None, i.as_deref())
+                                .err();
                         }
                     }
                 }
                 if err.is_none() {
-                    if let Err(e) = write_conv(&mut out, &c, &name, session.as_ref(), None) {
+                    let i = streamed_iface(&c);
+                    let s = session.as_ref();
+                    let m = frames.as_ref().and_then(|m| m.lock().ok());
+                    let (c, name) = (&c, &name);
+                    if let Err(e) =
+                        conv_line(&mut out, m.as_deref(), c, name, s, None, i.as_deref())
+                    {
                         err = Some(e);
                     }
                 }
@@ -134,34 +166,26 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             if let Some(s) = session {
                 t.shown.insert(c.info.id, s);
             }
-            best.push(c);
-            if best.len() >= top.saturating_mul(2).max(64) {
-                best.sort_by_key(|c| std::cmp::Reverse(key(c, a.sort)));
-                best.truncate(top);
-            }
+            keep_best(&mut best, c, top, a.sort);
         };
         // Stream bytes only when there is something to decrypt.
         let cfg = Config { deliver_payload: tls.dec.is_some(), ..Config::default() };
-        let run = match run_file(path, cfg, &mut tls, &mut on_conv, &mut |_| {}) {
+        let run = match input.run(cfg, &mut tls, &mut on_conv, &mut |_| {}) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
-                code = exit::INPUT;
-                continue;
+                return Ok(exit::INPUT);
             }
         };
+        if let Some(x) = ex.as_mut() {
+            crate::cmd::export::end_conversations(x, &mut ex_err, &src)?;
+        }
         if let Some(e) = err {
             return Err(e.into());
         }
-        best.sort_by_key(|c| std::cmp::Reverse(key(c, a.sort)));
-        best.truncate(top);
+        top_of(&mut best, top, a.sort);
         if a.json {
-            for c in &best {
-                write_conv(&mut out, c, &run.name, tls.shown.get(&c.info.id), process_of(&run, c))?;
-            }
-            for (c, s) in &pending {
-                write_conv(&mut out, c, &name, s.as_ref(), process_of(&run, c))?;
-            }
+            json_end(&mut out, &run, &best, &pending, &tls, &name)?;
             if overflow {
                 eprintln!(
                     "tracehound: {name}: more than {MAX_WINDOWS_JSON} conversations: written \
@@ -169,47 +193,16 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 );
             }
         } else {
-            if several {
-                writeln!(
-                    out,
-                    "{}",
-                    style.paint(tracehound_report::style::Tone::Bold, &format!("== {}", run.name))
-                )?;
-            }
-            let refs: Vec<&Conversation> = best.iter().collect();
-            if !refs.is_empty() {
-                let procs: Vec<_> = refs.iter().map(|c| process_of(&run, c)).collect();
-                write!(out, "{}", table_with(&refs, &procs).render(style))?;
-            } else if total == 0 {
-                writeln!(out, "no conversations")?;
-            }
-            let d = &run.decode;
-            let shown = match (refs.len(), top) {
-                (_, 0) => "none shown: --top 0".to_string(),
-                (n, _) if n as u64 == total => format!("all shown, by {}", sort_name(a.sort)),
-                (n, _) => format!("{n} shown, by {}", sort_name(a.sort)),
-            };
-            writeln!(
-                out,
-                "{} ({shown}); {}, {} TCP, {} UDP {}",
-                plural(total, "conversation", "conversations"),
-                plural(d.frames, "frame", "frames"),
-                run.engine.tcp_packets,
-                run.engine.udp_packets,
-                if run.engine.tcp_packets + run.engine.udp_packets == 1 {
-                    "packet"
-                } else {
-                    "packets"
-                }
-            )?;
-            tls.summary(&mut out)?;
-            windows_summary(&mut out, &run)?;
+            let view = TextView { run: &run, best: &best, total, top, sort: a.sort, several };
+            text_summary(&mut out, &view, &tls, style)?;
         }
         out.flush()?;
         warn_run(&run);
-        if run.damage.is_some() && code == exit::OK {
-            code = exit::DAMAGED;
-        }
+        Ok(if run.damage.is_some() { exit::DAMAGED } else { exit::OK })
+    };
+    let code = super::inputs::run_inputs(&mut sets, a.jobs, &mut out, &mut ex, one_file)?;
+    if let Some(x) = ex {
+        crate::cmd::export::finish(x)?;
     }
     Ok(code)
 }
@@ -222,6 +215,24 @@ fn process_of<'a>(run: &'a FileRun, c: &Conversation) -> Option<ProcessRef<'a>> 
     let (_, procs) = run.windows.as_ref()?;
     let p = procs.iter().rev().find(|p| p.matches(c.info.orig, c.info.resp))?;
     Some(ProcessRef { name: &p.name, pid: p.pid })
+}
+
+/// The capture interface of a conversation when the input had more than one: its name
+/// (ETL adapters, PktMon components), else `if<N>` (pcapng IDB N of its section).
+fn iface_of(run: &FileRun, c: &Conversation) -> Option<String> {
+    if let Some((st, _)) = &run.windows {
+        let list = &st.interfaces;
+        return (list.len() > 1)
+            .then(|| list.get(c.interface as usize).map(|i| i.name.clone()))
+            .flatten();
+    }
+    (run.capture.interfaces > 1).then(|| format!("if{}", c.interface))
+}
+
+/// `--json` lines written as conversations end (the interface count is not known yet): the
+/// interface when it is not the first.
+fn streamed_iface(c: &Conversation) -> Option<String> {
+    (c.interface != 0).then(|| format!("if{}", c.interface))
 }
 
 fn sort_name(s: SortBy) -> &'static str {
@@ -307,7 +318,7 @@ impl Tls {
     }
 
     /// Under the table: how many sessions decrypted, and why the others did not.
-    fn summary(&self, out: &mut impl Write) -> io::Result<()> {
+    fn summary(&self, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
         if self.dec.is_none() {
             return Ok(());
         }
@@ -380,13 +391,14 @@ fn write_conv(
     file: &str,
     tls: Option<&SessionReport>,
     process: Option<ProcessRef<'_>>,
+    iface: Option<&str>,
 ) -> io::Result<()> {
     let Some(t) = tls else {
-        write_json_with(out, c, file, process)?;
+        write_json_full(out, c, file, process, iface)?;
         return writeln!(out);
     };
     let mut buf = Vec::with_capacity(1024);
-    write_json_with(&mut buf, c, file, process)?;
+    write_json_full(&mut buf, c, file, process, iface)?;
     if buf.last() == Some(&b'}') {
         buf.pop();
         buf.extend_from_slice(b",\"tls\":");
@@ -395,6 +407,34 @@ fn write_conv(
     }
     out.write_all(&buf)?;
     writeln!(out)
+}
+
+/// [`write_conv`]; for a joined set (`map` given) the conversation's frames are its files' own
+/// numbers, `file` the file of its first frame and `last_file` that of its last when another.
+fn conv_line(
+    out: &mut impl Write,
+    map: Option<&FrameMap>,
+    c: &Conversation,
+    file: &str,
+    tls: Option<&SessionReport>,
+    process: Option<ProcessRef<'_>>,
+    iface: Option<&str>,
+) -> io::Result<()> {
+    let Some(map) = map.filter(|m| m.is_joined()) else {
+        return write_conv(out, c, file, tls, process, iface);
+    };
+    let mut c = c.clone();
+    let files = map.resolve_conversation(&mut c).unwrap_or_default();
+    let mut line = Vec::with_capacity(1024);
+    write_conv(&mut line, &c, &files.file, tls, process, iface)?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if let Some(l) = &files.last_file {
+        tracehound_pipeline::fileset::resolve::with_field(&mut line, "last_file", l);
+    }
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 /// The `tls` object of a conversation (addresses are the conversation's own).
@@ -414,7 +454,7 @@ fn tls_json(s: &SessionReport) -> serde_json::Value {
 }
 
 /// The capinfo-style facts of a Windows trace (ETL / NetMon), after the table.
-fn windows_summary(out: &mut impl Write, run: &FileRun) -> io::Result<()> {
+fn windows_summary(out: &mut (impl Write + ?Sized), run: &FileRun) -> io::Result<()> {
     let Some((st, procs)) = &run.windows else { return Ok(()) };
     let mut line = format!("windows trace: {}", st.format);
     if st.files > 1 {
@@ -461,4 +501,110 @@ fn windows_summary(out: &mut impl Write, run: &FileRun) -> io::Result<()> {
         st.drops_total,
         if st.drops_total > 0 { " (see `analyze`: windows.packet_dropped)" } else { "" }
     )
+}
+
+impl Args {
+    /// The conversation passes `--host`, `--port` and `--proto`.
+    fn keeps(&self, c: &Conversation) -> bool {
+        let (o, r) = (c.info.orig, c.info.resp);
+        (self.host.is_empty() || self.host.iter().any(|h| *h == o.ip() || *h == r.ip()))
+            && (self.port.is_empty() || self.port.iter().any(|p| *p == o.port() || *p == r.port()))
+            && match self.proto.as_deref() {
+                Some("tcp") => c.info.proto == Proto::Tcp,
+                Some("udp") => c.info.proto == Proto::Udp,
+                _ => true,
+            }
+    }
+}
+
+/// What the text table of one input shows.
+struct TextView<'a> {
+    run: &'a FileRun,
+    best: &'a [Conversation],
+    total: u64,
+    top: usize,
+    sort: SortBy,
+    several: bool,
+}
+
+/// The text output of one input: its table and summary lines.
+fn text_summary(
+    out: &mut (impl Write + ?Sized),
+    v: &TextView<'_>,
+    tls: &Tls,
+    style: Style,
+) -> io::Result<()> {
+    let run = v.run;
+    if v.several {
+        let head = format!("== {}", run.name);
+        writeln!(out, "{}", style.paint(tracehound_report::style::Tone::Bold, &head))?;
+    }
+    let refs: Vec<&Conversation> = v.best.iter().collect();
+    if !refs.is_empty() {
+        let procs: Vec<_> = refs.iter().map(|c| process_of(run, c)).collect();
+        let ifs: Vec<_> = refs.iter().map(|c| iface_of(run, c)).collect();
+        let ifs: Vec<_> = ifs.iter().map(Option::as_deref).collect();
+        write!(out, "{}", table_full(&refs, &procs, &ifs).render(style))?;
+    } else if v.total == 0 {
+        writeln!(out, "no conversations")?;
+    }
+    let d = &run.decode;
+    let shown = match (refs.len(), v.top) {
+        (_, 0) => "none shown: --top 0".to_string(),
+        (n, _) if n as u64 == v.total => format!("all shown, by {}", sort_name(v.sort)),
+        (n, _) => format!("{n} shown, by {}", sort_name(v.sort)),
+    };
+    let packets = run.engine.tcp_packets + run.engine.udp_packets;
+    writeln!(
+        out,
+        "{} ({shown}); {}, {} TCP, {} UDP {}",
+        plural(v.total, "conversation", "conversations"),
+        plural(d.frames, "frame", "frames"),
+        run.engine.tcp_packets,
+        run.engine.udp_packets,
+        if packets == 1 { "packet" } else { "packets" }
+    )?;
+    tls.summary(out)?;
+    windows_summary(out, run)
+}
+
+/// The JSON lines written when the pass ended: the sorted conversations (`--top`), those of a
+/// Windows trace that waited for its processes, and the trace summary.
+fn json_end(
+    out: &mut impl Write,
+    run: &FileRun,
+    best: &[Conversation],
+    pending: &[(Conversation, Option<SessionReport>)],
+    tls: &Tls,
+    name: &str,
+) -> io::Result<()> {
+    let m = Some(&run.files).filter(|m| m.is_joined());
+    for c in best {
+        let (s, i) = (tls.shown.get(&c.info.id), iface_of(run, c));
+        conv_line(out, m, c, &run.name, s, process_of(run, c), i.as_deref())?;
+    }
+    for (c, s) in pending {
+        let i = iface_of(run, c);
+        write_conv(out, c, name, s.as_ref(), process_of(run, c), i.as_deref())?;
+    }
+    if let Some((st, procs)) = &run.windows {
+        let sum = tracehound_wintrace::TraceSummary::new(st, procs);
+        let line = serde_json::json!({ "file": name, "windows_trace": sum });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Keep `c` among the `top` conversations by `sort` (bounded: trimmed now and then).
+fn keep_best(best: &mut Vec<Conversation>, c: Conversation, top: usize, sort: SortBy) {
+    best.push(c);
+    if best.len() >= top.saturating_mul(2).max(64) {
+        top_of(best, top, sort);
+    }
+}
+
+/// The `top` conversations by `sort`, best first.
+fn top_of(best: &mut Vec<Conversation>, top: usize, sort: SortBy) {
+    best.sort_by_key(|c| std::cmp::Reverse(key(c, sort)));
+    best.truncate(top);
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tracehound_decrypt::{FlowInfo, Options, PlainSink, SessionReport};
 
 use crate::exit;
-use crate::input::keys::KeyArgs;
+use crate::keys::KeyArgs;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -105,6 +105,16 @@ fn table(out: &mut impl Write, sessions: &[SessionReport]) -> io::Result<()> {
                 s.first_frame,
                 s.reason.as_deref().unwrap_or("")
             )?;
+        }
+    }
+    // TLS 1.3 0-RTT: what happened to the client's early data (JSON `early_data`).
+    let early: Vec<_> = sessions.iter().filter(|s| s.early_data.is_some()).collect();
+    if !early.is_empty() {
+        writeln!(out, "\n0-RTT early data:")?;
+        for s in early {
+            let what = s.early_data.as_deref().unwrap_or("");
+            let (c, d) = (format!("{}:{}", s.src, s.sport), format!("{}:{}", s.dst, s.dport));
+            writeln!(out, "  {c} → {d} (frame {}): {what}", s.first_frame)?;
         }
     }
     Ok(())

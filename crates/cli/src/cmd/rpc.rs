@@ -7,10 +7,11 @@ use tracehound_report::rpc::{call_table, endpoint_table, needs_legend, summary_l
 use tracehound_report::style::Style;
 use tracehound_rpc::Call;
 
-use crate::analysis::{analyze_file, Mode};
 use crate::exit;
-use crate::input::keys::KeyArgs;
-use crate::input::warn_run;
+use crate::keys::KeyArgs;
+use crate::warn::warn_run;
+use tracehound_pipeline::fileset::{FileSets, FrameMap, Input};
+use tracehound_pipeline::{FileFacts, Mode};
 
 /// Calls shown in the text table per file (all are in --json).
 const MAX_TEXT_CALLS: usize = 100_000;
@@ -32,30 +33,55 @@ With --endpoints, one object per endpoint: binding, handed_out_by, asked_address
 port, protocol, uuid, interface, follow_up (answered, refused, unanswered, not_tried),
 attempts, address_differs.")]
 pub struct Args {
-    /// Capture files (pcap, pcapng, optionally .gz; - for standard input).
+    /// Capture files (pcap, pcapng, optionally .gz; - for standard input) or directories;
+    /// ring-buffer files that follow each other in time are read as one capture.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Read each file alone (no file is joined to another).
+    #[arg(long, conflicts_with = "join")]
+    separate: bool,
+    /// Join files that follow each other in time whatever their names.
+    #[arg(long)]
+    join: bool,
     /// List the endpoints handed out (endpoint mapper, DCOM, bind_ack) and their follow-up.
     #[arg(long)]
     endpoints: bool,
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    export: crate::cmd::export::ExportArgs,
     /// TLS keys: DCE/RPC inside TLS sessions that decrypt is analysed too.
     #[command(flatten)]
     secrets: KeyArgs,
+    /// Files analysed at once (default: the cores available); the output is the same.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
-pub fn run(a: Args) -> anyhow::Result<u8> {
+pub fn run(mut a: Args) -> anyhow::Result<u8> {
     let secrets = if a.secrets.is_empty() { None } else { Some(a.secrets.load()?) };
+    // --format parquet / zeek: calls and endpoints go to the exporter; nothing on stdout.
+    let mut ex = a.export.exporter()?;
+    a.json |= a.export.json() || ex.is_some();
+    a.endpoints &= ex.is_none();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let style = Style::for_stdout();
-    let mut code = exit::OK;
-    let several = a.files.len() > 1;
-    // One buffer for every JSON record (no allocation per call).
-    let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    for path in &a.files {
+    let mut sets = FileSets::for_command(&a.files, a.separate, a.join)?;
+    let grouped = sets.grouping_done;
+    let several = a.files.len() > 1 || grouped;
+    // One file: its records into `out`, its exit code back. The exporter (when given) takes
+    // them in file order, so it runs on this thread (--jobs then has no effect).
+    let one_file = |input: Input,
+                    mut out: &mut (dyn Write + Send),
+                    ex: &mut Option<tracehound_export::Exporter>|
+     -> anyhow::Result<u8> {
+        // One buffer for every JSON record (no allocation per call).
+        let mut buf: Vec<u8> = Vec::with_capacity(1024);
+        let path = &input.path().to_path_buf();
+        // A joined set: each record names the file of its request (and of its response).
+        let frames = input.frames();
         // With several files every record names its file: `{"file":"NAME",` then the call's
         // own fields.
         let file_json = if several {
@@ -73,10 +99,18 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         let mut err: Option<io::Error> = None;
         let json_calls = a.json && !a.endpoints;
         let text_calls = !a.json && !a.endpoints;
+        let (src, mut ex_err) = (crate::cmd::export::source_of(path), None);
         let mut on_calls = |cs: &[Call]| {
+            if ex.is_some() {
+                return crate::cmd::export::calls(ex.as_mut(), &src, cs, &mut ex_err);
+            }
             for c in cs {
                 if json_calls {
-                    if err.is_none() {
+                    if let Some(m) = frames.as_ref().and_then(|m| m.lock().ok()) {
+                        if err.is_none() {
+                            err = set_call_json(&mut out, &mut buf, &m, c).err();
+                        }
+                    } else if err.is_none() {
                         let r = write_json(&mut out, &mut buf, file_json.as_deref(), |w| {
                             serde_json::to_writer(w, c)
                         });
@@ -93,14 +127,16 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 }
             }
         };
-        let ff = match analyze_file(path, Mode::Rpc, secrets.as_ref(), &mut on_calls) {
+        let ff = match input.analyze(Mode::Rpc, secrets.as_ref(), &mut on_calls) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
-                code = exit::INPUT;
-                continue;
+                return Ok(exit::INPUT);
             }
         };
+        if let Some(x) = ex.as_mut() {
+            crate::cmd::export::end_rpc(x, &mut ex_err, &src, &ff.endpoints)?;
+        }
         if let Some(e) = err {
             return Err(e.into());
         }
@@ -110,9 +146,15 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         if a.endpoints {
             if a.json {
                 for e in &ff.endpoints {
-                    write_json(&mut out, &mut buf, file_json.as_deref(), |w| {
-                        serde_json::to_writer(w, e)
-                    })?;
+                    let mut e = e.clone();
+                    let files = ff.run.files.resolve_endpoint(&mut e);
+                    let file = files.as_ref().map(|f| serde_json::to_vec(&f.file)).transpose()?;
+                    write_json(
+                        &mut out,
+                        &mut buf,
+                        file.as_deref().or(file_json.as_deref()),
+                        |w| serde_json::to_writer(w, &e),
+                    )?;
                 }
             } else if ff.endpoints.is_empty() {
                 writeln!(out, "no endpoints handed out in this capture")?;
@@ -120,38 +162,16 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 write!(out, "{}", endpoint_table(&ff.endpoints).render(style))?;
             }
         } else if !a.json {
-            shown.sort_by_key(|c| c.frame);
-            if shown.is_empty() {
-                writeln!(out, "no DCE/RPC calls in this capture")?;
-            } else {
-                write!(out, "{}", call_table(&shown).render(style))?;
-                if needs_legend(&shown) {
-                    writeln!(out, "{LEGEND}")?;
-                }
-            }
-            if more > 0 {
-                writeln!(out, "… {more} more calls not shown (use --json for all)")?;
-            }
-            writeln!(out, "{}", summary_line(&ff.rpc.stats, ff.endpoints.len()))?;
+            calls_text(&mut out, &ff, &mut shown, more, style)?;
         }
         out.flush()?;
-        for i in ff.rpc.issues.iter().take(5) {
-            eprintln!(
-                "tracehound: {}: frame {}: {} → {}: {}",
-                ff.run.name, i.frame, i.src, i.dst, i.what
-            );
-        }
-        if ff.rpc.issues.len() > 5 {
-            eprintln!(
-                "tracehound: {}: {} more DCE/RPC decoding notes (see --json of analyze)",
-                ff.run.name,
-                ff.rpc.issues.len() - 5
-            );
-        }
+        warn_issues(&ff);
         warn_run(&ff.run);
-        if ff.run.damage.is_some() && code == exit::OK {
-            code = exit::DAMAGED;
-        }
+        Ok(if ff.run.damage.is_some() { exit::DAMAGED } else { exit::OK })
+    };
+    let code = super::inputs::run_inputs(&mut sets, a.jobs, &mut out, &mut ex, one_file)?;
+    if let Some(x) = ex {
+        crate::cmd::export::finish(x)?;
     }
     Ok(code)
 }
@@ -182,4 +202,88 @@ fn write_json(
         _ => out.write_all(buf)?,
     }
     out.write_all(b"\n")
+}
+
+/// A call of a joined set as a JSON line: `file` (the request's), the call with its files' own
+/// frame numbers, `response_file` when the response is in another file.
+fn set_call_json(
+    out: &mut impl Write,
+    buf: &mut Vec<u8>,
+    map: &FrameMap,
+    c: &Call,
+) -> io::Result<()> {
+    let mut c = c.clone();
+    let files = map.resolve_call(&mut c).unwrap_or_default();
+    let file = serde_json::to_vec(&files.file)?;
+    let mut obj = serde_json::to_vec(&c)?;
+    if let Some(r) = &files.last_file {
+        tracehound_pipeline::fileset::resolve::with_field(&mut obj, "response_file", r);
+    }
+    write_json(out, buf, Some(&file), |w| w.write_all(&obj).map_err(serde_json::Error::io))
+}
+
+/// The call table; for a joined set one table per file (under `-- FILE`), with each file's
+/// own frame numbers.
+fn set_call_tables(
+    out: &mut (impl Write + ?Sized),
+    map: &FrameMap,
+    shown: &[Call],
+    style: Style,
+) -> io::Result<()> {
+    if !map.is_joined() {
+        return write!(out, "{}", call_table(shown).render(style));
+    }
+    let mut start = 0;
+    while start < shown.len() {
+        let file = map.file_index(shown[start].frame);
+        let n = shown[start..].iter().take_while(|c| map.file_index(c.frame) == file).count();
+        let mut part: Vec<Call> = shown[start..start + n].to_vec();
+        part.iter_mut().for_each(|c| {
+            map.resolve_call(c);
+        });
+        writeln!(out, "-- {}", map.resolve(shown[start].frame).0)?;
+        write!(out, "{}", call_table(&part).render(style))?;
+        start += n;
+    }
+    Ok(())
+}
+
+/// The calls as a table (text output), then the summary line.
+fn calls_text(
+    out: &mut (impl Write + ?Sized),
+    ff: &FileFacts,
+    shown: &mut [Call],
+    more: usize,
+    style: Style,
+) -> io::Result<()> {
+    shown.sort_by_key(|c| c.frame);
+    if shown.is_empty() {
+        writeln!(out, "no DCE/RPC calls in this capture")?;
+    } else {
+        set_call_tables(out, &ff.run.files, shown, style)?;
+        if needs_legend(shown) {
+            writeln!(out, "{LEGEND}")?;
+        }
+    }
+    if more > 0 {
+        writeln!(out, "… {more} more calls not shown (use --json for all)")?;
+    }
+    writeln!(out, "{}", summary_line(&ff.rpc.stats, ff.endpoints.len()))
+}
+
+/// The first DCE/RPC decoding notes of a file, on standard error.
+fn warn_issues(ff: &FileFacts) {
+    for i in ff.rpc.issues.iter().take(5) {
+        eprintln!(
+            "tracehound: {}: frame {}: {} → {}: {}",
+            ff.run.name, i.frame, i.src, i.dst, i.what
+        );
+    }
+    if ff.rpc.issues.len() > 5 {
+        eprintln!(
+            "tracehound: {}: {} more DCE/RPC decoding notes (see --json of analyze)",
+            ff.run.name,
+            ff.rpc.issues.len() - 5
+        );
+    }
 }

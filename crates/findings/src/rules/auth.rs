@@ -509,6 +509,7 @@ mod tests {
             issues: vec![],
             issues_dropped: 0,
             stats: Default::default(),
+            tunnel_failures: vec![],
         };
         let cap = crate::facts::CaptureFacts::default();
         let facts = Facts {
@@ -553,3 +554,6 @@ mod tests {
         assert!(!is_credential_failure(&e));
     }
 }
+
+#[cfg(test)]
+mod thresholds;

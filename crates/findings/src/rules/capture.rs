@@ -11,7 +11,7 @@
 
 use tracehound_flows::{Conversation, Dir, TcpFlag};
 
-use super::tcp_mtu::offload_artifact;
+use super::offload::{offload_artifact, offload_checksums, rewritten, ETHERNET_MAX_SEGMENT};
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity};
 
@@ -24,48 +24,9 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     // capture.damaged: rules/coverage.rs (with everything else that was not analysed)
 }
 
-/// TTLs (hop limits) hosts send with. A direction whose packets arrive with one of them was
-/// sent by the capture host or a host on its own segment; one that arrives lower was routed.
-pub const INITIAL_TTLS: [u8; 4] = [32, 64, 128, 255];
-
-/// The trace was rewritten (anonymised, replayed, or captured inside a device): packets with
-/// TTL 0, which no router forwards, or bad IPv4 header checksums in both directions.
-pub fn rewritten(c: &Conversation) -> bool {
-    c.ttl_zero.iter().any(|n| *n > 0) || c.bad_ip_checksums.iter().all(|n| *n > 0)
-}
-
-/// Which side the capture was taken at, from the handshake's timing: on the client, the
-/// SYN-ACK comes a round trip after the SYN and the ACK right after it; on the server, the
-/// other way round. None when the timing does not tell (or no handshake was seen).
-pub fn capture_side(c: &Conversation) -> Option<Dir> {
-    let a = c.syn_to_synack?;
-    let b = c.handshake_rtt? - a;
-    if a > 4.0 * b && a > 0.0005 {
-        Some(Dir::Orig)
-    } else if b > 4.0 * a && b > 0.0005 {
-        Some(Dir::Resp)
-    } else {
-        None
-    }
-}
-
-/// Packets of direction `d` were sent by the capture host: they arrive with a sender's TTL
-/// (not routed), and the handshake timing does not put the capture at the other side.
-pub fn sent_by_capture_host(c: &Conversation, d: Dir) -> bool {
-    let nearby = c.ttl[d.idx()].is_some_and(|t| INITIAL_TTLS.contains(&t));
-    nearby && !rewritten(c) && capture_side(c).is_none_or(|s| s == d)
-}
-
-/// Bad checksums of direction `d` that offload explains (sent by the capture host, or
-/// segments merged by receive offload, which are larger than a frame).
-pub fn offload_checksums(c: &Conversation, d: Dir) -> u64 {
-    let big = c.dirs[d.idx()].max_segment > super::tcp_mtu::ETHERNET_MAX_SEGMENT + 20;
-    if !rewritten(c) && (sent_by_capture_host(c, d) || big) {
-        c.bad_checksum_dirs[d.idx()]
-    } else {
-        0
-    }
-}
+/// Extra copies of packets from this share of the (duplicated conversations') packets are
+/// reported as a capture artifact.
+pub const DUPLICATE_SHARE: f64 = 0.05;
 
 fn offload(f: &Facts, out: &mut Vec<Finding>) {
     let convs: Vec<_> = f.conversations.iter().filter(|c| offload_artifact(c)).collect();
@@ -103,7 +64,7 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
     out.push(Finding {
         id: "capture.artifact",
         severity: Severity::Artifact,
-        title: match (bad > 0, zero > 0 || big > super::tcp_mtu::ETHERNET_MAX_SEGMENT + 20) {
+        title: match (bad > 0, zero > 0 || big > ETHERNET_MAX_SEGMENT + 20) {
             (true, true) => "Checksum and segmentation offload: the capture was taken on a sending host".into(),
             (true, false) => format!("{bad} bad checksums from checksum offload: the capture was taken on a sending host"),
             _ => format!("Segments of up to {big} bytes from segmentation offload (TSO/GSO): the capture was taken on a sending host"),
@@ -217,7 +178,7 @@ fn duplicates(f: &Facts, out: &mut Vec<Finding>) {
     let copied: u64 = convs.iter().map(|c| c.duplicated_packets).sum();
     let most = convs.iter().map(|c| c.duplicate_max_copies).max().unwrap_or(0);
     let pkts: u64 = convs.iter().map(|c| c.packets()).sum();
-    if dup == 0 || (dup as f64) < 0.05 * pkts as f64 {
+    if dup == 0 || (dup as f64) < DUPLICATE_SHARE * pkts as f64 {
         return;
     }
     let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
@@ -298,3 +259,6 @@ or the capture started mid-connection. Gaps this explains are not network loss."
         weight: 3,
     });
 }
+
+#[cfg(test)]
+mod thresholds;

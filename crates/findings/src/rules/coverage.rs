@@ -339,6 +339,7 @@ mod tests {
             issues: Vec::new(),
             issues_dropped: 0,
             stats: Default::default(),
+            tunnel_failures: Vec::new(),
         };
         let apps = tracehound_apps::AppReport::default();
         let f = Facts {
@@ -374,3 +375,6 @@ mod tests {
         assert!(lim.incomplete());
     }
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -149,3 +149,6 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         weight: if serious { 70 } else { 30 },
     });
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -127,3 +127,6 @@ fn followed_on(all: &[AuthEvent], e: &AuthEvent) -> bool {
             && x.mech.is_some()
     })
 }
+
+#[cfg(test)]
+mod thresholds;

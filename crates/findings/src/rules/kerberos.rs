@@ -178,3 +178,6 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         weight: if unresolved > 0 { 80 } else { 20 },
     });
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -86,3 +86,6 @@ pub fn check_error(facts: &Facts, out: &mut Vec<Finding>) {
     let key = |e: &AuthEvent| format!("{}|{}|{:?}|{}", e.op, e.code_name, e.service, e.server.ip());
     out.extend(grouped(facts, &evs, key, &spec));
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -7,20 +7,22 @@ pub mod answer;
 pub mod auth;
 mod capture;
 pub mod coverage;
-mod dns;
+pub mod dns;
 mod http_errors;
 mod kerberos;
 mod ldap;
 pub mod no_response;
 mod ntlm;
+mod offload;
 mod protocol_mismatch;
 mod rdp;
 mod rpc_advice;
 mod rpc_endpoints;
+mod rpc_http;
 mod rpc_refused;
 mod rpc_zerologon;
 mod scan;
-mod slow_responder;
+pub mod slow_responder;
 mod smb_auth;
 mod tcp_connect;
 mod tcp_inject;
@@ -29,7 +31,7 @@ mod tcp_mtu;
 mod tcp_nagle;
 mod tcp_reset;
 mod tcp_window;
-mod tls;
+pub mod tls;
 pub mod tls_decrypt;
 pub mod tls_refused;
 pub mod util;
@@ -51,6 +53,7 @@ pub fn all() -> Vec<Rule> {
         Rule { name: "rpc.endpoints", check: rpc_endpoints::check },
         Rule { name: "rpc.refused", check: rpc_refused::check },
         Rule { name: "rpc.zerologon", check: rpc_zerologon::check },
+        Rule { name: "rpc.http_tunnel", check: rpc_http::check },
         Rule { name: "tcp.loss", check: tcp_loss::check },
         Rule { name: "tcp.zero_window", check: tcp_window::check },
         Rule { name: "tcp.scan", check: scan::check },
@@ -79,3 +82,6 @@ pub fn all() -> Vec<Rule> {
         Rule { name: "windows.packet_dropped", check: windows::check },
     ]
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,7 +27,7 @@ pub const NO_RESPONSE: &str = "app.no_response";
 const TLS_PORTS: [u16; 8] = [443, 636, 3269, 465, 993, 995, 5986, 8443];
 
 /// A gap this long between the request and the close looks like an idle timeout.
-const IDLE_CLOSE: f64 = 30.0;
+pub const IDLE_CLOSE: f64 = 30.0;
 
 /// How the server ended a conversation first: `Some("reset (frame N)")` or `Some("closed
 /// (FIN)")`; None when the client ended it first or nobody did.
@@ -266,3 +266,6 @@ sees a broken connection (\"RPC server is unavailable\" 1722 / \"the remote proc
         weight: 82,
     }
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -61,3 +61,6 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     };
     out.extend(grouped(facts, &evs, key, &spec));
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -76,3 +76,6 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         weight: 74,
     });
 }
+
+#[cfg(test)]
+mod thresholds;

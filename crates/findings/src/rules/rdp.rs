@@ -37,3 +37,6 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let key = |e: &AuthEvent| format!("{}|{:?}|{}", e.code_name, e.mech, e.server.ip());
     out.extend(grouped(facts, &evs, key, &spec));
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -269,3 +269,6 @@ The client then reports \"There are no more endpoints available from the endpoin
         });
     }
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -41,9 +41,9 @@ const EPT_S_NOT_REGISTERED: u32 = 0x16c9_a0d6;
 /// HRESULT: "call again with a bigger buffer".
 const SIZE_PROBES: [u32; 4] = [122, 2123, 0xc000_0023, 0x8007_007a];
 /// The same failing call this often, never succeeding, is a problem.
-const KEEPS_FAILING: usize = 3;
+pub const KEEPS_FAILING: usize = 3;
 /// An association closed (FIN/RST) within this many seconds of the failure ended because of it.
-const ENDED_WITHIN: f64 = 2.0;
+pub const ENDED_WITHIN: f64 = 2.0;
 
 fn is_failure(c: &Call) -> bool {
     matches!(c.outcome, Outcome::Fault | Outcome::BindNak | Outcome::Rejected | Outcome::Error)
@@ -356,3 +356,6 @@ fn finding(f: &Facts, ix: &Index, key: &Key, cs: &[&Call]) -> Finding {
         },
     }
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -232,3 +232,6 @@ fn bound(n: usize, overflow: bool) -> String {
         n.to_string()
     }
 }
+
+#[cfg(test)]
+mod thresholds;

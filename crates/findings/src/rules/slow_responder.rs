@@ -33,6 +33,9 @@ pub const MIN_TRANSACTIONS: u64 = 3;
 pub const MIN_MEDIAN_WAIT: f64 = 0.100;
 /// Median wait (seconds) from which it is a problem rather than a warning.
 pub const PROBLEM_MEDIAN_WAIT: f64 = 1.0;
+/// The server is named the slow side when its median think time is at least this share of
+/// the median wait (else the network round trip is).
+pub const SERVER_SHARE: f64 = 0.5;
 const WORST: usize = 8;
 
 /// The thresholds, as a value (the rule uses [`Thresholds::DEFAULT`]).
@@ -150,12 +153,33 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
 
 /// The rule with other thresholds (tests use it to look at healthy traffic's numbers).
 pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
+    let mut groups: Vec<_> = gather(facts).into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for ((server, proto), g) in groups {
+        if let Some(f) = judge(server, proto, &g, th) {
+            out.push(f);
+        }
+    }
+}
+
+/// The transactions and DCE/RPC calls, grouped per server and protocol.
+fn gather<'a>(facts: &'a Facts) -> HashMap<(SocketAddr, &'static str), Group<'a>> {
     // Conversation ids are ours (fast hashing); server addresses and flows come from the
     // capture (hostile input), so the groups keep the standard, keyed hasher.
     let by_id: FxHashMap<u64, &Conversation> =
         facts.conversations.iter().map(|c| (c.info.id, c)).collect();
     let mut groups: HashMap<(SocketAddr, &'static str), Group> = HashMap::new();
+    add_transactions(facts, &by_id, &mut groups);
+    add_calls(facts, &by_id, &mut groups);
+    groups
+}
 
+/// The request/response transactions of `facts.apps` (HTTP, LDAP, SMB2).
+fn add_transactions<'a>(
+    facts: &'a Facts,
+    by_id: &FxHashMap<u64, &Conversation>,
+    groups: &mut HashMap<(SocketAddr, &'static str), Group<'a>>,
+) {
     for t in &facts.apps.transactions {
         let answered = t.answered.saturating_sub(t.long_polls.min(t.answered));
         if answered == 0 {
@@ -189,7 +213,14 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
             });
         }
     }
+}
 
+/// The answered DCE/RPC calls of `facts.rpc`.
+fn add_calls<'a>(
+    facts: &'a Facts,
+    by_id: &FxHashMap<u64, &Conversation>,
+    groups: &mut HashMap<(SocketAddr, &'static str), Group<'a>>,
+) {
     for c in &facts.rpc.calls {
         let Some(rtt) = c.rtt else { continue };
         let (sa, da) = (SocketAddr::new(c.src, c.sport), SocketAddr::new(c.dst, c.dport));
@@ -218,114 +249,142 @@ pub fn check_with(facts: &Facts, th: Thresholds, out: &mut Vec<Finding>) {
             response_frame: c.response_frame,
         });
     }
+}
 
-    let mut groups: Vec<_> = groups.into_iter().collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for ((server, proto), g) in groups {
-        let server = server.to_string();
-        if g.count < th.min_transactions {
-            continue;
-        }
-        let median = g.quantile(0.5);
-        if median < th.min_median_wait {
-            continue;
-        }
-        let p90 = g.quantile(0.9);
-        let rtt_known = !g.rtts.is_empty();
-        let rtt = if rtt_known {
-            let mut r = g.rtts.clone();
-            r.sort_by(f64::total_cmp);
-            r.get(r.len() / 2).copied().unwrap_or(0.0)
-        } else {
-            0.0
-        };
-        let think = |w: f64| (w - rtt).max(0.0);
-        let (m_think, p90_think, max_think) = (think(median), think(p90), think(g.max));
-        let lost = (g.sum - rtt * g.count as f64).max(0.0);
-        let server_slow = m_think >= median * 0.5;
-        let who = if server_slow { "server" } else { "network" };
-        let mut ev = Evidence::default();
-        for f in g.flows.iter().take(20) {
-            ev.flows.push(*f);
-        }
-        for s in &g.worst {
-            ev.add_frames(std::iter::once(s.request_frame).chain(s.response_frame));
-            ev.line(format!(
-                "frame {}{}: {} waited {:.1} ms (think {:.1} ms + network {:.1} ms)",
-                s.request_frame,
-                s.response_frame.map(|f| format!(" → {f}")).unwrap_or_default(),
-                s.what,
-                s.wait * 1e3,
-                think(s.wait) * 1e3,
-                (s.wait - think(s.wait)) * 1e3
-            ));
-        }
-        ev.value("server", server.clone());
-        ev.value("protocol", proto);
-        ev.value("transactions", g.count);
-        ev.value("slow_side", who);
-        ev.value("median_wait_ms", round(median * 1e3));
-        ev.value("median_think_ms", round(m_think * 1e3));
-        ev.value("p90_think_ms", round(p90_think * 1e3));
-        ev.value("max_think_ms", round(max_think * 1e3));
-        ev.value(
-            "network_rtt_ms",
-            if rtt_known { serde_json::json!(round(rtt * 1e3)) } else { serde_json::Value::Null },
-        );
-        ev.value("total_think_s", round(lost));
-        ev.value("quantiles_exact", g.exact);
-        ev.finish();
-        let severity =
-            if median >= th.problem_median_wait { Severity::Problem } else { Severity::Warning };
-        let rtt_text = if rtt_known {
-            format!("{:.1} ms", rtt * 1e3)
-        } else {
-            "unknown (no TCP handshake captured; counted as 0)".into()
-        };
-        out.push(Finding {
-            id: ID,
-            severity,
-            title: if server_slow {
-                format!("{proto} server {server} is slow to answer: median {:.0} ms think time over {} requests", m_think * 1e3, g.count)
-            } else {
-                format!("{proto} requests to {server} wait on the network: median wait {:.0} ms, round trip {:.0} ms", median * 1e3, rtt * 1e3)
-            },
-            explanation: format!(
-                "{} {proto} requests to {server} waited a median of {:.1} ms (90th percentile {:.1} ms, max {:.1} ms) between the end of the request and the start of the answer. The network round trip of these connections is {rtt_text}, so {} — about {:.1} s of server time in total.",
-                g.count,
-                median * 1e3,
-                p90 * 1e3,
-                g.max * 1e3,
-                if server_slow {
-                    format!("most of the wait is the server working (median think time {:.1} ms)", m_think * 1e3)
-                } else {
-                    "most of the wait is the network round trip, not the server".to_string()
-                },
-                lost
-            ),
-            likely_causes: if server_slow {
-                vec![
-                    "The server (or a back end it waits on: database, domain controller, storage) is overloaded or blocked.".into(),
-                    "Expensive requests (large LDAP searches without an index, big directory listings, slow RPC operations).".into(),
-                    "Name resolution, authentication or antivirus scanning on the server side delays each request.".into(),
-                ]
-            } else {
-                vec!["A long network path (WAN, VPN) between client and server; chatty protocols multiply each round trip.".into()]
-            },
-            next_steps: if server_slow {
-                vec![
-                    "Look at the server's CPU, disk and the service's own logs/performance counters at the capture time; capture on the server to see whether it waits on another system.".into(),
-                    "Check the slowest operations listed in the evidence — which requests are slow tells which component to look at.".into(),
-                ]
-            } else {
-                vec!["Reduce round trips (caching, batching) or move client and server closer; check the path for queueing (bufferbloat) with a ping during load.".into()]
-            },
-            evidence: ev,
-            weight: if server_slow { 60 } else { 45 },
-        });
+/// The numbers of one group that fires.
+struct Judged {
+    median: f64,
+    p90: f64,
+    /// Median network round trip (0 when unknown).
+    rtt: f64,
+    rtt_known: bool,
+    /// Median think time.
+    m_think: f64,
+    /// Total server time (seconds).
+    lost: f64,
+    server_slow: bool,
+}
+
+impl Judged {
+    fn think(&self, w: f64) -> f64 {
+        (w - self.rtt).max(0.0)
     }
+}
+
+/// The finding of one server and protocol, when its median wait is long enough.
+fn judge(server: SocketAddr, proto: &str, g: &Group, th: Thresholds) -> Option<Finding> {
+    let server = server.to_string();
+    if g.count < th.min_transactions {
+        return None;
+    }
+    let median = g.quantile(0.5);
+    if median < th.min_median_wait {
+        return None;
+    }
+    let p90 = g.quantile(0.9);
+    let rtt_known = !g.rtts.is_empty();
+    let rtt = if rtt_known {
+        let mut r = g.rtts.clone();
+        r.sort_by(f64::total_cmp);
+        r.get(r.len() / 2).copied().unwrap_or(0.0)
+    } else {
+        0.0
+    };
+    let think = |w: f64| (w - rtt).max(0.0);
+    let m_think = think(median);
+    let lost = (g.sum - rtt * g.count as f64).max(0.0);
+    let server_slow = m_think >= median * SERVER_SHARE;
+    let j = Judged { median, p90, rtt, rtt_known, m_think, lost, server_slow };
+    let ev = evidence(&server, proto, g, &j);
+    let severity =
+        if median >= th.problem_median_wait { Severity::Problem } else { Severity::Warning };
+    let rtt_text = if rtt_known {
+        format!("{:.1} ms", rtt * 1e3)
+    } else {
+        "unknown (no TCP handshake captured; counted as 0)".into()
+    };
+    Some(Finding {
+        id: ID,
+        severity,
+        title: if server_slow {
+            format!("{proto} server {server} is slow to answer: median {:.0} ms think time over {} requests", m_think * 1e3, g.count)
+        } else {
+            format!("{proto} requests to {server} wait on the network: median wait {:.0} ms, round trip {:.0} ms", median * 1e3, rtt * 1e3)
+        },
+        explanation: format!(
+            "{} {proto} requests to {server} waited a median of {:.1} ms (90th percentile {:.1} ms, max {:.1} ms) between the end of the request and the start of the answer. The network round trip of these connections is {rtt_text}, so {} — about {:.1} s of server time in total.",
+            g.count,
+            median * 1e3,
+            p90 * 1e3,
+            g.max * 1e3,
+            if server_slow {
+                format!("most of the wait is the server working (median think time {:.1} ms)", m_think * 1e3)
+            } else {
+                "most of the wait is the network round trip, not the server".to_string()
+            },
+            lost
+        ),
+        likely_causes: if server_slow {
+            vec![
+                "The server (or a back end it waits on: database, domain controller, storage) is overloaded or blocked.".into(),
+                "Expensive requests (large LDAP searches without an index, big directory listings, slow RPC operations).".into(),
+                "Name resolution, authentication or antivirus scanning on the server side delays each request.".into(),
+            ]
+        } else {
+            vec!["A long network path (WAN, VPN) between client and server; chatty protocols multiply each round trip.".into()]
+        },
+        next_steps: if server_slow {
+            vec![
+                "Look at the server's CPU, disk and the service's own logs/performance counters at the capture time; capture on the server to see whether it waits on another system.".into(),
+                "Check the slowest operations listed in the evidence — which requests are slow tells which component to look at.".into(),
+            ]
+        } else {
+            vec!["Reduce round trips (caching, batching) or move client and server closer; check the path for queueing (bufferbloat) with a ping during load.".into()]
+        },
+        evidence: ev,
+        weight: if server_slow { 60 } else { 45 },
+    })
+}
+
+/// The evidence of a group that fires: its flows, worst transactions and numbers.
+fn evidence(server: &str, proto: &str, g: &Group, j: &Judged) -> Evidence {
+    let mut ev = Evidence::default();
+    for f in g.flows.iter().take(20) {
+        ev.flows.push(*f);
+    }
+    for s in &g.worst {
+        ev.add_frames(std::iter::once(s.request_frame).chain(s.response_frame));
+        ev.line(format!(
+            "frame {}{}: {} waited {:.1} ms (think {:.1} ms + network {:.1} ms)",
+            s.request_frame,
+            s.response_frame.map(|f| format!(" → {f}")).unwrap_or_default(),
+            s.what,
+            s.wait * 1e3,
+            j.think(s.wait) * 1e3,
+            (s.wait - j.think(s.wait)) * 1e3
+        ));
+    }
+    ev.value("server", server.to_string());
+    ev.value("protocol", proto.to_string());
+    ev.value("transactions", g.count);
+    ev.value("slow_side", if j.server_slow { "server" } else { "network" });
+    ev.value("median_wait_ms", round(j.median * 1e3));
+    ev.value("median_think_ms", round(j.m_think * 1e3));
+    ev.value("p90_think_ms", round(j.think(j.p90) * 1e3));
+    ev.value("max_think_ms", round(j.think(g.max) * 1e3));
+    ev.value(
+        "network_rtt_ms",
+        if j.rtt_known { serde_json::json!(round(j.rtt * 1e3)) } else { serde_json::Value::Null },
+    );
+    ev.value("total_think_s", round(j.lost));
+    ev.value("quantiles_exact", g.exact);
+    ev.finish();
+    ev
 }
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -88,3 +88,6 @@ pub fn check_denied(facts: &Facts, out: &mut Vec<Finding>) {
     let key = |e: &AuthEvent| format!("{}|{}|{:?}|{:?}", e.op, e.code_name, e.service, e.account);
     out.extend(grouped(facts, &evs, key, &spec));
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use tracehound_flows::{ConnState, Conversation, IcmpError, Proto};
 
-use super::util::{by_responder, plural, port_desc};
+use super::util::{by_responder, num, plural, port_desc};
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity};
 
@@ -103,31 +103,7 @@ fn unanswered<'a>(
             .fold(f64::INFINITY, f64::min)
             .max(0.0);
         let near_end = single && after < RETRY_WINDOW;
-        let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-        for c in cs.iter().take(10) {
-            ev.flows.push(FlowRef::of(c));
-            ev.add_frames(c.syn_frames.iter().copied());
-            ev.add_frames(c.icmp_errors.iter().map(|e| e.frame));
-            ev.line(format!(
-                "{}: SYN{} at frame{} {}{}",
-                FlowRef::of(c),
-                if c.syn_frames.len() > 1 {
-                    format!(" + {} retransmissions", c.syn_frames.len() - 1)
-                } else {
-                    String::new()
-                },
-                if c.syn_frames.len() > 1 { "s" } else { "" },
-                c.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
-                if c.syn_frames.len() > 1 {
-                    format!(" over {:.1} s, nothing back", c.duration())
-                } else {
-                    ", nothing back".into()
-                }
-            ));
-            for e in &c.icmp_errors {
-                ev.line(format!("frame {}: {}", e.frame, icmp_name(e)));
-            }
-        }
+        let mut ev = unanswered_evidence(f, &cs);
         ev.value("address", resp.ip().to_string());
         ev.value("port", resp.port());
         ev.value("attempts", cs.len());
@@ -140,79 +116,13 @@ fn unanswered<'a>(
         ev.why("threshold: retry window (shorter: not known, info)", format!("{RETRY_WINDOW} s"));
         ev.why("threshold: problem when", "ICMP error, or SYNs retransmitted; single SYN: warning");
         ev.finish();
-        let (title, explanation, causes, steps, sev, weight);
-        if let Some(e) = icmp.first() {
-            let p = prohibited(e);
-            title = format!(
-                "Connections to {resp} were rejected with {}",
-                icmp_name(e).split(" (").next().unwrap_or("")
-            );
-            explanation = format!(
-                "{} to {} on {} {} answered by an ICMP error instead of a SYN-ACK: {}. {}",
-                plural(cs.len(), "connection attempt", "connection attempts"),
-                resp.ip(),
-                port_desc(resp.port()),
-                if cs.len() == 1 { "was" } else { "were" },
-                icmp_name(e),
-                if p {
-                    "A firewall (host firewall or a device on the path) rejects this traffic on purpose."
-                } else {
-                    "Something on the path or the host itself says the destination cannot be reached."
-                }
-            );
-            causes = if p {
-                vec![
-                    format!(
-                        "a firewall rule rejecting TCP {} to {} (REJECT with ICMP)",
-                        resp.port(),
-                        resp.ip()
-                    ),
-                    "a router access list with an explicit reject".into(),
-                ]
-            } else {
-                vec![
-                    "no route to the destination network or host".into(),
-                    "the host is down (its router answers host unreachable)".into(),
-                ]
-            };
-            steps = vec![
-                format!("Find the device at {} that sent the ICMP error and check its rules for TCP {}.", e.from, resp.port()),
-                format!("From the client, test with `tracehound portqry -n {} -e {}`.", resp.ip(), resp.port()),
-            ];
-            sev = Severity::Problem;
-            weight = 80;
-        } else {
-            title = format!("Connection attempts to {resp} were never answered");
-            explanation = format!(
-                "{} from {} to {} on {} sent SYNs{} and got nothing back — no SYN-ACK, no reset, no ICMP error. \
-Silence like this is what a firewall that drops packets produces; a closed port would answer with a reset.",
-                plural(cs.len(), "connection attempt", "connection attempts"),
-                plural(clients.len(), "client", "clients"),
-                resp.ip(),
-                port_desc(resp.port()),
-                if syns > cs.len() { format!(" ({syns} in all, retransmitted for up to {span:.1} s)") } else { String::new() },
-            );
-            causes = vec![
-                format!(
-                    "a firewall (host firewall on {} or a device on the path) dropping TCP {}",
-                    resp.ip(),
-                    resp.port()
-                ),
-                "the host is down or the address is wrong (no ARP answer on its subnet)".into(),
-                "asymmetric routing: the SYN-ACK takes another path and is dropped there".into(),
-            ];
-            steps = vec![
-                format!("Check the firewall rules for TCP {} towards {} (Windows: `Get-NetFirewallRule`, `netsh advfirewall`; Linux: `nft list ruleset`).", resp.port(), resp.ip()),
-                format!("Capture on the server side too: if the SYNs arrive there and nothing leaves, the host drops them; if they never arrive, the path does."),
-                format!("Probe it: `tracehound portqry -n {} -e {}` (FILTERED confirms a drop).", resp.ip(), resp.port()),
-            ];
-            sev = if single { Severity::Warning } else { Severity::Problem };
-            weight = if single { 30 } else { 75 };
-        }
-        let (title, explanation, causes, steps, sev, weight) = if near_end && icmp.is_empty() {
-            not_known(resp, cs.len(), after)
-        } else {
-            (title, explanation, causes, steps, sev, weight)
+        let (title, explanation, causes, steps, sev, weight) = match icmp.first() {
+            Some(e) => rejected(resp, cs.len(), e),
+            None if near_end => not_known(resp, cs.len(), after),
+            None => silent(
+                resp,
+                &Silence { attempts: cs.len(), clients: clients.len(), syns, span, single },
+            ),
         };
         out.push(Finding {
             id: "tcp.connect_unanswered",
@@ -227,6 +137,127 @@ Silence like this is what a firewall that drops packets produces; a closed port 
     }
 }
 
+/// The flows, SYN and ICMP frames of unanswered attempts (the first ten).
+fn unanswered_evidence(f: &Facts, cs: &[&Conversation]) -> Evidence {
+    let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
+    for c in cs.iter().take(10) {
+        ev.flows.push(FlowRef::of(c));
+        ev.add_frames(c.syn_frames.iter().copied());
+        ev.add_frames(c.icmp_errors.iter().map(|e| e.frame));
+        ev.line(format!(
+            "{}: SYN{} at frame{} {}{}",
+            FlowRef::of(c),
+            if c.syn_frames.len() > 1 {
+                format!(" + {} retransmissions", c.syn_frames.len() - 1)
+            } else {
+                String::new()
+            },
+            if c.syn_frames.len() > 1 { "s" } else { "" },
+            c.syn_frames.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+            if c.syn_frames.len() > 1 {
+                format!(" over {:.1} s, nothing back", c.duration())
+            } else {
+                ", nothing back".into()
+            }
+        ));
+        for e in &c.icmp_errors {
+            ev.line(format!("frame {}: {}", e.frame, icmp_name(e)));
+        }
+    }
+    ev
+}
+
+/// Attempts answered by an ICMP error (`e`, the first one).
+fn rejected(resp: std::net::SocketAddr, n: usize, e: &IcmpError) -> Told {
+    let p = prohibited(e);
+    let title = format!(
+        "Connections to {resp} were rejected with {}",
+        icmp_name(e).split(" (").next().unwrap_or("")
+    );
+    let explanation = format!(
+        "{} to {} on {} {} answered by an ICMP error instead of a SYN-ACK: {}. {}",
+        plural(n, "connection attempt", "connection attempts"),
+        resp.ip(),
+        port_desc(resp.port()),
+        if n == 1 { "was" } else { "were" },
+        icmp_name(e),
+        if p {
+            "A firewall (host firewall or a device on the path) rejects this traffic on purpose."
+        } else {
+            "Something on the path or the host itself says the destination cannot be reached."
+        }
+    );
+    let causes = if p {
+        vec![
+            format!(
+                "a firewall rule rejecting TCP {} to {} (REJECT with ICMP)",
+                resp.port(),
+                resp.ip()
+            ),
+            "a router access list with an explicit reject".into(),
+        ]
+    } else {
+        vec![
+            "no route to the destination network or host".into(),
+            "the host is down (its router answers host unreachable)".into(),
+        ]
+    };
+    let steps = vec![
+        format!(
+            "Find the device at {} that sent the ICMP error and check its rules for TCP {}.",
+            e.from,
+            resp.port()
+        ),
+        format!(
+            "From the client, test with `tracehound portqry -n {} -e {}`.",
+            resp.ip(),
+            resp.port()
+        ),
+    ];
+    (title, explanation, causes, steps, Severity::Problem, 80)
+}
+
+/// What is known of attempts that got nothing back.
+struct Silence {
+    attempts: usize,
+    clients: usize,
+    syns: usize,
+    /// The longest attempt (seconds).
+    span: f64,
+    single: bool,
+}
+
+/// Attempts that got nothing back at all, with enough capture after them to know it.
+fn silent(resp: std::net::SocketAddr, s: &Silence) -> Told {
+    let Silence { attempts, clients, syns, span, single } = *s;
+    let title = format!("Connection attempts to {resp} were never answered");
+    let explanation = format!(
+        "{} from {} to {} on {} sent SYNs{} and got nothing back — no SYN-ACK, no reset, no ICMP error. \
+Silence like this is what a firewall that drops packets produces; a closed port would answer with a reset.",
+        plural(attempts, "connection attempt", "connection attempts"),
+        plural(clients, "client", "clients"),
+        resp.ip(),
+        port_desc(resp.port()),
+        if syns > attempts { format!(" ({syns} in all, retransmitted for up to {span:.1} s)") } else { String::new() },
+    );
+    let causes = vec![
+        format!(
+            "a firewall (host firewall on {} or a device on the path) dropping TCP {}",
+            resp.ip(),
+            resp.port()
+        ),
+        "the host is down or the address is wrong (no ARP answer on its subnet)".into(),
+        "asymmetric routing: the SYN-ACK takes another path and is dropped there".into(),
+    ];
+    let steps = vec![
+        format!("Check the firewall rules for TCP {} towards {} (Windows: `Get-NetFirewallRule`, `netsh advfirewall`; Linux: `nft list ruleset`).", resp.port(), resp.ip()),
+        "Capture on the server side too: if the SYNs arrive there and nothing leaves, the host drops them; if they never arrive, the path does.".to_string(),
+        format!("Probe it: `tracehound portqry -n {} -e {}` (FILTERED confirms a drop).", resp.ip(), resp.port()),
+    ];
+    let (sev, weight) = if single { (Severity::Warning, 30) } else { (Severity::Problem, 75) };
+    (title, explanation, causes, steps, sev, weight)
+}
+
 /// Seconds of capture after a SYN within which every common stack retransmits it (Linux
 /// after 1 s, Windows after 3 s): with less, silence is not known to be silence.
 pub const RETRY_WINDOW: f64 = 3.0;
@@ -238,10 +269,11 @@ fn not_known(resp: std::net::SocketAddr, n: usize, after: f64) -> Told {
     (
         format!("No answer to {} to {resp} within the capture (it ended {after:.1} s later)", plural(n, "SYN", "SYNs")),
         format!(
-            "Known: {} sent to {} on {}, and nothing came back before the capture ended {after:.1} s later. Not known: whether a SYN-ACK, a reset or an ICMP error came after that, or whether the client retried — every common stack waits 1 to 3 s before it retransmits. This alone says nothing about a firewall.",
+            "Known: {} sent to {} on {}, and nothing came back before the capture ended {after:.1} s later. Not known: whether a SYN-ACK, a reset or an ICMP error came after that, or whether the client retried — every common stack waits 1 to {} s before it retransmits. This alone says nothing about a firewall.",
             plural(n, "one SYN was", "SYNs were, one each,"),
             resp.ip(),
-            port_desc(resp.port())
+            port_desc(resp.port()),
+            num(RETRY_WINDOW)
         ),
         vec!["the capture stopped (or the file was cut) right after the connection attempt".into()],
         vec![format!("Capture longer, or probe it: `tracehound portqry -n {} -e {}`.", resp.ip(), resp.port())],
@@ -338,3 +370,6 @@ fn udp_unreachable(f: &Facts, out: &mut Vec<Finding>) {
         });
     }
 }
+
+#[cfg(test)]
+mod thresholds;

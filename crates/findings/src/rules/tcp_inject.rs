@@ -70,3 +70,6 @@ A TCP sender retransmits the same bytes; a second version from another distance 
         weight: 80,
     });
 }
+
+#[cfg(test)]
+mod thresholds;

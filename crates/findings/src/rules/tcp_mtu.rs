@@ -2,26 +2,16 @@
 //! pass. `tcp.mss_exceeded`: a sender exceeding the MSS its peer offered (when that is not a
 //! segmentation-offload artifact of a sender-side capture).
 
-use tracehound_flows::{Conversation, Dir, TcpFlag};
+use tracehound_flows::{Dir, TcpFlag};
 
+use super::offload::offload_artifact;
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity};
 
 /// Segments at least this large count as "full size" for the black-hole test.
 pub const LARGE: u32 = 1000;
-/// The largest TCP payload of a 1500-byte IPv4 packet: more than that in one segment on the
-/// wire means the capture saw a segmentation-offload super-segment.
-pub const ETHERNET_MAX_SEGMENT: u32 = 1460;
-
-/// True when the bad checksums or oversize segments of this conversation are an offload
-/// artifact: bad checksums on packets the capture host sent (see
-/// [`super::capture::offload_checksums`]), IP length 0, or segments larger than a frame.
-pub fn offload_artifact(c: &Conversation) -> bool {
-    let bad = super::capture::offload_checksums(c, Dir::Orig)
-        + super::capture::offload_checksums(c, Dir::Resp);
-    bad > 0 || c.zero_ip_len > 0 || c.dirs.iter().any(|d| d.max_segment > ETHERNET_MAX_SEGMENT + 20)
-}
-
+/// Retransmissions of large segments (and nothing smaller) that make a black hole.
+pub const MIN_LARGE_RETRANSMISSIONS: usize = 3;
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     for c in f.conversations {
         for dir in [Dir::Orig, Dir::Resp] {
@@ -38,7 +28,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
                 .icmp_errors
                 .iter()
                 .any(|e| (!e.v6 && e.icmp_type == 3 && e.code == 4) || (e.v6 && e.icmp_type == 2));
-            if large >= 3
+            if large >= MIN_LARGE_RETRANSMISSIONS
                 && large == retx.len()
                 && peer_dupacks == 0
                 && !peer_sack
@@ -122,3 +112,6 @@ in one SYN (so the two ends disagree) or the sender ignores it; segments larger 
         }
     }
 }
+
+#[cfg(test)]
+mod thresholds;

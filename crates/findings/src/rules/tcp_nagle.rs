@@ -6,6 +6,12 @@ use crate::{Evidence, Finding, FlowRef, Severity};
 
 /// Stalls in one conversation before we call it a pattern.
 pub const MIN_STALLS: u64 = 3;
+/// Stalls (all conversations) from which it is a problem ...
+pub const PROBLEM_STALLS: u64 = 10;
+/// ... or seconds lost to them.
+pub const PROBLEM_SECS: f64 = 1.0;
+/// A typical stall at least this long is Windows' 200 ms delayed ACK, else Linux's 40 ms.
+pub const WINDOWS_DELAY: f64 = 0.15;
 
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     let hits: Vec<_> = f.conversations.iter().filter(|c| c.nagle.stalls >= MIN_STALLS).collect();
@@ -34,10 +40,10 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     ev.value("secs", secs);
     ev.value("typical_delay_ms", typical * 1e3);
     ev.finish();
-    let os = if typical >= 0.15 { "Windows' ~200 ms" } else { "Linux's ~40 ms" };
+    let os = if typical >= WINDOWS_DELAY { "Windows' ~200 ms" } else { "Linux's ~40 ms" };
     out.push(Finding {
         id: "tcp.nagle_delayed_ack",
-        severity: if secs >= 1.0 || stalls >= 10 { Severity::Problem } else { Severity::Warning },
+        severity: if secs >= PROBLEM_SECS || stalls >= PROBLEM_STALLS { Severity::Problem } else { Severity::Warning },
         title: format!("{stalls} exchanges waited for delayed ACKs ({secs:.2} s lost, ~{:.0} ms each)", typical * 1e3),
         explanation: format!(
             "The sender wrote a request in several small pieces. Nagle's algorithm holds a small segment back while an earlier small one is unacknowledged, \
@@ -57,3 +63,6 @@ Every exchange therefore waits one delayed-ACK timer: the application is slow in
         weight: 70,
     });
 }
+
+#[cfg(test)]
+mod thresholds;

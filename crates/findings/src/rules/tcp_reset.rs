@@ -39,120 +39,142 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             .filter(|c| c.state == Some(ConnState::REJ) && c.start >= first_reset.end)
             .collect();
         if !refused_after.is_empty() {
-            let rst = first_reset.rst_frames.first().map(|r| r.0).unwrap_or(first_reset.last_frame);
-            let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-            ev.flows.push(FlowRef::of(first_reset));
-            ev.add_frames([rst]);
-            ev.line(format!(
-                "frame {rst}: {} reset in the middle of the session",
-                FlowRef::of(first_reset)
-            ));
-            for c in refused_after.iter().take(8) {
-                ev.flows.push(FlowRef::of(c));
-                ev.add_frames(c.syn_frames.iter().copied().take(1));
-                ev.add_frames(c.rst_frames.iter().map(|r| r.0).take(1));
-                ev.line(format!(
-                    "frame {}: new attempt from {} refused {:.2} s later",
-                    c.first_frame,
-                    c.info.orig,
-                    c.start.secs_since(first_reset.end)
-                ));
-            }
-            ev.value("address", server.ip().to_string());
-            ev.value("port", server.port());
-            ev.value("refused_after", refused_after.len());
-            ev.finish();
-            out.push(Finding {
-                id: "tcp.service_reset",
-                severity: Severity::Problem,
-                title: format!("The service on {server} went away: reset mid-session, then every new connection refused"),
-                explanation: format!(
-                    "A working connection to {} on {} was reset in frame {rst}, and the {} connection attempt{} after it {} refused. \
-The server host is up (it answers with resets) but nothing listens on the port any more: the service stopped or crashed.",
-                    server.ip(),
-                    port_desc(server.port()),
-                    refused_after.len(),
-                    if refused_after.len() == 1 { "" } else { "s" },
-                    if refused_after.len() == 1 { "was" } else { "were all" },
-                ),
-                likely_causes: vec!["the service process crashed or was stopped/restarted".into(), "the service was reconfigured to another port".into()],
-                next_steps: vec![
-                    format!("Check the service on {} and its logs (Windows: System and Application event logs, service control manager events 7031/7034) at the time of frame {rst}.", server.ip()).into(),
-                    "Configure service recovery (restart on failure) if it crashes.".into(),
-                ],
-                evidence: ev,
-                weight: 85,
-            });
+            out.push(service_reset(f, server, first_reset, &refused_after));
             continue;
         }
-        // Resets sent by a device on the path (TTL differs from the peer's packets), or after a
-        // long silence (an idle timer expired).
-        let mid: Vec<&Conversation> = reset
-            .iter()
-            .copied()
-            .filter(|c| {
-                c.rst_ttl_mismatch.is_some()
-                    || c.idle_before_rst.is_some_and(|s| s >= IDLE_RESET_SECS)
-            })
-            .collect();
-        if let Some(c) = mid.first() {
-            let secs = c.idle_before_rst.unwrap_or(0.0);
-            if c.rst_ttl_mismatch.is_none() {
-                if let Some(r) = c.rsts.first().filter(|r| host_closed(c, r)) {
-                    out.push(idle_close(f, c, r, secs));
-                    continue;
-                }
-            }
-            let (rst, by) = c.rst_frames.first().copied().unwrap_or((c.last_frame, Dir::Resp));
-            let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
-            for c in mid.iter().take(8) {
-                ev.flows.push(FlowRef::of(c));
-                ev.add_frames(c.rst_frames.iter().map(|r| r.0).take(1));
-                let ttl = match c.rst_ttl_mismatch {
-                    Some((fr, t, u)) => format!("; the RST (frame {fr}) has TTL {t}, the peer's own packets arrive with TTL {u}"),
-                    None => String::new(),
-                };
-                ev.line(format!(
-                    "{}: reset after {:.1} s of silence{ttl}",
-                    FlowRef::of(c),
-                    c.idle_before_rst.unwrap_or(0.0)
-                ));
-            }
-            ev.value("idle_secs", secs);
-            if let Some((_, t, u)) = c.rst_ttl_mismatch {
-                ev.value("rst_ttl", t);
-                ev.value("peer_ttl", u);
-            }
-            ev.finish();
-            let forged = c.rst_ttl_mismatch.is_some();
-            let sender = c.info.src(by);
-            out.push(Finding {
-                id: "tcp.idle_reset",
-                severity: Severity::Warning,
-                title: if forged {
-                    format!("A device on the path reset the connection to {server} after {secs:.1} s idle (the RST did not come from {})", sender.ip())
-                } else {
-                    format!("Connections to {server} were reset after {secs:.0} s idle")
-                },
-                explanation: format!(
-                    "The connection carried data, fell silent for {secs:.1} s, and was then reset (frame {rst}) in the name of {sender}. {}",
-                    if forged {
-                        "The reset's TTL differs from every other packet of that side, so it was made by a device on the path — a firewall, NAT or load balancer that \
-dropped the connection from its table (typically after its idle timeout) and answers the next packet with a reset."
-                    } else {
-                        "Resets that follow a long silence come from a firewall, NAT or load balancer whose idle timer expired."
-                    }
-                ),
-                likely_causes: vec!["an idle timeout on a firewall, NAT or load balancer shorter than the application's idle periods".into()],
-                next_steps: vec![
-                    "Raise the idle timeout on the middlebox, or enable TCP keep-alives shorter than it (Windows KeepAliveTime; SO_KEEPALIVE).".into(),
-                    "Find the device: it is the hop whose distance matches the RST's TTL (compare with a traceroute).".into(),
-                ],
-                evidence: ev,
-                weight: if forged { 75 } else { 55 },
-            });
+        idle_reset(f, server, &reset, out);
+    }
+}
+
+/// `tcp.service_reset`: `first` was reset mid-session, and the attempts `refused_after` it
+/// were refused.
+fn service_reset(
+    f: &Facts,
+    server: std::net::SocketAddr,
+    first_reset: &Conversation,
+    refused_after: &[&Conversation],
+) -> Finding {
+    let rst = first_reset.rst_frames.first().map(|r| r.0).unwrap_or(first_reset.last_frame);
+    let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
+    ev.flows.push(FlowRef::of(first_reset));
+    ev.add_frames([rst]);
+    ev.line(format!(
+        "frame {rst}: {} reset in the middle of the session",
+        FlowRef::of(first_reset)
+    ));
+    for c in refused_after.iter().take(8) {
+        ev.flows.push(FlowRef::of(c));
+        ev.add_frames(c.syn_frames.iter().copied().take(1));
+        ev.add_frames(c.rst_frames.iter().map(|r| r.0).take(1));
+        ev.line(format!(
+            "frame {}: new attempt from {} refused {:.2} s later",
+            c.first_frame,
+            c.info.orig,
+            c.start.secs_since(first_reset.end)
+        ));
+    }
+    ev.value("address", server.ip().to_string());
+    ev.value("port", server.port());
+    ev.value("refused_after", refused_after.len());
+    ev.finish();
+    Finding {
+        id: "tcp.service_reset",
+        severity: Severity::Problem,
+        title: format!("The service on {server} went away: reset mid-session, then every new connection refused"),
+        explanation: format!(
+            "A working connection to {} on {} was reset in frame {rst}, and the {} connection attempt{} after it {} refused. \
+The server host is up (it answers with resets) but nothing listens on the port any more: the service stopped or crashed.",
+            server.ip(),
+            port_desc(server.port()),
+            refused_after.len(),
+            if refused_after.len() == 1 { "" } else { "s" },
+            if refused_after.len() == 1 { "was" } else { "were all" },
+        ),
+        likely_causes: vec!["the service process crashed or was stopped/restarted".into(), "the service was reconfigured to another port".into()],
+        next_steps: vec![
+            format!("Check the service on {} and its logs (Windows: System and Application event logs, service control manager events 7031/7034) at the time of frame {rst}.", server.ip()).into(),
+            "Configure service recovery (restart on failure) if it crashes.".into(),
+        ],
+        evidence: ev,
+        weight: 85,
+    }
+}
+
+/// `tcp.idle_reset` (or `tcp.idle_close`): of the conversations that ended in a reset, the
+/// first reset by a device on the path or after a long silence.
+fn idle_reset(
+    f: &Facts,
+    server: std::net::SocketAddr,
+    reset: &[&Conversation],
+    out: &mut Vec<Finding>,
+) {
+    // Resets sent by a device on the path (TTL differs from the peer's packets), or after a
+    // long silence (an idle timer expired).
+    let mid: Vec<&Conversation> = reset
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.rst_ttl_mismatch.is_some() || c.idle_before_rst.is_some_and(|s| s >= IDLE_RESET_SECS)
+        })
+        .collect();
+    let Some(c) = mid.first() else { return };
+    let secs = c.idle_before_rst.unwrap_or(0.0);
+    if c.rst_ttl_mismatch.is_none() {
+        if let Some(r) = c.rsts.first().filter(|r| host_closed(c, r)) {
+            out.push(idle_close(f, c, r, secs));
+            return;
         }
     }
+    let (rst, by) = c.rst_frames.first().copied().unwrap_or((c.last_frame, Dir::Resp));
+    let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };
+    for c in mid.iter().take(8) {
+        ev.flows.push(FlowRef::of(c));
+        ev.add_frames(c.rst_frames.iter().map(|r| r.0).take(1));
+        let ttl = match c.rst_ttl_mismatch {
+            Some((fr, t, u)) => format!(
+                "; the RST (frame {fr}) has TTL {t}, the peer's own packets arrive with TTL {u}"
+            ),
+            None => String::new(),
+        };
+        ev.line(format!(
+            "{}: reset after {:.1} s of silence{ttl}",
+            FlowRef::of(c),
+            c.idle_before_rst.unwrap_or(0.0)
+        ));
+    }
+    ev.value("idle_secs", secs);
+    if let Some((_, t, u)) = c.rst_ttl_mismatch {
+        ev.value("rst_ttl", t);
+        ev.value("peer_ttl", u);
+    }
+    ev.finish();
+    let forged = c.rst_ttl_mismatch.is_some();
+    let sender = c.info.src(by);
+    out.push(Finding {
+        id: "tcp.idle_reset",
+        severity: Severity::Warning,
+        title: if forged {
+            format!("A device on the path reset the connection to {server} after {secs:.1} s idle (the RST did not come from {})", sender.ip())
+        } else {
+            format!("Connections to {server} were reset after {secs:.0} s idle")
+        },
+        explanation: format!(
+            "The connection carried data, fell silent for {secs:.1} s, and was then reset (frame {rst}) in the name of {sender}. {}",
+            if forged {
+                "The reset's TTL differs from every other packet of that side, so it was made by a device on the path — a firewall, NAT or load balancer that \
+dropped the connection from its table (typically after its idle timeout) and answers the next packet with a reset."
+            } else {
+                "Resets that follow a long silence come from a firewall, NAT or load balancer whose idle timer expired."
+            }
+        ),
+        likely_causes: vec!["an idle timeout on a firewall, NAT or load balancer shorter than the application's idle periods".into()],
+        next_steps: vec![
+            "Raise the idle timeout on the middlebox, or enable TCP keep-alives shorter than it (Windows KeepAliveTime; SO_KEEPALIVE).".into(),
+            "Find the device: it is the hop whose distance matches the RST's TTL (compare with a traceroute).".into(),
+        ],
+        evidence: ev,
+        weight: if forged { 75 } else { 55 },
+    });
 }
 
 /// The RST is its sender's own closing of an idle connection: the sender's TTL, its IP ID
@@ -285,3 +307,6 @@ A device on the path made it — an intrusion-prevention system, a censoring fir
         weight: 80,
     });
 }
+
+#[cfg(test)]
+mod thresholds;

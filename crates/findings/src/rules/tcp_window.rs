@@ -5,6 +5,9 @@ use tracehound_flows::{Dir, TcpFlag};
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity};
 
+/// Seconds of zero window (one direction, all periods) from which it is a problem.
+pub const PROBLEM_SECS: f64 = 1.0;
+
 pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     for c in f.conversations {
         for dir in [Dir::Orig, Dir::Resp] {
@@ -45,7 +48,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             ev.finish();
             out.push(Finding {
                 id: "tcp.zero_window",
-                severity: if secs >= 1.0 { Severity::Problem } else { Severity::Warning },
+                severity: if secs >= PROBLEM_SECS { Severity::Problem } else { Severity::Warning },
                 title: format!("{receiver} stopped reading: zero window for {secs:.2} s"),
                 explanation: format!(
                     "{receiver} told {sender} that its receive buffer was full (window 0), so {sender} had to stop sending until the window opened again. \
@@ -60,8 +63,11 @@ The network is not the bottleneck here: the receiving application did not read i
                     "Check the socket receive buffer / autotuning settings on the receiver.".into(),
                 ],
                 evidence: ev,
-                weight: if secs >= 1.0 { 60 } else { 35 },
+                weight: if secs >= PROBLEM_SECS { 60 } else { 35 },
             });
         }
     }
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -468,9 +468,11 @@ pub fn check_expired(facts: &Facts, out: &mut Vec<Finding>) {
 }
 
 /// All three TLS rules (the engine runs them as three rules, to spread them over threads).
-#[allow(dead_code)]
 pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     check_handshake(facts, out);
     check_mismatch(facts, out);
     check_expired(facts, out);
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -8,47 +8,22 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity, Text};
 
 pub const ID: &str = "tls.not_decryptable";
 
-/// Sessions named at most in [`DecryptFacts::not_opened`].
-pub const MAX_NOT_OPENED: usize = 1000;
-
-/// A TLS session that could not be opened.
-#[derive(Clone, Debug, Serialize)]
-pub struct NotOpened {
-    pub client: std::net::SocketAddr,
-    pub server: std::net::SocketAddr,
-    pub sni: Option<String>,
-    /// Frame of the session's first TLS byte.
-    pub first_frame: u64,
-    /// Why, in words.
-    pub reason: String,
-}
-
-/// What the decrypting pass found (present only when keys or key logs were given).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct DecryptFacts {
-    /// TLS sessions seen.
-    pub sessions: u64,
-    /// Sessions whose records were decrypted (their plaintext went to the analyzers).
-    pub decrypted: u64,
-    /// Sessions not opened, first [`MAX_NOT_OPENED`].
-    pub not_opened: Vec<NotOpened>,
-    /// All sessions not opened (beyond the list too).
-    pub not_opened_total: u64,
-}
+pub use crate::facts::{DecryptFacts, NotOpened, MAX_NOT_OPENED};
 
 pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let Some(d) = &facts.capture.tls_decrypt else { return };
-    if d.not_opened_total == 0 || d.not_opened.is_empty() {
+    if (d.not_opened_total == 0 || d.not_opened.is_empty()) && d.unmatched_keys.is_empty() {
         return;
     }
     let mut ev = Evidence::default();
+    for k in &d.unmatched_keys {
+        ev.line(format!("key {k} matches no server certificate in the capture"));
+    }
     // The same reason for many sessions is said once, with its count.
     let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
     for s in &d.not_opened {
@@ -64,6 +39,9 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     ev.value("sessions", d.sessions);
     ev.value("decrypted", d.decrypted);
     ev.value("not_decrypted", d.not_opened_total);
+    if !d.unmatched_keys.is_empty() {
+        ev.value("unmatched_keys", d.unmatched_keys.len() as u64);
+    }
     ev.why("tls_sessions", d.sessions);
     ev.why("not_decrypted", d.not_opened_total);
     ev.finish();
@@ -73,25 +51,49 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         .map(|(r, _)| short(r))
         .unwrap_or("see the evidence");
     let plural = if d.not_opened_total == 1 { "" } else { "s" };
-    out.push(Finding {
-        id: ID,
-        severity: Severity::Info,
-        title: format!(
+    let title = if d.not_opened_total == 0 {
+        format!(
+            "{} key(s) given match no server certificate in the capture",
+            d.unmatched_keys.len()
+        )
+    } else {
+        format!(
             "{} of {} TLS session{} could not be decrypted: {main_reason}",
             d.not_opened_total,
             d.sessions,
             if d.sessions == 1 { "" } else { "s" }
-        ),
-        explanation: format!(
+        )
+    };
+    let explanation = if d.not_opened_total == 0 {
+        format!(
+            "Every one of the {} TLS sessions that could be checked was opened, but the key(s) in \
+             the evidence match no server certificate seen in the capture: they were not used.",
+            d.decrypted
+        )
+    } else {
+        format!(
             "Keys or key logs were given, but {} TLS session{plural} could not be opened; \
-             what they carry (HTTP, LDAP, DCE/RPC) is hidden from the other findings. \
-             {} session{} were decrypted and analysed. Each session and the reason are in the \
-             evidence.",
+                 what they carry (HTTP, LDAP, DCE/RPC) is hidden from the other findings. \
+                 {} session{} were decrypted and analysed. Each session and the reason are in the \
+                 evidence.",
             d.not_opened_total,
             d.decrypted,
             if d.decrypted == 1 { "" } else { "s" }
-        ),
-        likely_causes: causes(&by_reason),
+        )
+    };
+    let mut likely_causes = causes(&by_reason);
+    if !d.unmatched_keys.is_empty() {
+        likely_causes.push(Text::from(
+            "A key given with --key belongs to no server in this capture (another server's key, or \
+             the server's certificate was renewed); only TLS ≤ 1.2 certificates can be compared.",
+        ));
+    }
+    out.push(Finding {
+        id: ID,
+        severity: Severity::Info,
+        title,
+        explanation,
+        likely_causes,
         next_steps: vec![Text::from(
             "For (EC)DHE and TLS 1.3 sessions, capture again with a key log (SSLKEYLOGFILE=FILE \
              for browsers and curl, openssl s_client -keylogfile) and give it with --keylog; \
@@ -130,3 +132,6 @@ fn causes(by_reason: &BTreeMap<&str, u64>) -> Vec<Text> {
     }
     v
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -310,3 +310,6 @@ server's certificate after the handshake refuse a server so; a client that only 
         weight: if selfsigned { 50 } else { 10 },
     })
 }
+
+#[cfg(test)]
+mod thresholds;

@@ -57,3 +57,36 @@ pub fn port_desc(port: u16) -> String {
         None => format!("port {port}"),
     }
 }
+
+/// A threshold constant as a rule's text spells it: at most four decimals, trailing zeros
+/// dropped (`0.03 * 100.0` → "3", `0.5` → "0.5").
+pub fn num(x: f64) -> String {
+    let s = format!("{x:.4}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A share (0.03) as a percentage number ("3").
+pub fn pct(share: f64) -> String {
+    num(share * 100.0)
+}
+
+#[cfg(test)]
+mod num_tests {
+    use super::{num, pct};
+
+    #[test]
+    fn numbers_read_as_written() {
+        assert_eq!(pct(0.03), "3");
+        assert_eq!(pct(0.01), "1");
+        assert_eq!(pct(0.015), "1.5");
+        assert_eq!(num(0.2 * 1000.0), "200");
+        assert_eq!(num(1.0), "1");
+        assert_eq!(num(0.25), "0.25");
+        assert_eq!(num(120.0), "120");
+    }
+}

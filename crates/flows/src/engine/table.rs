@@ -2,6 +2,21 @@
 //! timeouts, the flow limit and the memory budget (see [`Config::memory_budget`]).
 
 use super::*;
+use crate::compact::Compact;
+
+/// A slab slot: free, a compact record, or a full flow.
+pub(crate) enum Slot {
+    Free,
+    Compact(Compact),
+    Full(Box<Flow>),
+}
+
+/// Bytes of one compact slot (the record and the slab slot holding it).
+pub const COMPACT_BYTES: usize = std::mem::size_of::<Slot>();
+
+// The bound of issue 11: a half-open flow costs at most 256 bytes, its table entry (key,
+// slot index, control byte, at the table's load) included. Checked when compiling.
+const _: () = assert!(COMPACT_BYTES + 64 <= 256);
 
 impl Engine {
     /// Room for one more flow (the flow limit and the memory budget), then a new flow id.
@@ -55,7 +70,10 @@ impl Engine {
                 unreachable!()
             };
             let (first_frame, first_ts) = (c.first.frame, c.first.ts);
-            let flow = build_flow(c.key, c.info(), c.a_is_orig, c.role, first_frame, first_ts);
+            let start =
+                FlowStart { key: c.key, info: c.info(), a_is_orig: c.a_is_orig, role: c.role };
+            let mut flow = build_flow(start, first_frame, first_ts);
+            flow.conv.interface = c.interface;
             self.slab[i] = Slot::Full(Box::new(flow));
             self.n_compact -= 1;
             self.n_full += 1;
@@ -65,7 +83,8 @@ impl Engine {
                 let check = move || ck;
                 let ip_check = move || ip_ck;
                 let p = c.pkt(seen, &check, &ip_check);
-                self.tcp_seg(i, &p, &c.hdr, &[], c.src_is_a, false, h);
+                let seg = Seg { p: &p, hdr: &c.hdr, payload: &[], src_is_a: c.src_is_a };
+                self.tcp_seg(i, &seg, false, h);
             }
         }
         match &mut self.slab[i] {
@@ -81,6 +100,20 @@ impl Engine {
             Slot::Full(f) => f.conv.info.id,
             Slot::Free => u64::MAX,
         }
+    }
+
+    /// The slots of the live flows that pass `keep`, in flow id order (ids are unique, so
+    /// an unstable sort of (id, slot) pairs gives the one order there is).
+    pub(super) fn by_id(&self, keep: impl Fn(&Engine, usize) -> bool) -> Vec<usize> {
+        let mut v: Vec<(u64, usize)> = self
+            .table
+            .values()
+            .copied()
+            .filter(|&i| keep(self, i))
+            .map(|i| (self.flow_id(i), i))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, i)| i).collect()
     }
 
     /// (last packet time, idle timeout, only attempts) of the live flow in slot `i`.
@@ -113,16 +146,11 @@ impl Engine {
     /// Finish flows that have been idle long enough.
     pub(super) fn sweep(&mut self, h: &mut dyn StreamHandler) {
         let now = self.now;
-        let mut done: Vec<usize> = self
-            .table
-            .values()
-            .copied()
-            .filter(|&i| {
-                let (last, limit, _) = self.idle_class(i);
-                now.nanos_since(last) > limit
-            })
-            .collect();
-        done.sort_by_key(|&i| self.flow_id(i));
+        let done = self.by_id(|e, i| {
+            let (last, limit, _) = e.idle_class(i);
+            now.nanos_since(last) > limit
+        });
+        self.finished.reserve(done.len());
         for i in done {
             self.end_flow(i, h);
         }
@@ -136,16 +164,11 @@ impl Engine {
     pub(super) fn relieve_pressure(&mut self, h: &mut dyn StreamHandler) {
         self.stats.memory_budget_hits += 1;
         let now = self.now;
-        let mut done: Vec<usize> = self
-            .table
-            .values()
-            .copied()
-            .filter(|&i| {
-                let (last, _, attempts) = self.idle_class(i);
-                attempts && now.nanos_since(last) > PRESSURE_ATTEMPT_TIMEOUT_NS
-            })
-            .collect();
-        done.sort_by_key(|&i| self.flow_id(i));
+        let done = self.by_id(|e, i| {
+            let (last, _, attempts) = e.idle_class(i);
+            attempts && now.nanos_since(last) > PRESSURE_ATTEMPT_TIMEOUT_NS
+        });
+        self.finished.reserve(done.len());
         for i in done {
             self.stats.expired_early_by_budget += 1;
             self.end_flow(i, h);

@@ -72,7 +72,8 @@ fn base64(b: &[u8]) -> String {
         let n = c.iter().enumerate().fold(0u32, |n, (i, x)| n | (u32::from(*x) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= c.len() {
-                s.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                let six = ((n >> (18 - 6 * i)) & 63) as usize; // < 64: always in A
+                s.push(char::from(A.get(six).copied().unwrap_or(b'=')));
             } else {
                 s.push('=');
             }

@@ -250,7 +250,7 @@ fn srv_rdata(hex: &str) -> Result<Srv, String> {
     let b: Vec<u8> = (0..hex.len() / 2)
         .filter_map(|i| hex.get(2 * i..2 * i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
         .collect();
-    let u16at = |o: usize| b.get(o..o + 2).map(|x| u16::from_be_bytes([x[0], x[1]]));
+    let u16at = |o: usize| b.get(o..o + 2).and_then(|x| x.try_into().ok()).map(u16::from_be_bytes);
     let (Some(priority), Some(weight), Some(port)) = (u16at(0), u16at(2), u16at(4)) else {
         return Err(format!("SRV RDATA of {} bytes is shorter than 7", b.len()));
     };

@@ -171,7 +171,9 @@ where
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let room = (MAX_HEAD - buf.len()).min(chunk.len());
-        let n = match tokio::time::timeout(left, s.read(&mut chunk[..room])).await {
+        let n = match tokio::time::timeout(left, s.read(chunk.get_mut(..room).unwrap_or_default()))
+            .await
+        {
             Err(_) if buf.is_empty() => return Err(HttpError::Silent(ms)),
             Err(_) => return Err(HttpError::Slow(ms, buf.len())),
             Ok(Ok(0)) => return Err(HttpError::Closed(buf.len())),
@@ -200,7 +202,7 @@ async fn read_body<S: AsyncRead + Unpin>(
     while buf.len() < want {
         let left = deadline.saturating_duration_since(Instant::now());
         let room = (want - buf.len()).min(chunk.len());
-        match tokio::time::timeout(left, s.read(&mut chunk[..room])).await {
+        match tokio::time::timeout(left, s.read(chunk.get_mut(..room).unwrap_or_default())).await {
             Ok(Ok(n)) if n > 0 => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             _ => break,
         }

@@ -13,27 +13,19 @@
 //! `https://autodiscover.<domain>/`, the HTTP redirect method (`GET
 //! http://autodiscover.<domain>/autodiscover/autodiscover.xml`, whose `Location` is POSTed
 //! to next), the SRV record `_autodiscover._tcp.<domain>` (its first target POSTed to),
-//! then JSON v2. The POX answer's URLs ([`super::pox`]) are checked next.
+//! then JSON v2. The POX answer's URLs ([`super::links::pox`]) are checked next.
 //!
 //! Credentials ([`super::creds`]) are sent only when given, only as HTTP Basic over TLS,
 //! only to the POX endpoints above on the user's domain (after a 401 offering Basic);
 //! bodies are read only for these requests, at most [`super::http::MAX_BODY`] bytes.
 
+use super::links::domain_ok;
 use super::record::Record;
-use super::steps::{Ctx, Job};
+use super::steps::Job;
 use super::Options;
 
 /// URLs followed from preset answers, at most.
 pub const MAX_FOLLOW: usize = 32;
-/// Links kept from one answer.
-pub const MAX_LINKS: usize = 16;
-
-pub fn domain_ok(d: &str) -> bool {
-    !d.is_empty()
-        && d.len() <= 253
-        && d.split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-}
 
 /// The POX request body for `address`.
 pub fn pox_body(address: &str) -> Vec<u8> {
@@ -130,44 +122,6 @@ fn url_escape(s: &str) -> String {
         .collect()
 }
 
-/// The http(s) URLs under `Url` / `href` keys of a JSON body (Autodiscover v2, lyncdiscover),
-/// or those of a POX XML answer ([`super::pox`]).
-pub fn links(body: &[u8]) -> Vec<String> {
-    if body.trim_ascii_start().starts_with(b"<") {
-        return super::pox::links(body);
-    }
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return Vec::new() };
-    let mut out = Vec::new();
-    walk(&v, 0, &mut out);
-    out
-}
-
-fn walk(v: &serde_json::Value, depth: usize, out: &mut Vec<String>) {
-    if depth > 16 || out.len() >= MAX_LINKS {
-        return;
-    }
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, x) in m.iter().take(256) {
-                if let (true, Some(s)) = (k.eq_ignore_ascii_case("url") || k == "href", x.as_str())
-                {
-                    let l = s.to_ascii_lowercase();
-                    if (l.starts_with("https://") || l.starts_with("http://"))
-                        && !out.iter().any(|o| o == s)
-                        && out.len() < MAX_LINKS
-                    {
-                        out.push(s.to_string());
-                    }
-                } else {
-                    walk(x, depth + 1, out);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().take(256).for_each(|x| walk(x, depth + 1, out)),
-        _ => {}
-    }
-}
-
 /// Jobs for the links found by preset requests, not already checked. A POX URL
 /// (`…/autodiscover/autodiscover.xml`: a redirect, `RedirectUrl`, `RedirectAddr`) gets the
 /// POX POST, without credentials (the server, not the user, chose it).
@@ -189,63 +143,10 @@ pub fn follow_up(recs: &[Record], o: &Options) -> Vec<Job> {
     v
 }
 
-/// The SRV candidate: looks `_autodiscover._tcp.<domain>` up (a record listing the
-/// targets, or why none) and POSTs the POX request to the first target. Credentials go
-/// there only when the target is the domain or under it.
-pub async fn srv_candidate(job: &Job, ctx: &Ctx) -> Vec<Record> {
-    let name = job.raw.as_str();
-    let dom = name.strip_prefix("_autodiscover._tcp.").unwrap_or(name);
-    let o = &ctx.opts;
-    let start = std::time::Instant::now();
-    let mut r =
-        Record { target: format!("{name} SRV"), host: name.to_string(), ..Default::default() };
-    let servers = super::dns::srv_servers(&o.dns);
-    let found = super::dns::srv(name, &servers, o.timeout).await;
-    r.dns.ms = start.elapsed().as_millis() as u64;
-    r.timings.dns = r.dns.ms;
-    r.timings.total = r.dns.ms;
-    let (list, server) = match found {
-        Ok(x) => x,
-        Err(e) => {
-            r.dns.server =
-                servers.iter().map(|s| format!("udp://{s}")).collect::<Vec<_>>().join(", ");
-            r.dns.error = Some(e.clone());
-            if e.contains("NXDOMAIN") {
-                r.problem("nxdomain");
-            }
-            r.problem("no-srv");
-            r.fail("dns", format!("no SRV record: {e}"));
-            return vec![r];
-        }
-    };
-    r.dns.ok = true;
-    r.dns.server = format!("udp://{server}");
-    r.dns.addresses = list
-        .iter()
-        .take(MAX_LINKS)
-        .map(|s| format!("{}:{} (priority {}, weight {})", s.target, s.port, s.priority, s.weight))
-        .collect();
-    let Some(best) = list.first() else { return vec![r] };
-    let url = if best.port == 443 {
-        format!("https://{}/autodiscover/autodiscover.xml", best.target)
-    } else {
-        format!("https://{}:{}/autodiscover/autodiscover.xml", best.target, best.port)
-    };
-    r.port = best.port;
-    r.verdict = "ok".into();
-    r.why = format!("SRV points to {url}");
-    let t = best.target.to_ascii_lowercase();
-    let inside =
-        t == dom.to_ascii_lowercase() || t.ends_with(&format!(".{}", dom.to_ascii_lowercase()));
-    let next = Job { raw: url, srv: false, auth: job.auth && inside, ..job.clone() };
-    let mut out = vec![r];
-    out.extend(super::steps::check_target(&next, ctx).await);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::links::links;
 
     #[test]
     fn preset_jobs_and_links() {

@@ -43,7 +43,7 @@ pub struct Job {
     pub auth: bool,
     /// The redirect method: the `Location` is a link (POSTed to next), not followed.
     pub redirect_link: bool,
-    /// An SRV lookup (`raw` is the SRV name), see [`super::presets::srv_candidate`].
+    /// An SRV lookup (`raw` is the SRV name), see [`srv_candidate`].
     pub srv: bool,
 }
 
@@ -56,7 +56,7 @@ impl Job {
 /// Checks one target: one record per address (one record when DNS fails).
 pub async fn check_target(job: &Job, ctx: &Ctx) -> Vec<Record> {
     if job.srv {
-        return Box::pin(super::presets::srv_candidate(job, ctx)).await;
+        return Box::pin(srv_candidate(job, ctx)).await;
     }
     let start = Instant::now();
     let o = &ctx.opts;
@@ -102,6 +102,60 @@ pub async fn check_target(job: &Job, ctx: &Ctx) -> Vec<Record> {
         r.timings.total = r.timings.dns + ms(t0);
         out.push(r);
     }
+    out
+}
+
+/// The SRV candidate: looks `_autodiscover._tcp.<domain>` up (a record listing the
+/// targets, or why none) and POSTs the POX request to the first target. Credentials go
+/// there only when the target is the domain or under it.
+pub async fn srv_candidate(job: &Job, ctx: &Ctx) -> Vec<Record> {
+    let name = job.raw.as_str();
+    let dom = name.strip_prefix("_autodiscover._tcp.").unwrap_or(name);
+    let o = &ctx.opts;
+    let start = std::time::Instant::now();
+    let mut r =
+        Record { target: format!("{name} SRV"), host: name.to_string(), ..Default::default() };
+    let servers = super::dns::srv_servers(&o.dns);
+    let found = super::dns::srv(name, &servers, o.timeout).await;
+    r.dns.ms = start.elapsed().as_millis() as u64;
+    r.timings.dns = r.dns.ms;
+    r.timings.total = r.dns.ms;
+    let (list, server) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            r.dns.server =
+                servers.iter().map(|s| format!("udp://{s}")).collect::<Vec<_>>().join(", ");
+            r.dns.error = Some(e.clone());
+            if e.contains("NXDOMAIN") {
+                r.problem("nxdomain");
+            }
+            r.problem("no-srv");
+            r.fail("dns", format!("no SRV record: {e}"));
+            return vec![r];
+        }
+    };
+    r.dns.ok = true;
+    r.dns.server = format!("udp://{server}");
+    r.dns.addresses = list
+        .iter()
+        .take(super::links::MAX_LINKS)
+        .map(|s| format!("{}:{} (priority {}, weight {})", s.target, s.port, s.priority, s.weight))
+        .collect();
+    let Some(best) = list.first() else { return vec![r] };
+    let url = if best.port == 443 {
+        format!("https://{}/autodiscover/autodiscover.xml", best.target)
+    } else {
+        format!("https://{}:{}/autodiscover/autodiscover.xml", best.target, best.port)
+    };
+    r.port = best.port;
+    r.verdict = "ok".into();
+    r.why = format!("SRV points to {url}");
+    let t = best.target.to_ascii_lowercase();
+    let inside =
+        t == dom.to_ascii_lowercase() || t.ends_with(&format!(".{}", dom.to_ascii_lowercase()));
+    let next = Job { raw: url, srv: false, auth: job.auth && inside, ..job.clone() };
+    let mut out = vec![r];
+    out.extend(check_target(&next, ctx).await);
     out
 }
 
@@ -443,7 +497,7 @@ fn fill(step: &mut HttpStep, resp: &http::Response, job: &Job) {
     step.auth = resp.auth_schemes();
     step.content_length = resp.header("content-length").and_then(|v| v.trim().parse().ok());
     if job.links {
-        step.links = super::presets::links(&resp.body);
+        step.links = super::links::links(&resp.body);
     }
 }
 

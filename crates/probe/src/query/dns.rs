@@ -2,7 +2,10 @@
 //! root SOA; a reply of any kind proves a DNS server. Over TCP the message has a 2-byte
 //! length prefix (RFC 1035 4.2.2).
 
+use super::common::{ask, rand_u16, Ctx, Exchange, Output, Port, Query, QueryError};
+use super::ldap;
 use super::rd::{Malformed, Rd};
+use crate::Proto;
 
 pub const TYPE_A: u16 = 1;
 pub const TYPE_SOA: u16 = 6;
@@ -15,7 +18,7 @@ pub fn request(id: u16, qname: &str, qtype: u16) -> Vec<u8> {
     m.extend_from_slice(&0x0100u16.to_be_bytes()); // RD
     m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
     for label in qname.trim_end_matches('.').split('.').filter(|l| !l.is_empty()).take(127) {
-        let l = &label.as_bytes()[..label.len().min(63)];
+        let l = label.as_bytes().get(..63).unwrap_or(label.as_bytes());
         m.push(l.len() as u8);
         m.extend_from_slice(l);
     }
@@ -139,11 +142,10 @@ pub fn parse(msg: &[u8]) -> Result<Reply, Malformed> {
         let rdlen = r.u16be("rdlength")? as usize;
         let rstart = r.pos();
         let rdata = r.take(rdlen, "rdata")?;
-        let data = match (rtype, rdlen) {
-            (1, 4) => std::net::Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]).to_string(),
-            (28, 16) => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(rdata);
+        let data = match (rtype, rdata) {
+            (1, &[a, b, c, d]) => std::net::Ipv4Addr::new(a, b, c, d).to_string(),
+            (28, _) if rdlen == 16 => {
+                let a: [u8; 16] = rdata.try_into().unwrap_or_default();
                 std::net::Ipv6Addr::from(a).to_string()
             }
             (2 | 5 | 12, _) | (6, _) => {
@@ -191,6 +193,66 @@ impl Reply {
             v.push(format!("  {} type {} ttl {}: {}", a.name, a.rtype, a.ttl, a.data));
         }
         v
+    }
+}
+
+/// The question asked: the realm's SOA when the realm is known, else the given name's A
+/// record, else the root SOA.
+pub(crate) fn question(ctx: &Ctx) -> (String, u16) {
+    if let Some(r) = &ctx.realm {
+        (r.to_ascii_lowercase(), TYPE_SOA)
+    } else if let Some(n) = ctx.given_name() {
+        (n.to_string(), TYPE_A)
+    } else {
+        (".".to_string(), TYPE_SOA)
+    }
+}
+
+/// The DNS query (UDP or TCP 53).
+pub struct Dns {
+    id: u16,
+    qname: String,
+    qtype: u16,
+}
+
+impl Exchange for Dns {
+    type Reply = Reply;
+    const WHAT: &'static str = "DNS query";
+    /// A 2-byte length and a message of at most 65535 bytes.
+    const MAX_REPLY: usize = 65537;
+
+    fn new(ctx: &Ctx) -> Self {
+        let (qname, qtype) = question(ctx);
+        Dns { id: rand_u16(), qname, qtype }
+    }
+    fn request(&self, proto: Proto) -> Vec<u8> {
+        match proto {
+            Proto::Udp => request(self.id, &self.qname, self.qtype),
+            Proto::Tcp => tcp_request(self.id, &self.qname, self.qtype),
+        }
+    }
+    fn complete(b: &[u8]) -> Option<usize> {
+        tcp_complete(b)
+    }
+    fn unframe(b: Vec<u8>) -> Vec<u8> {
+        b.get(2..).unwrap_or_default().to_vec()
+    }
+    fn parse(&self, b: &[u8]) -> Result<Reply, QueryError> {
+        Ok(parse(b)?)
+    }
+    fn lines(&self, r: &Reply, _ctx: &Ctx) -> Vec<String> {
+        r.lines(&self.qname, self.qtype)
+    }
+}
+
+impl Query for Dns {
+    /// The question depends on the realm: learn it, then ask anew (the state probe's kept
+    /// reply answered the question asked before the realm was known).
+    async fn run(ctx: &mut Ctx, at: Port, _kept: Option<Vec<u8>>) -> Output {
+        if ctx.given_name().is_none() {
+            ldap::learn_realm(ctx).await;
+        }
+        ask::<Self>(ctx, at, None).await
     }
 }
 

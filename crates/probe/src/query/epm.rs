@@ -25,7 +25,7 @@ use tracehound_rpc_proto::ndr::Drep;
 use tracehound_rpc_proto::pdu::{self, Bind, Body, Context, Repr, Request, Syntax};
 use tracehound_rpc_proto::uuid::Uuid;
 
-use super::{Ctx, Kind, Output, QueryError};
+use super::common::{Ctx, Kind, Output, Port, Query, QueryError};
 use crate::net::{self, Framed};
 use crate::scan::{self, PortState};
 
@@ -347,11 +347,11 @@ fn iface_name(u: &Uuid, major: u16) -> Option<&'static str> {
     tracehound_rpc_proto::names::interface_name(u, major)
 }
 
+/// The follow-up of each TCP endpoint, by (port, interface, major, minor).
+type FollowUps = BTreeMap<(u16, Uuid, u16, u16), FollowUp>;
+
 /// Probes every TCP endpoint (state once per port, a bind per interface).
-async fn follow_up(
-    ctx: &Ctx,
-    towers: &[(Uuid, u16, u16, u16)],
-) -> BTreeMap<(u16, Uuid, u16, u16), FollowUp> {
+async fn follow_up(ctx: &Ctx, towers: &[(Uuid, u16, u16, u16)]) -> FollowUps {
     let mut ports: Vec<u16> = towers.iter().map(|t| t.3).filter(|p| *p != 0).collect();
     ports.sort_unstable();
     ports.dedup();
@@ -421,7 +421,7 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
     }
 
     let mut rows: Vec<Row> = Vec::new();
-    let mut error = None;
+    let error;
     let pages;
     if let Some(m) = ctx.map.clone() {
         let Ok((u, maj, min)) = parse_uuid(&m) else {
@@ -429,32 +429,7 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
         };
         lines.push(format!("ept_map for {u} v{maj}.{min}:"));
         pages = 1;
-        let stub = repm::ept_map_request(Drep::LE, &u, maj, min, [0; 20], 16);
-        match a.call(3, stub).await.and_then(|(d, s)| {
-            repm::decode_response(3, d, &s).map_err(|e| QueryError::Other(e.to_string()))
-        }) {
-            Ok(r) => {
-                if r.status != 0 && r.towers.is_empty() {
-                    error = Some(format!(
-                        "ept_map status 0x{:08x} ({})",
-                        r.status,
-                        tracehound_rpc_proto::names::status_name(r.status).unwrap_or("unknown")
-                    ));
-                }
-                for t in r.towers.iter().take(MAX_ENTRIES) {
-                    let (iu, imaj, imin) = t.interface().unwrap_or((u, maj, min));
-                    rows.push((
-                        iu,
-                        imaj,
-                        imin,
-                        String::new(),
-                        t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()),
-                        tower_tcp(t),
-                    ));
-                }
-            }
-            Err(e) => error = Some(format!("ept_map: {e}")),
-        }
+        error = ept_map(&mut a, (u, maj, min), &mut rows).await;
     } else {
         let w = lookup_all(&mut a).await;
         pages = w.pages;
@@ -477,9 +452,88 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
     let fu =
         if ctx.follow_up && !tcp.is_empty() { follow_up(ctx, &tcp).await } else { BTreeMap::new() };
 
+    let (endpoints, warnings) = render_rows(ctx, &rows, &fu, &mut lines);
+    lines.push(format!("Total endpoints found: {}", rows.len()));
+    lines.push(String::new());
+    if let Some(e) = &error {
+        lines.push(format!("  query error: {e}"));
+    }
+
+    // Verdict over unique TCP ports.
+    let mut verdict = None;
+    if ctx.follow_up && !fu.is_empty() {
+        let v = verdict_of(&fu);
+        lines.push(v.clone());
+        verdict = Some(v);
+    }
+    for w in &warnings {
+        lines.push(format!("WARNING: {w}"));
+    }
+    lines.push(String::new());
+    lines.push("==== End of RPC Endpoint Mapper query response ====".into());
+
+    Output {
+        kind: Kind::Epm,
+        lines,
+        result: json!({
+            "operation": if ctx.map.is_some() { "ept_map" } else { "ept_lookup" },
+            "total": rows.len(),
+            "pages": pages,
+            "error": error,
+            "verdict": verdict,
+            "warnings": warnings,
+        }),
+        endpoints: Some(Value::Array(endpoints)),
+        answered: true,
+    }
+}
+
+/// `ept_map` for one interface (`--map`): its towers into `rows`; the error, if any.
+async fn ept_map(
+    a: &mut Assoc,
+    (u, maj, min): (Uuid, u16, u16),
+    rows: &mut Vec<Row>,
+) -> Option<String> {
+    let stub = repm::ept_map_request(Drep::LE, &u, maj, min, [0; 20], 16);
+    match a.call(3, stub).await.and_then(|(d, s)| {
+        repm::decode_response(3, d, &s).map_err(|e| QueryError::Other(e.to_string()))
+    }) {
+        Ok(r) => {
+            if r.status != 0 && r.towers.is_empty() {
+                return Some(format!(
+                    "ept_map status 0x{:08x} ({})",
+                    r.status,
+                    tracehound_rpc_proto::names::status_name(r.status).unwrap_or("unknown")
+                ));
+            }
+            for t in r.towers.iter().take(MAX_ENTRIES) {
+                let (iu, imaj, imin) = t.interface().unwrap_or((u, maj, min));
+                rows.push((
+                    iu,
+                    imaj,
+                    imin,
+                    String::new(),
+                    t.binding_string().unwrap_or_else(|| "(unknown protocol)".into()),
+                    tower_tcp(t),
+                ));
+            }
+        }
+        Err(e) => return Some(format!("ept_map: {e}")),
+    }
+    None
+}
+
+/// The text and JSON of each map entry, with its follow-up; the warnings about endpoints
+/// that name another address.
+fn render_rows(
+    ctx: &Ctx,
+    rows: &[Row],
+    fu: &FollowUps,
+    lines: &mut Vec<String>,
+) -> (Vec<Value>, Vec<String>) {
     let mut endpoints = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
-    for (u, maj, min, ann, binding, tcp) in &rows {
+    for (u, maj, min, ann, binding, tcp) in rows {
         let name = iface_name(u, *maj);
         lines.push(match name {
             Some(n) => format!("UUID: {u} {ann} ({n} v{maj}.{min})").replace("  (", " ("),
@@ -512,67 +566,47 @@ pub async fn run(ctx: &mut Ctx, port: u16) -> Output {
             "follow_up": f.as_ref().map(|f| json!({ "state": f.state, "reason": f.reason, "bind": f.bind })),
         }));
     }
-    lines.push(format!("Total endpoints found: {}", rows.len()));
-    lines.push(String::new());
-    if let Some(e) = &error {
-        lines.push(format!("  query error: {e}"));
-    }
+    (endpoints, warnings)
+}
 
-    // Verdict over unique TCP ports.
-    let mut verdict = None;
-    if ctx.follow_up && !fu.is_empty() {
-        let mut per_port: BTreeMap<u16, (PortState, String)> = BTreeMap::new();
-        for ((p, ..), f) in &fu {
-            per_port.entry(*p).or_insert((f.state, f.reason.clone()));
-        }
-        let bad: Vec<String> = per_port
-            .iter()
-            .filter(|(_, (s, _))| *s != PortState::Listening)
-            .map(|(p, (s, r))| format!("{p} {s} ({r})"))
-            .collect();
-        let rejected = fu
-            .values()
-            .filter(|f| matches!(f.bind, Some(ref b) if !matches!(b, BindOutcome::Accepted { .. })))
-            .count();
-        let entries_bad = fu.values().filter(|f| f.state != PortState::Listening).count();
-        let v = if bad.is_empty() {
-            format!("All {} TCP endpoints reachable", per_port.len())
-        } else {
-            format!(
-                "{} of {} TCP endpoints unreachable ({entries_bad} of {} interface registrations): {}",
-                bad.len(),
-                per_port.len(),
-                fu.len(),
-                bad.join("; ")
-            )
-        };
-        let v = if rejected > 0 {
-            format!("{v}; {rejected} interface bind(s) not accepted")
-        } else {
-            v
-        };
-        lines.push(v.clone());
-        verdict = Some(v);
+/// The verdict over the unique TCP ports of the follow-up.
+fn verdict_of(fu: &FollowUps) -> String {
+    let mut per_port: BTreeMap<u16, (PortState, String)> = BTreeMap::new();
+    for ((p, ..), f) in fu {
+        per_port.entry(*p).or_insert((f.state, f.reason.clone()));
     }
-    for w in &warnings {
-        lines.push(format!("WARNING: {w}"));
-    }
-    lines.push(String::new());
-    lines.push("==== End of RPC Endpoint Mapper query response ====".into());
+    let bad: Vec<String> = per_port
+        .iter()
+        .filter(|(_, (s, _))| *s != PortState::Listening)
+        .map(|(p, (s, r))| format!("{p} {s} ({r})"))
+        .collect();
+    let rejected = fu
+        .values()
+        .filter(|f| matches!(f.bind, Some(ref b) if !matches!(b, BindOutcome::Accepted { .. })))
+        .count();
+    let entries_bad = fu.values().filter(|f| f.state != PortState::Listening).count();
+    let v = if bad.is_empty() {
+        format!("All {} TCP endpoints reachable", per_port.len())
+    } else {
+        format!(
+            "{} of {} TCP endpoints unreachable ({entries_bad} of {} interface registrations): {}",
+            bad.len(),
+            per_port.len(),
+            fu.len(),
+            bad.join("; ")
+        )
+    };
+    let v =
+        if rejected > 0 { format!("{v}; {rejected} interface bind(s) not accepted") } else { v };
+    v
+}
 
-    Output {
-        kind: Kind::Epm,
-        lines,
-        result: json!({
-            "operation": if ctx.map.is_some() { "ept_map" } else { "ept_lookup" },
-            "total": rows.len(),
-            "pages": pages,
-            "error": error,
-            "verdict": verdict,
-            "warnings": warnings,
-        }),
-        endpoints: Some(Value::Array(endpoints)),
-        answered: true,
+/// The endpoint-mapper query (TCP 135): see [`run`].
+pub struct Epm;
+
+impl Query for Epm {
+    async fn run(ctx: &mut Ctx, at: Port, _kept: Option<Vec<u8>>) -> Output {
+        run(ctx, at.port).await
     }
 }
 

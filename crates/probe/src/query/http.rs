@@ -1,5 +1,8 @@
 //! HTTP: `HEAD /` and the status line plus the Server header (RFC 9110/9112).
 
+use super::common::{ask, Ctx, Exchange, Output, Port, Query, QueryError};
+use crate::Proto;
+
 pub const MAX_REPLY: usize = 16 * 1024;
 
 pub fn request(host: &str) -> Vec<u8> {
@@ -20,12 +23,12 @@ pub struct Head {
     pub www_authenticate: Vec<String>,
 }
 
-pub fn parse(b: &[u8]) -> Result<Head, super::QueryError> {
+pub fn parse(b: &[u8]) -> Result<Head, QueryError> {
     let text = String::from_utf8_lossy(b);
     let mut lines = text.split("\r\n");
     let first = lines.next().unwrap_or("");
     if !first.starts_with("HTTP/") {
-        return Err(super::QueryError::Other(format!(
+        return Err(QueryError::Other(format!(
             "not an HTTP response: {:?}",
             super::rd::printable(first.as_bytes(), 80)
         )));
@@ -65,6 +68,39 @@ impl Head {
             v.push(format!("  WWW-Authenticate: {a}"));
         }
         v
+    }
+}
+
+/// The HTTP query: `HEAD /` with the given name (else the address) as Host.
+pub struct Http {
+    host: String,
+}
+
+impl Exchange for Http {
+    type Reply = Head;
+    const WHAT: &'static str = "HTTP HEAD /";
+    const MAX_REPLY: usize = MAX_REPLY;
+
+    fn new(ctx: &Ctx) -> Self {
+        Http { host: ctx.asked_name() }
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        request(&self.host)
+    }
+    fn complete(b: &[u8]) -> Option<usize> {
+        complete(b)
+    }
+    fn parse(&self, b: &[u8]) -> Result<Head, QueryError> {
+        parse(b)
+    }
+    fn lines(&self, r: &Head, _ctx: &Ctx) -> Vec<String> {
+        r.lines()
+    }
+}
+
+impl Query for Http {
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        ask::<Self>(ctx, at, kept).await
     }
 }
 

@@ -5,7 +5,9 @@
 
 use crate::ber::{self, Reader};
 
-use super::QueryError;
+use super::common::{ask, random_bytes, Ctx, Exchange, Output, Port, Query, QueryError};
+use super::ldap;
+use crate::Proto;
 
 pub const MAX_REPLY: usize = 64 * 1024;
 
@@ -167,6 +169,51 @@ impl Reply {
                 "AS-REQ for {user}@{asked_realm} answered with an AS-REP from realm {realm} (the principal needs no pre-authentication)"
             )],
         }
+    }
+}
+
+/// The dummy principal used for the AS-REQ.
+pub const KRB_USER: &str = "tracehound-portqry-probe";
+
+/// The Kerberos query: an AS-REQ for [`KRB_USER`] in the learned or guessed realm.
+pub struct Kerberos {
+    realm: String,
+    nonce: u32,
+}
+
+impl Exchange for Kerberos {
+    type Reply = Reply;
+    const WHAT: &'static str = "Kerberos AS-REQ";
+    const MAX_REPLY: usize = MAX_REPLY;
+
+    fn new(ctx: &Ctx) -> Self {
+        Kerberos { realm: ctx.realm_guess(), nonce: u32::from_be_bytes(random_bytes::<4>()) }
+    }
+    fn request(&self, proto: Proto) -> Vec<u8> {
+        match proto {
+            Proto::Udp => request(&self.realm, KRB_USER, self.nonce),
+            Proto::Tcp => tcp_request(&self.realm, KRB_USER, self.nonce),
+        }
+    }
+    fn complete(b: &[u8]) -> Option<usize> {
+        tcp_complete(b)
+    }
+    fn unframe(b: Vec<u8>) -> Vec<u8> {
+        b.get(4..).unwrap_or_default().to_vec()
+    }
+    fn parse(&self, b: &[u8]) -> Result<Reply, QueryError> {
+        parse(b)
+    }
+    fn lines(&self, r: &Reply, _ctx: &Ctx) -> Vec<String> {
+        r.lines(&self.realm, KRB_USER)
+    }
+}
+
+impl Query for Kerberos {
+    /// The realm asked for matters: learn it first, then ask anew.
+    async fn run(ctx: &mut Ctx, at: Port, _kept: Option<Vec<u8>>) -> Output {
+        ldap::learn_realm(ctx).await;
+        ask::<Self>(ctx, at, None).await
     }
 }
 

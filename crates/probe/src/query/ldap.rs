@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::ber::{self, Reader};
 
-use super::QueryError;
+use super::common::{ask, tcp_exchange, Ctx, Exchange, Output, Port, Query, QueryError};
+use crate::net::{self, UdpOutcome};
+use crate::Proto;
 
 pub const ATTRS: &[&str] = &[
     "currentTime",
@@ -228,6 +230,71 @@ impl RootDse {
         v.push(String::new());
         v.push("======== End of LDAP query response ========".to_string());
         v
+    }
+}
+
+/// The rootDSE query: LDAP over TCP (389, GC 3268), CLDAP over UDP 389. Its reply teaches
+/// the realm to the Kerberos and DNS queries.
+pub struct Ldap {
+    msgid: i64,
+}
+
+impl Exchange for Ldap {
+    type Reply = RootDse;
+    const WHAT: &'static str = "LDAP query";
+    const MAX_REPLY: usize = MAX_REPLY;
+
+    fn new(_ctx: &Ctx) -> Self {
+        Ldap { msgid: 1 }
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        request(self.msgid)
+    }
+    fn complete(b: &[u8]) -> Option<usize> {
+        complete(b)
+    }
+    fn parse(&self, b: &[u8]) -> Result<RootDse, QueryError> {
+        parse(b, self.msgid)
+    }
+    fn lines(&self, r: &RootDse, _ctx: &Ctx) -> Vec<String> {
+        r.lines()
+    }
+    fn learn(&self, r: &RootDse, ctx: &mut Ctx) {
+        if ctx.realm.is_none() {
+            ctx.realm = r.realm();
+        }
+    }
+}
+
+impl Query for Ldap {
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        ask::<Self>(ctx, at, kept).await
+    }
+}
+
+/// Learns the realm (AD domain) for the Kerberos and DNS questions when neither `--realm`
+/// nor an earlier LDAP query gave it: one CLDAP rootDSE search (UDP 389, one try), then
+/// LDAP over TCP 389. Bounded by 1 + 4 waits; silence leaves the realm unknown.
+pub(crate) async fn learn_realm(ctx: &mut Ctx) {
+    if ctx.realm.is_some() {
+        return;
+    }
+    let req = request(1);
+    let cldap = net::udp_exchange(
+        ctx.sa(389),
+        ctx.limits.source_port,
+        &req,
+        ctx.limits.timeout,
+        1,
+        crate::scan::MAX_UDP_REPLY,
+    )
+    .await;
+    let reply = match cldap {
+        UdpOutcome::Reply(r) => Some(r),
+        _ => tcp_exchange(ctx, 389, &req, MAX_REPLY, complete).await.ok(),
+    };
+    if let Some(d) = reply.and_then(|b| parse(&b, 1).ok()) {
+        ctx.realm = d.realm();
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::common::{ask, Ctx, Exchange, Output, Port, Query, QueryError};
 use super::rd::{Malformed, Rd};
+use crate::Proto;
 
 pub fn request() -> Vec<u8> {
     vec![0x02]
@@ -48,6 +50,34 @@ pub fn lines(inst: &[BTreeMap<String, String>]) -> Vec<String> {
         }
     }
     v
+}
+
+/// The SQL Server Browser query (UDP 1434).
+pub struct SqlBrowser;
+
+impl Exchange for SqlBrowser {
+    type Reply = Vec<BTreeMap<String, String>>;
+    const WHAT: &'static str = "SQL Server Browser query";
+    const UDP_ONLY: bool = true;
+
+    fn new(_ctx: &Ctx) -> Self {
+        SqlBrowser
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        request()
+    }
+    fn parse(&self, b: &[u8]) -> Result<Self::Reply, QueryError> {
+        Ok(parse(b)?)
+    }
+    fn lines(&self, r: &Self::Reply, _ctx: &Ctx) -> Vec<String> {
+        lines(r)
+    }
+}
+
+impl Query for SqlBrowser {
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        ask::<Self>(ctx, at, kept).await
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! NetBIOS node status (RFC 1002 4.2.17/4.2.18) on UDP 137: a NBSTAT query for the
 //! wildcard name `*`; the reply lists the registered names and the adapter's MAC address.
 
+use super::common::{ask, rand_u16, Ctx, Exchange, Output, Port, Query, QueryError};
 use super::rd::{Malformed, Rd};
+use crate::Proto;
 
 pub fn request(txid: u16) -> Vec<u8> {
     let mut m = Vec::with_capacity(50);
@@ -117,6 +119,47 @@ impl Status {
             self.mac.as_deref().unwrap_or("(not sent)").to_ascii_uppercase()
         ));
         v
+    }
+}
+
+/// The NetBIOS node status query (UDP 137).
+pub struct Nbstat {
+    txid: u16,
+}
+
+impl Exchange for Nbstat {
+    type Reply = Status;
+    const WHAT: &'static str = "NetBIOS node status query";
+    const UDP_ONLY: bool = true;
+
+    fn new(_ctx: &Ctx) -> Self {
+        Nbstat { txid: rand_u16() }
+    }
+    /// The state probe's transaction id is not kept: the reply's own is taken (a reply too
+    /// short to carry one is not used, the query asks again).
+    fn adopt(&mut self, kept: &[u8]) -> bool {
+        match kept {
+            [hi, lo, ..] => {
+                self.txid = u16::from_be_bytes([*hi, *lo]);
+                true
+            }
+            _ => false,
+        }
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        request(self.txid)
+    }
+    fn parse(&self, b: &[u8]) -> Result<Status, QueryError> {
+        Ok(parse(b, self.txid)?)
+    }
+    fn lines(&self, r: &Status, _ctx: &Ctx) -> Vec<String> {
+        r.lines()
+    }
+}
+
+impl Query for Nbstat {
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        ask::<Self>(ctx, at, kept).await
     }
 }
 

@@ -4,7 +4,10 @@
 //! it refused. When the server picks TLS or CredSSP, a TLS ClientHello on the same
 //! connection shows its certificate (see [`super::tls`]).
 
+use super::common::{connect, fail, ok, random_bytes, reset, Ctx, Output, Port, Query};
 use super::rd::{Malformed, Rd};
+use super::tls;
+use crate::net;
 
 pub const MAX_REPLY: usize = 4096;
 
@@ -18,7 +21,10 @@ pub fn request() -> Vec<u8> {
     x224.extend_from_slice(cookie);
     x224.extend_from_slice(&[0x01, 0x00, 0x08, 0x00]);
     x224.extend_from_slice(&(PROTOCOL_SSL | PROTOCOL_HYBRID | PROTOCOL_HYBRID_EX).to_le_bytes());
-    x224[0] = (x224.len() - 1) as u8;
+    let li = (x224.len() - 1) as u8;
+    if let Some(b) = x224.first_mut() {
+        *b = li;
+    }
     let mut m = vec![3, 0];
     m.extend_from_slice(&((x224.len() + 4) as u16).to_be_bytes());
     m.extend(x224);
@@ -27,10 +33,7 @@ pub fn request() -> Vec<u8> {
 
 /// TPKT framing.
 pub fn complete(b: &[u8]) -> Option<usize> {
-    if b.len() < 4 {
-        return None;
-    }
-    let n = u16::from_be_bytes([b[2], b[3]]) as usize;
+    let n = u16::from_be_bytes([*b.get(2)?, *b.get(3)?]) as usize;
     Some(n.max(4))
 }
 
@@ -120,6 +123,63 @@ impl Negotiation {
             }
         }
     }
+}
+
+/// The RDP query (TCP 3389): the negotiation, then, when the server picked TLS or
+/// CredSSP, a TLS ClientHello on the same connection whose answer is attached as `tls`.
+pub struct Rdp;
+
+impl Query for Rdp {
+    async fn run(ctx: &mut Ctx, at: Port, _kept: Option<Vec<u8>>) -> Output {
+        let (kind, port) = (at.kind, at.port);
+        let header = format!("Sending RDP connection request to TCP port {port}...");
+        let mut s = match connect(ctx, port).await {
+            Ok(s) => s,
+            Err(e) => return fail(kind, header, e, false),
+        };
+        let wait = ctx.limits.timeout.saturating_mul(3);
+        let neg = match net::tcp_request(&mut s, &request(), MAX_REPLY, wait, complete).await {
+            Err(e) => return fail(kind, header, e, false),
+            Ok(b) => match parse(&b) {
+                Ok(n) => n,
+                Err(e) => return fail(kind, header, e, true),
+            },
+        };
+        let mut out = ok(kind, header, neg.lines(), &neg);
+        // TLS (and CredSSP, which runs inside TLS) starts right here on the same connection.
+        if let Negotiation::Selected { protocol, .. } = neg {
+            if protocol != 0 {
+                if let Some(rep) = tls_on(&mut s, ctx, wait).await {
+                    out.attach("tls", rep.lines(), &rep);
+                }
+            }
+        }
+        reset(&s);
+        out
+    }
+}
+
+/// The certificate chain a ClientHello on the negotiated connection brings back.
+async fn tls_on(
+    s: &mut tokio::net::TcpStream,
+    ctx: &Ctx,
+    wait: std::time::Duration,
+) -> Option<tls::Report> {
+    let sni = ctx.given_name().map(str::to_string);
+    let hello = tls::client_hello(sni.as_deref(), false, random_bytes::<32>());
+    let b = net::tcp_request(s, &hello, tls::MAX_FLIGHT, wait, tls::complete).await.ok()?;
+    let f = tls::parse_flight(&b).ok()?;
+    let chain: Vec<tls::Cert> = f.certs.iter().filter_map(|d| tls::decode_cert(d).ok()).collect();
+    let asked = ctx.asked_name();
+    Some(tls::Report {
+        version: f.version.map(tls::version_name),
+        cipher: f.cipher.map(tls::cipher_name),
+        chain_length: f.certs.len(),
+        name_matches: chain.first().map(|l| tls::name_matches(l, &asked)),
+        chain,
+        name_asked: asked,
+        notes: f.alert.map(|(_, d)| format!("alert {}", tls::alert_name(d))).into_iter().collect(),
+    })
 }
 
 #[cfg(test)]

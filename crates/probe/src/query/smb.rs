@@ -3,7 +3,9 @@
 //! and encryption contexts 3.1.1 requires) and reports the chosen dialect, signing, the
 //! server GUID, capabilities, and the server time.
 
+use super::common::{ask, random_bytes, Ctx, Exchange, Output, Port, Query, QueryError};
 use super::rd::{hex, Malformed, Rd};
+use crate::Proto;
 
 pub const MAX_REPLY: usize = 64 * 1024;
 const DIALECTS: [u16; 5] = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311];
@@ -43,7 +45,9 @@ pub fn request(client_guid: [u8; 16], salt: [u8; 32]) -> Vec<u8> {
         b.push(0);
     }
     let off = (64 + b.len()) as u32;
-    b[ctx_off_pos..ctx_off_pos + 4].copy_from_slice(&off.to_le_bytes());
+    if let Some(at) = b.get_mut(ctx_off_pos..ctx_off_pos + 4) {
+        at.copy_from_slice(&off.to_le_bytes());
+    }
     // PREAUTH_INTEGRITY_CAPABILITIES: 1 hash (SHA-512), 32-byte salt
     let mut c1 = Vec::new();
     c1.extend_from_slice(&1u16.to_le_bytes());
@@ -107,21 +111,15 @@ pub fn dialect_name(d: u16) -> String {
 
 fn guid(b: &[u8]) -> String {
     // GUID in its mixed-endian Windows layout.
+    let &[b0, b1, b2, b3, b4, b5, b6, b7, ref clock @ ..] = b else { return hex(b) };
     if b.len() != 16 {
         return hex(b);
     }
+    let (seq, node) = clock.split_at(2);
     format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{}-{}",
-        b[3],
-        b[2],
-        b[1],
-        b[0],
-        b[5],
-        b[4],
-        b[7],
-        b[6],
-        hex(&b[8..10]),
-        hex(&b[10..16])
+        "{b3:02x}{b2:02x}{b1:02x}{b0:02x}-{b5:02x}{b4:02x}-{b7:02x}{b6:02x}-{}-{}",
+        hex(seq),
+        hex(node)
     )
 }
 
@@ -265,6 +263,40 @@ impl Negotiate {
             v.push(format!("  server time: {t}"));
         }
         v
+    }
+}
+
+/// The SMB2 NEGOTIATE query (TCP 445).
+pub struct Smb {
+    client_guid: [u8; 16],
+    salt: [u8; 32],
+}
+
+impl Exchange for Smb {
+    type Reply = Negotiate;
+    const WHAT: &'static str = "SMB2 NEGOTIATE";
+    const MAX_REPLY: usize = MAX_REPLY;
+
+    fn new(_ctx: &Ctx) -> Self {
+        Smb { client_guid: random_bytes::<16>(), salt: random_bytes::<32>() }
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        request(self.client_guid, self.salt)
+    }
+    fn complete(b: &[u8]) -> Option<usize> {
+        complete(b)
+    }
+    fn parse(&self, b: &[u8]) -> Result<Negotiate, QueryError> {
+        Ok(parse(b)?)
+    }
+    fn lines(&self, r: &Negotiate, _ctx: &Ctx) -> Vec<String> {
+        r.lines()
+    }
+}
+
+impl Query for Smb {
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        ask::<Self>(ctx, at, kept).await
     }
 }
 

@@ -3,7 +3,8 @@
 
 use crate::ber::{self, Reader};
 
-use super::QueryError;
+use super::common::{fail, rand_u16, udp_exchange, Ctx, Exchange, Output, Port, Query, QueryError};
+use crate::Proto;
 
 pub const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
 
@@ -94,6 +95,55 @@ impl Reply {
             v.push(format!("  {name}: {val}"));
         }
         v
+    }
+}
+
+/// The SNMP query (UDP 161): GetRequest sysDescr.0, as v2c and then v1.
+pub struct Snmp {
+    version: i64,
+    community: String,
+    reqid: u16,
+}
+
+impl Exchange for Snmp {
+    type Reply = Reply;
+    const WHAT: &'static str = "SNMP get sysDescr";
+    const UDP_ONLY: bool = true;
+
+    /// A v2c request.
+    fn new(ctx: &Ctx) -> Self {
+        Snmp { version: 1, community: ctx.community.clone(), reqid: rand_u16() }
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        request(self.version, &self.community, i64::from(self.reqid))
+    }
+    fn parse(&self, b: &[u8]) -> Result<Reply, QueryError> {
+        parse(b)
+    }
+    fn lines(&self, r: &Reply, _ctx: &Ctx) -> Vec<String> {
+        r.lines(&self.community)
+    }
+}
+
+impl Query for Snmp {
+    /// The kept reply, else v2c, else v1 (v1-only agents ignore v2c).
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        let header = Self::header(at);
+        let q = Snmp::new(ctx);
+        let mut reply = match kept {
+            Some(r) => Ok(r),
+            None => udp_exchange(ctx, at.port, &q.request(at.proto)).await,
+        };
+        if reply.is_err() {
+            let v1 = Snmp { version: 0, ..Snmp::new(ctx) };
+            reply = udp_exchange(ctx, at.port, &v1.request(at.proto)).await;
+        }
+        match reply {
+            Err(e) => {
+                fail(at.kind, header, format!("{e} (wrong community, or SNMP not served)"), false)
+            }
+            Ok(b) => q.answer(ctx, at, header, &b),
+        }
     }
 }
 

@@ -1,7 +1,11 @@
 //! STUN (RFC 8489) Binding request, and a TURN (RFC 8656) Allocate without credentials,
 //! whose 401 error shows the server's REALM. Attributes are read with bounds checks.
 
+use super::common::{
+    ask, fail, ok, random_bytes, udp_exchange, Ctx, Exchange, Output, Port, Query, QueryError,
+};
 use super::rd::{Malformed, Rd};
+use crate::Proto;
 
 pub const MAGIC: u32 = 0x2112_a442;
 
@@ -136,6 +140,60 @@ impl Message {
             v.push(format!("  software: {s}"));
         }
         v
+    }
+}
+
+/// The STUN query (UDP or TCP 3478): a Binding request, over UDP also a TURN Allocate.
+pub struct Stun {
+    tx: [u8; 12],
+}
+
+impl Exchange for Stun {
+    type Reply = Message;
+    const WHAT: &'static str = "STUN binding request";
+    const MAX_REPLY: usize = 4096;
+
+    fn new(_ctx: &Ctx) -> Self {
+        Stun { tx: random_bytes::<12>() }
+    }
+    fn request(&self, _proto: Proto) -> Vec<u8> {
+        binding(self.tx)
+    }
+    fn complete(b: &[u8]) -> Option<usize> {
+        complete(b)
+    }
+    fn parse(&self, b: &[u8]) -> Result<Message, QueryError> {
+        Ok(parse(b, self.tx)?)
+    }
+    fn lines(&self, r: &Message, _ctx: &Ctx) -> Vec<String> {
+        r.lines("binding")
+    }
+}
+
+impl Query for Stun {
+    /// Over UDP a fresh binding (transaction ids must match: the kept reply answered the
+    /// state probe's), then a TURN allocate whose answer is attached as `turn_allocate`.
+    async fn run(ctx: &mut Ctx, at: Port, kept: Option<Vec<u8>>) -> Output {
+        if at.proto != Proto::Udp {
+            return ask::<Self>(ctx, at, None).await;
+        }
+        let header = Self::header(at);
+        let q = Stun::new(ctx);
+        let b = match udp_exchange(ctx, at.port, &q.request(at.proto)).await {
+            Ok(b) => b,
+            Err(e) => return fail(at.kind, header, e, kept.is_some()),
+        };
+        let mut out = match q.parse(&b) {
+            Ok(m) => ok(at.kind, header, q.lines(&m, ctx), &m),
+            Err(e) => return fail(at.kind, header, e, true),
+        };
+        let tx2 = random_bytes::<12>();
+        if let Ok(b) = udp_exchange(ctx, at.port, &allocate(tx2)).await {
+            if let Ok(m) = parse(&b, tx2) {
+                out.attach("turn_allocate", m.lines("TURN allocate"), &m);
+            }
+        }
+        out
     }
 }
 

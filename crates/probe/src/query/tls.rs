@@ -5,6 +5,7 @@
 //! refuses 1.2 answers with an alert, and then the certificate cannot be shown).
 //! Certificates are decoded with x509-parser.
 
+use super::common::{fail, ok, random_bytes, tcp_exchange, Ctx, Output, Port, Query};
 use super::rd::{Malformed, Rd};
 
 pub const MAX_FLIGHT: usize = 256 * 1024;
@@ -182,8 +183,8 @@ pub fn parse_flight(b: &[u8]) -> Result<Flight, Malformed> {
                             let et = e.u16be("extension type")?;
                             let elen = e.u16be("extension length")? as usize;
                             let ed = e.take(elen, "extension data")?;
-                            if et == 43 && ed.len() == 2 {
-                                f.version = Some(u16::from_be_bytes([ed[0], ed[1]]));
+                            if let (43, &[hi, lo]) = (et, ed) {
+                                f.version = Some(u16::from_be_bytes([hi, lo]));
                             }
                         }
                     }
@@ -344,6 +345,70 @@ impl Report {
             None => {}
         }
         v
+    }
+}
+
+/// The TLS query (TCP 443, 636, 3269, …): a ClientHello offering 1.3; when the server picks
+/// 1.3 a second one offering at most 1.2 reads the chain.
+pub struct Tls;
+
+impl Query for Tls {
+    async fn run(ctx: &mut Ctx, at: Port, _kept: Option<Vec<u8>>) -> Output {
+        let kind = at.kind;
+        let port = at.port;
+        let header = format!("Sending TLS ClientHello to TCP port {port}...");
+        let sni = ctx.given_name().map(str::to_string);
+        let asked = ctx.asked_name();
+        let hello = |tls13| client_hello(sni.as_deref(), tls13, random_bytes::<32>());
+        let first = match tcp_exchange(ctx, port, &hello(true), MAX_FLIGHT, complete).await {
+            Ok(b) => b,
+            Err(e) => return fail(kind, header, e, false),
+        };
+        let f1 = match parse_flight(&first) {
+            Ok(f) => f,
+            Err(e) => return fail(kind, header, e, true),
+        };
+        let mut notes = Vec::new();
+        if let Some((_, d)) = f1.alert {
+            return fail(kind, header, format!("server sent alert {} ({d})", alert_name(d)), true);
+        }
+        let mut flight = f1.clone();
+        if f1.version == Some(0x0304) {
+            notes.push("server chose TLS 1.3 (its certificate is encrypted); chain read from a second, TLS 1.2 handshake".into());
+            match tcp_exchange(ctx, port, &hello(false), MAX_FLIGHT, complete)
+                .await
+                .map(|b| parse_flight(&b))
+            {
+                Ok(Ok(f2)) if f2.alert.is_none() => flight.certs = f2.certs,
+                Ok(Ok(f2)) => notes.push(format!(
+                    "the server refuses TLS 1.2 (alert {}), so its certificate cannot be shown",
+                    f2.alert.map(|(_, d)| alert_name(d)).unwrap_or_default()
+                )),
+                Ok(Err(e)) => notes.push(format!("second handshake: {e}")),
+                Err(e) => notes.push(format!("second handshake: {e}")),
+            }
+            if f1.hello_retry {
+                notes.push("the server asked for another key share (HelloRetryRequest)".into());
+            }
+        }
+        let mut chain = Vec::new();
+        for der in &flight.certs {
+            match decode_cert(der) {
+                Ok(c) => chain.push(c),
+                Err(e) => notes.push(e),
+            }
+        }
+        let matches = chain.first().map(|leaf| name_matches(leaf, &asked));
+        let rep = Report {
+            version: f1.version.map(version_name),
+            cipher: f1.cipher.map(cipher_name),
+            chain_length: flight.certs.len(),
+            chain,
+            name_asked: asked,
+            name_matches: matches,
+            notes,
+        };
+        ok(kind, header, rep.lines(), &rep)
     }
 }
 

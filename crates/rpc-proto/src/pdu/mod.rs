@@ -88,6 +88,7 @@ impl PType {
             17 => "shutdown",
             18 => "co_cancel",
             19 => "orphaned",
+            20 => "rts",
             _ => return None,
         })
     }
@@ -445,6 +446,7 @@ impl AuthVerifier {
 
 mod bind;
 mod repr;
+pub mod rts;
 #[cfg(test)]
 mod tests;
 

@@ -2,29 +2,20 @@
 //! proposed and answered, failed binds logged as calls, bind_ack secondary addresses handed
 //! out as endpoints.
 
-use std::net::SocketAddr;
-
 use tracehound_flows::Timestamp;
 
 use super::{Assoc, Ctx, PendingBind};
 use crate::calls::{
     auth_level_text, auth_type_text, Call, HandedOut, InterfaceSource, Name, Out, Outcome,
 };
+use crate::ctx::Seg;
 use crate::names;
 use crate::pdu::{self, Body, PType, Syntax};
 
 impl Assoc {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn binding(
-        &mut self,
-        out: &mut Out,
-        r: pdu::Repr,
-        src: SocketAddr,
-        dst: SocketAddr,
-        frame: u64,
-        ts: Timestamp,
-        len: u64,
-    ) {
+    /// A bind family PDU of `len` bytes, read in `seg`.
+    pub(super) fn binding(&mut self, out: &mut Out, r: pdu::Repr, seg: &Seg<'_>, len: u64) {
+        let (src, dst, frame, ts) = (seg.src(), seg.dst(), seg.frame, seg.ts);
         let ptype = r.ptype();
         let call_id = r.call_id;
         match r.body {
@@ -39,7 +30,7 @@ impl Assoc {
                     if self.contexts.len() >= out.limits.max_contexts
                         && !self.contexts.contains_key(&c.id)
                     {
-                        self.note_cap(out, frame, src, dst, "presentation contexts");
+                        self.note_cap(out, seg, "presentation contexts");
                         break;
                     }
                     self.contexts.insert(
@@ -57,7 +48,7 @@ impl Assoc {
                     );
                 }
                 if self.binds.len() >= 64 {
-                    self.note_cap(out, frame, src, dst, "binds in flight");
+                    self.note_cap(out, seg, "binds in flight");
                     return;
                 }
                 if let Some(old) = self.binds.insert(
@@ -68,7 +59,7 @@ impl Assoc {
                 }
             }
             Body::BindAck(a) | Body::AlterContextResp(a) => {
-                self.bind_ack(out, a, ptype, call_id, (frame, ts, len))
+                self.bind_ack(out, a, ptype, call_id, seg, len)
             }
             Body::BindNak(n) => {
                 out.stats.bind_naks += 1;
@@ -103,12 +94,7 @@ impl Assoc {
                         }
                     }
                 } else {
-                    out.issue(
-                        frame,
-                        src,
-                        dst,
-                        format!("bind_nak (reason {}) without a bind", n.reason),
-                    );
+                    out.issue_at(seg, format!("bind_nak (reason {}) without a bind", n.reason));
                 }
             }
             _ => {}
@@ -124,9 +110,10 @@ impl Assoc {
         a: pdu::BindAck,
         ptype: PType,
         call_id: u32,
-        at: (u64, Timestamp, u64),
+        seg: &Seg<'_>,
+        len: u64,
     ) {
-        let (frame, ts, len) = at;
+        let (frame, ts) = (seg.frame, seg.ts);
         // Match by call_id; a lone pending bind also takes an answer with another id.
         let key = if self.binds.contains_key(&call_id) || self.binds.len() != 1 {
             call_id
@@ -233,13 +220,7 @@ impl Assoc {
     ) {
         let syn = resp.map(|r| r.2).or_else(|| pb.contexts.first().map(|c| c.abstract_syntax));
         let call = Call {
-            ts: pb.ts,
-            frame: pb.frame,
             flow: self.flow,
-            src: pb.src.ip(),
-            sport: pb.src.port(),
-            dst: pb.dst.ip(),
-            dport: pb.dst.port(),
             pipe: self.pipe.clone(),
             uuid: syn.map(|s| s.uuid.to_string()),
             version: syn.map(|s| format!("{}.{}", s.ver_major, s.ver_minor)),
@@ -247,12 +228,8 @@ impl Assoc {
                 .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
                 .map(Name::Borrowed),
             interface_source: syn.map(|_| InterfaceSource::Bind),
-            opnum: None,
             operation: Some(if pb.alter { "alter_context" } else { "bind" }.into()),
-            outcome,
             status_code: status.as_ref().map(|s| s.1),
-            return_code: None,
-            status_space: None,
             status: status.map(|s| s.0),
             rtt: resp.map(|r| r.1.secs_since(pb.ts)),
             request_bytes: pb.bytes,
@@ -261,15 +238,8 @@ impl Assoc {
             auth_type: self.auth_type.map(auth_type_text),
             auth_level: self.auth_level.map(auth_level_text),
             user: self.user.clone(),
-            endpoints: Vec::new(),
-            epm_status: None,
-            epm_asked: None,
-            epm_asked_interface: None,
-            truncated: false,
-            encrypted: false,
-            transfer_syntax: None,
             association: self.association(),
-            netlogon: None,
+            ..Call::new(pb.ts, pb.frame, pb.src, pb.dst, outcome)
         };
         out.push_call(call);
     }

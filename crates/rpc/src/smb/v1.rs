@@ -17,10 +17,10 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use tracehound_flows::{Dir, FlowInfo, Timestamp};
+use tracehound_flows::Dir;
 
-use crate::calls::Out;
-use crate::smb::{self, le16, le32, SmbConn, MAX_PENDING};
+use super::pipes::{Cx, PipeKey};
+use super::wire::{le16, le32, MAX_PENDING, SMB1_MAGIC};
 
 pub const HEADER_LEN: usize = 32;
 
@@ -50,7 +50,7 @@ pub(crate) enum Req1 {
     Transact(u16),
 }
 
-/// SMB1 state of one connection (inside [`SmbConn`]).
+/// SMB1 state of one connection (inside `SmbConn`).
 #[derive(Debug, Default)]
 pub(crate) struct Smb1State {
     pending: HashMap<u32, Req1>,
@@ -61,11 +61,9 @@ pub(crate) struct Smb1State {
 
 /// The pipe key of an SMB1 FID (in the same table as SMB2 FileIds; a connection speaks one
 /// dialect, and the marker keeps the two apart anyway).
-pub(crate) fn pipe_key(fid: u16) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..4].copy_from_slice(b"SMB1");
-    k[4..6].copy_from_slice(&fid.to_le_bytes());
-    k
+pub(crate) fn pipe_key(fid: u16) -> PipeKey {
+    let [f0, f1] = fid.to_le_bytes();
+    [b'S', b'M', b'B', b'1', f0, f1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 }
 
 /// A view of one SMB1 message.
@@ -76,7 +74,7 @@ pub struct Smb1<'a> {
 
 impl<'a> Smb1<'a> {
     pub fn new_checked(msg: &'a [u8]) -> Option<Smb1<'a>> {
-        (msg.len() >= HEADER_LEN && msg.starts_with(smb::SMB1_MAGIC)).then_some(Smb1 { msg })
+        (msg.len() >= HEADER_LEN && msg.starts_with(SMB1_MAGIC)).then_some(Smb1 { msg })
     }
     pub fn command(&self) -> u8 {
         self.msg.get(4).copied().unwrap_or(0)
@@ -150,35 +148,39 @@ fn create_name(m: &Smb1<'_>, words: &[u8], bytes: &[u8], bytes_at: usize) -> Str
     }
 }
 
-impl SmbConn {
+/// One command block of a message: the command, its parameter words and data bytes
+/// (`bytes` start at `bytes_at` in the message).
+#[derive(Clone, Copy, Debug)]
+struct Block<'a> {
+    command: u8,
+    words: &'a [u8],
+    bytes: &'a [u8],
+    bytes_at: usize,
+}
+
+impl Smb1State {
     /// One SMB1 message.
-    pub(super) fn smb1(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        msg: &[u8],
-        frame: u64,
-        ts: Timestamp,
-    ) {
+    pub(super) fn message(&mut self, cx: &mut Cx<'_, '_>, msg: &[u8]) {
         let Some(m) = Smb1::new_checked(msg) else {
-            self.smb1_error(out, flow, dir, frame, "SMB1 header shorter than 32 bytes");
+            self.error(cx, "SMB1 header shorter than 32 bytes");
             return;
         };
         let mut command = m.command();
         let mut at = HEADER_LEN;
         for _ in 0..MAX_ANDX {
             let Some((words, bytes, bytes_at)) = m.block(at) else {
-                self.smb1_error(
-                    out,
-                    flow,
-                    dir,
-                    frame,
+                self.error(
+                    cx,
                     &format!("SMB1 command 0x{command:02x}: parameter or data block runs past the message (offset {at})"),
                 );
                 return;
             };
-            self.smb1_command(out, flow, dir, &m, command, words, bytes, bytes_at, frame, ts);
+            let block = Block { command, words, bytes, bytes_at };
+            if m.is_reply() {
+                self.reply(cx, &m, &block);
+            } else {
+                self.request(cx, &m, &block);
+            }
             let andx = matches!(
                 command,
                 cmd::TREE_CONNECT_ANDX | cmd::NT_CREATE_ANDX | cmd::READ_ANDX | cmd::WRITE_ANDX
@@ -196,76 +198,34 @@ impl SmbConn {
         }
     }
 
-    /// The `len` pipe bytes at `off` in `m`, to the pipe of `fid` (`side` 0: client to server,
-    /// 1: server to client); `what` names them when they run past the message.
-    #[allow(clippy::too_many_arguments)]
-    fn smb1_pipe_bytes(
+    /// The `len` pipe bytes at `off` in `m`, to the pipe of `fid` (`side` `Dir::Orig`: client
+    /// to server, `Dir::Resp`: server to client); `what` names them when they run past the
+    /// message.
+    fn pipe_bytes(
         &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
+        cx: &mut Cx<'_, '_>,
         m: &Smb1<'_>,
-        (fid, side): (u16, usize),
+        (fid, side): (u16, Dir),
         (off, len): (usize, usize),
         what: &str,
-        frame: u64,
-        ts: Timestamp,
     ) {
         match m.at(off, len) {
-            Some(data) => self.pipe_data(out, flow, dir, pipe_key(fid), side, data, frame, ts),
-            None => self.smb1_error(
-                out,
-                flow,
-                dir,
-                frame,
-                &format!("SMB1 {what} data runs past the message"),
-            ),
+            Some(data) => cx.pipe_data(pipe_key(fid), side, data),
+            None => self.error(cx, &format!("SMB1 {what} data runs past the message")),
         }
     }
 
-    fn smb1_error(&mut self, out: &mut Out, flow: &FlowInfo, dir: Dir, frame: u64, what: &str) {
-        out.stats.smb_errors += 1;
-        if !self.smb1.error_noted {
-            self.smb1.error_noted = true;
-            out.issue(frame, flow.src(dir), flow.dst(dir), format!("smb: {what}"));
+    /// A message that lies: counted, and reported once per connection.
+    fn error(&mut self, cx: &mut Cx<'_, '_>, what: &str) {
+        cx.out.stats.smb_errors += 1;
+        if !self.error_noted {
+            self.error_noted = true;
+            cx.issue(format!("smb: {what}"));
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn smb1_command(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        m: &Smb1<'_>,
-        command: u8,
-        words: &[u8],
-        bytes: &[u8],
-        bytes_at: usize,
-        frame: u64,
-        ts: Timestamp,
-    ) {
-        if m.is_reply() {
-            self.smb1_reply(out, flow, dir, m, words, frame, ts);
-        } else {
-            self.smb1_request(out, flow, dir, m, command, words, bytes, bytes_at, frame, ts);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn smb1_request(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        m: &Smb1<'_>,
-        command: u8,
-        words: &[u8],
-        bytes: &[u8],
-        bytes_at: usize,
-        frame: u64,
-        ts: Timestamp,
-    ) {
+    fn request(&mut self, cx: &mut Cx<'_, '_>, m: &Smb1<'_>, block: &Block<'_>) {
+        let Block { command, words, bytes, bytes_at } = *block;
         let req = match command {
             cmd::TREE_CONNECT_ANDX => {
                 let pw = le16(words, 6).unwrap_or(0) as usize;
@@ -280,17 +240,7 @@ impl SmbConn {
                 let len = le16(words, 20).unwrap_or(0) as usize
                     | (le16(words, 18).unwrap_or(0) as usize) << 16;
                 let off = le16(words, 22).unwrap_or(0) as usize;
-                self.smb1_pipe_bytes(
-                    out,
-                    flow,
-                    dir,
-                    m,
-                    (fid, 0),
-                    (off, len),
-                    "WRITE_ANDX",
-                    frame,
-                    ts,
-                );
+                self.pipe_bytes(cx, m, (fid, Dir::Orig), (off, len), "WRITE_ANDX");
                 None
             }
             cmd::READ_ANDX => le16(words, 4).map(Req1::Read),
@@ -301,17 +251,7 @@ impl SmbConn {
                     (true, Some(TRANSACT_NMPIPE), Some(fid)) => {
                         let count = le16(words, 22).unwrap_or(0) as usize;
                         let off = le16(words, 24).unwrap_or(0) as usize;
-                        self.smb1_pipe_bytes(
-                            out,
-                            flow,
-                            dir,
-                            m,
-                            (fid, 0),
-                            (off, count),
-                            "TransactNmPipe",
-                            frame,
-                            ts,
-                        );
+                        self.pipe_bytes(cx, m, (fid, Dir::Orig), (off, count), "TransactNmPipe");
                         Some(Req1::Transact(fid))
                     }
                     _ => None,
@@ -319,82 +259,53 @@ impl SmbConn {
             }
             cmd::CLOSE => {
                 if let Some(fid) = le16(words, 0) {
-                    if let Some(mut p) = self.pipes.remove(&pipe_key(fid)) {
-                        p.assoc.finish(out);
-                    }
+                    cx.close_pipe(&pipe_key(fid));
                 }
                 None
             }
             _ => None,
         };
         if let Some(r) = req {
-            if self.smb1.pending.len() >= MAX_PENDING {
-                self.note_cap(out, flow, dir, frame, "SMB1 requests in flight");
+            if self.pending.len() >= MAX_PENDING {
+                cx.note_cap("SMB1 requests in flight");
             } else {
-                self.smb1.pending.insert(m.key(), r);
+                self.pending.insert(m.key(), r);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn smb1_reply(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        m: &Smb1<'_>,
-        words: &[u8],
-        frame: u64,
-        ts: Timestamp,
-    ) {
+    fn reply(&mut self, cx: &mut Cx<'_, '_>, m: &Smb1<'_>, block: &Block<'_>) {
+        let words = block.words;
         // Reply. Only the first command of a chain carries the request's key.
-        let Some(req) = self.smb1.pending.remove(&m.key()) else { return };
+        let Some(req) = self.pending.remove(&m.key()) else { return };
         let status = m.status();
         // STATUS_BUFFER_OVERFLOW: a pipe message larger than the read; the data is valid
         let ok = status == 0 || status == 0x8000_0005;
         match req {
             Req1::TreeConnect { ipc } => {
-                if status == 0 && ipc && self.smb1.ipc_trees.len() < 1024 {
-                    self.smb1.ipc_trees.push(m.tid());
+                if status == 0 && ipc && self.ipc_trees.len() < 1024 {
+                    self.ipc_trees.push(m.tid());
                 }
             }
             Req1::Create { name, tid } => {
                 let Some(fid) = le16(words, 5).filter(|_| status == 0) else { return };
                 // Tree connect not seen: decide by content later (as for SMB2).
-                let ipc = self.smb1.ipc_trees.is_empty() || self.smb1.ipc_trees.contains(&tid);
+                let ipc = self.ipc_trees.is_empty() || self.ipc_trees.contains(&tid);
                 if ipc {
-                    self.open_pipe(out, flow, dir, frame, pipe_key(fid), &name);
+                    cx.open_pipe(pipe_key(fid), &name);
                 }
             }
             // READ_ANDX reply: DataLength at word 10, DataOffset at 12; TRANSACTION reply:
             // DataCount at 12, DataOffset at 14.
             Req1::Read(fid) if ok => {
                 let (len, off) = (le16(words, 10).unwrap_or(0), le16(words, 12).unwrap_or(0));
-                self.smb1_pipe_bytes(
-                    out,
-                    flow,
-                    dir,
-                    m,
-                    (fid, 1),
-                    (off as usize, len as usize),
-                    "READ_ANDX reply",
-                    frame,
-                    ts,
-                );
+                let span = (off as usize, len as usize);
+                self.pipe_bytes(cx, m, (fid, Dir::Resp), span, "READ_ANDX reply");
             }
             Req1::Transact(fid) if ok => {
                 let (len, off) = (le16(words, 12).unwrap_or(0), le16(words, 14).unwrap_or(0));
-                self.smb1_pipe_bytes(
-                    out,
-                    flow,
-                    dir,
-                    m,
-                    (fid, 1),
-                    (off as usize, len as usize),
-                    "TransactNmPipe reply",
-                    frame,
-                    ts,
-                );
+                let span = (off as usize, len as usize);
+                self.pipe_bytes(cx, m, (fid, Dir::Resp), span, "TransactNmPipe reply");
             }
             Req1::Read(_) | Req1::Transact(_) => {}
         }

@@ -1,11 +1,47 @@
 //! SMB2 messages on a named pipe (MS-SMB2 2.2): the message view and the commands followed
-//! (TREE_CONNECT, CREATE, READ, WRITE, IOCTL FSCTL_PIPE_TRANSCEIVE, CLOSE). The framing and
-//! the pipe state are in [`super`].
+//! (TREE_CONNECT, CREATE, READ, WRITE, IOCTL FSCTL_PIPE_TRANSCEIVE, CLOSE). The framing is
+//! in [`super`], the pipe table in `pipes`.
 
-use tracehound_flows::{Dir, FlowInfo, Timestamp};
+use rustc_hash::FxHashMap as HashMap;
 
-use super::*;
-use crate::calls::Out;
+use tracehound_flows::Dir;
+
+use super::pipes::{Cx, PipeKey};
+use super::wire::{file_id, le16, le32, le64, slice_at, utf16, MAX_PENDING, SMB2_MAGIC};
+
+pub const SMB2_HEADER_LEN: usize = 64;
+pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_c017;
+
+/// SMB2 commands we follow.
+pub mod cmd {
+    pub const TREE_CONNECT: u16 = 3;
+    pub const CREATE: u16 = 5;
+    pub const CLOSE: u16 = 6;
+    pub const READ: u16 = 8;
+    pub const WRITE: u16 = 9;
+    pub const IOCTL: u16 = 0x0b;
+}
+
+const STATUS_PENDING: u32 = 0x0000_0103;
+const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
+/// IPC$ tree connects remembered per connection.
+const MAX_TREES: usize = 1024;
+
+/// What a request asked, kept until its response (matched by MessageId).
+#[derive(Debug)]
+enum Req {
+    TreeConnect(String),
+    Create { name: String, tree: Option<u32> },
+    Read(PipeKey),
+    Ioctl(PipeKey),
+}
+
+/// SMB2 state of one connection: tree connects and requests waiting for their response.
+#[derive(Debug, Default)]
+pub(crate) struct Smb2State {
+    trees: HashMap<u32, String>,
+    pending: HashMap<u64, Req>,
+}
 
 /// A view of one SMB2 message (header + body, up to NextCommand).
 #[derive(Clone, Copy, Debug)]
@@ -46,40 +82,25 @@ impl<'a> Smb2<'a> {
     }
 }
 
-impl SmbConn {
+impl Smb2State {
     /// One SMB2 message of a compound chain; `last_create` is the FileId of the chain's CREATE.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn smb2(
+    pub(super) fn message(
         &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
+        cx: &mut Cx<'_, '_>,
         m: Smb2<'_>,
-        frame: u64,
-        ts: Timestamp,
-        last_create: &mut Option<[u8; 16]>,
+        last_create: &mut Option<PipeKey>,
     ) {
         if m.is_response() {
-            self.smb2_response(out, flow, dir, m, frame, ts, last_create);
+            self.response(cx, m, last_create);
         } else {
-            self.smb2_request(out, flow, dir, m, frame, ts, last_create);
+            self.request(cx, m, last_create);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn smb2_request(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        m: Smb2<'_>,
-        frame: u64,
-        ts: Timestamp,
-        last_create: &mut Option<[u8; 16]>,
-    ) {
+    fn request(&mut self, cx: &mut Cx<'_, '_>, m: Smb2<'_>, last_create: &Option<PipeKey>) {
         let b = m.body();
         let related = m.flags() & 4 != 0;
-        let fix = |id: [u8; 16], last: &Option<[u8; 16]>| {
+        let fix = |id: PipeKey, last: &Option<PipeKey>| {
             if related && id == [0xff; 16] {
                 last.unwrap_or(id)
             } else {
@@ -104,7 +125,7 @@ impl SmbConn {
                     let (off, len) =
                         (le16(b, 2).unwrap_or(0) as usize, le32(b, 4).unwrap_or(0) as usize);
                     if let Some(data) = slice_at(m.msg, off, len) {
-                        self.pipe_data(out, flow, dir, id, 0, data, frame, ts);
+                        cx.pipe_data(id, Dir::Orig, data);
                     }
                 }
                 None
@@ -116,7 +137,7 @@ impl SmbConn {
                         let (off, len) =
                             (le32(b, 24).unwrap_or(0) as usize, le32(b, 28).unwrap_or(0) as usize);
                         if let Some(data) = slice_at(m.msg, off, len) {
-                            self.pipe_data(out, flow, dir, id, 0, data, frame, ts);
+                            cx.pipe_data(id, Dir::Orig, data);
                         }
                         Some(Req::Ioctl(id))
                     }
@@ -125,9 +146,7 @@ impl SmbConn {
             }
             cmd::CLOSE => {
                 if let Some(id) = file_id(b, 8) {
-                    if let Some(mut p) = self.pipes.remove(&id) {
-                        p.assoc.finish(out);
-                    }
+                    cx.close_pipe(&id);
                 }
                 None
             }
@@ -135,26 +154,15 @@ impl SmbConn {
         };
         if let Some(r) = req {
             if self.pending.len() >= MAX_PENDING {
-                self.note_cap(out, flow, dir, frame, "SMB2 requests in flight");
+                cx.note_cap("SMB2 requests in flight");
             } else {
                 self.pending.insert(m.message_id(), r);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn smb2_response(
-        &mut self,
-        out: &mut Out,
-        flow: &FlowInfo,
-        dir: Dir,
-        m: Smb2<'_>,
-        frame: u64,
-        ts: Timestamp,
-        last_create: &mut Option<[u8; 16]>,
-    ) {
+    fn response(&mut self, cx: &mut Cx<'_, '_>, m: Smb2<'_>, last_create: &mut Option<PipeKey>) {
         let b = m.body();
-        // Response.
         let status = m.status();
         if status == STATUS_PENDING && m.is_async() {
             return; // interim response; the final one follows
@@ -182,7 +190,7 @@ impl SmbConn {
                     None => true, // tree connect not seen: decide by content later
                 };
                 if is_pipe {
-                    self.open_pipe(out, flow, dir, frame, id, &name);
+                    cx.open_pipe(id, &name);
                 }
             }
             Req::Read(id) => {
@@ -190,7 +198,7 @@ impl SmbConn {
                     let (off, len) =
                         (b.get(2).copied().unwrap_or(0) as usize, le32(b, 4).unwrap_or(0) as usize);
                     if let Some(data) = slice_at(m.msg, off, len) {
-                        self.pipe_data(out, flow, dir, id, 1, data, frame, ts);
+                        cx.pipe_data(id, Dir::Resp, data);
                     }
                 }
             }
@@ -199,7 +207,7 @@ impl SmbConn {
                     let (off, len) =
                         (le32(b, 32).unwrap_or(0) as usize, le32(b, 36).unwrap_or(0) as usize);
                     if let Some(data) = slice_at(m.msg, off, len) {
-                        self.pipe_data(out, flow, dir, id, 1, data, frame, ts);
+                        cx.pipe_data(id, Dir::Resp, data);
                     }
                 }
             }

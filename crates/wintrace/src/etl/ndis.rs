@@ -99,9 +99,9 @@ impl Ndis {
             self.frag.clear();
             return ctx.damaged("NDIS-PacketCapture packet over the packet-length limit: skipped");
         }
-        self.frag.extend_from_slice(frag);
         if kw & KW_PACKET_END == 0 {
             // A multi-event packet continues (start or middle fragment).
+            self.frag.extend_from_slice(frag);
             return;
         }
         let link = if kw & KW_MEDIA_NATIVE_802_11 != 0 {
@@ -134,8 +134,10 @@ impl Ndis {
         } else {
             Direction::Unknown
         };
+        // The packet: earlier fragments, then this one (most packets are one event: one copy).
         let mut data = ctx.take_vec();
         data.extend_from_slice(&self.frag);
+        data.extend_from_slice(frag);
         self.frag.clear();
         let comment = if link == 105 { self.metadata.take() } else { None };
         ctx.ready.push_back(OutPkt {

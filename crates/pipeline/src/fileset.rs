@@ -1,0 +1,513 @@
+//! File sets read as one capture.
+//!
+//! Real captures come as ring buffers (`dumpcap -b filesize:…`, `tcpdump -C/-W`, `nmcap
+//! x.chn:100M`): one capture point cut into files that follow each other in time. Such files are
+//! read as ONE stream — one flow engine, one set of analyzers — so that a TCP connection
+//! crossing a file boundary is one conversation and a DCE/RPC call whose response is in the
+//! next file is one call.
+//!
+//! # The joining rule
+//!
+//! * The inputs (files, and directories: the capture files in them, recognised by content, in
+//!   natural name order) are grouped into ring-buffer *families* by name
+//!   ([`names::ring_family`]): `dc01_00001_20260101120000.pcapng`, `dc01_00002_…` are one
+//!   family; `client.pcap` and `server.pcap` are two. `--join` puts every input in one family;
+//!   `--separate` reads each file alone (no joining at all).
+//! * Inside a family the files are ordered by their first packet time (read from the first
+//!   frame only: cheap). Starting from the earliest, a group takes as its next file the first
+//!   remaining file of the family that has the same link type and whose first packet is at or
+//!   after the group's last packet (less [`TOLERANCE_NS`]); this is checked when the pass
+//!   reaches the end of a file, so no file is read twice. Files that overlap the group in time
+//!   are left for a later group: they come from another capture point and stay separate inputs
+//!   (analyze compares them like any two captures).
+//! * Standard input and Windows traces (ETL, NetMon: their reader has its own chaining) are
+//!   always alone.
+//!
+//! Frame numbers run across a joined group inside the pass; [`FrameMap`] (in
+//! [`crate::FileRun::files`]) turns them back into (file, frame) for output.
+
+pub mod map;
+pub mod names;
+pub mod resolve;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracehound_capture::{CaptureError, CaptureReader, CaptureStats, Frame, LinkType, Timestamp};
+use tracehound_flows::{Config, Conversation, StreamHandler};
+use tracehound_rpc::Call;
+
+use crate::analysis::{analyze_file, analyze_reader, FileFacts, Mode};
+use crate::input::{run_file, run_reader, FileRun};
+use crate::Secrets;
+
+pub use crate::source::FrameSource;
+pub use map::{FileSpan, FrameMap};
+
+/// Backwards slack allowed between a file's last packet and the next file's first (clocks of
+/// several interfaces in one capture are not perfectly ordered): 10 ms.
+pub const TOLERANCE_NS: i64 = 10_000_000;
+
+/// Problems of the files of a set kept at most (beyond: counted).
+const MAX_SET_PROBLEMS: usize = 64;
+
+/// A file of a family, with what its first frame said.
+#[derive(Clone, Debug)]
+struct Candidate {
+    path: PathBuf,
+    first_ts: Option<Timestamp>,
+    link: Option<LinkType>,
+}
+
+/// How inputs are grouped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Joining {
+    /// Ring-buffer families by name, joined where time continues (the default).
+    #[default]
+    Families,
+    /// Every input one family.
+    All,
+    /// Each file alone (`--separate`).
+    Separate,
+}
+
+impl Joining {
+    /// From the `--separate` and `--join` flags.
+    pub fn from_flags(separate: bool, join: bool) -> Joining {
+        match (separate, join) {
+            (true, _) => Joining::Separate,
+            (false, true) => Joining::All,
+            _ => Joining::Families,
+        }
+    }
+}
+
+/// One unit of analysis: a single file (read exactly as before), or a joined set.
+pub enum Input {
+    File(PathBuf),
+    Set(Box<SetReader>),
+    /// An input that could not be opened: `analyze` / `run` return the error.
+    Failed(PathBuf, String),
+}
+
+impl Input {
+    /// The first (or only) file: for names and per-file extras (decryption secrets blocks).
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::File(p) | Input::Failed(p, _) => p,
+            Input::Set(s) => &s.first_path,
+        }
+    }
+}
+
+impl Input {
+    /// A set: its frame table as it grows during the pass (the files joined so far), to
+    /// resolve the frames of records written before the pass ends (see
+    /// [`FrameMap::resolve_call`]). `None` for a single file.
+    pub fn frames(&self) -> Option<Arc<Mutex<FrameMap>>> {
+        match self {
+            Input::File(_) | Input::Failed(..) => None,
+            Input::Set(s) => Some(s.shared.clone()),
+        }
+    }
+
+    /// [`analyze_file`] over this input (a set: its first file's decryption secrets blocks; its
+    /// group line — files, time span — said on standard error after the pass).
+    pub fn analyze(
+        self,
+        mode: Mode,
+        secrets: Option<&Secrets>,
+        on_calls: &mut (dyn FnMut(&[Call]) + Send),
+    ) -> anyhow::Result<FileFacts> {
+        let set = match self {
+            Input::File(p) => return analyze_file(&p, mode, secrets, on_calls),
+            Input::Failed(_, e) => anyhow::bail!("{e}"),
+            Input::Set(s) => *s,
+        };
+        let Some(secrets) = secrets else {
+            let ff = analyze_reader(set, Config::default(), mode, None, on_calls)?;
+            eprintln!("tracehound: {}", ff.run.files.group_line());
+            return Ok(ff);
+        };
+        let (secrets, warnings) = secrets.with_dsb(&set.first_path);
+        let mut ff = analyze_reader(set, Config::default(), mode, Some(&secrets), on_calls)?;
+        ff.run.warnings.splice(0..0, warnings);
+        eprintln!("tracehound: {}", ff.run.files.group_line());
+        Ok(ff)
+    }
+
+    /// [`run_file`] over this input.
+    pub fn run<H: StreamHandler>(
+        self,
+        cfg: Config,
+        handler: &mut H,
+        on_conv: &mut dyn FnMut(Conversation, &mut H),
+        after_frame: &mut dyn FnMut(&mut H),
+    ) -> anyhow::Result<FileRun> {
+        match self {
+            Input::File(p) => run_file(&p, cfg, handler, on_conv, after_frame),
+            Input::Set(s) => {
+                let run = run_reader(*s, cfg, handler, on_conv, after_frame)?;
+                eprintln!("tracehound: {}", run.files.group_line());
+                Ok(run)
+            }
+            Input::Failed(_, e) => anyhow::bail!("{e}"),
+        }
+    }
+}
+
+/// The rule, in words, for standard error.
+pub const RULE: &str = "file sets: files of one ring-buffer family (same name but for the \
+number) are read as one capture when each next file (by first packet time) has the same link \
+type and starts at or after the previous one's last packet (10 ms tolerance); files that \
+overlap in time are separate capture points (--separate: each file alone, --join: any names)";
+
+/// The inputs of one command, handed out group by group ([`FileSets::next_input`]).
+pub struct FileSets {
+    /// Families in the order of their first file among the inputs.
+    families: VecDeque<Family>,
+    /// An input that could not be opened, reported when its turn comes.
+    pub joining: Joining,
+    /// Some family had several files: the groups are worth printing.
+    pub grouping_done: bool,
+}
+
+enum Family {
+    One(PathBuf),
+    Many(Arc<Mutex<VecDeque<Candidate>>>),
+    Failed(PathBuf, String),
+}
+
+impl FileSets {
+    /// Expand directories and group the inputs into families (reading only the first frame of
+    /// files that have siblings).
+    pub fn new(inputs: &[PathBuf], joining: Joining) -> anyhow::Result<FileSets> {
+        let files = names::expand(inputs)?;
+        let mut keys: Vec<(String, Vec<PathBuf>)> = Vec::new();
+        let mut families = VecDeque::new();
+        for (i, p) in files.into_iter().enumerate() {
+            let k = family_key(i, &p, joining);
+            match keys.iter_mut().find(|(kk, _)| *kk == k) {
+                Some(e) => e.1.push(p),
+                None => keys.push((k, vec![p])),
+            }
+        }
+        let mut grouping_done = false;
+        for (_, mut paths) in keys {
+            if paths.len() == 1 {
+                families.push_back(Family::One(paths.remove(0)));
+                continue;
+            }
+            grouping_done = true;
+            let mut cands = Vec::new();
+            for path in paths {
+                match peek(&path) {
+                    Ok(Some(c)) => cands.push(c),
+                    // Windows traces: alone
+                    Ok(None) => families.push_back(Family::One(path)),
+                    Err(e) => families.push_back(Family::Failed(path, e)),
+                }
+            }
+            // by first packet time, then ring-buffer number / name
+            cands.sort_by(|a, b| {
+                a.first_ts.cmp(&b.first_ts).then_with(|| {
+                    names::natural_cmp(&a.path.to_string_lossy(), &b.path.to_string_lossy())
+                })
+            });
+            families.push_back(Family::Many(Arc::new(Mutex::new(cands.into()))));
+        }
+        Ok(FileSets { families, joining, grouping_done })
+    }
+
+    /// Without any grouping (every input alone): the files, in the order
+    /// [`FileSets::next_input`] hands them out (for passes run ahead in parallel).
+    pub fn single_files(&self) -> Vec<PathBuf> {
+        if self.grouping_done {
+            return Vec::new();
+        }
+        let one = |f: &Family| match f {
+            Family::One(p) => Some(p.clone()),
+            _ => None,
+        };
+        self.families.iter().filter_map(one).collect()
+    }
+
+    /// [`FileSets::new`] from a command's `--separate` / `--join` flags, the joining rule
+    /// said on standard error when a family of several files was met.
+    pub fn for_command(inputs: &[PathBuf], separate: bool, join: bool) -> anyhow::Result<Self> {
+        let sets = FileSets::new(inputs, Joining::from_flags(separate, join))?;
+        if sets.grouping_done {
+            eprintln!("tracehound: {RULE}");
+        }
+        Ok(sets)
+    }
+
+    /// The next input to analyse ([`Input::Failed`] for one that cannot be opened).
+    pub fn next_input(&mut self) -> Option<Input> {
+        self.next_result().map(|r| r.unwrap_or_else(|(p, e)| Input::Failed(p, e)))
+    }
+
+    fn next_result(&mut self) -> Option<Result<Input, (PathBuf, String)>> {
+        loop {
+            match self.families.front()? {
+                Family::One(_) | Family::Failed(..) => {
+                    return match self.families.pop_front()? {
+                        Family::One(p) => Some(Ok(Input::File(p))),
+                        Family::Failed(p, e) => {
+                            Some(Err((p.clone(), format!("{}: {e}", p.display()))))
+                        }
+                        Family::Many(_) => None,
+                    };
+                }
+                Family::Many(q) => {
+                    let q = q.clone();
+                    let first = q.lock().ok()?.pop_front();
+                    let Some(first) = first else {
+                        self.families.pop_front();
+                        continue;
+                    };
+                    let path = first.path.clone();
+                    let set = SetReader::start(first, q).map(|s| Input::Set(Box::new(s)));
+                    return Some(
+                        set.map_err(|e| (path.clone(), format!("{}: {e}", path.display()))),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The family of the `i`th input (see the module docs): a key shared by files that may be one
+/// capture. Inputs that are always alone get a key of their own (`#i`, never a path).
+fn family_key(i: usize, p: &Path, joining: Joining) -> String {
+    match joining {
+        Joining::Separate => format!("#{i}"),
+        _ if p.as_os_str() == "-" => format!("#{i}"),
+        Joining::All => String::new(),
+        Joining::Families => {
+            let dir = p.parent().map(|d| d.display().to_string()).unwrap_or_default();
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            format!("{dir}/{}", names::ring_family(&name).0)
+        }
+    }
+}
+
+/// Open a file and read its first frame: its time and link type. `None` for Windows traces.
+fn peek(path: &Path) -> Result<Option<Candidate>, String> {
+    let mut r = CaptureReader::open(path).map_err(|e| e.to_string())?;
+    if r.windows().is_some() {
+        return Ok(None);
+    }
+    let f = r.next_frame().ok().flatten().map(|f| (f.ts, f.link));
+    Ok(Some(Candidate { path: path.to_path_buf(), first_ts: f.map(|f| f.0), link: f.map(|f| f.1) }))
+}
+
+/// Several files of one capture point read as one capture (see the module docs).
+pub struct SetReader {
+    first_path: PathBuf,
+    first_name: String,
+    /// "first … last (N files)" once a second file joined.
+    name: String,
+    cur: CaptureReader,
+    /// The rest of the family (shared with [`FileSets`], which gets what this group left).
+    rest: Arc<Mutex<VecDeque<Candidate>>>,
+    map: FrameMap,
+    /// The files joined so far, for records written during the pass ([`Input::frames`]).
+    shared: Arc<Mutex<FrameMap>>,
+    link: Option<LinkType>,
+    /// The statistics of the files done, added up (and the current one's, once it ended).
+    merged: Option<CaptureStats>,
+    /// Bytes of the files done.
+    bytes_done: u64,
+    /// The frame handed out last: its bytes copied (the current reader may be replaced).
+    data: Vec<u8>,
+    /// The current file could not be read to its end: why.
+    cur_error: Option<String>,
+}
+
+impl SetReader {
+    fn start(c: Candidate, rest: Arc<Mutex<VecDeque<Candidate>>>) -> Result<SetReader, String> {
+        let cur = CaptureReader::open(&c.path).map_err(|e| e.to_string())?;
+        let name = cur.name().to_string();
+        Ok(SetReader {
+            first_path: c.path,
+            map: FrameMap { files: vec![span(&name, 0)] },
+            shared: Arc::new(Mutex::new(FrameMap { files: vec![span(&name, 0)] })),
+            first_name: name.clone(),
+            name,
+            cur,
+            rest,
+            link: c.link,
+            merged: None,
+            bytes_done: 0,
+            data: Vec::new(),
+            cur_error: None,
+        })
+    }
+
+    /// The current file ended: add its statistics, then open the next file that continues
+    /// the group in time (`false` when none does).
+    fn advance(&mut self) -> bool {
+        self.fold_stats();
+        let Some(last) = self.map.files.last() else { return false };
+        let last_ts = last.last_ts;
+        let offset = last.offset.saturating_add(last.last_frame);
+        let rest = self.rest.clone();
+        let Ok(mut q) = rest.lock() else { return false };
+        loop {
+            let next = q.iter().position(|c| {
+                let same_link = c.link == self.link || self.link.is_none() || c.link.is_none();
+                let in_time = match (last_ts, c.first_ts) {
+                    (Some(l), Some(f)) => f.nanos_since(l) >= -TOLERANCE_NS,
+                    _ => true,
+                };
+                same_link && in_time
+            });
+            let Some(i) = next else { return false };
+            let Some(c) = q.remove(i) else { return false };
+            match CaptureReader::open(&c.path) {
+                Ok(r) => {
+                    self.bytes_done = self.bytes_done.saturating_add(self.cur.source_bytes_read());
+                    self.cur = r;
+                    self.link = self.link.or(c.link);
+                    self.map.files.push(span(self.cur.name(), offset));
+                    if let Ok(mut m) = self.shared.lock() {
+                        m.files.push(span(self.cur.name(), offset));
+                    }
+                    let n = self.map.files.len();
+                    self.name = format!("{} … {} ({n} files)", self.first_name, self.cur.name());
+                    return true;
+                }
+                Err(e) => self.problem(format!("{}: {e}", c.path.display())),
+            }
+        }
+    }
+
+    fn problem(&mut self, what: String) {
+        let m = self.merged.get_or_insert_with(|| self.cur.stats().clone());
+        if m.problems.len() < MAX_SET_PROBLEMS {
+            m.problems.push(what);
+        } else {
+            m.problems_not_kept += 1;
+        }
+    }
+
+    /// Add the current file's statistics to the set's.
+    fn fold_stats(&mut self) {
+        let s = self.cur.stats().clone();
+        let name = self.cur.name().to_string();
+        let err = self.cur_error.take();
+        if self.merged.is_none() {
+            let mut first = s;
+            first.truncated = first.truncated.map(|t| format!("{name}: {t}"));
+            first.problems.iter_mut().for_each(|p| *p = format!("{name}: {p}"));
+            self.merged = Some(first);
+        } else if let Some(m) = self.merged.as_mut() {
+            add_stats(m, s, &name);
+        }
+        if let Some(e) = err {
+            self.problem(e.clone());
+            if let Some(m) = self.merged.as_mut() {
+                m.truncated.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// Add one file's statistics to the set's.
+fn add_stats(m: &mut CaptureStats, s: CaptureStats, name: &str) {
+    m.frames += s.frames;
+    m.numbered_non_packets += s.numbered_non_packets;
+    m.sections += s.sections;
+    m.interfaces = m.interfaces.max(s.interfaces);
+    for (k, v) in s.unknown_blocks {
+        *m.unknown_blocks.entry(k).or_default() += v;
+    }
+    m.unknown_blocks_other += s.unknown_blocks_other;
+    m.comments += s.comments;
+    m.frames_cut_by_snaplen += s.frames_cut_by_snaplen;
+    m.caplen_over_snaplen += s.caplen_over_snaplen;
+    m.frames_without_timestamp += s.frames_without_timestamp;
+    for (k, v) in s.link_types_seen {
+        *m.link_types_seen.entry(k).or_default() += v;
+    }
+    m.skipped_packets += s.skipped_packets;
+    m.problems_not_kept += s.problems_not_kept;
+    for p in s.problems {
+        if m.problems.len() < MAX_SET_PROBLEMS {
+            m.problems.push(format!("{name}: {p}"));
+        } else {
+            m.problems_not_kept += 1;
+        }
+    }
+    if m.truncated.is_none() {
+        m.truncated = s.truncated.map(|t| format!("{name}: {t}"));
+    }
+}
+
+fn span(name: &str, offset: u64) -> FileSpan {
+    FileSpan { name: name.to_string(), offset, last_frame: 0, first_ts: None, last_ts: None }
+}
+
+impl FrameSource for SetReader {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        loop {
+            let got = match self.cur.next_frame() {
+                Ok(Some(f)) => {
+                    self.data.clear();
+                    self.data.extend_from_slice(f.data);
+                    Some((f.number, f.ts, f.link, f.orig_len, f.interface))
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    // a damaged file: said, and the set goes on with the next file
+                    self.cur_error = Some(e.to_string());
+                    None
+                }
+            };
+            let Some((number, ts, link, orig_len, interface)) = got else {
+                if self.advance() {
+                    continue;
+                }
+                return Ok(None);
+            };
+            let Some(cur) = self.map.files.last_mut() else { return Ok(None) };
+            cur.last_frame = cur.last_frame.max(number);
+            cur.first_ts = Some(cur.first_ts.map_or(ts, |t| t.min(ts)));
+            cur.last_ts = Some(cur.last_ts.map_or(ts, |t| t.max(ts)));
+            return Ok(Some(Frame {
+                number: cur.offset.saturating_add(number),
+                ts,
+                link,
+                data: &self.data,
+                orig_len,
+                interface,
+            }));
+        }
+    }
+
+    fn source_len(&self) -> Option<u64> {
+        None
+    }
+
+    fn source_bytes_read(&self) -> u64 {
+        self.bytes_done.saturating_add(self.cur.source_bytes_read())
+    }
+
+    fn stats(&self) -> &CaptureStats {
+        self.merged.as_ref().unwrap_or(self.cur.stats())
+    }
+
+    fn windows(&self) -> Option<&tracehound_wintrace::WinReader> {
+        None
+    }
+
+    fn frame_map(&self) -> FrameMap {
+        self.map.clone()
+    }
+}
