@@ -227,8 +227,10 @@ impl RpcAnalyzer {
             return;
         } else if at_start && NCACN_HTTP_PREAMBLE.starts_with(buf) && !buf.is_empty() {
             return; // wait for the whole preamble
-        } else if at_start && matches!(d, Dir::Orig) && crate::rpch::detect(buf).is_some() {
-            if crate::rpch::detect(buf) == Some(true) {
+        } else if let Some(is_rpch) =
+            (at_start && matches!(d, Dir::Orig)).then(|| crate::rpch::detect(buf)).flatten()
+        {
+            if is_rpch {
                 c.kind = Kind::Rpch(false); // the caller hands the buffers to `crate::rpch`
             }
             return;
