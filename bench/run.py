@@ -13,13 +13,15 @@ and ratios. `conversations` runs on one thread; `rpc` and `analyze` run their pr
 analyzers on further threads (the CPU column shows the work over all threads).
 
 Usage: bench/run.py [--sizes 1000,4000] [--rounds 5] [--no-tshark]
+(env TRACEHOUND_BIN, MKCAPTURE: binaries to use instead of target/release/, no build)
 """
 import argparse, glob, os, resource, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
-BIN = os.path.join(ROOT, "target", "release", "tracehound")
-MK = os.path.join(ROOT, "target", "release", "mkcapture")
+# TRACEHOUND_BIN / MKCAPTURE: measure a copy of the binaries (e.g. while the tree is rebuilt).
+BIN = os.environ.get("TRACEHOUND_BIN", os.path.join(ROOT, "target", "release", "tracehound"))
+MK = os.environ.get("MKCAPTURE", os.path.join(ROOT, "target", "release", "mkcapture"))
 FLOOD_FIXTURES = {"net-nmap-scan.pcap", "net-syn-flood.pcap"}
 
 
@@ -49,13 +51,19 @@ def frames_of(path):
     return 0
 
 
+def build():
+    """The release build the figures use (skipped when TRACEHOUND_BIN names another binary)."""
+    if "TRACEHOUND_BIN" not in os.environ:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "tracehound-cli", "-p", "tracehound-bench"], cwd=ROOT, check=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,4000")
     ap.add_argument("--no-tshark", action="store_true")
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "tracehound-cli", "-p", "tracehound-bench"], cwd=ROOT, check=True)
+    build()
     os.makedirs(OUT, exist_ok=True)
     inputs = sorted(glob.glob(os.path.join(ROOT, "..", "shared", "captures", "*", "*.pcap*")))
     inputs += sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "lab", "*.pcap")))

@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use tracehound_wire::defrag::{Limits, Reassembler};
 use tracehound_wire::{decode_frame, ipv4, tcp, udp, Transport};
 
-const LINKS: [u32; 10] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];
+const LINKS: [u32; 12] = [0, 1, 12, 14, 101, 105, 108, 113, 127, 228, 229, 276];
 
 fn check_transport(t: &Transport<'_>, captured: usize, src: &std::net::IpAddr, dst: &std::net::IpAddr) {
     match t {

@@ -8,7 +8,8 @@
 //!
 //! Bounded: at most [`MAX_EVENTS`] events; the rest are counted in `dropped`.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 use tracehound_flows::{FlowInfo, Proto, Timestamp};
@@ -188,6 +189,16 @@ pub struct AuthReport {
     pub mismatches: Vec<Mismatch>,
     /// Events not kept (over [`MAX_EVENTS`]).
     pub dropped: u64,
+    /// HTTP requests that carried credentials, answered or not, per client address and URL
+    /// (host and path, without the query): the frame of the last one. A challenge (401 / 407) the client went on
+    /// from is normal even when the credentialed request never gets an answer of its own (an
+    /// RPC over HTTP `RPC_IN_DATA` channel is a request whose body runs for the whole
+    /// session). At most [`MAX_EVENTS`] URLs; requests to further URLs are counted in
+    /// `credentials_dropped`.
+    #[serde(skip)]
+    pub http_credentials: HashMap<(IpAddr, String), u64>,
+    #[serde(skip)]
+    pub credentials_dropped: u64,
 }
 
 impl AuthReport {
@@ -198,6 +209,32 @@ impl AuthReport {
             self.dropped += 1;
         }
     }
+
+    /// Note an HTTP request with credentials from `client` to `url` in `frame`. URLs are
+    /// compared without their query: a client that was challenged for a path answers on
+    /// that path, whatever the query (an RPC over HTTP client probes `/rpc/rpcproxy.dll` and
+    /// then authenticates on `/rpc/rpcproxy.dll?server:593`).
+    pub fn credentials_sent(&mut self, client: IpAddr, url: &str, frame: u64) {
+        let full = self.http_credentials.len() >= MAX_EVENTS;
+        let key = (client, without_query(url).to_string());
+        if let Some(last) = self.http_credentials.get_mut(&key) {
+            *last = (*last).max(frame);
+        } else if full {
+            self.credentials_dropped += 1;
+        } else {
+            self.http_credentials.insert(key, frame);
+        }
+    }
+
+    /// Did `client` send credentials to `url` after `frame`?
+    pub fn credentials_after(&self, client: IpAddr, url: &str, frame: u64) -> bool {
+        let key = (client, without_query(url).to_string());
+        self.http_credentials.get(&key).is_some_and(|&f| f > frame)
+    }
+}
+
+fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(path, _)| path)
 }
 
 /// What a security token (SPNEGO / GSS-API / raw NTLMSSP / Kerberos) says.

@@ -69,6 +69,13 @@ pub fn meaning(s: u16) -> &'static str {
     }
 }
 
+/// A request's URL as the events name it: the Host header (else the server's address) and the
+/// target.
+fn url(x: &Extra, f: &FlowInfo) -> String {
+    let host = x.host.clone().unwrap_or_else(|| f.resp.to_string());
+    format!("{host}{}", x.target.as_deref().unwrap_or(""))
+}
+
 impl HttpAuth {
     /// One complete message (request or response) in order of its direction.
     pub fn message(&mut self, m: &Msg, f: &FlowInfo, out: &mut AuthReport) {
@@ -77,6 +84,9 @@ impl HttpAuth {
                 self.pending.pop_front();
             }
             let method = m.head.method.clone().unwrap_or_default();
+            if let Some(x) = m.head.extra.as_ref().filter(|x| x.authz_scheme.is_some()) {
+                out.credentials_sent(f.orig.ip(), &url(x, f), m.start.frame);
+            }
             self.pending.push_back((m.start.frame, method, m.head.extra.clone()));
             return;
         };
@@ -99,8 +109,7 @@ impl HttpAuth {
         });
         e.leg = matches!(status, 401 | 407) && (!had_creds || ntlm_leg);
         if let Some(x) = &req {
-            let host = x.host.clone().unwrap_or_else(|| f.resp.to_string());
-            e.service = Some(format!("{host}{}", x.target.as_deref().unwrap_or("")));
+            e.service = Some(url(x, f));
             e.mech = x.authz_scheme.clone();
             if let Some(a) = x.authz.as_ref().and_then(|t| t.ntlm.as_ref()) {
                 e = e.with_ntlm(a);

@@ -81,6 +81,9 @@ pub struct CaptureStats {
     pub sections: u64,
     /// pcapng interfaces over all sections (0 for pcap).
     pub interfaces: u64,
+    /// The first section's IDBs, by interface index: their `if_name` / `if_description`
+    /// options where present (see `reader/pcapng.rs`).
+    pub interface_names: Vec<InterfaceName>,
     /// pcapng blocks skipped, by block type (name rows, statistics, secrets, custom, unknown...).
     pub unknown_blocks: BTreeMap<u32, u64>,
     /// Skipped blocks of types beyond [`Limits::max_unknown_block_types`] distinct ones.
@@ -109,6 +112,14 @@ pub struct CaptureStats {
     pub truncated: Option<String>,
 }
 
+/// What a pcapng Interface Description Block calls its interface: `if_name` (option 2) and
+/// `if_description` (option 3), UTF-8 (`None` when absent or not valid UTF-8).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct InterfaceName {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
 impl CaptureStats {
     pub(crate) fn new(gzip: bool) -> CaptureStats {
         CaptureStats {
@@ -118,6 +129,7 @@ impl CaptureStats {
             numbered_non_packets: 0,
             sections: 0,
             interfaces: 0,
+            interface_names: Vec::new(),
             unknown_blocks: BTreeMap::new(),
             unknown_blocks_other: 0,
             comments: 0,

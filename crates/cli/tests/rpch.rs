@@ -141,6 +141,9 @@ fn calls_inside_tls_with_the_key_log_equal_tsharks_reading() {
     let fs = json_lines(&run(&["analyze", "--json", "--keylog", s(&keylog), s(&cap)]));
     assert!(!fs.iter().any(|f| f["id"] == "rpc.http_tunnel"), "{fs:?}");
     assert!(fs.iter().any(|f| f["id"] == "rpc.refused"), "{fs:?}");
+    // The proxy's 401 to the first RPC_IN_DATA is the authentication round the client went on
+    // from (its authenticated RPC_IN_DATA never gets an HTTP answer): not an HTTP error.
+    assert!(!fs.iter().any(|f| f["id"] == "http.errors"), "{fs:?}");
 }
 
 #[test]
@@ -159,4 +162,5 @@ fn proxy_refusal_is_a_finding() {
     // The plain-HTTP tunnel that worked has none.
     let fs = json_lines(&run(&["analyze", "--json", s(&fx("rpch-http.pcap"))]));
     assert!(!fs.iter().any(|f| f["id"] == "rpc.http_tunnel"), "{fs:?}");
+    assert!(!fs.iter().any(|f| f["id"] == "http.errors"), "{fs:?}");
 }

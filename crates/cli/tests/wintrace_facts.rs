@@ -225,8 +225,9 @@ fn conv_key(v: &Value) -> (Value, Value, Value, Value) {
 /// A `netsh trace` of two adapters: the packets of one shared capture on LowerIfIndex 12, of
 /// another on LowerIfIndex 7 (under a filter over miniport 5), in time order. Every
 /// conversation names the adapter its packets came from (`interface`, and an INTERFACE
-/// column), the trace summary lists both; converted to pcapng (two IDBs), the same
-/// conversations name `if0` / `if1`; a one-interface input has no `interface` at all.
+/// column), the trace summary lists both; converted to pcapng (two IDBs named as the trace
+/// names them), the same conversations name the same interfaces; a one-interface input has
+/// no `interface` at all.
 #[test]
 fn two_adapter_trace_conversations_name_their_interface() {
     let a_pcap = shared().join("tcp/zeek__options.pcap");
@@ -279,11 +280,19 @@ fn two_adapter_trace_conversations_name_their_interface() {
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    // Read back, each conversation names the same interface: the IDB's if_name.
     let ngj = json(&["conversations", "--json", "--top", "1000"], &ng);
     assert_eq!(ngj.len(), win.len());
     for c in &ngj {
+        assert_eq!(c["interface"], which(c), "{c}");
+    }
+    let t = text(&["conversations", "--top", "1000"], &ng);
+    assert_eq!(t.lines().filter(|l| l.ends_with("eth:7")).count(), from_b.len(), "{t}");
+    // Streamed `--json` (written before the IDB list is complete): `if<N>` off interface 0.
+    for c in &json(&["conversations", "--json"], &ng) {
         let idx = names.iter().position(|n| *n == which(c)).unwrap();
-        assert_eq!(c["interface"], format!("if{idx}"), "{c}");
+        let want = (idx != 0).then(|| format!("if{idx}"));
+        assert_eq!(c.get("interface").and_then(|v| v.as_str()), want.as_deref(), "{c}");
     }
 }
 

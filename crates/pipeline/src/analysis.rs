@@ -468,6 +468,11 @@ fn limits_reached(
     add(a.tls_dropped, "TLS sessions beyond the limit: not kept");
     add(a.transaction_flows_dropped, "request/response flows beyond the limit: not timed");
     add(a.buffer_overflows, "application stream buffer full: streams no longer followed");
+    add(apps.auth.dropped, "logon and request outcomes beyond the limit: not kept");
+    add(
+        apps.auth.credentials_dropped,
+        "HTTP URLs credentials were sent to beyond the limit: not kept (a 401 / 407 challenge before them counts as not followed)",
+    );
     let d = &run.defrag;
     add(
         d.evicted_datagram_limit.saturating_add(d.evicted_bytes_limit),

@@ -28,13 +28,14 @@
 
 pub mod map;
 pub mod names;
+mod reader;
 pub mod resolve;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tracehound_capture::{CaptureError, CaptureReader, CaptureStats, Frame, LinkType, Timestamp};
+use tracehound_capture::{CaptureReader, LinkType, Timestamp};
 use tracehound_flows::{Config, Conversation, StreamHandler};
 use tracehound_rpc::Call;
 
@@ -44,13 +45,11 @@ use crate::Secrets;
 
 pub use crate::source::FrameSource;
 pub use map::{FileSpan, FrameMap};
+pub use reader::SetReader;
 
 /// Backwards slack allowed between a file's last packet and the next file's first (clocks of
 /// several interfaces in one capture are not perfectly ordered): 10 ms.
 pub const TOLERANCE_NS: i64 = 10_000_000;
-
-/// Problems of the files of a set kept at most (beyond: counted).
-const MAX_SET_PROBLEMS: usize = 64;
 
 /// A file of a family, with what its first frame said.
 #[derive(Clone, Debug)]
@@ -96,7 +95,7 @@ impl Input {
     pub fn path(&self) -> &Path {
         match self {
             Input::File(p) | Input::Failed(p, _) => p,
-            Input::Set(s) => &s.first_path,
+            Input::Set(s) => s.first_path(),
         }
     }
 }
@@ -108,7 +107,7 @@ impl Input {
     pub fn frames(&self) -> Option<Arc<Mutex<FrameMap>>> {
         match self {
             Input::File(_) | Input::Failed(..) => None,
-            Input::Set(s) => Some(s.shared.clone()),
+            Input::Set(s) => Some(s.shared()),
         }
     }
 
@@ -130,7 +129,7 @@ impl Input {
             eprintln!("tracehound: {}", ff.run.files.group_line());
             return Ok(ff);
         };
-        let (secrets, warnings) = secrets.with_dsb(&set.first_path);
+        let (secrets, warnings) = secrets.with_dsb(set.first_path());
         let mut ff = analyze_reader(set, Config::default(), mode, Some(&secrets), on_calls)?;
         ff.run.warnings.splice(0..0, warnings);
         eprintln!("tracehound: {}", ff.run.files.group_line());
@@ -301,213 +300,4 @@ fn peek(path: &Path) -> Result<Option<Candidate>, String> {
     }
     let f = r.next_frame().ok().flatten().map(|f| (f.ts, f.link));
     Ok(Some(Candidate { path: path.to_path_buf(), first_ts: f.map(|f| f.0), link: f.map(|f| f.1) }))
-}
-
-/// Several files of one capture point read as one capture (see the module docs).
-pub struct SetReader {
-    first_path: PathBuf,
-    first_name: String,
-    /// "first … last (N files)" once a second file joined.
-    name: String,
-    cur: CaptureReader,
-    /// The rest of the family (shared with [`FileSets`], which gets what this group left).
-    rest: Arc<Mutex<VecDeque<Candidate>>>,
-    map: FrameMap,
-    /// The files joined so far, for records written during the pass ([`Input::frames`]).
-    shared: Arc<Mutex<FrameMap>>,
-    link: Option<LinkType>,
-    /// The statistics of the files done, added up (and the current one's, once it ended).
-    merged: Option<CaptureStats>,
-    /// Bytes of the files done.
-    bytes_done: u64,
-    /// The frame handed out last: its bytes copied (the current reader may be replaced).
-    data: Vec<u8>,
-    /// The current file could not be read to its end: why.
-    cur_error: Option<String>,
-}
-
-impl SetReader {
-    fn start(c: Candidate, rest: Arc<Mutex<VecDeque<Candidate>>>) -> Result<SetReader, String> {
-        let cur = CaptureReader::open(&c.path).map_err(|e| e.to_string())?;
-        let name = cur.name().to_string();
-        Ok(SetReader {
-            first_path: c.path,
-            map: FrameMap { files: vec![span(&name, 0)] },
-            shared: Arc::new(Mutex::new(FrameMap { files: vec![span(&name, 0)] })),
-            first_name: name.clone(),
-            name,
-            cur,
-            rest,
-            link: c.link,
-            merged: None,
-            bytes_done: 0,
-            data: Vec::new(),
-            cur_error: None,
-        })
-    }
-
-    /// The current file ended: add its statistics, then open the next file that continues
-    /// the group in time (`false` when none does).
-    fn advance(&mut self) -> bool {
-        self.fold_stats();
-        let Some(last) = self.map.files.last() else { return false };
-        let last_ts = last.last_ts;
-        let offset = last.offset.saturating_add(last.last_frame);
-        let rest = self.rest.clone();
-        let Ok(mut q) = rest.lock() else { return false };
-        loop {
-            let next = q.iter().position(|c| {
-                let same_link = c.link == self.link || self.link.is_none() || c.link.is_none();
-                let in_time = match (last_ts, c.first_ts) {
-                    (Some(l), Some(f)) => f.nanos_since(l) >= -TOLERANCE_NS,
-                    _ => true,
-                };
-                same_link && in_time
-            });
-            let Some(i) = next else { return false };
-            let Some(c) = q.remove(i) else { return false };
-            match CaptureReader::open(&c.path) {
-                Ok(r) => {
-                    self.bytes_done = self.bytes_done.saturating_add(self.cur.source_bytes_read());
-                    self.cur = r;
-                    self.link = self.link.or(c.link);
-                    self.map.files.push(span(self.cur.name(), offset));
-                    if let Ok(mut m) = self.shared.lock() {
-                        m.files.push(span(self.cur.name(), offset));
-                    }
-                    let n = self.map.files.len();
-                    self.name = format!("{} … {} ({n} files)", self.first_name, self.cur.name());
-                    return true;
-                }
-                Err(e) => self.problem(format!("{}: {e}", c.path.display())),
-            }
-        }
-    }
-
-    fn problem(&mut self, what: String) {
-        let m = self.merged.get_or_insert_with(|| self.cur.stats().clone());
-        if m.problems.len() < MAX_SET_PROBLEMS {
-            m.problems.push(what);
-        } else {
-            m.problems_not_kept += 1;
-        }
-    }
-
-    /// Add the current file's statistics to the set's.
-    fn fold_stats(&mut self) {
-        let s = self.cur.stats().clone();
-        let name = self.cur.name().to_string();
-        let err = self.cur_error.take();
-        if self.merged.is_none() {
-            let mut first = s;
-            first.truncated = first.truncated.map(|t| format!("{name}: {t}"));
-            first.problems.iter_mut().for_each(|p| *p = format!("{name}: {p}"));
-            self.merged = Some(first);
-        } else if let Some(m) = self.merged.as_mut() {
-            add_stats(m, s, &name);
-        }
-        if let Some(e) = err {
-            self.problem(e.clone());
-            if let Some(m) = self.merged.as_mut() {
-                m.truncated.get_or_insert(e);
-            }
-        }
-    }
-}
-
-/// Add one file's statistics to the set's.
-fn add_stats(m: &mut CaptureStats, s: CaptureStats, name: &str) {
-    m.frames += s.frames;
-    m.numbered_non_packets += s.numbered_non_packets;
-    m.sections += s.sections;
-    m.interfaces = m.interfaces.max(s.interfaces);
-    for (k, v) in s.unknown_blocks {
-        *m.unknown_blocks.entry(k).or_default() += v;
-    }
-    m.unknown_blocks_other += s.unknown_blocks_other;
-    m.comments += s.comments;
-    m.frames_cut_by_snaplen += s.frames_cut_by_snaplen;
-    m.caplen_over_snaplen += s.caplen_over_snaplen;
-    m.frames_without_timestamp += s.frames_without_timestamp;
-    for (k, v) in s.link_types_seen {
-        *m.link_types_seen.entry(k).or_default() += v;
-    }
-    m.skipped_packets += s.skipped_packets;
-    m.problems_not_kept += s.problems_not_kept;
-    for p in s.problems {
-        if m.problems.len() < MAX_SET_PROBLEMS {
-            m.problems.push(format!("{name}: {p}"));
-        } else {
-            m.problems_not_kept += 1;
-        }
-    }
-    if m.truncated.is_none() {
-        m.truncated = s.truncated.map(|t| format!("{name}: {t}"));
-    }
-}
-
-fn span(name: &str, offset: u64) -> FileSpan {
-    FileSpan { name: name.to_string(), offset, last_frame: 0, first_ts: None, last_ts: None }
-}
-
-impl FrameSource for SetReader {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
-        loop {
-            let got = match self.cur.next_frame() {
-                Ok(Some(f)) => {
-                    self.data.clear();
-                    self.data.extend_from_slice(f.data);
-                    Some((f.number, f.ts, f.link, f.orig_len, f.interface))
-                }
-                Ok(None) => None,
-                Err(e) => {
-                    // a damaged file: said, and the set goes on with the next file
-                    self.cur_error = Some(e.to_string());
-                    None
-                }
-            };
-            let Some((number, ts, link, orig_len, interface)) = got else {
-                if self.advance() {
-                    continue;
-                }
-                return Ok(None);
-            };
-            let Some(cur) = self.map.files.last_mut() else { return Ok(None) };
-            cur.last_frame = cur.last_frame.max(number);
-            cur.first_ts = Some(cur.first_ts.map_or(ts, |t| t.min(ts)));
-            cur.last_ts = Some(cur.last_ts.map_or(ts, |t| t.max(ts)));
-            return Ok(Some(Frame {
-                number: cur.offset.saturating_add(number),
-                ts,
-                link,
-                data: &self.data,
-                orig_len,
-                interface,
-            }));
-        }
-    }
-
-    fn source_len(&self) -> Option<u64> {
-        None
-    }
-
-    fn source_bytes_read(&self) -> u64 {
-        self.bytes_done.saturating_add(self.cur.source_bytes_read())
-    }
-
-    fn stats(&self) -> &CaptureStats {
-        self.merged.as_ref().unwrap_or(self.cur.stats())
-    }
-
-    fn windows(&self) -> Option<&tracehound_wintrace::WinReader> {
-        None
-    }
-
-    fn frame_map(&self) -> FrameMap {
-        self.map.clone()
-    }
 }

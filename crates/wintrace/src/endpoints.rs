@@ -1,66 +1,70 @@
-//! The TCP/UDP endpoints of a packet, parsed just far enough to look its process up
-//! ([`crate::WinReader::process_for`]): Ethernet (with up to two VLAN tags), raw IP and
-//! 802.11 data frames with LLC/SNAP, IPv4 (first fragment) and IPv6 (no extension headers).
+//! The TCP/UDP endpoints of a packet, to look its process up
+//! ([`crate::WinReader::process_for`]): the packet decoded by `tracehound-wire` (every link
+//! type the analysis reads, 802.11 included), ports from the TCP / UDP header, or from the
+//! first bytes of a first fragment or of a transport header cut short (pktmon logs the first
+//! 128 bytes).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
-use crate::le::slice_at;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let s = slice_at(b, at, 2)?;
-    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
-}
+use tracehound_wire::{decode, Transport};
 
 /// (source, destination) of a TCP or UDP packet with link type `link`.
 pub fn endpoints(link: u32, data: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
-    let (ethertype, l3) = match link {
-        1 => {
-            let mut at = 12;
-            let mut et = be16(data, at)?;
-            while et == 0x8100 || et == 0x88A8 {
-                at += 4;
-                et = be16(data, at)?;
-            }
-            (et, at + 2)
+    let d = decode(link, data).ok()?;
+    let ip = d.net.ip()?;
+    let (sp, dp) = match d.transport {
+        Transport::Tcp(t) => (t.sport, t.dport),
+        Transport::Udp(u) => (u.sport, u.dport),
+        Transport::Fragment { payload, .. } if ip.fragment.is_some_and(|f| f.offset == 0) => {
+            ports(ip.proto, payload)?
         }
-        101 | 228 | 229 => match data.first()? >> 4 {
-            4 => (0x0800, 0),
-            6 => (0x86DD, 0),
-            _ => return None,
-        },
-        105 => {
-            let fc = *data.first()?;
-            if fc & 0x0C != 0x08 {
-                return None; // not a data frame
-            }
-            let hdr = if fc & 0x80 != 0 { 26 } else { 24 }; // QoS data
-            (be16(data, hdr + 6)?, hdr + 8)
-        }
+        Transport::Malformed { proto, payload, .. } => ports(proto, payload)?,
         _ => return None,
     };
-    let ip = data.get(l3..)?;
-    let (src, dst, proto, l4) = match ethertype {
-        0x0800 => {
-            let ihl = usize::from(ip.first()? & 0x0F) * 4;
-            let frag = be16(ip, 6)? & 0x1FFF;
-            if frag != 0 || ihl < 20 {
-                return None;
-            }
-            let s: [u8; 4] = slice_at(ip, 12, 4)?.try_into().ok()?;
-            let d: [u8; 4] = slice_at(ip, 16, 4)?.try_into().ok()?;
-            (IpAddr::V4(Ipv4Addr::from(s)), IpAddr::V4(Ipv4Addr::from(d)), *ip.get(9)?, ihl)
-        }
-        0x86DD => {
-            let s: [u8; 16] = slice_at(ip, 8, 16)?.try_into().ok()?;
-            let d: [u8; 16] = slice_at(ip, 24, 16)?.try_into().ok()?;
-            (IpAddr::V6(Ipv6Addr::from(s)), IpAddr::V6(Ipv6Addr::from(d)), *ip.get(6)?, 40)
-        }
-        _ => return None,
-    };
-    if proto != 6 && proto != 17 {
+    Some((SocketAddr::new(ip.src, sp), SocketAddr::new(ip.dst, dp)))
+}
+
+/// The ports at the start of a TCP or UDP header.
+fn ports(proto: u8, l4: &[u8]) -> Option<(u16, u16)> {
+    if proto != tracehound_wire::proto::TCP && proto != tracehound_wire::proto::UDP {
         return None;
     }
-    let sp = be16(ip, l4)?;
-    let dp = be16(ip, l4 + 2)?;
-    Some((SocketAddr::new(src, sp), SocketAddr::new(dst, dp)))
+    let p = l4.get(..4)?;
+    Some((
+        u16::from_be_bytes([*p.first()?, *p.get(1)?]),
+        u16::from_be_bytes([*p.get(2)?, *p.get(3)?]),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoints;
+
+    /// An IPv4/TCP packet 10.0.0.1:1234 → 10.0.0.2:80 behind an 802.11 header of `hdr`
+    /// bytes (frame control `fc0`, `fc1`) and LLC/SNAP.
+    fn wifi(fc0: u8, fc1: u8, hdr: usize) -> Vec<u8> {
+        let mut f = vec![0u8; hdr];
+        f[0] = fc0;
+        f[1] = fc1;
+        f.extend_from_slice(&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00]);
+        let mut ip = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        ip.extend_from_slice(&[0x04, 0xD2, 0, 80]);
+        ip.resize(40, 0);
+        f.extend_from_slice(&ip);
+        f
+    }
+
+    #[test]
+    fn wifi_data_frames_plain_qos_and_four_address() {
+        let want = Some(("10.0.0.1:1234".parse().unwrap(), "10.0.0.2:80".parse().unwrap()));
+        assert_eq!(endpoints(105, &wifi(0x08, 0x01, 24)), want);
+        assert_eq!(endpoints(105, &wifi(0x88, 0x02, 26)), want);
+        assert_eq!(endpoints(105, &wifi(0x88, 0x03, 32)), want);
+        assert_eq!(endpoints(105, &wifi(0x08, 0x03, 30)), want);
+        // A management frame, and a data frame without LLC/SNAP where it should be.
+        assert_eq!(endpoints(105, &wifi(0x80, 0x00, 24)), None);
+        let mut f = wifi(0x08, 0x01, 24);
+        f[24] = 0;
+        assert_eq!(endpoints(105, &f), None);
+    }
 }

@@ -92,7 +92,10 @@ impl Header {
             *v = u16_at(b, 8 + 2 * i).unwrap_or(0);
         }
         let Some(start_ns) = systemtime_to_unix_ns(st) else {
-            return Err(bad(8, format!("capture start time {st:?} is not a date")));
+            return Err(bad(
+                8,
+                format!("capture start time {st:?} is not a date between 1677 and 2262"),
+            ));
         };
         let ft_off = u32_at(b, 24).unwrap_or(0);
         let ft_len = u32_at(b, 28).unwrap_or(0);

@@ -31,7 +31,8 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// A SYSTEMTIME (taken as UTC) to nanoseconds since the Unix epoch; `None` when a field is
-/// out of range.
+/// out of range or the time is beyond what nanoseconds since 1970 hold in 64 bits (before
+/// 1677 or after 2262; SYSTEMTIME allows years up to 30827).
 pub fn systemtime_to_unix_ns(f: [u16; 8]) -> Option<i64> {
     let [year, month, _dow, day, hour, min, sec, ms] = f;
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 {
@@ -42,7 +43,7 @@ pub fn systemtime_to_unix_ns(f: [u16; 8]) -> Option<i64> {
     }
     let days = days_from_civil(i64::from(year), u32::from(month), u32::from(day));
     let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(min) * 60 + i64::from(sec);
-    Some(secs * 1_000_000_000 + i64::from(ms) * 1_000_000)
+    secs.checked_mul(1_000_000_000)?.checked_add(i64::from(ms) * 1_000_000)
 }
 
 #[cfg(test)]
@@ -60,5 +61,10 @@ mod tests {
         let ns = systemtime_to_unix_ns([2024, 5, 4, 16, 8, 29, 18, 133]).unwrap();
         assert_eq!(ns, 1_715_848_158_133_000_000);
         assert_eq!(systemtime_to_unix_ns([2024, 13, 0, 1, 0, 0, 0, 0]), None);
+        // the last representable second and the largest year a u16 holds (found by the
+        // wintrace_netmon fuzz target: the multiplication overflowed)
+        assert!(systemtime_to_unix_ns([2262, 4, 5, 11, 23, 47, 16, 0]).is_some());
+        assert_eq!(systemtime_to_unix_ns([2262, 4, 5, 11, 23, 47, 17, 0]), None);
+        assert_eq!(systemtime_to_unix_ns([65535, 12, 0, 31, 23, 59, 59, 999]), None);
     }
 }

@@ -20,6 +20,8 @@ pub enum Layer {
     Udp,
     Icmp,
     Icmpv6,
+    Ieee80211,
+    Radiotap,
 }
 
 impl fmt::Display for Layer {
@@ -39,6 +41,8 @@ impl fmt::Display for Layer {
             Layer::Udp => "udp",
             Layer::Icmp => "icmp",
             Layer::Icmpv6 => "icmpv6",
+            Layer::Ieee80211 => "802.11",
+            Layer::Radiotap => "radiotap",
         })
     }
 }
@@ -71,6 +75,8 @@ pub enum What {
     ExtChainTooLong { max: u8 },
     /// ARP for a hardware/protocol pair other than Ethernet/IPv4.
     ArpUnsupported { htype: u16, ptype: u16, hlen: u8, plen: u8 },
+    /// An 802.11 data frame with the Protected flag: its body is encrypted.
+    Encrypted,
 }
 
 impl fmt::Display for What {
@@ -95,6 +101,7 @@ impl fmt::Display for What {
             What::UnknownIpVersion(v) => write!(f, "unknown IP version {v}"),
             What::TooManyVlans { max } => write!(f, "more than {max} VLAN tags"),
             What::ExtChainTooLong { max } => write!(f, "more than {max} extension headers"),
+            What::Encrypted => f.write_str("protected (encrypted) frame: needs the Wi-Fi keys"),
             What::ArpUnsupported { htype, ptype, hlen, plen } => write!(
                 f,
                 "unsupported hardware/protocol type {htype}/{ptype:#06x} (lengths {hlen}/{plen})"

@@ -43,6 +43,7 @@ pub mod defrag;
 mod error;
 pub mod ethernet;
 pub mod icmp;
+pub mod ieee80211;
 pub mod ipv4;
 pub mod ipv6;
 pub mod null;
@@ -68,6 +69,10 @@ pub mod linktype {
     pub const RAW: u32 = 101;
     pub const LOOP: u32 = 108;
     pub const LINUX_SLL: u32 = 113;
+    /// IEEE 802.11 frames, MAC header first.
+    pub const IEEE802_11: u32 = 105;
+    /// IEEE 802.11 frames after a radiotap header.
+    pub const IEEE802_11_RADIOTAP: u32 = 127;
     pub const IPV4: u32 = 228;
     pub const IPV6: u32 = 229;
     pub const LINUX_SLL2: u32 = 276;
@@ -364,7 +369,28 @@ pub fn decode_frame(link: u32, data: &[u8], orig_len: u32) -> Result<Decoded<'_>
         }
         linktype::IPV4 => decode_ethertype(ethernet::ethertype::IPV4, data, 0, false, wire),
         linktype::IPV6 => decode_ethertype(ethernet::ethertype::IPV6, data, 0, false, wire),
+        linktype::IEEE802_11 => decode_80211(data, 0, wire),
+        linktype::IEEE802_11_RADIOTAP => {
+            let at = ieee80211::radiotap_len(data)?;
+            decode_80211(bytes::tail(data, at), at, wire)
+        }
         other => Err(DecodeError::new(Layer::Link, 0, What::UnknownLinkType(other))),
+    }
+}
+
+/// An 802.11 frame `base` bytes into the capture record: its network packet, or the frame as
+/// [`Net::Other`] (EtherType 0) when it carries none.
+fn decode_80211(data: &[u8], base: usize, wire: usize) -> Result<Decoded<'_>, DecodeError> {
+    match ieee80211::body(data).map_err(|e| e.shifted(base))? {
+        ieee80211::Body::Packet { ethertype, payload, offset } => {
+            decode_ethertype(ethertype, payload, base + offset, true, wire)
+        }
+        ieee80211::Body::NotIp(_) => Ok(Decoded {
+            vlans: 0,
+            vlan_id: None,
+            net: Net::Other { ethertype: 0, payload: data },
+            transport: Transport::None,
+        }),
     }
 }
 

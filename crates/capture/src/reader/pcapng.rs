@@ -175,6 +175,16 @@ impl CaptureReader {
                 ),
             );
         }
+        if st.sections <= 1 {
+            let index = self.interfaces.len();
+            let names = idb_names(body, endian, |at, what| {
+                let at = start.saturating_add((fmt::BLOCK_HEADER_LEN + fmt::IDB_FIXED + at) as u64);
+                let what =
+                    format!("pcapng Interface Description Block (interface {index}): {what}");
+                st.note_problem(limits, at, what);
+            });
+            st.interface_names.push(names);
+        }
         self.interfaces.push(iface);
         self.stats.interfaces = self.stats.interfaces.saturating_add(1);
         Ok(Step::Continue)
@@ -312,4 +322,53 @@ impl CaptureReader {
             interface: 0,
         })
     }
+}
+
+/// Longest `if_name` / `if_description` kept, in bytes (longer ones are cut at a character
+/// boundary and reported).
+pub(crate) const MAX_IDB_NAME: usize = 256;
+
+/// The `if_name` (2) and `if_description` (3) options of an IDB body (pcapng spec: UTF-8
+/// strings, not NUL-terminated; trailing NULs some writers add are dropped). A value that is
+/// not valid UTF-8 is reported (`problem(offset in the options area, what)`) and left out,
+/// never decoded lossily; one over [`MAX_IDB_NAME`] bytes is cut and reported. Framing errors
+/// of the options area were already reported by `parse_idb`: the options before them count.
+fn idb_names(
+    body: &[u8],
+    endian: Endian,
+    mut problem: impl FnMut(usize, String),
+) -> crate::stats::InterfaceName {
+    let mut names = crate::stats::InterfaceName::default();
+    let opts = body.get(fmt::IDB_FIXED..).unwrap_or(&[]);
+    let mut at = 0usize;
+    let _ = fmt::for_each_option(opts, endian, |code, v| {
+        let here = at;
+        at = at.saturating_add(4 + ((v.len() + 3) & !3));
+        let (slot, opt) = match code {
+            2 => (&mut names.name, "if_name"),
+            3 => (&mut names.description, "if_description"),
+            _ => return,
+        };
+        let v = match v.iter().rposition(|&b| b != 0) {
+            Some(last) => v.get(..=last).unwrap_or(v),
+            None => &[],
+        };
+        let text = match std::str::from_utf8(v) {
+            Ok(t) => t,
+            Err(e) => {
+                let bad = e.valid_up_to();
+                return problem(here, format!("{opt} is not UTF-8 (byte {bad} of its value)"));
+            }
+        };
+        let mut end = text.len().min(MAX_IDB_NAME);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < text.len() {
+            let what = format!("{opt} is {} bytes long, kept the first {end}", text.len());
+            problem(here, what);
+        }
+        *slot = text.get(..end).map(str::to_string);
+    });
+    names
 }

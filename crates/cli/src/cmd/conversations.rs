@@ -218,7 +218,8 @@ fn process_of<'a>(run: &'a FileRun, c: &Conversation) -> Option<ProcessRef<'a>> 
 }
 
 /// The capture interface of a conversation when the input had more than one: its name
-/// (ETL adapters, PktMon components), else `if<N>` (pcapng IDB N of its section).
+/// (ETL adapters, PktMon components; a pcapng IDB's `if_name` in a one-section file, with
+/// ` (if<N>)` added when several IDBs share it), else `if<N>` (pcapng IDB N of its section).
 fn iface_of(run: &FileRun, c: &Conversation) -> Option<String> {
     if let Some((st, _)) = &run.windows {
         let list = &st.interfaces;
@@ -226,7 +227,19 @@ fn iface_of(run: &FileRun, c: &Conversation) -> Option<String> {
             .then(|| list.get(c.interface as usize).map(|i| i.name.clone()))
             .flatten();
     }
-    (run.capture.interfaces > 1).then(|| format!("if{}", c.interface))
+    let st = &run.capture;
+    if st.interfaces <= 1 {
+        return None;
+    }
+    let names = if st.sections <= 1 { st.interface_names.as_slice() } else { &[] };
+    let name = names.get(c.interface as usize).and_then(|n| n.name.as_deref());
+    Some(match name {
+        Some(n) if names.iter().filter(|x| x.name.as_deref() == Some(n)).count() > 1 => {
+            format!("{n} (if{})", c.interface)
+        }
+        Some(n) => n.to_string(),
+        None => format!("if{}", c.interface),
+    })
 }
 
 /// `--json` lines written as conversations end (the interface count is not known yet): the

@@ -42,7 +42,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     for e in all.iter().filter(|e| e.proto == AuthProto::Http && !e.ok) {
         let code = e.code.unwrap_or(0);
         // a challenge leg the client followed up is normal
-        if e.leg && followed_on(all, e) {
+        if e.leg && followed_on(facts, e) {
             continue;
         }
         let path = e.service.clone().unwrap_or_default();
@@ -117,15 +117,11 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     });
 }
 
-/// Did the client answer this challenge (a later request with credentials to the same URL)?
-fn followed_on(all: &[AuthEvent], e: &AuthEvent) -> bool {
-    all.iter().any(|x| {
-        x.proto == AuthProto::Http
-            && x.frame > e.frame
-            && x.client.ip() == e.client.ip()
-            && x.service == e.service
-            && x.mech.is_some()
-    })
+/// Did the client answer this challenge (a later request with credentials to the same URL,
+/// answered or not)?
+fn followed_on(facts: &Facts, e: &AuthEvent) -> bool {
+    let Some(url) = &e.service else { return false };
+    facts.apps.auth.credentials_after(e.client.ip(), url, e.frame)
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct Clock {
     start_ns: i64,
     ref_ticks: i64,
     freq: i64,
+    /// Nanoseconds per tick when that is a whole number (a 10 MHz QPC: 100), else 0: the
+    /// same result without the 128-bit division.
+    ns_per_tick: i64,
 }
 
 impl Clock {
@@ -38,7 +41,11 @@ impl Clock {
             return filetime_to_unix_ns(raw);
         }
         let d = i128::from(raw) - i128::from(self.ref_ticks);
-        let ns = (d * 1_000_000_000).div_euclid(i128::from(self.freq));
+        let ns = if self.ns_per_tick > 0 {
+            d * i128::from(self.ns_per_tick)
+        } else {
+            (d * 1_000_000_000).div_euclid(i128::from(self.freq))
+        };
         let ns = i64::try_from(ns).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX });
         self.start_ns.saturating_add(ns)
     }
@@ -88,6 +95,40 @@ pub fn parse(p: &[u8], header_ts: i64, ptr64: bool) -> Option<(EtlInfo, Clock)> 
         3 => i64::from(cpu_mhz).saturating_mul(1_000_000),
         _ => freq,
     };
-    let clock = Clock { kind: clock_type, start_ns: info.start_ns, ref_ticks: header_ts, freq };
+    let ns_per_tick = match freq {
+        f if f > 0 && 1_000_000_000 % f == 0 => 1_000_000_000 / f,
+        _ => 0,
+    };
+    let clock = Clock {
+        kind: clock_type,
+        start_ns: info.start_ns,
+        ref_ticks: header_ts,
+        freq,
+        ns_per_tick,
+    };
     Some((info, clock))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The multiplication used for a frequency dividing 10^9 gives what the exact 128-bit
+    /// division gives, around the reference tick and at the extremes.
+    #[test]
+    fn whole_ns_per_tick_matches_the_division() {
+        for freq in [10_000_000i64, 1_000_000_000, 1, 3_579_545, 2_500_000] {
+            let fast = Clock {
+                kind: 1,
+                start_ns: 1_600_000_000_000_000_000,
+                ref_ticks: 12_345,
+                freq,
+                ns_per_tick: if 1_000_000_000 % freq == 0 { 1_000_000_000 / freq } else { 0 },
+            };
+            let slow = Clock { ns_per_tick: 0, ..fast };
+            for raw in [0, 12_345, 12_344, 99_999_999_999, -5, i64::MIN, i64::MAX, 1 << 40] {
+                assert_eq!(fast.to_unix_ns(raw), slow.to_unix_ns(raw), "{freq} {raw}");
+            }
+        }
+    }
 }

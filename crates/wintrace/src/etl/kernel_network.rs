@@ -1,12 +1,15 @@
 //! Microsoft-Windows-Kernel-Network ({7dd42a49-5329-4832-8dfd-43d979153a88}): the TCP/IP
 //! connect, accept, send and receive events a `netsh trace` scenario records, which say
-//! which process owns a connection. Layouts (version 0, per the provider manifest):
+//! which process owns a connection. Layouts (version 0, per the provider manifest as dumped
+//! in jdu2600/Windows10EtwEvents `manifest/Microsoft-Windows-Kernel-Network.tsv`):
 //!
-//! * IPv4 — 10 TCP send, 11 TCP receive, 12 TCP connect, 15 TCP accept, 42 UDP send,
-//!   43 UDP receive: PID (u32), size (u32), daddr (4 bytes), saddr (4 bytes), dport (u16),
-//!   sport (u16), then fields not used here.
-//! * IPv6 — 26, 27, 28, 31, 58, 59 (same meanings): PID, size, daddr (16 bytes), saddr (16
-//!   bytes), dport, sport, ...
+//! * IPv4 — 10 TCP send, 11 TCP receive, 12 TCP connect, 13 disconnect, 14 retransmit,
+//!   15 TCP accept, 16 reconnect, 18 copy, 42 UDP send, 43 UDP receive: PID (u32), size
+//!   (u32), daddr (UInt32), saddr (UInt32), dport (u16), sport (u16), then fields not used
+//!   here (different per event).
+//! * IPv6 — 26, 27, 28, 29, 30, 31, 32, 34, 58, 59 (same meanings): PID, size, daddr
+//!   (16 bytes), saddr (16 bytes), dport, sport, ...
+//! * 17 / 49 (connection attempt failed: Proto, FailureCode) carry no endpoint: counted.
 //!
 //! Addresses are in network byte order, and so are the ports (as in the kernel's TcpIp
 //! events). "s" is the local end, "d" the remote one. Each (pid, local, remote) is recorded
@@ -43,8 +46,8 @@ impl KernelNetwork {
         out: &mut Vec<ProcessInfo>,
     ) {
         let alen = match (id, version) {
-            (10 | 11 | 12 | 15 | 42 | 43, 0) => 4,
-            (26 | 27 | 28 | 31 | 58 | 59, 0) => 16,
+            (10..=16 | 18 | 42 | 43, 0) => 4,
+            (26..=32 | 34 | 58 | 59, 0) => 16,
             _ => return ctx.not_packet(&format!("Kernel-Network event {id} version {version}")),
         };
         ctx.not_packet("Kernel-Network connection event");

@@ -20,6 +20,17 @@
 //! its end event: Windows before 8.1), 0x1_0000_0000 send path, 0x2_0000_0000 receive path.
 //! The interface is LowerIfIndex (plus switch port and VLAN for 1003). The event header's
 //! process id is not the packet's process (whatever thread the interrupt landed on): unused.
+//!
+//! Checked against Microsoft's etl2pcapng (microsoft/etl2pcapng `src/main.c`): the keyword
+//! values and link types, joining fragments until KW_PACKET_END (Windows 8.1 and later log
+//! one event per packet), FragmentSize bytes of Fragment, the DOT11_EXTSTA_RECV_CONTEXT
+//! offsets (`#pragma pack(8)`), the metadata going to the next packet event, VLAN from OOB
+//! entry 4 (Ieee8021QNetBufferListInfo) bits 4–15, the Protected flag cleared in 802.11
+//! frames, the original length inferred from the IP header (ndiscap logs none). Not
+//! confirmed there: the position of FragmentSize after 1003's destination array (etl2pcapng
+//! reads fields by name through TDH), and the OOB pointer size of 32-bit traces (8 bytes are
+//! assumed). Microsoft-Windows-Ras-NdisWanPacketCapture (5001/5002, which etl2pcapng also
+//! converts) is not read.
 
 use super::{interface_index, Ctx, OutPkt};
 use crate::le::{u16_at, u32_at, u64_at, u8_at, wstring_at};
@@ -139,11 +150,17 @@ impl Ndis {
         data.extend_from_slice(&self.frag);
         data.extend_from_slice(frag);
         self.frag.clear();
-        let comment = if link == 105 { self.metadata.take() } else { None };
+        if link == 105 {
+            clear_protected(&mut data);
+        }
+        // etl2pcapng (src/main.c, EventCallback) adds the saved 1002 metadata to the next
+        // packet event of the provider, whatever its media type.
+        let comment = self.metadata.take();
+        let orig_len = original_len(link, &data).max(data.len() as u32);
         ctx.ready.push_back(OutPkt {
             ts_ns: ctx.ts_ns,
             link,
-            orig_len: data.len() as u32,
+            orig_len,
             interface,
             direction,
             data,
@@ -178,6 +195,50 @@ impl Ndis {
             u32_at(m, 4).unwrap_or(0),
         ));
     }
+}
+
+/// NDIS-PacketCapture logs 802.11 frames decrypted but with the Protected flag (frame
+/// control byte 1, 0x40) still set; etl2pcapng (src/main.c, EventCallback) clears it so that
+/// Wireshark dissects the payload. So do we.
+fn clear_protected(data: &mut [u8]) {
+    if let Some(fc1) = data.get_mut(1) {
+        *fc1 &= !0x40;
+    }
+}
+
+/// The packet's length before ndiscap cut it (`netsh trace … packettruncatebytes=N`): the
+/// provider logs no original length, so it is inferred from the IP header, as etl2pcapng
+/// does (src/main.c: IPv4 TotalLength, IPv6 PayloadLength + 40, plus the link header;
+/// etl2pcapng reads Ethernet without VLAN tags and adds 14 bytes to raw IP too — here VLAN
+/// tags are followed and raw IP gets no link header). 0 when not inferable; an LSO packet's
+/// length field 0 then gives nothing larger than what was captured.
+fn original_len(link: u32, data: &[u8]) -> u32 {
+    let be16 = |at: usize| -> Option<u16> {
+        Some(u16::from_be_bytes([*data.get(at)?, *data.get(at.checked_add(1)?)?]))
+    };
+    let (l3, ethertype) = match link {
+        1 => {
+            let mut at = 12;
+            let mut et = be16(at);
+            while matches!(et, Some(0x8100 | 0x88A8)) && at < 12 + 4 * 2 {
+                at += 4;
+                et = be16(at);
+            }
+            (at + 2, et)
+        }
+        101 => match data.first().map(|b| b >> 4) {
+            Some(4) => (0, Some(0x0800)),
+            Some(6) => (0, Some(0x86DD)),
+            _ => (0, None),
+        },
+        _ => (0, None),
+    };
+    let ip_len = match ethertype {
+        Some(0x0800) => be16(l3 + 2).map(u32::from),
+        Some(0x86DD) => be16(l3 + 4).map(|n| u32::from(n) + 40),
+        _ => None,
+    };
+    ip_len.map_or(0, |n| n.saturating_add(l3 as u32))
 }
 
 /// The interface as etl2pcapng names it.

@@ -18,7 +18,17 @@ fn answer(frame: u64, code: i64) -> AuthEvent {
 }
 
 fn sev(evs: Vec<AuthEvent>) -> Vec<Severity> {
+    sev_after(evs, &[])
+}
+
+/// As [`sev`], with the client's requests that carried credentials to the same URL (frames),
+/// answered or not.
+fn sev_after(evs: Vec<AuthEvent>, credentials: &[u64]) -> Vec<Severity> {
     let mut k = Kit::new();
+    let client = answer(0, 0).client.ip();
+    for &f in credentials {
+        k.apps.auth.credentials_sent(client, "intranet.lab.test/app?session=1", f);
+    }
     k.apps.auth.events = evs;
     k.sev(check, ID)
 }
@@ -49,17 +59,27 @@ fn a_401_is_a_problem_only_as_a_loop() {
     let mut ok = answer(2, 200);
     ok.mech = Some("NTLM".into());
     ok.account = Some("alice".into());
-    assert!(sev(vec![leg.clone(), ok.clone()]).is_empty());
+    assert!(sev_after(vec![leg.clone(), ok.clone()], &[2]).is_empty());
+    // followed by a request with credentials that never got an answer of its own (an
+    // RPC_IN_DATA channel): nothing either
+    assert!(sev_after(vec![leg.clone()], &[2]).is_empty());
     // the challenge leg never followed up: the client did not authenticate
     assert_eq!(sev(vec![leg.clone()]), [Warning]);
+    // credentials sent before the challenge only: not a follow-up
+    assert_eq!(sev_after(vec![leg.clone()], &[1]), [Warning]);
+    // a later 401 that only offers schemes is not a follow-up
+    let mut offer = answer(3, 401);
+    offer.leg = true;
+    offer.mech = Some("Negotiate, NTLM".into());
+    assert_eq!(sev(vec![leg.clone(), offer]), [Warning]);
     // credentials sent and refused, nothing after: a loop
     let mut refused = answer(2, 401);
     refused.mech = Some("NTLM".into());
     refused.account = Some("alice".into());
-    assert_eq!(sev(vec![leg.clone(), refused.clone()]), [Problem]);
+    assert_eq!(sev_after(vec![leg.clone(), refused.clone()], &[2]), [Problem]);
     // credentials refused, then the same account succeeded: no loop
     let mut again = ok;
     again.frame = 3;
     again.op = refused.op.clone();
-    assert_eq!(sev(vec![leg, refused, again]), [Warning]);
+    assert_eq!(sev_after(vec![leg, refused, again], &[2, 3]), [Warning]);
 }
