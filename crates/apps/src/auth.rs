@@ -214,9 +214,11 @@ impl AuthReport {
     /// compared without their query: a client that was challenged for a path answers on
     /// that path, whatever the query (an RPC over HTTP client probes `/rpc/rpcproxy.dll` and
     /// then authenticates on `/rpc/rpcproxy.dll?server:593`).
-    pub fn credentials_sent(&mut self, client: IpAddr, url: &str, frame: u64) {
+    pub fn credentials_sent(&mut self, client: IpAddr, mut url: String, frame: u64) {
+        let path_len = without_query(&url).len();
+        url.truncate(path_len);
         let full = self.http_credentials.len() >= MAX_EVENTS;
-        let key = (client, without_query(url).to_string());
+        let key = (client, url);
         if let Some(last) = self.http_credentials.get_mut(&key) {
             *last = (*last).max(frame);
         } else if full {

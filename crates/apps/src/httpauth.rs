@@ -85,7 +85,7 @@ impl HttpAuth {
             }
             let method = m.head.method.clone().unwrap_or_default();
             if let Some(x) = m.head.extra.as_ref().filter(|x| x.authz_scheme.is_some()) {
-                out.credentials_sent(f.orig.ip(), &url(x, f), m.start.frame);
+                out.credentials_sent(f.orig.ip(), url(x, f), m.start.frame);
             }
             self.pending.push_back((m.start.frame, method, m.head.extra.clone()));
             return;

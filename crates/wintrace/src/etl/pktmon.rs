@@ -82,8 +82,8 @@ type Key = (u64, u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Rank {
     not_drop: bool,
-    /// Ethernet or IP payload (not 802.11).
-    decodable: bool,
+    /// Ethernet or IP payload (not 802.11): the view the packet has above the Wi-Fi miniport.
+    ether_or_ip: bool,
     /// Nearness to the wire along the path.
     nearness: u16,
 }
@@ -273,7 +273,7 @@ impl PktMon {
         let outbound = pkt.direction == Direction::Outbound;
         let rank = Rank {
             not_drop: !drop,
-            decodable: link != 105,
+            ether_or_ip: link != 105,
             nearness: if outbound { a.appearance } else { u16::MAX - a.appearance },
         };
         let at_wire =
@@ -329,7 +329,7 @@ impl PktMon {
             return;
         }
         let Some(&seq) = self.index.get(&key) else {
-            let final_ = fin || (rank.not_drop && rank.decodable && app <= 1 && !is_out(&pkt));
+            let final_ = fin || (rank.not_drop && rank.ether_or_ip && app <= 1 && !is_out(&pkt));
             self.index.insert(key, self.base + self.pending.len());
             let p =
                 Pending { key, rank, pkt, last_event: self.events, min_appearance: app, final_ };
@@ -351,8 +351,8 @@ impl PktMon {
         } else {
             ctx.give_vec(pkt.data);
         }
-        cur.final_ |=
-            fin || (inbound && cur.rank.not_drop && cur.rank.decodable && cur.min_appearance <= 1);
+        cur.final_ |= fin
+            || (inbound && cur.rank.not_drop && cur.rank.ether_or_ip && cur.min_appearance <= 1);
     }
 
     /// Moves packets that are final to `ctx.ready` (all of them when `all`).

@@ -27,7 +27,7 @@ fn sev_after(evs: Vec<AuthEvent>, credentials: &[u64]) -> Vec<Severity> {
     let mut k = Kit::new();
     let client = answer(0, 0).client.ip();
     for &f in credentials {
-        k.apps.auth.credentials_sent(client, "intranet.lab.test/app?session=1", f);
+        k.apps.auth.credentials_sent(client, "intranet.lab.test/app?session=1".into(), f);
     }
     k.apps.auth.events = evs;
     k.sev(check, ID)
