@@ -7,10 +7,12 @@ times, on the same file:
   tracehound conversations --json   (the foundation pass)
   tracehound rpc --json             (plus DCE/RPC analysis)
   tracehound analyze --json         (everything, plus the findings)
+  tracehound analyze --json --jobs 1  (the same on one thread)
   tshark -n -q -z conv,tcp          (the reference)
 and prints the median wall time of interleaved rounds, CPU time, MB/s, packets/s, peak RSS
 and ratios. `conversations` runs on one thread; `rpc` and `analyze` run their protocol
-analyzers on further threads (the CPU column shows the work over all threads).
+analyzers on further threads (the CPU column shows the work over all threads), except with
+`--jobs 1`.
 
 Usage: bench/run.py [--sizes 1000,4000] [--rounds 5] [--no-tshark]
 (env TRACEHOUND_BIN, MKCAPTURE: binaries to use instead of target/release/, no build)
@@ -82,6 +84,8 @@ def main():
             ("conversations", [BIN, "conversations", "--json", path]),
             ("rpc", [BIN, "rpc", "--json", path]),
             ("analyze", [BIN, "analyze", "--json", path]),
+            # one thread in all: the protocol analyzers on the reading thread
+            ("analyze --jobs 1", [BIN, "analyze", "--json", "--jobs", "1", path]),
         ]
         # Interleaved rounds, so that a slow spell of the machine hits every command alike;
         # the median of the rounds is reported.
@@ -98,7 +102,8 @@ def main():
             res[name] = dt
             rows.append((size, name, dt, min(r[0] for r in rs), cpu, mb / dt, pk / dt, rss))
         conv = res["conversations"]
-        line = f"{size} MB: rpc is {res['rpc'] / conv:.2f}x and analyze {res['analyze'] / conv:.2f}x the time of conversations"
+        line = (f"{size} MB: rpc is {res['rpc'] / conv:.2f}x, analyze {res['analyze'] / conv:.2f}x"
+                f" and analyze --jobs 1 {res['analyze --jobs 1'] / conv:.2f}x the time of conversations")
         if "tshark" in res:
             line += f"; conversations is {res['tshark'] / conv:.1f}x faster than tshark"
         print(line)

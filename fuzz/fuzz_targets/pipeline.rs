@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use tracehound_capture::{CaptureReader, LinkType};
 use tracehound_findings::evaluate;
 use tracehound_flows::Config;
-use tracehound_pipeline::{analyze_reader, Mode};
+use tracehound_pipeline::{analyze_reader, Mode, Threads};
 
 const LINKS: [LinkType; 4] = [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL, LinkType::NULL];
 
@@ -72,6 +72,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(reader) = CaptureReader::from_reader(Box::new(std::io::Cursor::new(bytes)), "fuzz") else {
         return;
     };
-    let Ok(ff) = analyze_reader(reader, cfg, Mode::Analyze, None, &mut |_| {}) else { return };
+    let Ok(ff) = analyze_reader(reader, cfg, Mode::Analyze, Threads::Parallel, None, &mut |_| {}) else { return };
     let _ = evaluate(&ff.facts());
 });

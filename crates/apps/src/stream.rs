@@ -40,7 +40,10 @@ const MAX_MARKS: usize = 1024;
 #[derive(Debug, Default)]
 pub struct Stream {
     buf: Vec<u8>,
-    /// Stream offset of `buf[0]`.
+    /// `buf[..head]` is consumed; moved out of the buffer at the next push (one move of the
+    /// unconsumed rest per chunk, not one per message taken from it).
+    head: usize,
+    /// Stream offset of `buf[head]`.
     base: u64,
     /// (stream offset one past the chunk's last byte, where it came from), in order.
     marks: VecDeque<(u64, At)>,
@@ -74,8 +77,12 @@ impl Stream {
         if data.is_empty() {
             return Ok(());
         }
-        if self.buf.len().saturating_add(data.len()) > cap {
+        if self.data().len().saturating_add(data.len()) > cap {
             return Err(Overflow);
+        }
+        if self.head > 0 {
+            self.buf.drain(..self.head);
+            self.head = 0;
         }
         self.buf.extend_from_slice(data);
         let end = self.base.saturating_add(self.buf.len() as u64);
@@ -86,7 +93,7 @@ impl Stream {
         Ok(())
     }
     pub fn data(&self) -> &[u8] {
-        &self.buf
+        self.buf.get(self.head..).unwrap_or_default()
     }
     pub fn skipping(&self) -> bool {
         self.skip > 0
@@ -98,14 +105,15 @@ impl Stream {
     }
     /// Drop `n` buffered bytes; when `n` exceeds the buffer, the rest is skipped as it arrives.
     pub fn consume(&mut self, n: u64) {
-        let have = self.buf.len() as u64;
+        let have = self.data().len() as u64;
         if n >= have {
             self.buf.clear();
+            self.head = 0;
             self.base = self.base.saturating_add(have);
             self.skip = self.skip.saturating_add(n - have);
             self.skip_done = None;
         } else {
-            self.buf.drain(..n as usize);
+            self.head += n as usize;
             self.base = self.base.saturating_add(n);
         }
         while let Some(&(end, _)) = self.marks.front() {
@@ -119,6 +127,7 @@ impl Stream {
     /// Forget everything (after a gap the stream cannot be followed).
     pub fn reset(&mut self) {
         self.buf = Vec::new();
+        self.head = 0;
         self.marks.clear();
         self.skip = 0;
         self.skip_done = None;
@@ -231,5 +240,23 @@ mod tests {
         assert_eq!(s.skip_done, Some(at(4)));
         assert_eq!(s.data(), b"Q");
         assert!(s.push(&[0; 200], at(5), 100).is_err());
+    }
+    #[test]
+    fn messages_taken_one_by_one_then_more_arrives() {
+        let mut s = Stream::default();
+        s.push(b"aabbbcc", at(1), 9).unwrap();
+        s.consume(2);
+        assert_eq!(s.data(), b"bbbcc");
+        s.consume(3);
+        assert_eq!((s.data(), s.at(1)), (&b"cc"[..], at(1)));
+        // the cap counts what is still buffered, not what was taken
+        s.push(b"dddddd", at(2), 9).unwrap();
+        assert_eq!(s.data(), b"ccdddddd");
+        assert_eq!((s.at(1), s.at(2)), (at(1), at(2)));
+        assert!(s.push(b"ee", at(3), 9).is_err());
+        s.consume(10); // 8 buffered + 2 to skip
+        assert!(s.data().is_empty() && s.skipping());
+        s.push(b"eef", at(3), 9).unwrap();
+        assert_eq!((s.data(), s.skip_done, s.at(0)), (&b"f"[..], Some(at(3)), at(3)));
     }
 }

@@ -39,6 +39,8 @@
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use memmap2::{Advice, Mmap, MmapOptions};
 
@@ -55,7 +57,8 @@ pub(crate) const TARGET: usize = 1 << 20;
 pub(crate) const GROW_STEP: usize = 1 << 20;
 /// A memory-mapped window extends this far past the current record per length check.
 pub(crate) const CHECK_STEP: usize = 1 << 20;
-/// A memory-mapped file is prefetched this far ahead of the parser (each 64-byte line once).
+/// A memory-mapped file is prefetched this far ahead of the parser (each 64-byte line at most
+/// once; lines a consumed record jumped over are not).
 const PREFETCH: usize = 2048;
 
 /// Maps the pages of `map[from..to]` in (Linux 5.14+; elsewhere nothing to do).
@@ -68,8 +71,14 @@ fn populate(map: &Mmap, from: usize, to: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Pages this far behind the parser are handed back to the kernel (see [`release`]).
-const RELEASE_LAG: usize = 4 << 20;
+/// Pages this far behind the parser are handed back to the kernel (see [`release`]). Threads
+/// given frames' bytes by position in the map ([`SharedMap`]) read them a few MiB behind the
+/// parser (tracehound-pipeline's offload: up to about four batches of 1 MiB); this lag keeps
+/// those pages mapped until they have (a page read after its release is read again from the
+/// page cache: correct, only slower).
+const RELEASE_LAG: usize = 8 << 20;
+/// Pages are released this many bytes at a time.
+const RELEASE_STEP: usize = 8 << 20;
 const PAGE: usize = 4096;
 
 /// Drops the pages of `map[from..to]` from this process's resident set, so that the memory
@@ -111,8 +120,46 @@ fn prefetch(b: &[u8], at: usize) {
     let _ = (b, at);
 }
 
+/// A capture file's memory map, shared: a frame's bytes can be handed to another thread as a
+/// position in the map instead of a copy ([`SharedMap::locate`]), and stay readable for as
+/// long as that thread holds a clone, whatever the reader has moved on to.
+///
+/// The file-truncation trade-off of the map (module docs) then reaches as far as the other
+/// threads lag behind the reader: a file cut by another process while it is read can fault a
+/// thread that reads a frame's bytes after the cut.
+#[derive(Clone)]
+pub struct SharedMap(Arc<Mmap>);
+
+impl SharedMap {
+    /// The file's bytes (as long as the file was when opened).
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Where `part` lies in the map: its start, if every byte of it is inside the map (a
+    /// frame's data, or a slice of it); `None` for bytes from anywhere else.
+    pub fn locate(&self, part: &[u8]) -> Option<usize> {
+        let base = self.0.as_ptr() as usize;
+        let at = (part.as_ptr() as usize).checked_sub(base)?;
+        (at.checked_add(part.len())? <= self.0.len()).then_some(at)
+    }
+}
+
+impl Deref for SharedMap {
+    type Target = Mmap;
+    fn deref(&self) -> &Mmap {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 enum Mode {
-    Map { map: Mmap, file: File },
+    Map { map: SharedMap, file: File },
     Stream { src: Source, buf: Vec<u8>, eof: bool },
 }
 
@@ -166,7 +213,7 @@ impl Input {
         let _ = map.advise(Advice::Sequential);
         let file = file.try_clone().ok()?;
         Some(Input {
-            mode: Mode::Map { map, file },
+            mode: Mode::Map { map: SharedMap(Arc::new(map)), file },
             at: 0,
             end: 0,
             base: 0,
@@ -178,12 +225,21 @@ impl Input {
 
     /// Takes the input apart, nothing consumed yet, for a Windows format's reader
     /// (`windows.rs`): the map of a mapped file, or the bytes buffered so far and the stream.
-    pub(crate) fn into_parts(self) -> Result<Mmap, (Vec<u8>, Source)> {
+    pub(crate) fn into_parts(self) -> Result<SharedMap, (Vec<u8>, Source)> {
         match self.mode {
             Mode::Map { map, .. } => Ok(map),
             Mode::Stream { src, buf, .. } => {
                 Err((buf.get(self.at..self.end).unwrap_or(&[]).to_vec(), src))
             }
+        }
+    }
+
+    /// The map, for handing frames' bytes to other threads by position (`None` when
+    /// streaming).
+    pub(crate) fn shared_map(&self) -> Option<SharedMap> {
+        match &self.mode {
+            Mode::Map { map, .. } => Some(map.clone()),
+            Mode::Stream { .. } => None,
         }
     }
 
@@ -223,6 +279,9 @@ impl Input {
         let at = self.at;
         self.at = self.at.saturating_add(n).min(self.end);
         if let Mode::Map { map, .. } = &self.mode {
+            // Lines a large record's body covers and the parser skipped are not fetched:
+            // only its headers are read (then, from the analyzers' copies, what they need).
+            self.prefetched = self.prefetched.max(self.at & !63);
             let ahead = self.at.saturating_add(PREFETCH).min(self.end);
             while self.prefetched < ahead {
                 prefetch(map, self.prefetched);
@@ -285,8 +344,10 @@ impl Input {
                         let to = self.at.saturating_add(n.max(CHECK_STEP)).min(map_len);
                         // Everything before the record being read is done with: frames
                         // borrow only the current record.
+                        // Released in steps of several MiB: each release makes the kernel
+                        // flush the other threads' TLBs, so fewer, larger ones cost less.
                         let done = self.at.saturating_sub(RELEASE_LAG) / PAGE * PAGE;
-                        if done > self.released {
+                        if done >= self.released.saturating_add(RELEASE_STEP) {
                             release(map, self.released, done);
                             self.released = done;
                         }

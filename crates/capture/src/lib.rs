@@ -75,6 +75,7 @@ mod time;
 mod windows;
 
 pub use error::{CaptureError, ErrorKind};
+pub use input::SharedMap;
 pub use pcapng::block_name;
 pub use reader::{CaptureFormat, CaptureReader, CaptureStats, Limits};
 pub use time::Timestamp;

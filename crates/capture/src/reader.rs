@@ -222,6 +222,16 @@ impl CaptureReader {
     /// carry beyond packets: processes and their connections
     /// ([`process_for`](tracehound_wintrace::WinReader::process_for)), interfaces, header
     /// facts, PktMon drops ([`stats`](tracehound_wintrace::WinReader::stats)).
+    /// The memory map the frames' data borrow from (a pcap or pcapng file read from a map;
+    /// `None` for streams, gzip and Windows formats). A frame's bytes handed to another thread
+    /// can then be a position in it ([`SharedMap::locate`]) rather than a copy.
+    pub fn shared_map(&self) -> Option<crate::SharedMap> {
+        if self.win.is_some() {
+            return None;
+        }
+        self.input.shared_map()
+    }
+
     pub fn windows(&self) -> Option<&tracehound_wintrace::WinReader> {
         self.win.as_deref()
     }

@@ -51,12 +51,30 @@ impl Timestamp {
 
     /// The fractional part as text with [`Timestamp::digits`] digits, e.g. `346843`.
     fn fraction(self) -> String {
-        let nanos = self.0.rem_euclid(1_000_000_000);
+        let mut b = Text::default();
+        self.push_fraction(&mut b);
+        b.as_str().to_string()
+    }
+
+    fn push_fraction(self, b: &mut Text) {
+        let nanos = self.0.rem_euclid(1_000_000_000) as u64;
         if self.digits() == 9 {
-            format!("{nanos:09}")
+            b.num(nanos, 9);
         } else {
-            format!("{:06}", nanos / 1000)
+            b.num(nanos / 1000, 6);
         }
+    }
+
+    /// `HH:MM:SS.ffffff` of the day (UTC).
+    fn push_time_of_day(self, b: &mut Text) {
+        let sod = self.0.div_euclid(1_000_000_000).rem_euclid(86_400) as u64;
+        b.num(sod / 3600, 2);
+        b.byte(b':');
+        b.num((sod / 60) % 60, 2);
+        b.byte(b':');
+        b.num(sod % 60, 2);
+        b.byte(b'.');
+        self.push_fraction(b);
     }
 
     /// Exact seconds since the epoch as a decimal string, e.g. `1600090212.346843`
@@ -69,18 +87,69 @@ impl Timestamp {
             let neg = Timestamp(self.0.checked_neg().unwrap_or(i64::MAX));
             return format!("-{}", neg.epoch_decimal());
         }
-        format!("{secs}.{}", self.fraction())
+        if secs < 0 {
+            return format!("{secs}.{}", self.fraction());
+        }
+        let mut b = Text::default();
+        b.num(secs as u64, 1);
+        b.byte(b'.');
+        self.push_fraction(&mut b);
+        b.as_str().to_string()
     }
 
     /// Time of day `HH:MM:SS.ffffff` (UTC), to the timestamp's precision.
     pub fn time_of_day(self) -> String {
-        let sod = self.0.div_euclid(1_000_000_000).rem_euclid(86_400);
-        format!("{:02}:{:02}:{:02}.{}", sod / 3600, (sod / 60) % 60, sod % 60, self.fraction())
+        let mut b = Text::default();
+        self.push_time_of_day(&mut b);
+        b.as_str().to_string()
     }
 
     /// ISO 8601 UTC, e.g. `2020-09-14T13:30:12.346843Z` (same as `Display`).
     pub fn iso(self) -> String {
         self.to_string()
+    }
+}
+
+/// A short ASCII text built on the stack (timestamps are written millions of times per
+/// capture: no formatting machinery, no allocation).
+struct Text {
+    b: [u8; 48],
+    n: usize,
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text { b: [0; 48], n: 0 }
+    }
+}
+
+impl Text {
+    fn byte(&mut self, c: u8) {
+        if let Some(slot) = self.b.get_mut(self.n) {
+            *slot = c;
+            self.n += 1;
+        }
+    }
+
+    /// `v` in decimal, zero-padded to at least `width` digits.
+    fn num(&mut self, mut v: u64, width: usize) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        while i > 0 && (v > 0 || digits.len() - i < width.max(1)) {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+        for &d in digits.get(i..).unwrap_or_default() {
+            self.byte(d);
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever written.
+        std::str::from_utf8(self.b.get(..self.n).unwrap_or_default()).unwrap_or_default()
     }
 }
 
@@ -100,7 +169,17 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.div_euclid(1_000_000_000);
         let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        write!(f, "{y:04}-{m:02}-{d:02}T{}Z", self.time_of_day())
+        let mut b = Text::default();
+        // i64 nanoseconds reach the years 1677 to 2262: always four digits.
+        b.num(y.clamp(0, 9999) as u64, 4);
+        b.byte(b'-');
+        b.num(m.into(), 2);
+        b.byte(b'-');
+        b.num(d.into(), 2);
+        b.byte(b'T');
+        self.push_time_of_day(&mut b);
+        b.byte(b'Z');
+        f.write_str(b.as_str())
     }
 }
 
@@ -131,6 +210,56 @@ mod tests {
         );
         assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999999Z");
         assert_eq!(Timestamp(-1000).to_string(), "1969-12-31T23:59:59.999999Z");
+    }
+
+    /// The digits written by hand equal what the formatting machinery writes (the earlier
+    /// implementation, kept here as the reference), over the whole range of timestamps.
+    #[test]
+    fn hand_written_digits_equal_format() {
+        fn frac(t: Timestamp) -> String {
+            let nanos = t.0.rem_euclid(1_000_000_000);
+            if t.digits() == 9 {
+                format!("{nanos:09}")
+            } else {
+                format!("{:06}", nanos / 1000)
+            }
+        }
+        fn tod(t: Timestamp) -> String {
+            let sod = t.0.div_euclid(1_000_000_000).rem_euclid(86_400);
+            format!("{:02}:{:02}:{:02}.{}", sod / 3600, (sod / 60) % 60, sod % 60, frac(t))
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut ts = vec![
+            i64::MIN,
+            i64::MAX,
+            0,
+            1,
+            999,
+            1000,
+            999_999_999,
+            1_000_000_000,
+            86_399_999_999_999,
+        ];
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // every magnitude, and whole µs / ms / s
+            let v = (x as i64) >> (x % 40);
+            ts.extend([v, v / 1000 * 1000, v / 1_000_000_000 * 1_000_000_000]);
+        }
+        for v in ts {
+            let t = Timestamp(v);
+            let secs = v.div_euclid(1_000_000_000);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            assert_eq!(t.to_string(), format!("{y:04}-{m:02}-{d:02}T{}Z", tod(t)), "{v}");
+            assert_eq!(t.time_of_day(), tod(t), "{v}");
+            if secs >= 0 {
+                assert_eq!(t.epoch_decimal(), format!("{secs}.{}", frac(t)), "{v}");
+            }
+            let back: f64 = t.epoch_decimal().parse().unwrap();
+            assert!((back - t.as_secs_f64()).abs() <= 1e-6 * back.abs().max(1.0), "{v}");
+        }
     }
 
     #[test]

@@ -253,3 +253,38 @@ fn file_truncated_while_mapped_is_reported_not_fatal() {
     assert!(rest.stats.contains(&t), "{} vs {t}", rest.stats);
     assert_eq!(rd.bytes_consumed(), cut as u64);
 }
+
+/// The shared map of a mapped pcap: every frame's data lies in it, at its record's place in
+/// the file, and its bytes stay readable after the reader is gone; bytes from elsewhere (a
+/// copy, the slice just past the map's end) are not located in it. Streams have no map.
+#[test]
+fn shared_map_locates_frames_in_the_file() {
+    let full = big_pcap();
+    let p = write_tmp("zero_copy_shared_map.pcap", &full);
+    let mut rd = mapped(&p);
+    let map = rd.shared_map().expect("a mapped pcap has a shared map");
+    let mut n = 0;
+    let mut last = 0;
+    while let Some(f) = rd.next_frame().unwrap() {
+        let at = map.locate(f.data).expect("frame data inside the map");
+        assert!(at >= last + 16, "frame {} before its record header", f.number);
+        assert_eq!(&full[at..at + f.data.len()], f.data);
+        let copy = f.data.to_vec();
+        assert_eq!(map.locate(&copy), None, "a copy is not in the map");
+        last = at + f.data.len();
+        n += 1;
+    }
+    assert!(n > 1000);
+    assert_eq!(last, full.len(), "the last frame ends the file");
+    drop(rd);
+    assert_eq!(map.bytes(), &full[..], "still readable after the reader is gone");
+    let b = map.bytes();
+    assert_eq!(map.locate(&b[b.len() - 7..]), Some(b.len() - 7));
+    assert_eq!(map.locate(&b[..0]), Some(0));
+    assert!(buffered(&p).shared_map().is_none(), "a buffered reader has no map");
+    let ng = shared("dcerpc/zeek__dce_rpc_ntlm.pcapng");
+    let mut rd = mapped(&ng);
+    let map = rd.shared_map().expect("a mapped pcapng has a shared map");
+    let f = rd.next_frame().unwrap().expect("a frame");
+    assert!(map.locate(f.data).is_some(), "{}: pcapng frame data inside the map", ng.display());
+}

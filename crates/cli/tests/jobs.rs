@@ -1,7 +1,9 @@
 //! `--jobs N`: several files analysed at once give exactly the output (and exit code) of one at
 //! a time, on every fixture: the lab captures (tests/fixtures/lab, made by lab/*.sh) and the
 //! shared public captures (/work/shared/captures, provenance in its SOURCES.md), all given to
-//! one command so that many files run at once and finish out of order.
+//! one command so that many files run at once and finish out of order. `--jobs 1` also runs
+//! each file's protocol analyzers on the reading thread (one thread in all) where more jobs
+//! run them on worker threads: for `analyze` and `rpc` the comparison covers that too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -18,7 +18,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tracehound_export::columns::{nanos_of, Ty};
 use tracehound_export::{rows, services, Exporter, Format, Log, Source, Table};
 use tracehound_findings::{evaluate, Facts, Finding};
-use tracehound_pipeline::{analyze_file, FileFacts, Mode};
+use tracehound_pipeline::{analyze_file, FileFacts, Mode, Threads};
 
 fn lab(name: &str) -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lab")).join(name)
@@ -52,9 +52,13 @@ struct Analysed {
 
 fn analyse(path: &Path) -> Analysed {
     let mut calls = Vec::new();
-    let ff = analyze_file(path, Mode::Analyze, None, &mut |cs: &[tracehound_rpc::Call]| {
-        calls.extend_from_slice(cs)
-    })
+    let ff = analyze_file(
+        path,
+        Mode::Analyze,
+        Threads::Parallel,
+        None,
+        &mut |cs: &[tracehound_rpc::Call]| calls.extend_from_slice(cs),
+    )
     .unwrap();
     let facts = Facts {
         file: &ff.run.name,

@@ -218,6 +218,12 @@ impl Engine {
         &self.stats
     }
 
+    /// The counters, taken out once the pass is over (the attempt tables in them can be tens
+    /// of megabytes: moved, not copied); the engine's own are left empty.
+    pub fn take_stats(&mut self) -> EngineStats {
+        std::mem::take(&mut self.stats)
+    }
+
     pub fn live_flows(&self) -> usize {
         self.table.len()
     }

@@ -18,7 +18,7 @@ use tracehound_rpc::calls::Outcome;
 use tracehound_rpc::endpoints::{follow_up, EndpointReport};
 use tracehound_rpc::{Call, RpcAnalyzer, RpcConfig, RpcReport};
 
-use crate::input::{run_reader_parallel, FileRun};
+use crate::input::{run_reader, run_reader_parallel, FileRun};
 use crate::secrets::Secrets;
 
 /// Healthy conversations kept for the rules (round trips for the slow-responder split);
@@ -40,6 +40,27 @@ pub enum Mode {
     Rpc,
     /// `tracehound analyze`: everything the rules read.
     Analyze,
+}
+
+/// Where the protocol analyzers run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Threads {
+    /// On two worker threads beside the reading thread ([`crate::offload`]).
+    #[default]
+    Parallel,
+    /// On the reading thread itself: one core (`--jobs 1`). The results are the same.
+    Serial,
+}
+
+impl Threads {
+    /// `--jobs N` as resolved: one job means one thread.
+    pub fn for_jobs(jobs: usize) -> Threads {
+        if jobs <= 1 {
+            Threads::Serial
+        } else {
+            Threads::Parallel
+        }
+    }
 }
 
 pub struct FileFacts {
@@ -89,6 +110,56 @@ impl RpcHost for TlsPlaintext<RpcAnalyzer> {
     }
 }
 
+/// Both analyzers on the reading thread ([`Threads::Serial`]): each gets every call, as each
+/// would on its own worker thread.
+struct Both<'a, R, A> {
+    rpc: &'a mut R,
+    apps: Option<&'a mut A>,
+}
+
+impl<R: StreamHandler, A: StreamHandler> StreamHandler for Both<'_, R, A> {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
+        self.rpc.tcp_data(flow, dir, offset, data, frame, ts);
+        if let Some(a) = self.apps.as_deref_mut() {
+            a.tcp_data(flow, dir, offset, data, frame, ts);
+        }
+    }
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    ) {
+        self.rpc.tcp_gap(flow, dir, offset, len, frame, ts);
+        if let Some(a) = self.apps.as_deref_mut() {
+            a.tcp_gap(flow, dir, offset, len, frame, ts);
+        }
+    }
+    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        self.rpc.tcp_end(flow, ts);
+        if let Some(a) = self.apps.as_deref_mut() {
+            a.tcp_end(flow, ts);
+        }
+    }
+    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
+        self.rpc.udp(flow, dir, data, frame, ts);
+        if let Some(a) = self.apps.as_deref_mut() {
+            a.udp(flow, dir, data, frame, ts);
+        }
+    }
+}
+
 /// What the pass kept for the rules (before the analyzers are finished).
 struct Kept {
     run: FileRun,
@@ -106,15 +177,17 @@ struct Kept {
 pub fn analyze_file(
     path: &Path,
     mode: Mode,
+    threads: Threads,
     secrets: Option<&Secrets>,
     on_calls: &mut (dyn FnMut(&[Call]) + Send),
 ) -> anyhow::Result<FileFacts> {
     let reader = crate::input::open(path)?;
     let Some(secrets) = secrets else {
-        return analyze_reader(reader, Config::default(), mode, None, on_calls);
+        return analyze_reader(reader, Config::default(), mode, threads, None, on_calls);
     };
     let (secrets, warnings) = secrets.with_dsb(path);
-    let mut ff = analyze_reader(reader, Config::default(), mode, Some(&secrets), on_calls)?;
+    let mut ff =
+        analyze_reader(reader, Config::default(), mode, threads, Some(&secrets), on_calls)?;
     ff.run.warnings.splice(0..0, warnings);
     Ok(ff)
 }
@@ -126,6 +199,7 @@ pub fn analyze_reader(
     reader: impl crate::source::FrameSource,
     cfg: Config,
     mode: Mode,
+    threads: Threads,
     secrets: Option<&Secrets>,
     on_calls: &mut (dyn FnMut(&[Call]) + Send),
 ) -> anyhow::Result<FileFacts> {
@@ -134,13 +208,13 @@ pub fn analyze_reader(
     let Some(secrets) = secrets else {
         let mut rpc_an = RpcAnalyzer::new(rpc_cfg);
         let mut apps_an = apps();
-        let kept = pass(reader, cfg, mode, &mut rpc_an, apps_an.as_mut(), on_calls)?;
+        let kept = pass(reader, cfg, mode, threads, &mut rpc_an, apps_an.as_mut(), on_calls)?;
         let apps = apps_an.map(AppAnalyzer::finish).unwrap_or_default();
         return Ok(finish(kept, mode, rpc_an.finish(), apps, on_calls, None));
     };
     let mut rpc_w = TlsPlaintext::new(RpcAnalyzer::new(rpc_cfg), secrets.shared());
     let mut apps_w = apps().map(|a| TlsTee::new(TlsPlaintext::new(a, secrets.shared())));
-    let kept = pass(reader, cfg, mode, &mut rpc_w, apps_w.as_mut(), on_calls)?;
+    let kept = pass(reader, cfg, mode, threads, &mut rpc_w, apps_w.as_mut(), on_calls)?;
     // Both decryptors saw the same bytes: their verdicts are the same; the application
     // side's (when there is one) is the one reported.
     let (reports, overflows) = match &apps_w {
@@ -276,6 +350,7 @@ fn pass<R: RpcHost, A: StreamHandler + Send>(
     reader: impl crate::source::FrameSource,
     cfg: Config,
     mode: Mode,
+    threads: Threads,
     rpc: &mut R,
     apps: Option<&mut A>,
     on_calls: &mut (dyn FnMut(&[Call]) + Send),
@@ -343,7 +418,16 @@ fn pass<R: RpcHost, A: StreamHandler + Send>(
             }
         }
     };
-    let run = run_reader_parallel(reader, cfg, rpc, apps, &mut on_conv, &mut drain)?;
+    let run = match threads {
+        Threads::Parallel => run_reader_parallel(reader, cfg, rpc, apps, &mut on_conv, &mut drain)?,
+        Threads::Serial => run_reader(
+            reader,
+            cfg,
+            &mut Both { rpc, apps },
+            &mut |c, b: &mut Both<R, A>| on_conv(c, b.rpc),
+            &mut |b: &mut Both<R, A>| drain(b.rpc),
+        )?,
+    };
     Ok(Kept { run, convs, calls, not_kept: [not_kept, calls_not_kept, attempts_not_kept] })
 }
 
@@ -366,7 +450,7 @@ fn finish(
     } else {
         rpc.calls.clear();
     }
-    calls.sort_by_key(|c| (c.frame, c.response_frame));
+    sort_calls(&mut calls);
     rpc.calls = calls;
     if calls_not_kept > 0 {
         rpc.issues.push(tracehound_rpc::Issue {
@@ -383,6 +467,26 @@ fn finish(
     capture.tls_decrypt = tls_decrypt;
     capture.windows = run.windows.as_ref().map(|(st, _)| WindowsFacts::from_stats(st));
     FileFacts { run, capture, conversations: convs, rpc, endpoints, apps }
+}
+
+/// The calls in frame order (then response frame; ties keep the order they came in), sorted
+/// through a list of positions: a stable sort of the calls themselves would take a scratch
+/// buffer of half of them (tens of MB at the peak of the pass).
+fn sort_calls(calls: &mut [Call]) {
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by_key(|&i| calls.get(i).map(|c| (c.frame, c.response_frame)));
+    // order[k] is where the call for position k is now: follow each cycle of the permutation,
+    // the call displaced from the cycle's start moving on until it reaches its place.
+    for start in 0..order.len() {
+        let mut cur = start;
+        while let Some(src) = order.get_mut(cur).map(|o| std::mem::replace(o, usize::MAX)) {
+            if src == usize::MAX || src == start {
+                break;
+            }
+            calls.swap(cur, src);
+            cur = src;
+        }
+    }
 }
 
 /// The facts about the capture file itself (what was read, what was left out and why).
@@ -482,6 +586,38 @@ fn limits_reached(
 }
 
 #[cfg(test)]
+mod sort_tests {
+    use super::*;
+
+    /// The same order as a stable sort by (frame, response frame), ties included.
+    #[test]
+    fn calls_sorted_as_a_stable_sort_would() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 2, 3, 10, 257, 2000] {
+            let mut calls: Vec<Call> = (0..n)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let (f, r) = ((seed >> 40) % 50, (seed >> 20) % 4);
+                    let client = std::net::SocketAddr::from(([10, 0, 0, 1], 1000));
+                    let server = std::net::SocketAddr::from(([10, 0, 0, 2], 135));
+                    let mut c = Call::new(Timestamp(i as i64), f, client, server, Outcome::Ok);
+                    c.response_frame = (r > 0).then_some(r);
+                    c.request_bytes = i as u64; // the original position
+                    c
+                })
+                .collect();
+            let mut want: Vec<(u64, Option<u64>, u64)> =
+                calls.iter().map(|c| (c.frame, c.response_frame, c.request_bytes)).collect();
+            want.sort_by_key(|w| (w.0, w.1));
+            sort_calls(&mut calls);
+            let got: Vec<(u64, Option<u64>, u64)> =
+                calls.iter().map(|c| (c.frame, c.response_frame, c.request_bytes)).collect();
+            assert_eq!(got, want, "{n} calls");
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -505,6 +641,7 @@ mod tests {
                 crate::input::open(&path).unwrap(),
                 Config::default(),
                 Mode::Analyze,
+                Threads::Parallel,
                 &mut rpc_w,
                 Some(&mut apps_w),
                 &mut |_| {},
@@ -528,8 +665,11 @@ mod tests {
         for f in ["decrypt-analyze/https-errors.pcap", "decrypt/rsa-gcm.pcap", "decrypt/ecdhe.pcap"]
         {
             let path = root.join(f);
-            let plain = analyze_file(&path, Mode::Analyze, None, &mut |_| {}).unwrap();
-            let dec = analyze_file(&path, Mode::Analyze, Some(&secrets), &mut |_| {}).unwrap();
+            let plain =
+                analyze_file(&path, Mode::Analyze, Threads::Parallel, None, &mut |_| {}).unwrap();
+            let dec =
+                analyze_file(&path, Mode::Analyze, Threads::Parallel, Some(&secrets), &mut |_| {})
+                    .unwrap();
             assert!(!plain.apps.tls.is_empty(), "{f}");
             assert_eq!(
                 serde_json::to_string(&plain.apps.tls).unwrap(),

@@ -39,7 +39,7 @@ use tracehound_capture::{CaptureReader, LinkType, Timestamp};
 use tracehound_flows::{Config, Conversation, StreamHandler};
 use tracehound_rpc::Call;
 
-use crate::analysis::{analyze_file, analyze_reader, FileFacts, Mode};
+use crate::analysis::{analyze_file, analyze_reader, FileFacts, Mode, Threads};
 use crate::input::{run_file, run_reader, FileRun};
 use crate::Secrets;
 
@@ -116,21 +116,23 @@ impl Input {
     pub fn analyze(
         self,
         mode: Mode,
+        threads: Threads,
         secrets: Option<&Secrets>,
         on_calls: &mut (dyn FnMut(&[Call]) + Send),
     ) -> anyhow::Result<FileFacts> {
         let set = match self {
-            Input::File(p) => return analyze_file(&p, mode, secrets, on_calls),
+            Input::File(p) => return analyze_file(&p, mode, threads, secrets, on_calls),
             Input::Failed(_, e) => anyhow::bail!("{e}"),
             Input::Set(s) => *s,
         };
         let Some(secrets) = secrets else {
-            let ff = analyze_reader(set, Config::default(), mode, None, on_calls)?;
+            let ff = analyze_reader(set, Config::default(), mode, threads, None, on_calls)?;
             eprintln!("tracehound: {}", ff.run.files.group_line());
             return Ok(ff);
         };
         let (secrets, warnings) = secrets.with_dsb(set.first_path());
-        let mut ff = analyze_reader(set, Config::default(), mode, Some(&secrets), on_calls)?;
+        let mut ff =
+            analyze_reader(set, Config::default(), mode, threads, Some(&secrets), on_calls)?;
         ff.run.warnings.splice(0..0, warnings);
         eprintln!("tracehound: {}", ff.run.files.group_line());
         Ok(ff)

@@ -80,7 +80,7 @@ pub fn run_reader_parallel<H: StreamHandler + Send, S: StreamHandler + Send>(
     on_conv: &mut (dyn FnMut(Conversation, &mut H) + Send),
     after_frame: &mut (dyn FnMut(&mut H) + Send),
 ) -> anyhow::Result<FileRun> {
-    let (mut rec, main, side_rep) = offload::channel(side.is_some());
+    let (mut rec, main, side_rep) = offload::channel(side.is_some(), reader.shared_map());
     std::thread::scope(|s| {
         let worker = std::thread::Builder::new()
             .name("analyzers".into())
@@ -166,7 +166,7 @@ fn pass_over<H: StreamHandler>(
         name,
         capture,
         decode: pass.decode_stats().clone(),
-        engine: pass.engine.stats().clone(),
+        engine: pass.engine.take_stats(),
         defrag: pass.defrag_stats(),
         damage,
         windows,

@@ -14,6 +14,6 @@ pub mod offload;
 mod secrets;
 pub mod source;
 
-pub use analysis::{analyze_file, analyze_reader, FileFacts, Mode};
+pub use analysis::{analyze_file, analyze_reader, FileFacts, Mode, Threads};
 pub use input::{open, run_file, run_reader, run_reader_parallel, FileRun};
 pub use secrets::Secrets;

@@ -15,6 +15,11 @@ pub trait FrameSource {
     fn windows(&self) -> Option<&tracehound_wintrace::WinReader>;
     /// The files read and where their frames are in the pass's numbering.
     fn frame_map(&self) -> FrameMap;
+    /// The memory map every frame's data borrows from, if there is one for the whole pass
+    /// (a single mapped pcap or pcapng file).
+    fn shared_map(&self) -> Option<tracehound_capture::SharedMap> {
+        None
+    }
 }
 
 impl FrameSource for CaptureReader {
@@ -35,6 +40,9 @@ impl FrameSource for CaptureReader {
     }
     fn windows(&self) -> Option<&tracehound_wintrace::WinReader> {
         CaptureReader::windows(self)
+    }
+    fn shared_map(&self) -> Option<tracehound_capture::SharedMap> {
+        CaptureReader::shared_map(self)
     }
     fn frame_map(&self) -> FrameMap {
         FrameMap::default()

@@ -12,7 +12,7 @@ use tracehound_report::style::Style;
 use crate::exit;
 use crate::keys::KeyArgs;
 use tracehound_pipeline::fileset::FileSets;
-use tracehound_pipeline::{analyze_file, FileFacts, Mode};
+use tracehound_pipeline::{analyze_file, FileFacts, Mode, Threads};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum FailOn {
@@ -80,7 +80,8 @@ pub struct Args {
     /// TLS keys: HTTP, LDAP and DCE/RPC inside TLS sessions that decrypt are analysed too.
     #[command(flatten)]
     secrets: KeyArgs,
-    /// Files analysed at once (default: the cores available); the report is the same.
+    /// Files analysed at once (default: the cores available); the report is the same. With 1,
+    /// everything runs on one thread (otherwise each file's protocol analyzers have two more).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
 }
@@ -100,10 +101,13 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
     // calls as they come), then everything below in file order as before.
     let mut pre: Vec<Option<anyhow::Result<FileFacts>>> = Vec::new();
     let jobs = tracehound_pipeline::jobs::resolve(a.jobs);
+    // --jobs 1: one thread in all (the analyzers on the reading thread).
+    let threads = Threads::for_jobs(jobs);
     let mut sets = FileSets::for_command(&a.files, a.separate, a.join)?;
     let singles = sets.single_files();
     if ex.is_none() && jobs > 1 && singles.len() > 1 {
-        let pass = |p: &PathBuf| analyze_file(p, Mode::Analyze, secrets.as_ref(), &mut |_| {});
+        let pass =
+            |p: &PathBuf| analyze_file(p, Mode::Analyze, threads, secrets.as_ref(), &mut |_| {});
         tracehound_pipeline::jobs::map_ordered(&singles, jobs, pass, |_, r| pre.push(Some(r)));
     }
     for (i, input) in std::iter::from_fn(|| sets.next_input()).enumerate() {
@@ -113,9 +117,9 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
             crate::cmd::export::calls(ex.as_mut(), &src, cs, &mut ex_err)
         };
         let done = pre.get_mut(i).and_then(Option::take);
-        let ff = match done
-            .unwrap_or_else(|| input.analyze(Mode::Analyze, secrets.as_ref(), &mut on_calls))
-        {
+        let ff = match done.unwrap_or_else(|| {
+            input.analyze(Mode::Analyze, threads, secrets.as_ref(), &mut on_calls)
+        }) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
@@ -171,20 +175,9 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         crate::cmd::export::findings(x, &all, &names)?;
         html_on_stdout = true; // nothing more on standard output
     }
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    if html_on_stdout {
-    } else if a.json {
-        for f in &all {
-            write_json(&mut out, f)?;
-            writeln!(out)?;
-        }
-    } else if a.brief {
-        write!(out, "{}", brief(&all, &names, Style::for_stdout()))?;
-    } else {
-        write!(out, "{}", text(&all, &names, Style::for_stdout()))?;
+    if !html_on_stdout {
+        print_report(&a, &all, &names)?;
     }
-    out.flush()?;
     if timings {
         eprintln!("tracehound: timings: total {:.3} s", t0.elapsed().as_secs_f64());
     }
@@ -204,6 +197,24 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
     }
     std::mem::forget(all);
     Ok(code)
+}
+
+/// The report on standard output: JSON lines, the brief summary or the full text.
+fn print_report(a: &Args, all: &[Finding], names: &[String]) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if a.json {
+        for f in all {
+            write_json(&mut out, f)?;
+            writeln!(out)?;
+        }
+    } else if a.brief {
+        write!(out, "{}", brief(all, names, Style::for_stdout()))?;
+    } else {
+        write!(out, "{}", text(all, names, Style::for_stdout()))?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// `--explain ID[@FRAME]`: the matching findings' reasons, or what ids there are.

@@ -11,7 +11,7 @@ use crate::exit;
 use crate::keys::KeyArgs;
 use crate::warn::warn_run;
 use tracehound_pipeline::fileset::{FileSets, FrameMap, Input};
-use tracehound_pipeline::{FileFacts, Mode};
+use tracehound_pipeline::{FileFacts, Mode, Threads};
 
 /// Calls shown in the text table per file (all are in --json).
 const MAX_TEXT_CALLS: usize = 100_000;
@@ -54,7 +54,8 @@ pub struct Args {
     /// TLS keys: DCE/RPC inside TLS sessions that decrypt is analysed too.
     #[command(flatten)]
     secrets: KeyArgs,
-    /// Files analysed at once (default: the cores available); the output is the same.
+    /// Files analysed at once (default: the cores available); the output is the same. With 1,
+    /// everything runs on one thread (otherwise each file's DCE/RPC analyzer has one more).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
 }
@@ -69,6 +70,8 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let style = Style::for_stdout();
     let mut sets = FileSets::for_command(&a.files, a.separate, a.join)?;
+    // --jobs 1: one thread in all (the analyzers on the reading thread).
+    let threads = Threads::for_jobs(tracehound_pipeline::jobs::resolve(a.jobs));
     let grouped = sets.grouping_done;
     let several = a.files.len() > 1 || grouped;
     // One file: its records into `out`, its exit code back. The exporter (when given) takes
@@ -127,7 +130,7 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
                 }
             }
         };
-        let ff = match input.analyze(Mode::Rpc, secrets.as_ref(), &mut on_calls) {
+        let ff = match input.analyze(Mode::Rpc, threads, secrets.as_ref(), &mut on_calls) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");

@@ -12,6 +12,9 @@
 //! per-protocol auth rules share: which failures count, and what followed each one.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use tracehound_apps::auth::{AuthEvent, AuthProto};
 
@@ -92,69 +95,104 @@ pub fn who(e: &AuthEvent) -> String {
 /// What followed a failure from the same client: the same account succeeding at the same
 /// operation (a retry that worked), or — for Kerberos — the client falling back to NTLM
 /// (over SMB, HTTP, LDAP, or DCE/RPC whose bind carried an NTLM AUTHENTICATE).
-/// `(text, resolved)`.
-pub fn followed(facts: &Facts, e: &AuthEvent) -> (String, bool) {
-    let key = account_key(e);
-    let mut best: Option<(u64, String, bool)> = None;
-    let later = facts
-        .apps
-        .auth
-        .events
-        .iter()
-        .filter(|x| x.ts >= e.ts && x.frame > e.frame && x.client.ip() == e.client.ip());
-    for x in later {
-        if x.ok
-            && account_key(x) == key
-            && key.is_some()
-            && x.proto == e.proto
-            && x.op == e.op
-            && x.service == e.service
-        {
-            let how = match (&x.mech, &e.mech) {
-                (Some(m), Some(n)) if m != n => format!(", {m}"),
-                _ => String::new(),
-            };
-            best =
-                Some((x.frame, format!("then {} succeeded (frame {}{how})", x.op, x.frame), true));
-            break;
+///
+/// Built once per rule: the logon events and the authenticated DCE/RPC calls of each client,
+/// so that asking about one failure reads that client's events only (asking every failure
+/// of a capture with tens of thousands of logons against every event was quadratic).
+pub struct Followups<'a> {
+    facts: &'a Facts<'a>,
+    /// Indices into the logon events, per client address, in the events' order.
+    events: FxHashMap<IpAddr, Vec<u32>>,
+    /// Indices into the DCE/RPC calls that carry a user name, per client, in the calls' order.
+    rpc_users: FxHashMap<IpAddr, Vec<u32>>,
+}
+
+impl<'a> Followups<'a> {
+    pub fn new(facts: &'a Facts<'a>) -> Self {
+        let mut events: FxHashMap<IpAddr, Vec<u32>> = FxHashMap::default();
+        for (i, e) in facts.apps.auth.events.iter().enumerate() {
+            events.entry(e.client.ip()).or_default().push(i as u32);
         }
-        if e.proto == AuthProto::Kerberos
-            && x.mech.as_deref() == Some("NTLM")
-            && matches!(x.proto, AuthProto::Smb | AuthProto::Http | AuthProto::Ldap)
-        {
-            let how = if x.ok { "succeeded" } else { "failed too" };
-            let t = format!(
-                "the client fell back to NTLM over {} (frame {}), which {how}",
-                x.proto.name(),
-                x.frame
-            );
-            best = Some((x.frame, t, x.ok));
-            break;
-        }
-    }
-    if e.proto == AuthProto::Kerberos {
-        let rpc = facts
-            .rpc
-            .calls
-            .iter()
-            .find(|c| c.frame > e.frame && c.src == e.client.ip() && c.user.is_some());
-        if let Some(c) = rpc {
-            if best.as_ref().is_none_or(|b| c.frame < b.0) {
-                let ok = c.outcome == tracehound_rpc::calls::Outcome::Ok;
-                let t = format!(
-                    "the client fell back to NTLM over DCE/RPC as {} (frame {}), and the call {}",
-                    c.user.as_deref().unwrap_or("?"),
-                    c.frame,
-                    if ok { "succeeded" } else { "failed" }
-                );
-                best = Some((c.frame, t, ok));
+        let mut rpc_users: FxHashMap<IpAddr, Vec<u32>> = FxHashMap::default();
+        for (i, c) in facts.rpc.calls.iter().enumerate() {
+            if c.user.is_some() {
+                rpc_users.entry(c.src).or_default().push(i as u32);
             }
         }
+        Followups { facts, events, rpc_users }
     }
-    match best {
-        Some((_, t, ok)) => (t, ok),
-        None => {
-            ("nothing followed: no later success for this account in the capture".into(), false)
+
+    /// What followed failure `e`: `(text, resolved)`.
+    pub fn after(&self, e: &AuthEvent) -> (String, bool) {
+        let all = &self.facts.apps.auth.events;
+        let key = account_key(e);
+        let mut best: Option<(u64, String, bool)> = None;
+        let mine = self.events.get(&e.client.ip()).map(Vec::as_slice).unwrap_or_default();
+        let later = mine
+            .iter()
+            .filter_map(|&i| all.get(i as usize))
+            .filter(|x| x.ts >= e.ts && x.frame > e.frame);
+        for x in later {
+            if x.ok
+                && account_key(x) == key
+                && key.is_some()
+                && x.proto == e.proto
+                && x.op == e.op
+                && x.service == e.service
+            {
+                let how = match (&x.mech, &e.mech) {
+                    (Some(m), Some(n)) if m != n => format!(", {m}"),
+                    _ => String::new(),
+                };
+                best = Some((
+                    x.frame,
+                    format!("then {} succeeded (frame {}{how})", x.op, x.frame),
+                    true,
+                ));
+                break;
+            }
+            if e.proto == AuthProto::Kerberos
+                && x.mech.as_deref() == Some("NTLM")
+                && matches!(x.proto, AuthProto::Smb | AuthProto::Http | AuthProto::Ldap)
+            {
+                let how = if x.ok { "succeeded" } else { "failed too" };
+                let t = format!(
+                    "the client fell back to NTLM over {} (frame {}), which {how}",
+                    x.proto.name(),
+                    x.frame
+                );
+                best = Some((x.frame, t, x.ok));
+                break;
+            }
+        }
+        if e.proto == AuthProto::Kerberos {
+            let calls = &self.facts.rpc.calls;
+            let rpc = self
+                .rpc_users
+                .get(&e.client.ip())
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|&i| calls.get(i as usize))
+                .find(|c| c.frame > e.frame);
+            if let Some(c) = rpc {
+                if best.as_ref().is_none_or(|b| c.frame < b.0) {
+                    let ok = c.outcome == tracehound_rpc::calls::Outcome::Ok;
+                    let t = format!(
+                        "the client fell back to NTLM over DCE/RPC as {} (frame {}), and the call {}",
+                        c.user.as_deref().unwrap_or("?"),
+                        c.frame,
+                        if ok { "succeeded" } else { "failed" }
+                    );
+                    best = Some((c.frame, t, ok));
+                }
+            }
+        }
+        match best {
+            Some((_, t, ok)) => (t, ok),
+            None => {
+                ("nothing followed: no later success for this account in the capture".into(), false)
+            }
         }
     }
 }
@@ -207,11 +245,12 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         by_account.entry(k.clone()).or_default().push(e);
         by_source.entry(e.client.ip()).or_default().entry(k).or_default().push(e);
     }
+    let next = Followups::new(facts);
     let mut brute: BTreeSet<String> = BTreeSet::new();
     for (acct, evs) in &by_account {
         if evs.len() >= BRUTE_MIN {
             brute.insert(acct.clone());
-            out.push(brute_force(facts, acct, evs));
+            out.push(brute_force(&next, acct, evs));
         }
     }
     for (src, accts) in &by_source {
@@ -220,7 +259,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         }
         for (acct, evs) in accts {
             if evs.len() >= STALE_MIN && !brute.contains(acct) {
-                out.push(stale(facts, *src, acct, evs));
+                out.push(stale(&next, *src, acct, evs));
             }
         }
     }
@@ -245,12 +284,12 @@ fn lines(ev: &mut Evidence, evs: &[&AuthEvent]) {
     }
 }
 
-fn brute_force(facts: &Facts, acct: &str, evs: &[&AuthEvent]) -> Finding {
+fn brute_force(next: &Followups, acct: &str, evs: &[&AuthEvent]) -> Finding {
     let mut ev = Evidence::default();
     add_events(&mut ev, evs);
     lines(&mut ev, evs);
     let srcs = sources(evs);
-    let (next, _) = evs.last().map(|e| followed(facts, e)).unwrap_or_default();
+    let (next, _) = evs.last().map(|e| next.after(e)).unwrap_or_default();
     ev.value("account", acct);
     ev.value("failures", evs.len());
     ev.value("sources", srcs.clone());
@@ -311,11 +350,11 @@ fn spray(src: std::net::IpAddr, accts: &BTreeMap<String, Vec<&AuthEvent>>) -> Fi
     }
 }
 
-fn stale(facts: &Facts, src: std::net::IpAddr, acct: &str, evs: &[&AuthEvent]) -> Finding {
+fn stale(next: &Followups, src: std::net::IpAddr, acct: &str, evs: &[&AuthEvent]) -> Finding {
     let mut ev = Evidence::default();
     add_events(&mut ev, evs);
     lines(&mut ev, evs);
-    let (next, resolved) = evs.last().map(|e| followed(facts, e)).unwrap_or_default();
+    let (next, resolved) = evs.last().map(|e| next.after(e)).unwrap_or_default();
     let locked = evs.iter().any(|e| {
         matches!(
             (e.proto, e.code),
@@ -414,9 +453,10 @@ pub fn grouped(
     let mut accounts: BTreeSet<String> = BTreeSet::new();
     let mut ordered: Vec<&Vec<&AuthEvent>> = groups.values().collect();
     ordered.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let followups = Followups::new(facts);
     for g in ordered {
         let Some(last) = g.last().copied() else { continue };
-        let (next, ok) = followed(facts, last);
+        let (next, ok) = followups.after(last);
         unresolved += usize::from(!ok);
         ev.line(event_line(last, g.len(), &next));
         *by_code.entry(last.code_name.clone()).or_default() += g.len();

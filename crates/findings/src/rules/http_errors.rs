@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tracehound_apps::auth::{AuthEvent, AuthProto};
 
-use super::auth::{add_events, followed, who};
+use super::auth::{add_events, who, Followups};
 use super::Facts;
 use crate::{Evidence, Finding, Severity, Text};
 
@@ -56,11 +56,12 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let (mut causes, mut steps) = (Vec::new(), Vec::new());
     let mut serious = false;
     let mut servers: BTreeSet<String> = BTreeSet::new();
+    let followups = Followups::new(facts);
     for ((server, path, code), g) in &groups {
         let (first, last) = (g.evs.first().copied(), g.evs.last().copied());
         let (Some(first), Some(last)) = (first, last) else { continue };
         let creds = g.evs.iter().any(|e| !e.leg && (e.account.is_some() || e.mech.is_some()));
-        let loop_ = *code == 401 && creds && !followed(facts, last).1;
+        let loop_ = *code == 401 && creds && !followups.after(last).1;
         serious |= *code >= 500 || *code == 407 || loop_;
         *by_code.entry(*code).or_default() += g.evs.len();
         servers.insert(server.to_string());

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use tracehound_apps::auth::{AuthEvent, AuthProto};
 
-use super::auth::{add_events, followed, is_failure};
+use super::auth::{add_events, is_failure, Followups};
 use super::Facts;
 use crate::{Evidence, Finding, Severity, Text};
 
@@ -106,8 +106,9 @@ fn line(all: &[AuthEvent], e: &AuthEvent, n: usize, next: &str) -> String {
 pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let all = &facts.apps.auth.events;
     let mut groups: BTreeMap<Key, Vec<&AuthEvent>> = BTreeMap::new();
+    let followups = Followups::new(facts);
     for e in all.iter().filter(|e| e.proto == AuthProto::Kerberos) {
-        let failure = is_failure(e) || (e.code == Some(52) && !followed(facts, e).1);
+        let failure = is_failure(e) || (e.code == Some(52) && !followups.after(e).1);
         if !failure {
             continue;
         }
@@ -133,7 +134,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     ordered.sort_by_key(|(_, evs)| std::cmp::Reverse(evs.len()));
     for ((code, acct, _, _), evs) in ordered {
         let last = evs.last().copied();
-        let (next, ok) = last.map(|e| followed(facts, e)).unwrap_or_default();
+        let (next, ok) = last.map(|e| followups.after(e)).unwrap_or_default();
         if !ok {
             unresolved += 1;
         }

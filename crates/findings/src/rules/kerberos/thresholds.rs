@@ -52,3 +52,47 @@ fn response_too_big_only_without_a_retry_that_worked() {
     assert_eq!(sev(vec![krb(1, Some(52))]), [Problem]);
     assert!(sev(vec![krb(1, Some(52)), krb(2, None)]).is_empty());
 }
+
+/// What followed is looked for among the same client's later events only (the rule reads
+/// each client's events, not the whole list): another host's success resolves nothing,
+/// however many events lie between; the client's own, behind them, does. A fallback to
+/// DCE/RPC with NTLM is the client's first later authenticated call.
+#[test]
+fn only_the_same_clients_later_events_resolve_a_failure() {
+    let other = |frame| {
+        let mut e = krb(frame, None);
+        e.client = std::net::SocketAddr::new([10, 0, 1, 2].into(), 50000);
+        e
+    };
+    let mut evs = vec![krb(1, Some(24))];
+    evs.extend((2..500).map(other));
+    assert_eq!(sev(evs.clone()), [Problem]);
+    evs.push(krb(600, None));
+    assert_eq!(sev(evs), [Info]);
+
+    let mut k = Kit::new();
+    k.apps.auth.events = vec![krb(10, Some(24))];
+    let rpc_call = |frame, src: u8, ok| {
+        let mut c = crate::testkit::call(
+            frame,
+            frame as f64 / 1000.0,
+            if ok {
+                tracehound_rpc::calls::Outcome::Ok
+            } else {
+                tracehound_rpc::calls::Outcome::Fault
+            },
+        );
+        c.src = [10, 0, 1, src].into();
+        c.user = Some("LAB\\alice".into());
+        c
+    };
+    // before the failure, and from another host: not a fallback
+    k.rpc.calls = vec![rpc_call(5, 1, true), rpc_call(20, 2, true)];
+    assert_eq!(k.sev(check, ID), [Problem]);
+    k.rpc.calls.push(rpc_call(30, 1, true));
+    k.rpc.calls.push(rpc_call(40, 1, false));
+    let f = k.run(check);
+    assert_eq!(f.iter().map(|f| f.severity).collect::<Vec<_>>(), [Info]);
+    let text = format!("{:?}", f[0].evidence);
+    assert!(text.contains("fell back to NTLM over DCE/RPC as LAB\\\\alice (frame 30)"), "{text}");
+}
