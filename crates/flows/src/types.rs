@@ -131,6 +131,38 @@ impl<A: StreamHandler, B: StreamHandler> StreamHandler for (A, B) {
     }
 }
 
+/// A handler lent for a pass (e.g. one of two in a tuple, each owned elsewhere).
+impl<H: StreamHandler + ?Sized> StreamHandler for &mut H {
+    fn tcp_data(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
+        frame: u64,
+        ts: Timestamp,
+    ) {
+        (**self).tcp_data(flow, dir, offset, data, frame, ts);
+    }
+    fn tcp_gap(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        frame: u64,
+        ts: Timestamp,
+    ) {
+        (**self).tcp_gap(flow, dir, offset, len, frame, ts);
+    }
+    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
+        (**self).tcp_end(flow, ts);
+    }
+    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
+        (**self).udp(flow, dir, data, frame, ts);
+    }
+}
+
 /// An optional handler: absent, it receives nothing (e.g. analyzers a command does not need).
 impl<H: StreamHandler> StreamHandler for Option<H> {
     fn tcp_data(

@@ -110,56 +110,6 @@ impl RpcHost for TlsPlaintext<RpcAnalyzer> {
     }
 }
 
-/// Both analyzers on the reading thread ([`Threads::Serial`]): each gets every call, as each
-/// would on its own worker thread.
-struct Both<'a, R, A> {
-    rpc: &'a mut R,
-    apps: Option<&'a mut A>,
-}
-
-impl<R: StreamHandler, A: StreamHandler> StreamHandler for Both<'_, R, A> {
-    fn tcp_data(
-        &mut self,
-        flow: &FlowInfo,
-        dir: Dir,
-        offset: u64,
-        data: &[u8],
-        frame: u64,
-        ts: Timestamp,
-    ) {
-        self.rpc.tcp_data(flow, dir, offset, data, frame, ts);
-        if let Some(a) = self.apps.as_deref_mut() {
-            a.tcp_data(flow, dir, offset, data, frame, ts);
-        }
-    }
-    fn tcp_gap(
-        &mut self,
-        flow: &FlowInfo,
-        dir: Dir,
-        offset: u64,
-        len: u64,
-        frame: u64,
-        ts: Timestamp,
-    ) {
-        self.rpc.tcp_gap(flow, dir, offset, len, frame, ts);
-        if let Some(a) = self.apps.as_deref_mut() {
-            a.tcp_gap(flow, dir, offset, len, frame, ts);
-        }
-    }
-    fn tcp_end(&mut self, flow: &FlowInfo, ts: Timestamp) {
-        self.rpc.tcp_end(flow, ts);
-        if let Some(a) = self.apps.as_deref_mut() {
-            a.tcp_end(flow, ts);
-        }
-    }
-    fn udp(&mut self, flow: &FlowInfo, dir: Dir, data: &[u8], frame: u64, ts: Timestamp) {
-        self.rpc.udp(flow, dir, data, frame, ts);
-        if let Some(a) = self.apps.as_deref_mut() {
-            a.udp(flow, dir, data, frame, ts);
-        }
-    }
-}
-
 /// What the pass kept for the rules (before the analyzers are finished).
 struct Kept {
     run: FileRun,
@@ -420,12 +370,14 @@ fn pass<R: RpcHost, A: StreamHandler + Send>(
     };
     let run = match threads {
         Threads::Parallel => run_reader_parallel(reader, cfg, rpc, apps, &mut on_conv, &mut drain)?,
+        // Both analyzers on the reading thread, each given every call as it would get it on
+        // its own worker thread.
         Threads::Serial => run_reader(
             reader,
             cfg,
-            &mut Both { rpc, apps },
-            &mut |c, b: &mut Both<R, A>| on_conv(c, b.rpc),
-            &mut |b: &mut Both<R, A>| drain(b.rpc),
+            &mut (rpc, apps),
+            &mut |c, h: &mut (&mut R, Option<&mut A>)| on_conv(c, h.0),
+            &mut |h: &mut (&mut R, Option<&mut A>)| drain(h.0),
         )?,
     };
     Ok(Kept { run, convs, calls, not_kept: [not_kept, calls_not_kept, attempts_not_kept] })

@@ -20,8 +20,7 @@
 
 use std::sync::OnceLock;
 
-use serde::ser::{SerializeMap, SerializeStruct};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::Value;
 use tracehound_flows::{ConnState, Conversation, Dir, DirStats, Proto, RoleSource, TcpFlag};
 
@@ -49,226 +48,184 @@ pub fn state_name(s: Option<ConnState>) -> &'static str {
     }
 }
 
-#[derive(Serialize)]
-struct DirJson {
-    packets: u64,
-    /// Frame bytes (Wireshark).
-    bytes: u64,
-    /// IP bytes (Zeek).
-    ip_bytes: u64,
-    payload_bytes: u64,
-    mss: Option<u16>,
-    wscale: Option<u8>,
-    sack_permitted: bool,
-    sack_used: bool,
-    max_segment: u32,
+/// One JSON object written by hand: the keys are fixed ASCII names, written as they are;
+/// numbers and free text (file, history, process and interface names) go through
+/// `serde_json`, so they are formatted and escaped exactly as serde writes them. Millions of
+/// conversations per capture: serde's generic path escaped every key and went through its
+/// map state for every field.
+struct Obj<'a> {
+    b: &'a mut Vec<u8>,
+    first: bool,
 }
 
-impl From<&DirStats> for DirJson {
-    fn from(d: &DirStats) -> DirJson {
-        DirJson {
-            packets: d.packets,
-            bytes: d.frame_bytes,
-            ip_bytes: d.bytes,
-            payload_bytes: d.payload_bytes,
-            mss: d.mss,
-            wscale: d.wscale,
-            sack_permitted: d.sack_permitted,
-            sack_used: d.sack_used,
-            max_segment: d.max_segment,
+impl<'a> Obj<'a> {
+    fn open(b: &'a mut Vec<u8>) -> Obj<'a> {
+        b.push(b'{');
+        Obj { b, first: true }
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.b.push(b',');
         }
+        self.first = false;
+        self.b.push(b'"');
+        self.b.extend_from_slice(k.as_bytes());
+        self.b.extend_from_slice(b"\":");
+    }
+
+    /// Any serializable value (numbers, `Option`s, escaped strings, lists).
+    fn val<T: Serialize + ?Sized>(&mut self, k: &str, v: &T) -> serde_json::Result<()> {
+        self.key(k);
+        serde_json::to_writer(&mut *self.b, v)
+    }
+
+    /// Text that needs no escaping (addresses, timestamps): quoted as it is.
+    fn plain(&mut self, k: &str, v: impl std::fmt::Display) {
+        use std::io::Write;
+        self.key(k);
+        self.b.push(b'"');
+        let _ = write!(self.b, "{v}");
+        self.b.push(b'"');
+    }
+
+    /// A number already formatted as JSON.
+    fn raw(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.b.extend_from_slice(v.as_bytes());
+    }
+
+    fn obj(
+        &mut self,
+        k: &str,
+        f: impl FnOnce(&mut Obj<'_>) -> serde_json::Result<()>,
+    ) -> serde_json::Result<()> {
+        self.key(k);
+        let mut o = Obj::open(self.b);
+        f(&mut o)?;
+        o.close();
+        Ok(())
+    }
+
+    fn close(self) {
+        self.b.push(b'}');
     }
 }
 
-#[derive(Serialize)]
-struct NagleJson<'a> {
-    stalls: u64,
-    secs: f64,
-    max_secs: f64,
-    ack_frames: &'a [u64],
+fn dir_json(o: &mut Obj<'_>, d: &DirStats) -> serde_json::Result<()> {
+    o.val("packets", &d.packets)?;
+    o.val("bytes", &d.frame_bytes)?; // frame bytes (Wireshark)
+    o.val("ip_bytes", &d.bytes)?; // IP bytes (Zeek)
+    o.val("payload_bytes", &d.payload_bytes)?;
+    o.val("mss", &d.mss)?;
+    o.val("wscale", &d.wscale)?;
+    o.val("sack_permitted", &d.sack_permitted)?;
+    o.val("sack_used", &d.sack_used)?;
+    o.val("max_segment", &d.max_segment)
 }
 
-#[derive(Serialize)]
-struct ZeroWindowJson {
-    orig_periods: u32,
-    orig_secs: f64,
-    resp_periods: u32,
-    resp_secs: f64,
+/// The TCP analysis flags in the order of their names (the `analysis` object's keys).
+fn flags_by_name() -> &'static [TcpFlag; TcpFlag::ALL.len()] {
+    static SORTED: OnceLock<[TcpFlag; TcpFlag::ALL.len()]> = OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut a = TcpFlag::ALL;
+        a.sort_by_key(|f| f.name());
+        a
+    })
 }
 
-#[derive(Serialize)]
-struct ArtifactsJson {
-    bad_checksums: u64,
-    oversize_segments: u64,
-    zero_ip_len: u64,
-    duplicate_packets: u64,
-}
-
-/// TCP-only fields, written inline in the object (after `resp`).
-struct TcpJson<'a> {
-    state: &'static str,
-    history: &'a str,
-    handshake_rtt: Option<f64>,
-    syn_to_synack: Option<f64>,
-    analysis: Analysis<'a>,
-    syn_frames: &'a [u64],
-    synack_frame: Option<u64>,
-    rst_frames: RstFrames<'a>,
-    events_dropped: u64,
-    idle_before_rst: Option<f64>,
-    nagle: NagleJson<'a>,
-    zero_window: ZeroWindowJson,
-}
-
-/// The TCP analysis counts, keys in alphabetical order.
-struct Analysis<'a>(&'a Conversation);
-
-impl Serialize for Analysis<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        static SORTED: OnceLock<[TcpFlag; TcpFlag::ALL.len()]> = OnceLock::new();
-        let sorted = SORTED.get_or_init(|| {
-            let mut a = TcpFlag::ALL;
-            a.sort_by_key(|f| f.name());
-            a
-        });
-        let mut m = s.serialize_map(Some(sorted.len()))?;
-        for f in sorted {
-            m.serialize_entry(f.name(), &self.0.flag(*f))?;
+/// The TCP-only fields, inline in the object (after `resp`).
+fn tcp_json(o: &mut Obj<'_>, c: &Conversation) -> serde_json::Result<()> {
+    o.val("state", state_name(c.state))?;
+    o.val("history", c.history.as_str())?;
+    o.val("handshake_rtt", &c.handshake_rtt)?;
+    o.val("syn_to_synack", &c.syn_to_synack)?;
+    o.obj("analysis", |a| {
+        for f in flags_by_name() {
+            a.val(f.name(), &c.flag(*f))?;
         }
-        m.end()
+        Ok(())
+    })?;
+    o.val("syn_frames", &c.syn_frames)?;
+    o.val("synack_frame", &c.synack_frame)?;
+    let rst: Vec<(u64, &str)> = c
+        .rst_frames
+        .iter()
+        .map(|(f, d)| (*f, if *d == Dir::Orig { "orig" } else { "resp" }))
+        .collect();
+    o.val("rst_frames", &rst)?;
+    o.val("events_dropped", &c.events_dropped)?;
+    o.val("idle_before_rst", &c.idle_before_rst)?;
+    o.obj("nagle", |n| {
+        n.val("stalls", &c.nagle.stalls)?;
+        n.val("secs", &c.nagle.secs)?;
+        n.val("max_secs", &c.nagle.max_secs)?;
+        n.val("ack_frames", &c.nagle.ack_frames)
+    })?;
+    o.obj("zero_window", |z| {
+        z.val("orig_periods", &c.zero_window_periods[0])?;
+        z.val("orig_secs", &c.zero_window_secs[0])?;
+        z.val("resp_periods", &c.zero_window_periods[1])?;
+        z.val("resp_secs", &c.zero_window_secs[1])
+    })
+}
+
+/// The JSON object of one conversation, appended to `b` (the field list is in the module
+/// docs; the order is fixed).
+fn conv_json(
+    b: &mut Vec<u8>,
+    c: &Conversation,
+    file: &str,
+    process: Option<ProcessRef<'_>>,
+    interface: Option<&str>,
+) -> serde_json::Result<()> {
+    let tcp = c.info.proto == Proto::Tcp;
+    let mut o = Obj::open(b);
+    o.val("file", file)?;
+    o.val("proto", if tcp { "tcp" } else { "udp" })?;
+    o.plain("src", c.info.orig.ip());
+    o.val("sport", &c.info.orig.port())?;
+    o.plain("dst", c.info.resp.ip());
+    o.val("dport", &c.info.resp.port())?;
+    let role = match c.role {
+        RoleSource::Syn => "syn",
+        RoleSource::FirstPacket => "first_packet",
+        RoleSource::PortHeuristic => "port_heuristic",
+    };
+    o.val("role", role)?;
+    o.val("packets", &c.packets())?;
+    o.val("bytes", &c.frame_bytes())?;
+    o.val("ip_bytes", &c.bytes())?;
+    o.raw("start", &c.start.epoch_decimal());
+    o.raw("end", &c.end.epoch_decimal());
+    o.plain("start_time", c.start);
+    o.plain("end_time", c.end);
+    o.val("duration", &c.duration())?;
+    o.val("first_frame", &c.first_frame)?;
+    o.val("last_frame", &c.last_frame)?;
+    o.obj("orig", |d| dir_json(d, &c.dirs[0]))?;
+    o.obj("resp", |d| dir_json(d, &c.dirs[1]))?;
+    if tcp {
+        tcp_json(&mut o, c)?;
     }
-}
-
-/// `[frame, "orig"|"resp"]` per reset.
-struct RstFrames<'a>(&'a [(u64, Dir)]);
-
-impl Serialize for RstFrames<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.0.iter().map(|(f, d)| (*f, if *d == Dir::Orig { "orig" } else { "resp" })),
-        )
-    }
-}
-
-/// A timestamp as ISO 8601 text, written without an intermediate `String`.
-struct Iso(tracehound_flows::Timestamp);
-
-impl Serialize for Iso {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
-/// The JSON object of one conversation. Serialized by hand (not derived) so that the TCP
-/// fields sit inline without `#[serde(flatten)]`, which would make serde write the object as
-/// a map, field by field through a slower path: `conversations --json` writes one of these
-/// per conversation, millions per capture.
-struct ConvJson<'a> {
-    c: &'a Conversation,
-    file: &'a str,
-    tcp: Option<TcpJson<'a>>,
-    process: Option<ProcessRef<'a>>,
-    /// The capture interface (inputs with more than one).
-    interface: Option<&'a str>,
-}
-
-impl Serialize for ConvJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.c;
-        let mut m = s.serialize_struct("Conversation", 40)?;
-        m.serialize_field("file", self.file)?;
-        m.serialize_field("proto", if self.tcp.is_some() { "tcp" } else { "udp" })?;
-        m.serialize_field("src", &c.info.orig.ip())?;
-        m.serialize_field("sport", &c.info.orig.port())?;
-        m.serialize_field("dst", &c.info.resp.ip())?;
-        m.serialize_field("dport", &c.info.resp.port())?;
-        m.serialize_field(
-            "role",
-            match c.role {
-                RoleSource::Syn => "syn",
-                RoleSource::FirstPacket => "first_packet",
-                RoleSource::PortHeuristic => "port_heuristic",
-            },
-        )?;
-        m.serialize_field("packets", &c.packets())?;
-        m.serialize_field("bytes", &c.frame_bytes())?;
-        m.serialize_field("ip_bytes", &c.bytes())?;
-        m.serialize_field("start", &c.start)?;
-        m.serialize_field("end", &c.end)?;
-        m.serialize_field("start_time", &Iso(c.start))?;
-        m.serialize_field("end_time", &Iso(c.end))?;
-        m.serialize_field("duration", &c.duration())?;
-        m.serialize_field("first_frame", &c.first_frame)?;
-        m.serialize_field("last_frame", &c.last_frame)?;
-        m.serialize_field("orig", &DirJson::from(&c.dirs[0]))?;
-        m.serialize_field("resp", &DirJson::from(&c.dirs[1]))?;
-        if let Some(t) = &self.tcp {
-            m.serialize_field("state", t.state)?;
-            m.serialize_field("history", t.history)?;
-            m.serialize_field("handshake_rtt", &t.handshake_rtt)?;
-            m.serialize_field("syn_to_synack", &t.syn_to_synack)?;
-            m.serialize_field("analysis", &t.analysis)?;
-            m.serialize_field("syn_frames", t.syn_frames)?;
-            m.serialize_field("synack_frame", &t.synack_frame)?;
-            m.serialize_field("rst_frames", &t.rst_frames)?;
-            m.serialize_field("events_dropped", &t.events_dropped)?;
-            m.serialize_field("idle_before_rst", &t.idle_before_rst)?;
-            m.serialize_field("nagle", &t.nagle)?;
-            m.serialize_field("zero_window", &t.zero_window)?;
+    o.val("icmp_errors", &c.icmp_errors)?;
+    o.obj("artifacts", |a| {
+        a.val("bad_checksums", &c.bad_checksums)?;
+        a.val("oversize_segments", &c.oversize_segments)?;
+        a.val("zero_ip_len", &c.zero_ip_len)?;
+        a.val("duplicate_packets", &c.duplicate_packets)
+    })?;
+    if let Some(p) = process {
+        if !p.name.is_empty() {
+            o.val("process", p.name)?;
         }
-        m.serialize_field("icmp_errors", &c.icmp_errors)?;
-        m.serialize_field(
-            "artifacts",
-            &ArtifactsJson {
-                bad_checksums: c.bad_checksums,
-                oversize_segments: c.oversize_segments,
-                zero_ip_len: c.zero_ip_len,
-                duplicate_packets: c.duplicate_packets,
-            },
-        )?;
-        if let Some(p) = self.process {
-            if !p.name.is_empty() {
-                m.serialize_field("process", p.name)?;
-            }
-            m.serialize_field("pid", &p.pid)?;
-        }
-        if let Some(i) = self.interface {
-            m.serialize_field("interface", i)?;
-        }
-        m.end()
+        o.val("pid", &p.pid)?;
     }
-}
-
-fn conv_json<'a>(
-    c: &'a Conversation,
-    file: &'a str,
-    process: Option<ProcessRef<'a>>,
-) -> ConvJson<'a> {
-    let tcp = (c.info.proto == Proto::Tcp).then(|| TcpJson {
-        state: state_name(c.state),
-        history: &c.history,
-        handshake_rtt: c.handshake_rtt,
-        syn_to_synack: c.syn_to_synack,
-        analysis: Analysis(c),
-        syn_frames: &c.syn_frames,
-        synack_frame: c.synack_frame,
-        rst_frames: RstFrames(&c.rst_frames),
-        events_dropped: c.events_dropped,
-        idle_before_rst: c.idle_before_rst,
-        nagle: NagleJson {
-            stalls: c.nagle.stalls,
-            secs: c.nagle.secs,
-            max_secs: c.nagle.max_secs,
-            ack_frames: &c.nagle.ack_frames,
-        },
-        zero_window: ZeroWindowJson {
-            orig_periods: c.zero_window_periods[0],
-            orig_secs: c.zero_window_secs[0],
-            resp_periods: c.zero_window_periods[1],
-            resp_secs: c.zero_window_secs[1],
-        },
-    });
-    ConvJson { c, file, tcp, process, interface: None }
+    if let Some(i) = interface {
+        o.val("interface", i)?;
+    }
+    o.close();
+    Ok(())
 }
 
 /// Write the stable JSON object of one conversation (one line, no newline).
@@ -313,22 +270,25 @@ pub fn write_json_full(
     process: Option<ProcessRef<'_>>,
     interface: Option<&str>,
 ) -> std::io::Result<()> {
-    // Serialized into a buffer first: serde writes many small pieces, which are cheap to
-    // append to a `Vec` and costly through `dyn Write` (millions of conversations).
+    // Built in a buffer first: many small pieces are cheap to append to a `Vec` and costly
+    // through `dyn Write` (millions of conversations).
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     BUF.with_borrow_mut(|buf| {
         buf.clear();
-        let j = ConvJson { interface, ..conv_json(c, file, process) };
-        serde_json::to_writer(&mut *buf, &j).map_err(std::io::Error::from)?;
+        conv_json(buf, c, file, process, interface).map_err(std::io::Error::from)?;
         w.write_all(buf)
     })
 }
 
 /// The stable JSON object of one conversation, as a value (tests, other reports).
 pub fn to_json(c: &Conversation, file: &str) -> Value {
-    serde_json::to_value(conv_json(c, file, None)).unwrap_or(Value::Null)
+    let mut b = Vec::new();
+    match conv_json(&mut b, c, file, None, None) {
+        Ok(()) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
 }
 
 /// A number that says how troubled a conversation looks (for `--sort problems`).
