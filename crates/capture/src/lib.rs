@@ -78,7 +78,7 @@ pub use error::{CaptureError, ErrorKind};
 pub use input::SharedMap;
 pub use pcapng::block_name;
 pub use reader::{CaptureFormat, CaptureReader, CaptureStats, Limits};
-pub use time::Timestamp;
+pub use time::{Epoch, Timestamp};
 
 /// A link-layer header type (pcap LINKTYPE_* value). Unknown values stay visible as numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -90,11 +90,13 @@ impl Timestamp {
         if secs < 0 {
             return format!("{secs}.{}", self.fraction());
         }
-        let mut b = Text::default();
-        b.num(secs as u64, 1);
-        b.byte(b'.');
-        self.push_fraction(&mut b);
-        b.as_str().to_string()
+        self.epoch().to_string()
+    }
+
+    /// [`Timestamp::epoch_decimal`] written straight into a formatter (no `String`: JSON
+    /// writers put millions of them into one buffer).
+    pub fn epoch(self) -> Epoch {
+        Epoch(self)
     }
 
     /// Time of day `HH:MM:SS.ffffff` (UTC), to the timestamp's precision.
@@ -107,6 +109,24 @@ impl Timestamp {
     /// ISO 8601 UTC, e.g. `2020-09-14T13:30:12.346843Z` (same as `Display`).
     pub fn iso(self) -> String {
         self.to_string()
+    }
+}
+
+/// A timestamp's exact seconds since the epoch ([`Timestamp::epoch`]).
+pub struct Epoch(Timestamp);
+
+impl fmt::Display for Epoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        let secs = t.0.div_euclid(1_000_000_000);
+        if secs < 0 {
+            return f.write_str(&t.epoch_decimal());
+        }
+        let mut b = Text::default();
+        b.num(secs as u64, 1);
+        b.byte(b'.');
+        t.push_fraction(&mut b);
+        f.write_str(b.as_str())
     }
 }
 

@@ -89,10 +89,11 @@ impl<'a> Obj<'a> {
         self.b.push(b'"');
     }
 
-    /// A number already formatted as JSON.
-    fn raw(&mut self, k: &str, v: &str) {
+    /// A number written as it formats (exact timestamps).
+    fn raw(&mut self, k: &str, v: impl std::fmt::Display) {
+        use std::io::Write;
         self.key(k);
-        self.b.extend_from_slice(v.as_bytes());
+        let _ = write!(self.b, "{v}");
     }
 
     fn obj(
@@ -148,12 +149,18 @@ fn tcp_json(o: &mut Obj<'_>, c: &Conversation) -> serde_json::Result<()> {
     })?;
     o.val("syn_frames", &c.syn_frames)?;
     o.val("synack_frame", &c.synack_frame)?;
-    let rst: Vec<(u64, &str)> = c
-        .rst_frames
-        .iter()
-        .map(|(f, d)| (*f, if *d == Dir::Orig { "orig" } else { "resp" }))
-        .collect();
-    o.val("rst_frames", &rst)?;
+    // `[frame, "orig"|"resp"]` per reset
+    o.key("rst_frames");
+    o.b.push(b'[');
+    for (i, (f, d)) in c.rst_frames.iter().enumerate() {
+        if i > 0 {
+            o.b.push(b',');
+        }
+        o.b.push(b'[');
+        serde_json::to_writer(&mut *o.b, f)?;
+        o.b.extend_from_slice(if *d == Dir::Orig { b",\"orig\"]" } else { b",\"resp\"]" });
+    }
+    o.b.push(b']');
     o.val("events_dropped", &c.events_dropped)?;
     o.val("idle_before_rst", &c.idle_before_rst)?;
     o.obj("nagle", |n| {
@@ -196,8 +203,8 @@ fn conv_json(
     o.val("packets", &c.packets())?;
     o.val("bytes", &c.frame_bytes())?;
     o.val("ip_bytes", &c.bytes())?;
-    o.raw("start", &c.start.epoch_decimal());
-    o.raw("end", &c.end.epoch_decimal());
+    o.raw("start", c.start.epoch());
+    o.raw("end", c.end.epoch());
     o.plain("start_time", c.start);
     o.plain("end_time", c.end);
     o.val("duration", &c.duration())?;

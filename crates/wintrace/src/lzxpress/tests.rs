@@ -4,6 +4,27 @@
 
 use super::*;
 
+/// xorshift64: the same "random" damage on every run.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
+/// The table decoder and the reference decoder on one (possibly damaged) stream: the same
+/// result, the same error and error position, and the same bytes produced (also before an
+/// error: both buffers are reused, so stale bytes would show). True when it decoded.
+fn agree(m: &[u8], size: usize, a: &mut Vec<u8>, b: &mut Vec<u8>, what: &str) -> bool {
+    let ra = reference::decompress(m, size, a).map_err(|e| (e.at, e.what));
+    let rb = decompress(m, size, b).map_err(|e| (e.at, e.what));
+    assert_eq!(ra, rb, "{what}");
+    assert!(a == b, "{what}: output differs");
+    ra.is_ok()
+}
+
 fn roundtrip(data: &[u8]) {
     let c = compress(data);
     let mut out = Vec::new();
@@ -72,13 +93,7 @@ fn long_codes_roundtrip() {
 #[test]
 fn table_decoder_agrees_with_reference_on_damage() {
     let data = sample_data();
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let (mut errors, mut runs) = (0, 0);
     for c in [compress(&data), compress_with(&data, &long_code_lengths())] {
@@ -96,12 +111,7 @@ fn table_decoder_agrees_with_reference_on_damage() {
                 2 => data.len() + (rnd() % 50) as usize,
                 _ => data.len(),
             };
-            let ra = reference::decompress(&m, size, &mut a).map_err(|e| (e.at, e.what));
-            let rb = decompress(&m, size, &mut b).map_err(|e| (e.at, e.what));
-            assert_eq!(ra, rb, "variant {k}");
-            // Also the bytes produced before an error (`b` is reused: no stale bytes).
-            assert_eq!(a, b, "variant {k}");
-            if ra.is_err() {
+            if !agree(&m, size, &mut a, &mut b, &format!("variant {k}")) {
                 errors += 1;
             }
             runs += 1;
@@ -181,13 +191,7 @@ fn mixed_data() -> Vec<u8> {
 fn table_decoder_agrees_with_reference_on_mixed_data() {
     let data = mixed_data();
     assert!(data.len() > 3 * 65_536, "{}", data.len());
-    let mut seed = 0x51_7cc1_b727_220au64;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rnd = xorshift(0x51_7cc1_b727_220a);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let (mut oks, mut runs) = (0, 0);
     let sets = [[0u8; SYMBOLS], long_code_lengths(), short_literal_lengths()];
@@ -213,11 +217,8 @@ fn table_decoder_agrees_with_reference_on_mixed_data() {
                 2 => data.len() + (rnd() % 50) as usize,
                 _ => data.len(),
             };
-            let ra = reference::decompress(&m, size, &mut a).map_err(|e| (e.at, e.what));
-            let rb = decompress(&m, size, &mut b).map_err(|e| (e.at, e.what));
-            assert_eq!(ra, rb, "code set {n}, variant {k}");
-            assert!(a == b, "code set {n}, variant {k}: output differs");
-            oks += usize::from(ra.is_ok());
+            oks +=
+                usize::from(agree(&m, size, &mut a, &mut b, &format!("code set {n}, variant {k}")));
             runs += 1;
         }
     }
@@ -235,13 +236,7 @@ fn lzx_file_agrees_with_reference() {
     let path = std::env::var("TRACEHOUND_LZX_FILE").expect("TRACEHOUND_LZX_FILE");
     let max: usize = std::env::var("TRACEHOUND_LZX_BUFFERS").map_or(1500, |v| v.parse().unwrap());
     let file = std::fs::read(path).unwrap();
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let (mut off, mut bufs, mut runs, mut errors) = (0usize, 0, 0, 0);
     let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
@@ -272,12 +267,9 @@ fn lzx_file_agrees_with_reference() {
                     4 => saved - 72 + (rnd() % 100) as usize,
                     _ => saved - 72,
                 };
-                let ra = reference::decompress(&m, want, &mut a).map_err(|e| (e.at, e.what));
-                let rb = decompress(&m, want, &mut b).map_err(|e| (e.at, e.what));
-                assert_eq!(ra, rb, "buffer at {off}, variant {k}");
-                assert!(a == b, "buffer at {off}, variant {k}: output differs");
+                let ok = agree(&m, want, &mut a, &mut b, &format!("buffer at {off}, variant {k}"));
                 runs += 1;
-                errors += usize::from(ra.is_err());
+                errors += usize::from(!ok);
             }
         }
         off += size;
