@@ -461,6 +461,36 @@ pub struct NagleStats {
 }
 
 impl Conversation {
+    /// The memory this record holds, in bytes: the record and what its lists and history
+    /// point to (their allocated capacity). What memory budgets of kept records count.
+    pub fn footprint(&self) -> usize {
+        fn list<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        std::mem::size_of::<Conversation>()
+            + self.history.capacity()
+            + list(&self.syn_frames)
+            + list(&self.rst_frames)
+            + list(&self.events)
+            + list(&self.icmp_errors)
+            + list(&self.spurious_retx)
+            + list(&self.rsts)
+            + list(&self.data_conflicts)
+    }
+
+    /// Gives back the spare room of the lists and the history (they grew by doubling while
+    /// the flow was alive); for records kept until the end of a pass.
+    pub fn shrink(&mut self) {
+        self.history.shrink_to_fit();
+        self.syn_frames.shrink_to_fit();
+        self.rst_frames.shrink_to_fit();
+        self.events.shrink_to_fit();
+        self.icmp_errors.shrink_to_fit();
+        self.spurious_retx.shrink_to_fit();
+        self.rsts.shrink_to_fit();
+        self.data_conflicts.shrink_to_fit();
+    }
+
     pub fn flag(&self, f: TcpFlag) -> u64 {
         self.flag_counts[f as usize]
     }

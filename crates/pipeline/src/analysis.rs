@@ -21,13 +21,16 @@ use tracehound_rpc::{Call, RpcAnalyzer, RpcConfig, RpcReport};
 use crate::input::{run_reader, run_reader_parallel, FileRun};
 use crate::secrets::Secrets;
 
-/// Healthy conversations kept for the rules (round trips for the slow-responder split);
-/// troubled ones and those to endpoints handed out are always kept, up to `MAX_KEPT`.
-pub const MAX_HEALTHY: usize = 100_000;
-/// Conversations kept at most.
-pub const MAX_KEPT: usize = 500_000;
-/// Successful calls kept for the rules (timing); failed calls are kept up to `MAX_KEPT`.
-pub const MAX_OK_CALLS: usize = 100_000;
+/// Memory the conversations kept for the rules may take, in bytes (each counted by
+/// [`Conversation::footprint`]): troubled ones and those to endpoints handed out first.
+pub const CONV_BUDGET: usize = 256 << 20;
+/// Of that, what healthy conversations may take (round trips for the slow-responder split).
+pub const HEALTHY_BUDGET: usize = 96 << 20;
+/// Memory the DCE/RPC calls kept for the rules may take (each counted by
+/// [`Call::footprint`]): failed calls first.
+pub const CALL_BUDGET: usize = 128 << 20;
+/// Of that, what successful calls may take (their timing).
+pub const OK_CALL_BUDGET: usize = 32 << 20;
 /// Attempt-only conversations (SYNs, and nothing, a RST or an ICMP error back) kept for the
 /// rules; beyond, they are only counted, in the engine's attempt summary (scans, floods).
 /// Attempts to endpoints handed out are always kept.
@@ -107,6 +110,50 @@ impl RpcHost for RpcAnalyzer {
 impl RpcHost for TlsPlaintext<RpcAnalyzer> {
     fn rpc(&mut self) -> &mut RpcAnalyzer {
         &mut self.inner
+    }
+}
+
+/// Bytes a table of kept records may still take.
+#[derive(Clone, Copy)]
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    fn fits(&self, size: usize) -> bool {
+        size <= self.left
+    }
+
+    /// Takes `size` bytes if they fit.
+    fn take(&mut self, size: usize) -> bool {
+        let fits = self.fits(size);
+        if fits {
+            self.left -= size;
+        }
+        fits
+    }
+}
+
+/// Which records of one kind (conversations, calls) the pass keeps for the rules: those that
+/// matter to a finding while they fit the memory budget, the others (healthy conversations,
+/// successful calls) within a share of it.
+struct Keeper {
+    all: Budget,
+    share: Budget,
+}
+
+impl Keeper {
+    fn new(all: usize, share: usize) -> Keeper {
+        Keeper { all: Budget { left: all }, share: Budget { left: share } }
+    }
+
+    /// Keep a record of `size` bytes? `wanted`: it matters to a finding.
+    fn keep(&mut self, size: usize, wanted: bool) -> bool {
+        if wanted {
+            self.all.take(size)
+        } else {
+            self.share.fits(size) && self.all.take(size) && self.share.take(size)
+        }
     }
 }
 
@@ -306,22 +353,24 @@ fn pass<R: RpcHost, A: StreamHandler + Send>(
     on_calls: &mut (dyn FnMut(&[Call]) + Send),
 ) -> anyhow::Result<Kept> {
     // Room for what a capture of this length usually keeps (one conversation and one call per
-    // few KiB at most), so that the big tables are not copied over and over as they grow; only
-    // the part used is ever touched.
+    // few KiB at most, within the budgets), so that the big tables are not copied over and
+    // over as they grow; only the part used is ever touched.
     let hint = reader.source_len().map(|n| (n / 4096) as usize).unwrap_or(0);
-    let mut convs: Vec<Conversation> = Vec::with_capacity(hint.min(MAX_KEPT + MAX_HEALTHY));
-    let mut healthy = 0usize;
+    let room = |budget: usize, each: usize| hint.min(budget / each);
+    let mut convs: Vec<Conversation> =
+        Vec::with_capacity(room(CONV_BUDGET, std::mem::size_of::<Conversation>()));
+    let mut conv_keeper = Keeper::new(CONV_BUDGET, HEALTHY_BUDGET);
+    let mut call_keeper = Keeper::new(CALL_BUDGET, OK_CALL_BUDGET);
     let mut not_kept = 0u64;
     let mut calls: Vec<Call> = Vec::with_capacity(if mode == Mode::Analyze {
-        hint.min(MAX_KEPT + MAX_OK_CALLS)
+        room(CALL_BUDGET, std::mem::size_of::<Call>())
     } else {
         0
     });
-    let mut ok_calls = 0usize;
     let mut calls_not_kept = 0u64;
     let mut attempts_kept = 0usize;
     let mut attempts_not_kept = 0u64;
-    let mut on_conv = |c: Conversation, h: &mut R| {
+    let mut on_conv = |mut c: Conversation, h: &mut R| {
         let handed_out = h.rpc().is_handed_out(c.info.resp);
         if !handed_out && mode == Mode::Analyze && c.is_attempt_only() {
             if attempts_kept >= MAX_ATTEMPTS_KEPT {
@@ -331,15 +380,12 @@ fn pass<R: RpcHost, A: StreamHandler + Send>(
             attempts_kept += 1;
         }
         let wanted = handed_out || (mode == Mode::Analyze && troubled(&c));
-        let keep = if wanted {
-            convs.len() < MAX_KEPT
-        } else if mode == Mode::Analyze && healthy < MAX_HEALTHY {
-            healthy += 1;
-            true
-        } else {
-            false
-        };
-        if keep {
+        if !wanted && mode != Mode::Analyze {
+            not_kept += 1;
+            return;
+        }
+        c.shrink();
+        if conv_keeper.keep(c.footprint(), wanted) {
             convs.push(c);
         } else {
             not_kept += 1;
@@ -354,14 +400,9 @@ fn pass<R: RpcHost, A: StreamHandler + Send>(
         if mode == Mode::Rpc {
             return;
         }
-        for c in new {
-            let keep = if c.outcome == Outcome::Ok {
-                ok_calls += 1;
-                ok_calls <= MAX_OK_CALLS
-            } else {
-                calls.len() < MAX_KEPT
-            };
-            if keep {
+        for mut c in new {
+            c.endpoints.shrink_to_fit();
+            if call_keeper.keep(c.footprint(), c.outcome != Outcome::Ok) {
                 calls.push(c);
             } else {
                 calls_not_kept += 1;
@@ -409,7 +450,7 @@ fn finish(
             frame: 0,
             src: String::new(),
             dst: String::new(),
-            what: format!("{calls_not_kept} calls were not kept for the rules (limits: {MAX_OK_CALLS} successful, {MAX_KEPT} failed)"),
+            what: format!("{calls_not_kept} calls were not kept for the rules (memory budget: {} MiB, successful calls at most {} MiB of it)", CALL_BUDGET >> 20, OK_CALL_BUDGET >> 20),
         });
     }
     convs.sort_unstable_by_key(|c| c.info.id); // ids are unique
@@ -510,9 +551,12 @@ fn limits_reached(
     );
     add(
         convs_not_kept,
-        &format!("conversations not kept for the rules (limits: {MAX_HEALTHY} healthy, {MAX_KEPT} troubled)"),
+        &format!("conversations not kept for the rules (memory budget: {} MiB, healthy ones at most {} MiB of it)", CONV_BUDGET >> 20, HEALTHY_BUDGET >> 20),
     );
-    add(calls_not_kept, "DCE/RPC calls not kept for the rules");
+    add(
+        calls_not_kept,
+        &format!("DCE/RPC calls not kept for the rules (memory budget: {} MiB, successful calls at most {} MiB of it)", CALL_BUDGET >> 20, OK_CALL_BUDGET >> 20),
+    );
     let r = &rpc.stats;
     add(r.buffer_overflows, "DCE/RPC PDU buffer full: streams no longer followed");
     add(r.pending_dropped, "DCE/RPC requests waiting for an answer beyond the limit: dropped");
@@ -572,6 +616,54 @@ mod sort_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The budgets hold on real records (a lab capture's conversations and calls): kept while
+    /// they fit, healthy conversations and successful calls only within their share, the
+    /// records that matter still kept when the share is used up.
+    #[test]
+    fn kept_records_stay_within_their_budgets() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/lab/rpc-fault.pcap"
+        ));
+        let ff = analyze_file(path, Mode::Analyze, Threads::Serial, None, &mut |_| {}).unwrap();
+        let sizes: Vec<usize> = ff.conversations.iter().map(Conversation::footprint).collect();
+        assert!(sizes.len() >= 2);
+        assert!(sizes.iter().all(|n| *n >= std::mem::size_of::<Conversation>()));
+        // Spare room in a list counts, and shrinking gives it back.
+        let mut c = ff.conversations[0].clone();
+        c.shrink();
+        let base = c.footprint();
+        c.events.reserve(100);
+        assert!(c.footprint() >= base + 100 * std::mem::size_of::<tracehound_flows::FlagEvent>());
+        c.shrink();
+        assert_eq!(c.footprint(), base);
+        let total: usize = sizes.iter().sum();
+        // One byte short of all: every conversation but the last.
+        let mut k = Keeper::new(total - 1, total);
+        let kept: Vec<bool> = sizes.iter().map(|n| k.keep(*n, true)).collect();
+        assert_eq!(kept.iter().filter(|k| **k).count(), sizes.len() - 1);
+        assert_eq!(kept.last(), Some(&false));
+        // A healthy share of the first conversation: the second healthy one is refused, a
+        // wanted one still kept.
+        let mut k = Keeper::new(total, sizes[0]);
+        assert!(k.keep(sizes[0], false));
+        assert!(!k.keep(sizes[1], false));
+        assert!(k.keep(sizes[1], true));
+
+        let (ok, failed): (Vec<&Call>, Vec<&Call>) =
+            ff.rpc.calls.iter().partition(|c| c.outcome == Outcome::Ok);
+        assert!(ok.len() >= 2 && !failed.is_empty(), "{} ok, {} failed", ok.len(), failed.len());
+        let all: usize = ff.rpc.calls.iter().map(Call::footprint).sum();
+        // Room for every call, successful ones within the first one's size.
+        let mut k = Keeper::new(all, ok[0].footprint());
+        assert!(k.keep(ok[0].footprint(), false));
+        assert!(!k.keep(ok[1].footprint(), false));
+        assert!(failed.iter().all(|c| k.keep(c.footprint(), true)));
+        // A failed call is refused when the budget is one byte short, whatever the share.
+        let mut k = Keeper::new(failed[0].footprint() - 1, all);
+        assert!(!k.keep(failed[0].footprint(), true));
+    }
 
     /// The two decryptors (DCE/RPC worker, application worker) each decrypt on their own and
     /// reach the same verdicts, on real lab captures (lab/tls-decrypt/make.sh,

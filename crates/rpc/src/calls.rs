@@ -250,6 +250,42 @@ impl Call {
             tunnel: None,
         }
     }
+
+    /// The memory this record holds, in bytes: the record, its strings and the endpoints it
+    /// lists (allocated capacity; names from the data tables are shared and not counted, the
+    /// rare boxed parts by their size). What memory budgets of kept calls count.
+    pub fn footprint(&self) -> usize {
+        fn text(s: &Option<String>) -> usize {
+            s.as_ref().map_or(0, String::capacity)
+        }
+        let endpoints: usize = self
+            .endpoints
+            .iter()
+            .map(|e| {
+                e.binding.capacity()
+                    + text(&e.protocol)
+                    + text(&e.address)
+                    + text(&e.pipe)
+                    + text(&e.uuid)
+            })
+            .sum();
+        std::mem::size_of::<Call>()
+            + text(&self.pipe)
+            + text(&self.uuid)
+            + text(&self.version)
+            + text(&self.status)
+            + text(&self.user)
+            + text(&self.epm_status)
+            + text(&self.epm_asked)
+            + text(&self.epm_asked_interface)
+            + self.endpoints.capacity() * std::mem::size_of::<Endpoint>()
+            + endpoints
+            + self
+                .netlogon
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<netlogon::ServerAuthenticate>())
+            + self.tunnel.as_ref().map_or(0, |_| std::mem::size_of::<crate::tunnel::Tunnel>())
+    }
 }
 
 /// Association parameters from the bind and bind_ack (C706 12.6.4.3/4).

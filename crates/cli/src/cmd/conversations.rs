@@ -99,6 +99,7 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
     let keep = |c: &Conversation| a.keeps(c);
     let stream_json = a.json && a.top.is_none();
     let top = a.top.unwrap_or(25);
+    let jobs = tracehound_pipeline::jobs::resolve(a.jobs);
     let mut sets = FileSets::for_command(&a.files, a.separate, a.join)?;
     let grouped = sets.grouping_done;
     let several = a.files.len() > 1 || grouped;
@@ -114,7 +115,6 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         let frames = input.frames();
         let mut best: Vec<Conversation> = Vec::new();
         let mut total = 0u64;
-        let mut err: Option<io::Error> = None;
         let name = path.display().to_string();
         let src = crate::cmd::export::source_of(path);
         let mut tls = Tls::new(secrets.as_ref(), path);
@@ -123,54 +123,47 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         let win = stream_json && crate::cmd::convert::is_windows_file(path);
         let mut pending: Vec<(Conversation, Option<SessionReport>)> = Vec::new();
         let mut overflow = false;
-        let mut on_conv = |c: Conversation, t: &mut Tls| {
-            let session = t.session_of(&c);
-            if !keep(&c) {
-                return;
-            }
-            total += 1;
-            t.count(session.as_ref());
-            if let Some(x) = ex.as_mut() {
-                let tj = session.as_ref().map(tls_json);
-                let r = x.conversation(&src, &c, None, tj.as_ref(), &[]);
-                return crate::cmd::export::keep_err(&mut ex_err, r);
-            }
-            if stream_json {
-                if win && !overflow {
-                    if pending.len() < MAX_WINDOWS_JSON {
-                        pending.push((c, session));
-                        return;
-                    }
-                    overflow = true;
-                    for (p, s) in pending.drain(..) {
-                        if err.is_none() {
-                            let i = streamed_iface(&p);
-                            err = write_conv(&mut out, &p, &name, s.as_ref(), None, i.as_deref())
-                                .err();
+        // --json: each conversation written as it ends, formatted on a thread of its own
+        // unless one job was asked for (same lines, same order).
+        let threaded = stream_json && !win && ex.is_none() && jobs > 1;
+        let fm = frames.clone();
+        let pass = |line: &mut dyn FnMut(Line)| {
+            let mut on_conv = |c: Conversation, t: &mut Tls| {
+                let session = t.session_of(&c);
+                if !keep(&c) {
+                    return;
+                }
+                total += 1;
+                t.count(session.as_ref());
+                if let Some(x) = ex.as_mut() {
+                    let tj = session.as_ref().map(tls_json);
+                    let r = x.conversation(&src, &c, None, tj.as_ref(), &[]);
+                    return crate::cmd::export::keep_err(&mut ex_err, r);
+                }
+                if stream_json {
+                    if win && !overflow {
+                        if pending.len() < MAX_WINDOWS_JSON {
+                            pending.push((c, session));
+                            return;
+                        }
+                        overflow = true;
+                        for (p, s) in pending.drain(..) {
+                            line((p, s, false));
                         }
                     }
+                    return line((c, session, true));
                 }
-                if err.is_none() {
-                    let i = streamed_iface(&c);
-                    let s = session.as_ref();
-                    let m = frames.as_ref().and_then(|m| m.lock().ok());
-                    let (c, name) = (&c, &name);
-                    if let Err(e) =
-                        conv_line(&mut out, m.as_deref(), c, name, s, None, i.as_deref())
-                    {
-                        err = Some(e);
-                    }
+                if let Some(s) = session {
+                    t.shown.insert(c.info.id, s);
                 }
-                return;
-            }
-            if let Some(s) = session {
-                t.shown.insert(c.info.id, s);
-            }
-            keep_best(&mut best, c, top, a.sort);
+                keep_best(&mut best, c, top, a.sort);
+            };
+            // Stream bytes only when there is something to decrypt.
+            let cfg = Config { deliver_payload: tls.dec.is_some(), ..Config::default() };
+            input.run(cfg, &mut tls, &mut on_conv, &mut |_| {})
         };
-        // Stream bytes only when there is something to decrypt.
-        let cfg = Config { deliver_payload: tls.dec.is_some(), ..Config::default() };
-        let run = match input.run(cfg, &mut tls, &mut on_conv, &mut |_| {}) {
+        let (run, err) = with_lines(threaded, out, fm.as_deref(), &name, pass);
+        let run = match run {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("tracehound: {e:#}");
@@ -205,6 +198,75 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         crate::cmd::export::finish(x)?;
     }
     Ok(code)
+}
+
+/// A conversation for the JSON lines: the record, its TLS session, and whether its frames go
+/// through the set's frame map (the held-back lines of a Windows trace do not).
+type Line = (Conversation, Option<SessionReport>, bool);
+
+/// Conversations sent to the writer thread at a time.
+const LINE_BATCH: usize = 256;
+
+/// Runs `pass` with somewhere to put its JSON lines: with `threaded`, they are formatted and
+/// written on a thread of their own, in the order they come, while the pass goes on (at most
+/// a few batches wait); otherwise on this thread. Gives back what `pass` returned and the
+/// first write error (after which nothing more is written).
+fn with_lines<R>(
+    threaded: bool,
+    out: &mut (dyn Write + Send),
+    frames: Option<&std::sync::Mutex<FrameMap>>,
+    name: &str,
+    pass: impl FnOnce(&mut dyn FnMut(Line)) -> R,
+) -> (R, Option<io::Error>) {
+    if !threaded {
+        let mut err = None;
+        let r = pass(&mut |l| {
+            if err.is_none() {
+                err = write_line(out, frames, name, l).err();
+            }
+        });
+        return (r, err);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Line>>(4);
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for batch in rx {
+                for l in batch {
+                    write_line(out, frames, name, l)?;
+                }
+            }
+            Ok(())
+        });
+        let mut batch = Vec::with_capacity(LINE_BATCH);
+        // A send fails only once the writer stopped at an error, which join reports.
+        let r = pass(&mut |l| {
+            batch.push(l);
+            if batch.len() == LINE_BATCH {
+                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(LINE_BATCH)));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        let done = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer thread failed")));
+        (r, done.err())
+    })
+}
+
+/// One JSON line of a conversation that just ended (no process: a stream does not know it).
+fn write_line(
+    mut out: &mut (dyn Write + Send),
+    frames: Option<&std::sync::Mutex<FrameMap>>,
+    name: &str,
+    (c, session, mapped): Line,
+) -> io::Result<()> {
+    let i = streamed_iface(&c);
+    if !mapped {
+        return write_conv(&mut out, &c, name, session.as_ref(), None, i.as_deref());
+    }
+    let m = frames.and_then(|m| m.lock().ok());
+    conv_line(&mut out, m.as_deref(), &c, name, session.as_ref(), None, i.as_deref())
 }
 
 /// Conversations of a Windows trace written with `--json` (they wait for the pass to end).
