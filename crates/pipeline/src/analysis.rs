@@ -89,11 +89,23 @@ impl FileFacts {
     }
 }
 
+/// Something about this conversation a rule reads as a problem or an artifact (kept before
+/// the healthy ones, which only fill their share of the budget).
 fn troubled(c: &Conversation) -> bool {
     !matches!(c.state, Some(ConnState::SF) | Some(ConnState::S1) | None)
         || c.flag_counts.iter().any(|n| *n > 0)
         || !c.icmp_errors.is_empty()
         || c.nagle.stalls > 0
+        || c.oversize_segments > 0
+        || c.zero_ip_len > 0
+        || c.duplicate_packets > 0
+        || c.bad_checksums > 0
+        || c.bad_ip_checksums.iter().any(|n| *n > 0)
+        || c.ttl_zero.iter().any(|n| *n > 0)
+        || c.zero_window_periods.iter().any(|n| *n > 0)
+        || !c.spurious_retx.is_empty()
+        || !c.data_conflicts.is_empty()
+        || c.rst_ttl_mismatch.is_some()
 }
 
 /// The main worker's handler: the DCE/RPC analyzer, alone or behind a TLS decryptor.
