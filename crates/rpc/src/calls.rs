@@ -252,11 +252,17 @@ impl Call {
     }
 
     /// The memory this record holds, in bytes: the record, its strings and the endpoints it
-    /// lists (allocated capacity; names from the data tables are shared and not counted, the
-    /// rare boxed parts by their size). What memory budgets of kept calls count.
+    /// lists (allocated capacity; names borrowed from the data tables cost nothing, the rare
+    /// boxed parts count by their size). What memory budgets of kept calls count.
     pub fn footprint(&self) -> usize {
         fn text(s: &Option<String>) -> usize {
             s.as_ref().map_or(0, String::capacity)
+        }
+        fn name(n: &Option<Name>) -> usize {
+            match n {
+                Some(std::borrow::Cow::Owned(s)) => s.capacity(),
+                _ => 0,
+            }
         }
         let endpoints: usize = self
             .endpoints
@@ -278,6 +284,11 @@ impl Call {
             + text(&self.epm_status)
             + text(&self.epm_asked)
             + text(&self.epm_asked_interface)
+            + name(&self.interface)
+            + name(&self.operation)
+            + name(&self.auth_type)
+            + name(&self.auth_level)
+            + name(&self.transfer_syntax)
             + self.endpoints.capacity() * std::mem::size_of::<Endpoint>()
             + endpoints
             + self
