@@ -31,6 +31,14 @@ pub const HEALTHY_BUDGET: usize = 96 << 20;
 pub const CALL_BUDGET: usize = 128 << 20;
 /// Of that, what successful calls may take (their timing).
 pub const OK_CALL_BUDGET: usize = 32 << 20;
+/// The call budget in words, as the notes that it bit say it.
+fn call_budget() -> String {
+    format!(
+        "memory budget: {} MiB, successful calls at most {} MiB of it",
+        CALL_BUDGET >> 20,
+        OK_CALL_BUDGET >> 20
+    )
+}
 /// Attempt-only conversations (SYNs, and nothing, a RST or an ICMP error back) kept for the
 /// rules; beyond, they are only counted, in the engine's attempt summary (scans, floods).
 /// Attempts to endpoints handed out are always kept.
@@ -462,7 +470,7 @@ fn finish(
             frame: 0,
             src: String::new(),
             dst: String::new(),
-            what: format!("{calls_not_kept} calls were not kept for the rules (memory budget: {} MiB, successful calls at most {} MiB of it)", CALL_BUDGET >> 20, OK_CALL_BUDGET >> 20),
+            what: format!("{calls_not_kept} calls were not kept for the rules ({})", call_budget()),
         });
     }
     convs.sort_unstable_by_key(|c| c.info.id); // ids are unique
@@ -565,10 +573,7 @@ fn limits_reached(
         convs_not_kept,
         &format!("conversations not kept for the rules (memory budget: {} MiB, healthy ones at most {} MiB of it)", CONV_BUDGET >> 20, HEALTHY_BUDGET >> 20),
     );
-    add(
-        calls_not_kept,
-        &format!("DCE/RPC calls not kept for the rules (memory budget: {} MiB, successful calls at most {} MiB of it)", CALL_BUDGET >> 20, OK_CALL_BUDGET >> 20),
-    );
+    add(calls_not_kept, &format!("DCE/RPC calls not kept for the rules ({})", call_budget()));
     let r = &rpc.stats;
     add(r.buffer_overflows, "DCE/RPC PDU buffer full: streams no longer followed");
     add(r.pending_dropped, "DCE/RPC requests waiting for an answer beyond the limit: dropped");

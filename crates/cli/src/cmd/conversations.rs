@@ -126,7 +126,6 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
         // --json: each conversation written as it ends, formatted on a thread of its own
         // unless one job was asked for (same lines, same order).
         let threaded = stream_json && !win && ex.is_none() && jobs > 1;
-        let fm = frames.clone();
         let pass = |line: &mut dyn FnMut(Line)| {
             let mut on_conv = |c: Conversation, t: &mut Tls| {
                 let session = t.session_of(&c);
@@ -162,7 +161,7 @@ pub fn run(mut a: Args) -> anyhow::Result<u8> {
             let cfg = Config { deliver_payload: tls.dec.is_some(), ..Config::default() };
             input.run(cfg, &mut tls, &mut on_conv, &mut |_| {})
         };
-        let (run, err) = with_lines(threaded, out, fm.as_deref(), &name, pass);
+        let (run, err) = with_lines(threaded, out, frames.as_deref(), &name, pass);
         let run = match run {
             Ok(r) => r,
             Err(e) => {
