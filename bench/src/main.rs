@@ -2,7 +2,10 @@
 //! SIZE_MB megabytes by repeating the Ethernet frames of real captures. Copy k gets IPv4
 //! and IPv6 addresses rewritten (k added to the middle bytes, so flows of different copies
 //! stay distinct) and its times shifted by k × 2 hours (so each copy's flows have ended
-//! before the next begins, as in a long-running capture). Checksums are not recomputed.
+//! before the next begins, as in a long-running capture). The IPv4 header checksum and the
+//! TCP, UDP and ICMPv6 checksums (whose pseudo-header holds the addresses) are updated for
+//! the new addresses (RFC 1624), so a checksum that was right stays right and one that was
+//! wrong (offload on the capturing host) stays wrong by the same amount.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -36,6 +39,38 @@ fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Vec<Frame>>> {
     Ok(files)
 }
 
+/// The ones'-complement sum of 16-bit big-endian words (RFC 1071), folded to 16 bits.
+fn sum16(b: &[u8]) -> u16 {
+    let mut s: u32 =
+        b.chunks(2).map(|w| u32::from(w[0]) << 8 | u32::from(*w.get(1).unwrap_or(&0))).sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+/// Updates the checksum at `d[at..at + 2]` for covered data whose sum went from `old` to
+/// `new`: HC' = ~(~HC + ~m + m') (RFC 1624, eqn. 3). `zero_is_none`: a 0 there means "no
+/// checksum" (UDP over IPv4) and stays 0, and a computed 0 is sent as 0xffff.
+fn update(d: &mut [u8], at: usize, old: u16, new: u16, zero_is_none: bool) {
+    let Some(f) = d.get_mut(at..at + 2) else { return };
+    let hc = u16::from_be_bytes([f[0], f[1]]);
+    if zero_is_none && hc == 0 {
+        return;
+    }
+    let mut s = u32::from(!hc) + u32::from(!old) + u32::from(new);
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    let mut v = !(s as u16);
+    if zero_is_none && v == 0 {
+        v = 0xffff;
+    }
+    f.copy_from_slice(&v.to_be_bytes());
+}
+
+/// Adds `k` to the middle bytes of both addresses of the IP packet at `d[off + 2..]` (after
+/// the EtherType at `off`), keeping the checksums that cover them consistent.
 fn rewrite(d: &mut [u8], k: u32) {
     let mut off = 12;
     // Skip VLAN tags.
@@ -54,12 +89,31 @@ fn rewrite(d: &mut [u8], k: u32) {
     };
     match et {
         0x0800 if d.len() >= ip + 20 => {
+            let old = sum16(&d[ip + 12..ip + 20]);
             bump(&mut d[ip + 13..ip + 15]);
             bump(&mut d[ip + 17..ip + 19]);
+            let new = sum16(&d[ip + 12..ip + 20]);
+            update(d, ip + 10, old, new, false);
+            let l4 = ip + usize::from(d[ip] & 0x0f) * 4;
+            let first_fragment = u16::from_be_bytes([d[ip + 6], d[ip + 7]]) & 0x1fff == 0;
+            match d[ip + 9] {
+                6 if first_fragment => update(d, l4 + 16, old, new, false),
+                17 if first_fragment => update(d, l4 + 6, old, new, true),
+                _ => {}
+            }
         }
         0x86dd if d.len() >= ip + 40 => {
+            let old = sum16(&d[ip + 8..ip + 40]);
             bump(&mut d[ip + 8 + 6..ip + 8 + 8]);
             bump(&mut d[ip + 24 + 6..ip + 24 + 8]);
+            let new = sum16(&d[ip + 8..ip + 40]);
+            let l4 = ip + 40;
+            match d[ip + 6] {
+                6 => update(d, l4 + 16, old, new, false),
+                17 => update(d, l4 + 6, old, new, false),
+                58 => update(d, l4 + 2, old, new, false),
+                _ => {}
+            }
         }
         _ => {}
     }
@@ -116,4 +170,109 @@ fn main() -> anyhow::Result<()> {
         files.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the checksums of an Ethernet/IP frame (untagged) are right, computed in full:
+    /// (IPv4 header, transport). None where there is no such checksum in the frame.
+    fn sums_ok(d: &[u8]) -> (Option<bool>, Option<bool>) {
+        let ip = 14;
+        let fold = |parts: &[&[u8]]| {
+            let mut s: u32 = parts.iter().map(|p| u32::from(sum16(p))).sum();
+            while s > 0xffff {
+                s = (s & 0xffff) + (s >> 16);
+            }
+            s == 0xffff
+        };
+        let (hdr, src_dst, proto, l4) = match u16::from_be_bytes([d[12], d[13]]) {
+            0x0800 => {
+                let ihl = usize::from(d[ip] & 0x0f) * 4;
+                let len = usize::from(u16::from_be_bytes([d[ip + 2], d[ip + 3]]));
+                if d[ip + 6] & 0x3f != 0 || d[ip + 7] != 0 || d.len() < ip + len {
+                    return (Some(fold(&[&d[ip..ip + ihl]])), None);
+                }
+                (
+                    Some(fold(&[&d[ip..ip + ihl]])),
+                    &d[ip + 12..ip + 20],
+                    d[ip + 9],
+                    &d[ip + ihl..ip + len],
+                )
+            }
+            0x86dd => {
+                let len = usize::from(u16::from_be_bytes([d[ip + 4], d[ip + 5]]));
+                (None, &d[ip + 8..ip + 40], d[ip + 6], &d[ip + 40..ip + 40 + len])
+            }
+            _ => return (None, None),
+        };
+        if !matches!(proto, 6 | 17 | 58) || (proto == 17 && hdr.is_some() && l4[6..8] == [0, 0]) {
+            return (hdr, None);
+        }
+        let pseudo = [0, proto, (l4.len() >> 8) as u8, l4.len() as u8];
+        // An odd-length transport part is padded with a zero byte at its end.
+        let mut t = l4.to_vec();
+        if t.len() % 2 == 1 {
+            t.push(0);
+        }
+        (hdr, Some(fold(&[src_dst, &pseudo, &t])))
+    }
+
+    #[test]
+    fn rewritten_frames_keep_their_checksums_right_or_wrong() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/lab/");
+        let paths: Vec<PathBuf> = ["rpc-epm-lookup.pcap", "net-dns-failure.pcap", "auth-ldap.pcap"]
+            .iter()
+            .map(|n| PathBuf::from(dir).join(n))
+            .collect();
+        let files = load(&paths).unwrap();
+        let (mut checked, mut bad) = (0, 0);
+        for f in files.iter().flatten() {
+            let before = sums_ok(&f.data);
+            for k in [1, 7, 0x1234, 0xffff] {
+                let mut d = f.data.clone();
+                rewrite(&mut d, k);
+                let is_ip = matches!(u16::from_be_bytes([d[12], d[13]]), 0x0800 | 0x86dd);
+                assert_eq!(d != f.data, is_ip, "only IP packets are rewritten");
+                assert_eq!(sums_ok(&d), before, "copy {k}");
+            }
+            checked += usize::from(before.1.is_some());
+            bad += usize::from(before.1 == Some(false));
+        }
+        // Both kinds were there: the lab's veth offload leaves one direction's sums unset.
+        assert!(checked > 50 && bad > 0 && bad < checked, "{checked} checked, {bad} bad");
+    }
+
+    #[test]
+    fn ipv6_udp_checksums_follow_the_new_addresses() {
+        let mut d = vec![0u8; 14 + 40 + 8 + 3];
+        d[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        d[14] = 0x60;
+        d[14 + 4..14 + 6].copy_from_slice(&11u16.to_be_bytes());
+        d[14 + 6] = 17;
+        d[14 + 8..14 + 40].iter_mut().enumerate().for_each(|(i, b)| *b = 0xf0 ^ i as u8);
+        d[54..56].copy_from_slice(&53u16.to_be_bytes());
+        d[58..60].copy_from_slice(&11u16.to_be_bytes());
+        d[62..65].copy_from_slice(b"abc");
+        // Make the checksum right: the sum with the field at 0, complemented.
+        d[60..62].copy_from_slice(&[0, 0]);
+        let mut s: u32 = [sum16(&d[22..54]), sum16(&[0, 17, 0, 11]), sum16(&d[54..65])]
+            .iter()
+            .map(|v| u32::from(*v))
+            .sum();
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        d[60..62].copy_from_slice(&(!(s as u16)).to_be_bytes());
+        assert_eq!(sums_ok(&d), (None, Some(true)));
+        for k in [1, 0x8000, 0xffff] {
+            let mut c = d.clone();
+            rewrite(&mut c, k);
+            assert_eq!(sums_ok(&c), (None, Some(true)), "copy {k}");
+        }
+        d[63] ^= 1;
+        rewrite(&mut d, 5);
+        assert_eq!(sums_ok(&d), (None, Some(false)));
+    }
 }

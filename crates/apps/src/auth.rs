@@ -50,7 +50,7 @@ pub struct AuthEvent {
     pub proto: AuthProto,
     /// The operation: `AS-REQ`, `TGS-REQ`, `AP-REQ`, `bind`, `StartTLS`, `search`,
     /// `negotiate`, `session setup`, `tree connect`, `create`, an HTTP method …
-    pub op: String,
+    pub op: crate::Text,
     pub flow_id: u64,
     pub transport: Proto,
     pub client: SocketAddr,
@@ -65,8 +65,8 @@ pub struct AuthEvent {
     /// The code as the protocol carries it (KRB error code, LDAP resultCode, NTSTATUS,
     /// HTTP status) and its name and meaning.
     pub code: Option<i64>,
-    pub code_name: String,
-    pub meaning: String,
+    pub code_name: crate::Text,
+    pub meaning: crate::Text,
     /// Who: the account (Kerberos cname, NTLM user, LDAP bind DN), its domain or realm, and
     /// the workstation NTLM names.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,7 +107,7 @@ impl AuthEvent {
     /// An event with the flow's endpoints (client = originator).
     pub fn new(
         proto: AuthProto,
-        op: impl Into<String>,
+        op: impl Into<crate::Text>,
         f: &FlowInfo,
         frame: u64,
         ts: Timestamp,
@@ -124,8 +124,8 @@ impl AuthEvent {
             ts,
             ok: false,
             code: None,
-            code_name: String::new(),
-            meaning: String::new(),
+            code_name: crate::Text::Borrowed(""),
+            meaning: crate::Text::Borrowed(""),
             account: None,
             domain: None,
             workstation: None,
@@ -273,7 +273,13 @@ pub fn token(b: &[u8]) -> TokenInfo {
 }
 
 /// A Kerberos event from a parsed KRB-ERROR or KDC reply.
-pub fn krb_event(m: &krb::KrbMsg, op: &str, f: &FlowInfo, frame: u64, ts: Timestamp) -> AuthEvent {
+pub fn krb_event(
+    m: &krb::KrbMsg,
+    op: &'static str,
+    f: &FlowInfo,
+    frame: u64,
+    ts: Timestamp,
+) -> AuthEvent {
     let mut e = AuthEvent::new(AuthProto::Kerberos, op, f, frame, ts);
     e.mech = Some("Kerberos".into());
     e.account = m.cname.clone();
@@ -286,7 +292,7 @@ pub fn krb_event(m: &krb::KrbMsg, op: &str, f: &FlowInfo, frame: u64, ts: Timest
         Some(c) => {
             let (n, meaning) = krb::error_info(c);
             e.code = Some(c);
-            e.code_name = n;
+            e.code_name = n.into();
             e.meaning = meaning.into();
             e.detail = m.e_text.clone().filter(|t| !t.is_empty());
             if c == 37 {

@@ -102,7 +102,7 @@ impl HttpAuth {
         e.request_frame = Some(req_frame);
         e.ok = status < 400;
         e.code = Some(i64::from(status));
-        e.code_name = format!("{status} {}", reason(status)).trim_end().to_string();
+        e.code_name = format!("{status} {}", reason(status)).trim_end().to_string().into();
         e.meaning = meaning(status).into();
         let ntlm_leg = req.as_ref().and_then(|x| x.authz.as_ref()).is_some_and(|t| {
             t.ntlm_type == Some("NEGOTIATE") || (t.ntlm.is_none() && t.krb.is_none())

@@ -164,7 +164,7 @@ impl LdapAuth {
         e.request_frame = Some(req_frame);
         e.ok = rc == 0;
         e.code = Some(i64::from(rc));
-        e.code_name = codes::result_name(rc);
+        e.code_name = codes::result_name(rc).into();
         e.meaning = codes::result_meaning(rc).into();
         e.service = service;
         e.detail = Some(diag.clone()).filter(|d| !d.is_empty());

@@ -456,10 +456,13 @@ impl AppAnalyzer {
     }
 
     fn keep(&mut self, m: txn::Matcher) {
-        let t = m.close();
+        let mut t = m.close();
         if t.requests == 0 && t.orphan_responses == 0 {
             return;
         }
+        // Kept to the end: give back the room the lists grew into.
+        t.samples.shrink_to_fit();
+        t.slowest.shrink_to_fit();
         if self.txns.len() < self.cfg.max_transaction_flows {
             self.txns.push(t);
         } else {

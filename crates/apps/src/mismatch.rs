@@ -118,13 +118,13 @@ fn rdp_negotiation(f: &FlowInfo, c: &First, s: &First, out: &mut AuthReport) {
         rdp::Neg::Failure { code } => {
             let (n, m) = rdp::failure_info(code);
             e.code = Some(i64::from(code));
-            e.code_name = n;
+            e.code_name = n.into();
             e.meaning = m.into();
         }
         rdp::Neg::Response { protocol } => {
             e.ok = true;
             e.code_name = "RDP_NEG_RSP".into();
-            e.meaning = format!("the server selected {}", rdp::protocol_name(protocol));
+            e.meaning = format!("the server selected {}", rdp::protocol_name(protocol)).into();
         }
         rdp::Neg::Request { .. } => return,
     }

@@ -129,12 +129,19 @@ impl SmbAuth {
         }
     }
 
-    fn event(&self, h: &Header, op: &str, f: &FlowInfo, frame: u64, ts: Timestamp) -> AuthEvent {
+    fn event(
+        &self,
+        h: &Header,
+        op: &'static str,
+        f: &FlowInfo,
+        frame: u64,
+        ts: Timestamp,
+    ) -> AuthEvent {
         let mut e = AuthEvent::new(AuthProto::Smb, op, f, frame, ts);
         let (n, m) = ntstatus::info(h.status);
         e.ok = h.status == 0;
         e.code = Some(i64::from(h.status));
-        e.code_name = n;
+        e.code_name = n.into();
         e.meaning = m.into();
         e
     }

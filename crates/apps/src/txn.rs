@@ -193,8 +193,11 @@ impl FlowTransactions {
             let slot = self.slowest.iter().position(|s| s.gap().unwrap_or(0.0) < g);
             match slot {
                 Some(i) => {
+                    // Drop the fastest first, so that the list never grows past its room.
+                    if self.slowest.len() == SLOWEST {
+                        self.slowest.pop();
+                    }
                     self.slowest.insert(i, t.clone());
-                    self.slowest.truncate(SLOWEST);
                 }
                 None if self.slowest.len() < SLOWEST => self.slowest.push(t.clone()),
                 None => {}

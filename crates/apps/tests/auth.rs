@@ -57,7 +57,7 @@ fn kerberos_errors_match_tshark_with_accounts_and_services() {
     assert!(theirs.len() >= 20, "{theirs:?}");
     let by: BTreeMap<&str, Vec<&str>> =
         evs.iter().filter(|e| !e.ok).fold(BTreeMap::new(), |mut m, e| {
-            m.entry(e.code_name.as_str()).or_default().push(e.account.as_deref().unwrap_or(""));
+            m.entry(&*e.code_name).or_default().push(e.account.as_deref().unwrap_or(""));
             m
         });
     assert!(by["KDC_ERR_PREAUTH_FAILED"].contains(&"alice"));
@@ -136,11 +136,7 @@ fn smb_logons_and_denials_match_tshark() {
         .iter()
         .filter(|e| e.op == "session setup" && !e.ok)
         .map(|e| {
-            (
-                e.account.as_deref().unwrap_or(""),
-                e.domain.as_deref().unwrap_or(""),
-                e.code_name.as_str(),
-            )
+            (e.account.as_deref().unwrap_or(""), e.domain.as_deref().unwrap_or(""), &*e.code_name)
         })
         .collect();
     assert_eq!(logon[0], ("alice", "LAB", "STATUS_LOGON_FAILURE"));
@@ -208,7 +204,7 @@ fn shared_captures_kerberos_then_ntlm_and_disabled_accounts() {
     let bad: Vec<(&str, &str)> = evs
         .iter()
         .filter(|e| !e.ok)
-        .map(|e| (e.account.as_deref().unwrap_or(""), e.code_name.as_str()))
+        .map(|e| (e.account.as_deref().unwrap_or(""), &*e.code_name))
         .collect();
     assert_eq!(bad, vec![("guest", "STATUS_ACCOUNT_DISABLED"); 2]);
     // Kerberos inside SMB: the AP-REQ names the service

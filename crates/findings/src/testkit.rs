@@ -301,7 +301,7 @@ pub fn auth(proto: AuthProto, op: &str, client: u8, frame: u64) -> AuthEvent {
         orig: SocketAddr::new([10, 0, 1, client].into(), 50000),
         resp: SocketAddr::new([10, 0, 2, 1].into(), port),
     };
-    AuthEvent::new(proto, op, &f, frame, Timestamp(frame as i64 * 1_000_000))
+    AuthEvent::new(proto, op.to_string(), &f, frame, Timestamp(frame as i64 * 1_000_000))
 }
 
 /// The transactions of one flow: one answered request per gap (seconds), none long polls.

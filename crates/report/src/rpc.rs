@@ -133,10 +133,7 @@ pub fn endpoint_table(eps: &[EndpointReport]) -> Table {
             .collect();
         t.row(vec![
             (e.binding.clone(), Tone::Plain),
-            (
-                e.interface.clone().or_else(|| e.uuid.clone()).unwrap_or_else(|| "?".into()),
-                Tone::Plain,
-            ),
+            (e.interface.as_deref().or(e.uuid.as_deref()).unwrap_or("?").to_string(), Tone::Plain),
             (
                 format!("frame {} ({})", e.handed_out_by.response_frame, e.handed_out_by.source),
                 Tone::Dim,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use tracehound_flows::Timestamp;
 
-use crate::calls::{status_text, Call, Endpoint, HandedOut, Out, EPM_UUID};
+use crate::calls::{status_text, Call, Endpoint, HandedOut, Name, Out, EPM_UUID};
 use crate::dcom;
 use crate::epm;
 use crate::names::{self, StatusSpace};
@@ -63,7 +63,7 @@ pub(crate) fn decode_answer(out: &mut Out, answer: &Answer<'_>, call: &mut Call)
                     };
                     eps.push(Endpoint {
                         binding,
-                        protocol: t.protocol().map(str::to_string),
+                        protocol: t.protocol().map(Name::Borrowed),
                         address: t.address(),
                         port: t.port(),
                         pipe: t.pipe(),
@@ -109,8 +109,8 @@ pub(crate) fn decode_answer(out: &mut Out, answer: &Answer<'_>, call: &mut Call)
             frame: call.frame,
             response_frame: call.response_frame.unwrap_or(call.frame),
             ts,
-            interface: call.interface.as_deref().map(str::to_string),
-            operation: call.operation.as_deref().map(str::to_string),
+            interface: call.interface.clone(),
+            operation: call.operation.clone(),
             client,
             server,
         });
@@ -129,7 +129,7 @@ fn dcom_decode(iface: &Uuid, opnum: u16, drep: Drep, stub: &[u8]) -> Option<Dcom
                 .bindings
                 .iter()
                 .map(|b| {
-                    let protocol = b.protseq().map(str::to_string);
+                    let protocol = b.protseq().map(Name::Borrowed);
                     let host = b.host().to_string();
                     let port = b.port();
                     let binding = match (&protocol, port) {

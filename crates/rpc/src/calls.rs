@@ -76,7 +76,7 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Endpoint {
     pub binding: String,
-    pub protocol: Option<String>,
+    pub protocol: Option<Name>,
     pub address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
@@ -269,7 +269,7 @@ impl Call {
             .iter()
             .map(|e| {
                 e.binding.capacity()
-                    + text(&e.protocol)
+                    + name(&e.protocol)
                     + text(&e.address)
                     + text(&e.pipe)
                     + text(&e.uuid)
@@ -312,7 +312,7 @@ pub struct Association {
 #[derive(Clone, Debug, Serialize)]
 pub struct HandedOut {
     pub binding: String,
-    pub protocol: Option<String>,
+    pub protocol: Option<Name>,
     /// Address in the answer ("0.0.0.0" means the host that was asked).
     pub address: Option<String>,
     pub port: Option<u16>,
@@ -325,8 +325,8 @@ pub struct HandedOut {
     pub response_frame: u64,
     #[serde(skip)]
     pub ts: Timestamp,
-    pub interface: Option<String>,
-    pub operation: Option<String>,
+    pub interface: Option<Name>,
+    pub operation: Option<Name>,
     /// The client that asked, and the server it asked.
     pub client: SocketAddr,
     pub server: SocketAddr,

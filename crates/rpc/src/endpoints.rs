@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tracehound_flows::{Conversation, Dir, Proto};
 
-use crate::calls::HandedOut;
+use crate::calls::{HandedOut, Name};
 
 /// Attempts kept per endpoint.
 const MAX_ATTEMPTS: usize = 100;
@@ -43,8 +43,8 @@ pub struct HandedOutBy {
     pub response_frame: u64,
     /// "epm", "dcom" or "bind_ack".
     pub source: &'static str,
-    pub interface: Option<String>,
-    pub operation: Option<String>,
+    pub interface: Option<Name>,
+    pub operation: Option<Name>,
     /// The client that asked.
     pub client: String,
 }
@@ -81,9 +81,9 @@ pub struct EndpointReport {
     /// The address in the answer (may be "0.0.0.0" or a host name).
     pub address: Option<String>,
     pub port: Option<u16>,
-    pub protocol: Option<String>,
+    pub protocol: Option<Name>,
     pub uuid: Option<String>,
-    pub interface: Option<String>,
+    pub interface: Option<Name>,
     /// "answered" | "refused" | "icmp_prohibited" | "icmp_unreachable" | "unanswered" |
     /// "not_tried" (see the module docs).
     pub follow_up: &'static str,
@@ -243,7 +243,7 @@ pub fn follow_up(endpoints: &[HandedOut], convs: &[Conversation]) -> Vec<Endpoin
                 .as_deref()
                 .and_then(|u| u.parse().ok())
                 .and_then(|u| crate::names::interface_name(&u, 0))
-                .map(str::to_string),
+                .map(Name::Borrowed),
             follow_up: follow,
             state: portqry_state(follow),
             attempts,

@@ -459,7 +459,7 @@ pub fn grouped(
         let (next, ok) = followups.after(last);
         unresolved += usize::from(!ok);
         ev.line(event_line(last, g.len(), &next));
-        *by_code.entry(last.code_name.clone()).or_default() += g.len();
+        *by_code.entry(last.code_name.to_string()).or_default() += g.len();
         add_events(&mut ev, g);
         if last.account.is_some() {
             accounts.insert(who(last));

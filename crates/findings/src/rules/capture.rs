@@ -12,6 +12,7 @@
 use tracehound_flows::{Conversation, Dir, TcpFlag};
 
 use super::offload::{offload_artifact, offload_checksums, rewritten, ETHERNET_MAX_SEGMENT};
+use super::util::plural;
 use super::Facts;
 use crate::{Evidence, Finding, FlowRef, Severity};
 
@@ -48,14 +49,30 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
             .filter(|d| offload_checksums(c, *d) > 0)
             .map(|d| format!("{} (TTL {})", c.info.src(d).ip(), c.ttl[d.idx()].unwrap_or(0)))
             .collect();
-        ev.line(format!(
-            "{}: {} bad checksums (of those checked){}, {} packets with IP length 0, largest segment {} bytes",
-            FlowRef::of(c),
-            bad_of(c),
-            if senders.is_empty() { String::new() } else { format!(" sent by {}", senders.join(", ")) },
-            c.zero_ip_len,
-            c.dirs[0].max_segment.max(c.dirs[1].max_segment)
-        ));
+        let mut parts = Vec::new();
+        if bad_of(c) > 0 {
+            let by = if senders.is_empty() {
+                String::new()
+            } else {
+                format!(" sent by {}", senders.join(", "))
+            };
+            parts.push(format!(
+                "{} (of those checked){by}",
+                plural(bad_of(c) as usize, "bad checksum", "bad checksums")
+            ));
+        }
+        if c.zero_ip_len > 0 {
+            parts.push(plural(
+                c.zero_ip_len as usize,
+                "packet with IP length 0",
+                "packets with IP length 0",
+            ));
+        }
+        let largest = c.dirs[0].max_segment.max(c.dirs[1].max_segment);
+        if largest > 0 {
+            parts.push(format!("largest segment {largest} bytes"));
+        }
+        ev.line(format!("{}: {}", FlowRef::of(c), parts.join(", ")));
     }
     ev.value("bad_checksums", bad);
     ev.value("zero_ip_len", zero);
@@ -66,7 +83,7 @@ fn offload(f: &Facts, out: &mut Vec<Finding>) {
         severity: Severity::Artifact,
         title: match (bad > 0, zero > 0 || big > ETHERNET_MAX_SEGMENT + 20) {
             (true, true) => "Checksum and segmentation offload: the capture was taken on a sending host".into(),
-            (true, false) => format!("{bad} bad checksums from checksum offload: the capture was taken on a sending host"),
+            (true, false) => format!("{} from checksum offload: the capture was taken on a sending host", plural(bad as usize, "bad checksum", "bad checksums")),
             _ => format!("Segments of up to {big} bytes from segmentation offload (TSO/GSO): the capture was taken on a sending host"),
         },
         explanation: "Some packets the capture host sent (their TTL is the sender's own: they were not routed) have wrong checksums, an IP length of 0, or segments larger than an Ethernet frame allows. \
@@ -103,9 +120,10 @@ fn received_bad(f: &Facts, out: &mut Vec<Finding>) {
         ev.flows.push(FlowRef::of(c));
         ev.add_frames([c.first_frame]);
         ev.line(format!(
-            "{} → {}: {n} bad TCP checksums (of the first packets checked) on packets arriving with TTL {}; the other side's TTL is {}",
+            "{} → {}: {} (of the first packets checked) on packets arriving with TTL {}; the other side's TTL is {}",
             c.info.src(*d),
             c.info.dst(*d),
+            plural(*n as usize, "bad TCP checksum", "bad TCP checksums"),
             c.ttl[d.idx()].map_or("?".into(), |t| t.to_string()),
             c.ttl[d.flip().idx()].map_or("?".into(), |t| t.to_string()),
         ));
@@ -116,7 +134,7 @@ fn received_bad(f: &Facts, out: &mut Vec<Finding>) {
     out.push(Finding {
         id: "capture.bad_checksums_received",
         severity: Severity::Warning,
-        title: format!("{total} packets from {} arrived with bad TCP checksums (not offload: they were routed to the capture point)", c.info.src(d).ip()),
+        title: format!("{} from {} arrived with bad TCP checksums (not offload: they were routed to the capture point)", plural(total as usize, "packet", "packets"), c.info.src(d).ip()),
         explanation: format!(
             "Checksum offload only affects packets the capture host sends; these came from {} and arrived with TTL {}, so they crossed routers before the capture saw them. \
 Either they were damaged on the way (the receiver drops such packets, and the sender must retransmit them) or something between the network and the capture altered them.",
@@ -147,13 +165,7 @@ fn rewritten_trace(f: &Facts, out: &mut Vec<Finding>) {
     for c in convs.iter().take(8) {
         ev.flows.push(FlowRef::of(c));
         ev.add_frames([c.first_frame]);
-        ev.line(format!(
-            "{}: TTL 0 on {} packets, bad IP header checksums {} one way and {} the other",
-            FlowRef::of(c),
-            c.ttl_zero[0] + c.ttl_zero[1],
-            c.bad_ip_checksums[0],
-            c.bad_ip_checksums[1]
-        ));
+        ev.line(format!("{}: {}", FlowRef::of(c), rewrite_marks(c)));
     }
     ev.value("ttl_zero", ttl0);
     ev.value("bad_ip_checksums", badip);
@@ -170,6 +182,23 @@ produced by a tool, not captured as the packets crossed a network. Checksums, TT
         evidence: ev,
         weight: 4,
     });
+}
+
+/// What marks one conversation as rewritten, naming only the marks it has.
+fn rewrite_marks(c: &Conversation) -> String {
+    let mut marks = Vec::new();
+    let ttl0 = c.ttl_zero[0] + c.ttl_zero[1];
+    if ttl0 > 0 {
+        marks.push(format!("TTL 0 on {}", plural(ttl0 as usize, "packet", "packets")));
+    }
+    let [a, b] = c.bad_ip_checksums;
+    if a + b > 0 {
+        marks.push(format!(
+            "bad IP header checksums on {} one way and {b} the other",
+            plural(a as usize, "packet", "packets")
+        ));
+    }
+    marks.join(", ")
 }
 
 fn duplicates(f: &Facts, out: &mut Vec<Finding>) {
@@ -238,9 +267,10 @@ fn missed(f: &Facts, out: &mut Vec<Finding>) {
             .collect();
         ev.add_frames(fr.iter().copied().take(5));
         ev.line(format!(
-            "{}: {} ACKs of data the capture never saw (frames {})",
+            "{}: {} of data the capture never saw ({} {})",
             FlowRef::of(c),
-            fr.len(),
+            plural(fr.len(), "ACK", "ACKs"),
+            if fr.len() == 1 { "frame" } else { "frames" },
             fr.iter().take(5).map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
         ));
     }
@@ -249,7 +279,10 @@ fn missed(f: &Facts, out: &mut Vec<Finding>) {
     out.push(Finding {
         id: "capture.missed_packets",
         severity: Severity::Artifact,
-        title: format!("The capture missed packets: {n} ACKs of data it never saw"),
+        title: format!(
+            "The capture missed packets: {} of data it never saw",
+            plural(n as usize, "ACK", "ACKs")
+        ),
         explanation: "The receiver acknowledged data that is not in the capture, so the data did arrive: the capture dropped it (a busy capture host or mirror port), \
 or the capture started mid-connection. Gaps this explains are not network loss."
             .into(),

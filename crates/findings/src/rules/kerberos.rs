@@ -140,7 +140,7 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         }
         if let Some(e) = last {
             ev.line(line(all, e, evs.len(), &next));
-            *by_code.entry(e.code_name.clone()).or_default() += evs.len();
+            *by_code.entry(e.code_name.to_string()).or_default() += evs.len();
         }
         add_events(&mut ev, evs);
         if !accounts.contains(acct) && !acct.is_empty() {

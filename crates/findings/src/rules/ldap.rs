@@ -33,7 +33,7 @@ fn bind_advice(e: &AuthEvent) -> (Text, Text) {
 }
 
 fn error_advice(e: &AuthEvent) -> (Text, Text) {
-    let (c, s): (&str, &str) = match (e.op.as_str(), e.code) {
+    let (c, s): (&str, &str) = match (&*e.op, e.code) {
         ("StartTLS", _) => ("The server refused StartTLS (no certificate installed for LDAP, or TLS already active).", "Install a server-authentication certificate on the DC (it is then used for LDAPS and StartTLS), or use port 636."),
         (_, Some(3)) => ("A search ran past its time limit (client timeout or the server's MaxQueryDuration).", "Narrow the search (indexed attributes, a smaller base), or raise the limit."),
         (_, Some(4)) | (_, Some(11)) => ("A search returned more entries than allowed (client size limit or the server's MaxPageSize, 1000 by default in AD).", "Use paged results (the paged results control), or narrow the filter."),

@@ -17,7 +17,7 @@ fn advice(e: &AuthEvent) -> (Text, Text) {
             "Configure the client for NTLMv2 (LmCompatibilityLevel 3 or higher; for Cyrus SASL / old libraries use GSS-SPNEGO or Kerberos instead of the NTLM mechanism).".into(),
         );
     }
-    let name = e.code_name.as_str();
+    let name = &*e.code_name;
     let sub = e.sub_name.as_deref().unwrap_or("");
     let (c, s): (&str, &str) = match (name, sub) {
         (_, "ERROR_ACCOUNT_DISABLED") | ("STATUS_ACCOUNT_DISABLED", _) => ("The account is disabled.", "Enable the account if it should log on (`Enable-ADAccount`), or stop whatever still uses it."),

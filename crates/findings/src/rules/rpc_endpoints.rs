@@ -67,7 +67,7 @@ fn unreachable(f: &Facts, out: &mut Vec<Finding>) {
         let port = e.port.unwrap_or(0);
         let iface = es
             .iter()
-            .find_map(|e| e.interface.clone())
+            .find_map(|e| e.interface.as_deref().map(str::to_string))
             .or_else(|| e.uuid.clone())
             .unwrap_or_else(|| "the interface".into());
         let mut ev = Evidence { file: Some(f.file.to_string()), ..Default::default() };

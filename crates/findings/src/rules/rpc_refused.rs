@@ -195,8 +195,17 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
         return;
     }
     let ix = Index::new(&f.rpc.calls);
+    // The same refusal on several ports of one server (the endpoint mapper and a dynamic
+    // port, say) gives findings whose titles name the port, so that they read apart.
+    let mut ports: BTreeMap<(&std::net::IpAddr, &str, Option<u16>, Outcome, &str), usize> =
+        BTreeMap::new();
+    for (server, _, iface, opnum, outcome, status) in groups.keys() {
+        *ports.entry((server, iface, *opnum, *outcome, status)).or_default() += 1;
+    }
     for (key, cs) in &groups {
-        out.push(finding(f, &ix, key, cs));
+        let (server, _, iface, opnum, outcome, status) = key;
+        let several = ports[&(server, iface.as_str(), *opnum, *outcome, status.as_str())] > 1;
+        out.push(finding(f, &ix, key, cs, several));
     }
 }
 
@@ -249,7 +258,7 @@ fn auth_sentence(c: &Call) -> String {
     }
 }
 
-fn finding(f: &Facts, ix: &Index, key: &Key, cs: &[&Call]) -> Finding {
+fn finding(f: &Facts, ix: &Index, key: &Key, cs: &[&Call], name_port: bool) -> Finding {
     let (server, port, iface, _, outcome, status) = key;
     let (server, port, iface, outcome, status) =
         (*server, *port, iface.as_str(), *outcome, status.as_str());
@@ -322,10 +331,15 @@ fn finding(f: &Facts, ix: &Index, key: &Key, cs: &[&Call]) -> Finding {
         id: "rpc.refused",
         severity: v.severity,
         title: format!(
-            "{} refused by {server}: {what} {status}{}",
+            "{} refused by {}: {what} {status}{}",
             match &op {
                 Some(o) => format!("{iface} {o}"),
                 None => iface.to_string(),
+            },
+            if name_port {
+                std::net::SocketAddr::new(server, port).to_string()
+            } else {
+                server.to_string()
             },
             if v.retried_ok.is_some() {
                 " (retried and succeeded)"

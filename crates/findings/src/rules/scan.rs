@@ -83,8 +83,9 @@ fn scans(f: &Facts, s: &AttemptSummary, out: &mut Vec<Finding>) {
         let hosts = bound(a.hosts.count(), a.hosts.overflow);
         let ports = bound(a.ports.count(), a.ports.overflow);
         ev.line(format!(
-            "{ip}: {} SYNs to {ports} distinct ports on {hosts} hosts over {:.1} s",
+            "{ip}: {} SYNs to {ports} distinct ports on {hosts} {} over {:.1} s",
             c.attempts,
+            if hosts == "1" { "host" } else { "hosts" },
             a.last_ts - a.first_ts
         ));
         ev.line(format!(

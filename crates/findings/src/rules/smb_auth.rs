@@ -14,7 +14,7 @@ pub const AUTH: &str = "smb.auth_failure";
 pub const DENIED: &str = "smb.access_denied";
 
 fn auth_advice(e: &AuthEvent) -> (Text, Text) {
-    let (c, s): (&str, &str) = match (e.op.as_str(), e.code_name.as_str()) {
+    let (c, s): (&str, &str) = match (&*e.op, &*e.code_name) {
         ("negotiate", "STATUS_NOT_SUPPORTED") => ("The server supports none of the dialects the client offered (SMB1 disabled on one side, or a minimum dialect policy).", "Compare the client's offered dialects with the server's (Get-SmbServerConfiguration: EnableSMB1Protocol, SMB2/3 settings)."),
         ("negotiate", _) => ("The server refused the negotiation (dialect, signing or encryption requirements do not match).", "Compare signing / encryption requirements on both sides (RequireSecuritySignature, EncryptData, RejectUnencryptedAccess)."),
         (_, "STATUS_ACCOUNT_DISABLED") => ("The account is disabled.", "Enable the account or stop whatever still uses it (the evidence names the workstation)."),
@@ -29,7 +29,7 @@ fn auth_advice(e: &AuthEvent) -> (Text, Text) {
 
 fn denied_advice(e: &AuthEvent) -> (Text, Text) {
     let anon = e.mech.as_deref() == Some("anonymous");
-    let (c, s): (&str, &str) = match (e.op.as_str(), e.code_name.as_str(), anon) {
+    let (c, s): (&str, &str) = match (&*e.op, &*e.code_name, anon) {
         ("open pipe", "STATUS_ACCESS_DENIED", true) => ("An anonymous (null session) client opened a named pipe; Windows refuses null sessions on pipes unless RestrictNullSessAccess = 0 or the pipe is listed in NullSessionPipes (HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters). The client should authenticate instead.", "Make the client authenticate (a domain account or the machine account); only as a last resort add the pipe to NullSessionPipes (\"Network access: Named Pipes that can be accessed anonymously\")."),
         ("tree connect", "STATUS_ACCESS_DENIED", true) => ("An anonymous (null session) client tried to connect to IPC$ and the server refuses null sessions (Windows: RestrictAnonymous / RestrictNullSessAccess; Samba: restrict anonymous = 2).", "Make the client authenticate (a domain account or the machine account) instead of using a null session."),
         ("open pipe", "STATUS_OBJECT_NAME_NOT_FOUND", _) => ("The named pipe does not exist: the service behind it is not running or not installed on this server.", "Start the service that owns the pipe (e.g. Spooler for \\spoolss, Remote Registry for \\winreg)."),
@@ -44,9 +44,7 @@ pub fn check_auth(facts: &Facts, out: &mut Vec<Finding>) {
     let all = &facts.apps.auth.events;
     let evs: Vec<&AuthEvent> = all
         .iter()
-        .filter(|e| {
-            e.proto == AuthProto::Smb && matches!(e.op.as_str(), "negotiate" | "session setup")
-        })
+        .filter(|e| e.proto == AuthProto::Smb && matches!(&*e.op, "negotiate" | "session setup"))
         .filter(|e| is_failure(e))
         .collect();
     let spec = Spec {
@@ -68,11 +66,11 @@ pub fn check_denied(facts: &Facts, out: &mut Vec<Finding>) {
     let evs: Vec<&AuthEvent> = all
         .iter()
         .filter(|e| e.proto == AuthProto::Smb && is_failure(e))
-        .filter(|e| match e.op.as_str() {
+        .filter(|e| match &*e.op {
             "tree connect" => true,
-            "open pipe" => !matches!(e.code_name.as_str(), "STATUS_PENDING"),
+            "open pipe" => !matches!(&*e.code_name, "STATUS_PENDING"),
             "create" => {
-                matches!(e.code_name.as_str(), "STATUS_ACCESS_DENIED" | "STATUS_PRIVILEGE_NOT_HELD")
+                matches!(&*e.code_name, "STATUS_ACCESS_DENIED" | "STATUS_PRIVILEGE_NOT_HELD")
             }
             _ => false,
         })

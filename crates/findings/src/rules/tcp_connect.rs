@@ -266,11 +266,18 @@ type Told = (String, String, Vec<String>, Vec<String>, Severity, u8);
 
 /// A single SYN too close to the end of the capture: say what is known and what is not.
 fn not_known(resp: std::net::SocketAddr, n: usize, after: f64) -> Told {
+    // How long the capture went on: in ms below a tenth of a second, where "0.0 s" would say
+    // nothing.
+    let later = match after {
+        a if a < 0.0005 => "right after".to_string(),
+        a if a < 0.1 => format!("{:.0} ms later", a * 1000.0),
+        a => format!("{a:.1} s later"),
+    };
     (
-        format!("No answer to {} to {resp} within the capture (it ended {after:.1} s later)", plural(n, "SYN", "SYNs")),
+        format!("No answer to {} to {resp} within the capture (it ended {later})", plural(n, "SYN", "SYNs")),
         format!(
-            "Known: {} sent to {} on {}, and nothing came back before the capture ended {after:.1} s later. Not known: whether a SYN-ACK, a reset or an ICMP error came after that, or whether the client retried — every common stack waits 1 to {} s before it retransmits. This alone says nothing about a firewall.",
-            plural(n, "one SYN was", "SYNs were, one each,"),
+            "Known: {} sent to {} on {}, and nothing came back before the capture ended {later}. Not known: whether a SYN-ACK, a reset or an ICMP error came after that, or whether the client retried — every common stack waits 1 to {} s before it retransmits. This alone says nothing about a firewall.",
+            plural(n, "SYN was", "SYNs were"),
             resp.ip(),
             port_desc(resp.port()),
             num(RETRY_WINDOW)

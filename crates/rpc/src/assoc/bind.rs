@@ -142,7 +142,7 @@ impl Assoc {
             let first = pb.contexts.first().map(|c| c.abstract_syntax);
             out.push_endpoint(HandedOut {
                 binding,
-                protocol: Some(protocol.into()),
+                protocol: Some(Name::Borrowed(protocol)),
                 address: Some(pb.dst.ip().to_string()),
                 port,
                 pipe,
@@ -153,8 +153,8 @@ impl Assoc {
                 ts,
                 interface: first
                     .and_then(|s| names::interface_name(&s.uuid, s.ver_major))
-                    .map(str::to_string),
-                operation: Some(if pb.alter { "alter_context" } else { "bind" }.into()),
+                    .map(Name::Borrowed),
+                operation: Some(Name::Borrowed(if pb.alter { "alter_context" } else { "bind" })),
                 client: pb.src,
                 server: pb.dst,
             });

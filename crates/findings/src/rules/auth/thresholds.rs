@@ -15,7 +15,7 @@ fn fail(proto: AuthProto, op: &str, code: i64, account: &str, frame: u64) -> Aut
     let mut e = auth(proto, op, 7, frame);
     e.account = Some(account.into());
     e.code = Some(code);
-    e.code_name = format!("code {code}");
+    e.code_name = format!("code {code}").into();
     e
 }
 

@@ -117,3 +117,35 @@ fn one_ack_of_unseen_data_means_missed_packets() {
     flag(&mut c, TcpFlag::AckLostSegment, Dir::Resp, 12, 0);
     assert_eq!(found(c), [("capture.missed_packets", Artifact)]);
 }
+
+#[test]
+fn a_rewritten_conversation_names_only_the_marks_it_has() {
+    let lines = |c: Conversation| {
+        let mut k = Kit::new();
+        k.convs.push(c);
+        let f = k.run(check);
+        let r = f.iter().find(|f| f.id == "capture.rewritten").expect("capture.rewritten");
+        r.evidence.lines.clone()
+    };
+    let mut c = conv(1);
+    c.bad_ip_checksums = [16, 14];
+    let l = lines(c);
+    assert!(
+        l[0].ends_with(": bad IP header checksums on 16 packets one way and 14 the other"),
+        "{l:?}"
+    );
+    let mut c = conv(1);
+    c.ttl_zero = [1, 0];
+    let l = lines(c);
+    assert!(l[0].ends_with(": TTL 0 on 1 packet"), "{l:?}");
+    let mut c = conv(1);
+    c.ttl_zero = [2, 1];
+    c.bad_ip_checksums = [3, 4];
+    let l = lines(c);
+    assert!(
+        l[0].ends_with(
+            ": TTL 0 on 3 packets, bad IP header checksums on 3 packets one way and 4 the other"
+        ),
+        "{l:?}"
+    );
+}

@@ -11,7 +11,7 @@ use crate::Severity::{self, Problem, Warning};
 fn answer(frame: u64, code: i64) -> AuthEvent {
     let mut e = auth(AuthProto::Http, "GET", 1, frame);
     e.code = Some(code);
-    e.code_name = code.to_string();
+    e.code_name = code.to_string().into();
     e.service = Some("intranet.lab.test/app".into());
     e.ok = code < 400;
     e

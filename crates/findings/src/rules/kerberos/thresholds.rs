@@ -14,7 +14,7 @@ fn krb(frame: u64, code: Option<i64>) -> AuthEvent {
     e.domain = Some("LAB.TEST".into());
     e.service = Some("krbtgt/LAB.TEST".into());
     e.code = code;
-    e.code_name = code.map_or("ok".into(), |c| format!("KRB_ERR_{c}"));
+    e.code_name = code.map_or("ok".into(), |c| format!("KRB_ERR_{c}").into());
     e.ok = code.is_none();
     e
 }

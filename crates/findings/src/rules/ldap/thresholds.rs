@@ -12,7 +12,7 @@ fn op(frame: u64, name: &str, code: Option<i64>) -> AuthEvent {
     let mut e = auth(AuthProto::Ldap, name, 1, frame);
     e.account = Some("CN=svc,CN=Users,DC=lab,DC=test".into());
     e.code = code;
-    e.code_name = code.map_or("success".into(), |c| format!("result{c}"));
+    e.code_name = code.map_or("success".into(), |c| format!("result{c}").into());
     e.ok = code.is_none();
     e
 }

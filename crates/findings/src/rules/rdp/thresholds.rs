@@ -11,7 +11,7 @@ fn neg(frame: u64, code: Option<i64>) -> AuthEvent {
     let mut e = auth(AuthProto::Rdp, "negotiate", 1, frame);
     e.account = Some("rdp-user".into());
     e.code = code;
-    e.code_name = code.map_or("ok".into(), |c| format!("failure{c}"));
+    e.code_name = code.map_or("ok".into(), |c| format!("failure{c}").into());
     e.mech = Some("TLS".into());
     e.ok = code.is_none();
     e

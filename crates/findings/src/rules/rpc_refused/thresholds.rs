@@ -113,3 +113,30 @@ fn an_operation_the_interface_never_had_is_info() {
     let three = vec![f.clone(), Call { frame: 12, ..f.clone() }, Call { frame: 14, ..f }];
     assert_eq!(sev(three), [Info]);
 }
+
+#[test]
+fn the_same_refusal_on_two_ports_names_each_port() {
+    let titles = |ports: &[u16]| {
+        let mut k = Kit::new();
+        k.convs.push(conv(1));
+        k.rpc.calls = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut c = fault(10 + i as u64 * 2, 1.0 + i as f64);
+                c.dport = *p;
+                c
+            })
+            .collect();
+        k.run(check).into_iter().map(|f| f.title).collect::<Vec<_>>()
+    };
+    let one = titles(&[135]);
+    assert_eq!(one.len(), 1);
+    assert!(!one[0].contains(":135"), "{one:?}");
+    let two = titles(&[135, 49154]);
+    assert_eq!(two.len(), 2);
+    assert!(
+        two.iter().any(|t| t.contains(":135:")) && two.iter().any(|t| t.contains(":49154:")),
+        "{two:?}"
+    );
+}

@@ -12,7 +12,7 @@ fn smb(frame: u64, op: &str, status: &str, ok: bool) -> AuthEvent {
     let mut e = auth(AuthProto::Smb, op, 1, frame);
     e.account = Some("carol".into());
     e.code = Some(if ok { 0 } else { 0xc000_0022 });
-    e.code_name = status.into();
+    e.code_name = status.to_string().into();
     e.ok = ok;
     e
 }
