@@ -2,7 +2,8 @@
 """Benchmark: tracehound against tshark on the same large capture, in the same run.
 
 Builds bench/out/{1000,4000}MB.pcap from real captures (../shared/captures and the lab
-fixtures; addresses and times rewritten so flows stay distinct, see bench/src/main.rs), then
+fixtures; addresses and times rewritten so flows stay distinct, checksums updated to match,
+see bench/src/main.rs), then
 times, on the same file:
   tracehound conversations --json   (the foundation pass)
   tracehound rpc --json             (plus DCE/RPC analysis)

@@ -433,6 +433,21 @@ pub fn event_line(e: &AuthEvent, n: usize, next: &str) -> String {
     l
 }
 
+/// How many groups of like failures (same account and error: an evidence line each) no
+/// `success` followed, in words that fit the counts.
+pub fn not_followed(unresolved: usize, groups: usize, success: &str) -> String {
+    match (unresolved, groups) {
+        (_, 1) => format!("No {success} followed in the capture."),
+        (u, g) if u == g => {
+            format!("None of the {g} groups of like failures (same account and error) was followed by a {success} in the capture.")
+        }
+        (u, g) => format!(
+            "{u} of the {g} groups of like failures (same account and error) {} not followed by a {success} in the capture.",
+            if u == 1 { "was" } else { "were" }
+        ),
+    }
+}
+
 /// A finding over failure events grouped by `key` (events in capture order).
 pub fn grouped(
     facts: &Facts,
@@ -495,10 +510,7 @@ pub fn grouped(
             },
             spec.explain,
             if unresolved > 0 {
-                format!(
-                    "{unresolved} of {} group(s) were not followed by a success in the capture.",
-                    groups.len()
-                )
+                not_followed(unresolved, groups.len(), "success")
             } else {
                 "Each was followed by a success: it worked in the end.".to_string()
             }

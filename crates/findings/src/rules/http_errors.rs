@@ -108,7 +108,8 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         severity: if serious { Severity::Problem } else { Severity::Warning },
         title: format!("HTTP errors: {summary}"),
         explanation: format!(
-            "{total} HTTP request(s) got an error answer ({summary}) from {}. The evidence lists each host and path with its count and first / last frame, and who answered (Server / Via) when the server said.",
+            "{} an error answer ({summary}) from {}. The evidence lists each host and path with its count and first / last frame, and who answered (Server / Via) when the server said.",
+            super::util::plural(total, "HTTP request got", "HTTP requests got"),
             servers.iter().cloned().collect::<Vec<_>>().join(", ")
         ),
         likely_causes: causes,

@@ -165,10 +165,11 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         severity,
         title: format!("Kerberos failed: {summary}"),
         explanation: format!(
-            "The KDC or a service answered {total} Kerberos request(s) with an error ({summary}) for {}. {} PREAUTH_REQUIRED answers are the normal first step of a logon and are not counted.",
+            "The KDC or a service answered {} with an error ({summary}) for {}. {} PREAUTH_REQUIRED answers are the normal first step of a logon and are not counted.",
+            super::util::plural(total, "Kerberos request", "Kerberos requests"),
             if accounts.is_empty() { "unnamed clients".to_string() } else { accounts.join(", ") },
             if unresolved > 0 {
-                format!("{unresolved} of {} failure group(s) were not followed by a successful logon in the capture.", groups.len())
+                super::auth::not_followed(unresolved, groups.len(), "successful logon")
             } else {
                 "Each failure was followed by a success (or a working fallback): the user got in, at the cost of a delay.".to_string()
             }

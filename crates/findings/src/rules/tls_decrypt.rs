@@ -52,10 +52,10 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         .unwrap_or("see the evidence");
     let plural = if d.not_opened_total == 1 { "" } else { "s" };
     let title = if d.not_opened_total == 0 {
-        format!(
-            "{} key(s) given match no server certificate in the capture",
-            d.unmatched_keys.len()
-        )
+        match d.unmatched_keys.len() {
+            1 => "The key given matches no server certificate in the capture".to_string(),
+            n => format!("{n} keys given match no server certificate in the capture"),
+        }
     } else {
         format!(
             "{} of {} TLS session{} could not be decrypted: {main_reason}",
@@ -66,9 +66,14 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
     };
     let explanation = if d.not_opened_total == 0 {
         format!(
-            "Every one of the {} TLS sessions that could be checked was opened, but the key(s) in \
-             the evidence match no server certificate seen in the capture: they were not used.",
-            d.decrypted
+            "{}, but {} in the evidence {} no server certificate seen in the capture: {} not used.",
+            match d.decrypted {
+                1 => "The one TLS session that could be checked was opened".to_string(),
+                n => format!("Every one of the {n} TLS sessions that could be checked was opened"),
+            },
+            if d.unmatched_keys.len() == 1 { "the key" } else { "the keys" },
+            if d.unmatched_keys.len() == 1 { "matches" } else { "match" },
+            if d.unmatched_keys.len() == 1 { "it was" } else { "they were" },
         )
     } else {
         format!(

@@ -80,7 +80,10 @@ fn finding(facts: &Facts, w: &WindowsFacts, g: &Group) -> Finding {
         hit += usize::from(here);
         let proto = if f.proto == Proto::Tcp { "TCP" } else { "UDP" };
         let conv = if here { ", a conversation of this capture" } else { "" };
-        ev.line(format!("{proto} {f}: {n} packet(s) dropped{conv}"));
+        ev.line(format!(
+            "{proto} {f}: {} dropped{conv}",
+            super::util::plural(n, "packet", "packets")
+        ));
     }
     ev.flows = flows.iter().take(crate::MAX_EVIDENCE_LINES).copied().collect();
     let count = g.drops.len() as u64;

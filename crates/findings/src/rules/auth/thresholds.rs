@@ -85,3 +85,18 @@ fn brute_force_replaces_stale_and_spray_counts_accounts() {
     assert!(found(accounts(SPRAY_MIN_ACCOUNTS - 1)).is_empty());
     assert_eq!(found(accounts(SPRAY_MIN_ACCOUNTS)), [(SPRAY, Severity::Problem)]);
 }
+
+#[test]
+fn what_no_success_followed_is_said_in_words_that_fit_the_counts() {
+    use super::not_followed;
+    assert_eq!(not_followed(1, 1, "success"), "No success followed in the capture.");
+    assert_eq!(
+        not_followed(3, 3, "successful logon"),
+        "None of the 3 groups of like failures (same account and error) was followed by a successful logon in the capture."
+    );
+    assert!(
+        not_followed(1, 3, "success").starts_with("1 of the 3 groups")
+            && not_followed(1, 3, "success").contains(" was not followed")
+    );
+    assert!(not_followed(2, 3, "success").contains(" were not followed"));
+}

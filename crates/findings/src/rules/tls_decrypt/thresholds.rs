@@ -70,5 +70,5 @@ fn a_key_matching_no_certificate_is_said_even_when_all_sessions_opened() {
     };
     let v = found(Some(d));
     assert_eq!(v.len(), 1);
-    assert_eq!(v[0].2, "1 key(s) given match no server certificate in the capture");
+    assert_eq!(v[0].2, "The key given matches no server certificate in the capture");
 }
