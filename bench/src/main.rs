@@ -5,7 +5,9 @@
 //! before the next begins, as in a long-running capture). The IPv4 header checksum and the
 //! TCP, UDP and ICMPv6 checksums (whose pseudo-header holds the addresses) are updated for
 //! the new addresses (RFC 1624), so a checksum that was right stays right and one that was
-//! wrong (offload on the capturing host) stays wrong by the same amount.
+//! wrong (offload on the capturing host) stays wrong by the same amount. Not rewritten: the
+//! headers quoted inside ICMP errors (so in the copies an ICMP error matches no flow) and the
+//! transport checksum behind IPv6 extension headers.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
