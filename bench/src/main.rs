@@ -5,9 +5,9 @@
 //! before the next begins, as in a long-running capture). The IPv4 header checksum and the
 //! TCP, UDP and ICMPv6 checksums (whose pseudo-header holds the addresses) are updated for
 //! the new addresses (RFC 1624), so a checksum that was right stays right and one that was
-//! wrong (offload on the capturing host) stays wrong by the same amount. Not rewritten: the
-//! headers quoted inside ICMP errors (so in the copies an ICMP error matches no flow) and the
-//! transport checksum behind IPv6 extension headers.
+//! wrong (offload on the capturing host) stays wrong by the same amount. The packet an ICMP
+//! or ICMPv6 error quotes is rewritten the same way, so the error still names its flow. Not
+//! followed: IPv6 extension headers.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -71,8 +71,8 @@ fn update(d: &mut [u8], at: usize, old: u16, new: u16, zero_is_none: bool) {
     f.copy_from_slice(&v.to_be_bytes());
 }
 
-/// Adds `k` to the middle bytes of both addresses of the IP packet at `d[off + 2..]` (after
-/// the EtherType at `off`), keeping the checksums that cover them consistent.
+/// Adds `k` to the middle bytes of both addresses of the IP packet after the Ethernet
+/// header (and its VLAN tags), keeping the checksums that cover them consistent.
 fn rewrite(d: &mut [u8], k: u32) {
     let mut off = 12;
     // Skip VLAN tags.
@@ -83,42 +83,80 @@ fn rewrite(d: &mut [u8], k: u32) {
     if d.len() < off + 2 {
         return;
     }
-    let et = u16::from_be_bytes([d[off], d[off + 1]]);
-    let ip = off + 2;
-    let bump = |b: &mut [u8]| {
-        let v = u16::from_be_bytes([b[0], b[1]]).wrapping_add(k as u16);
-        b[..2].copy_from_slice(&v.to_be_bytes());
-    };
-    match et {
-        0x0800 if d.len() >= ip + 20 => {
-            let old = sum16(&d[ip + 12..ip + 20]);
-            bump(&mut d[ip + 13..ip + 15]);
-            bump(&mut d[ip + 17..ip + 19]);
-            let new = sum16(&d[ip + 12..ip + 20]);
-            update(d, ip + 10, old, new, false);
-            let l4 = ip + usize::from(d[ip] & 0x0f) * 4;
-            let first_fragment = u16::from_be_bytes([d[ip + 6], d[ip + 7]]) & 0x1fff == 0;
-            match d[ip + 9] {
-                6 if first_fragment => update(d, l4 + 16, old, new, false),
-                17 if first_fragment => update(d, l4 + 6, old, new, true),
-                _ => {}
-            }
-        }
-        0x86dd if d.len() >= ip + 40 => {
-            let old = sum16(&d[ip + 8..ip + 40]);
-            bump(&mut d[ip + 8 + 6..ip + 8 + 8]);
-            bump(&mut d[ip + 24 + 6..ip + 24 + 8]);
-            let new = sum16(&d[ip + 8..ip + 40]);
-            let l4 = ip + 40;
-            match d[ip + 6] {
-                6 => update(d, l4 + 16, old, new, false),
-                17 => update(d, l4 + 6, old, new, false),
-                58 => update(d, l4 + 2, old, new, false),
-                _ => {}
+    match u16::from_be_bytes([d[off], d[off + 1]]) {
+        0x0800 => rewrite_v4(d, off + 2, k, true),
+        0x86dd => rewrite_v6(d, off + 2, k, true),
+        _ => {}
+    }
+}
+
+/// Adds `k` to the two bytes at `d[at..at + 2]` (big endian, wrapping).
+fn bump(d: &mut [u8], at: usize, k: u32) {
+    let v = u16::from_be_bytes([d[at], d[at + 1]]).wrapping_add(k as u16);
+    d[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+/// The IPv4 packet at `d[ip..]`: addresses, header checksum, transport checksum and, in
+/// an `outer` packet that is an ICMP error, the packet it quotes.
+fn rewrite_v4(d: &mut [u8], ip: usize, k: u32, outer: bool) {
+    if d.len() < ip + 20 {
+        return;
+    }
+    let old = sum16(&d[ip + 12..ip + 20]);
+    bump(d, ip + 13, k);
+    bump(d, ip + 17, k);
+    let new = sum16(&d[ip + 12..ip + 20]);
+    update(d, ip + 10, old, new, false);
+    let l4 = ip + usize::from(d[ip] & 0x0f) * 4;
+    if u16::from_be_bytes([d[ip + 6], d[ip + 7]]) & 0x1fff != 0 {
+        return; // not the first fragment: no transport header here
+    }
+    match d[ip + 9] {
+        6 => update(d, l4 + 16, old, new, false),
+        17 => update(d, l4 + 6, old, new, true),
+        // Destination unreachable, source quench, redirect, time exceeded, parameter problem.
+        1 if outer && matches!(d.get(l4), Some(3 | 4 | 5 | 11 | 12)) => quoted(d, l4, k),
+        _ => {}
+    }
+}
+
+/// The IPv6 packet at `d[ip..]`, as [`rewrite_v4`] (no extension headers followed).
+fn rewrite_v6(d: &mut [u8], ip: usize, k: u32, outer: bool) {
+    if d.len() < ip + 40 {
+        return;
+    }
+    let old = sum16(&d[ip + 8..ip + 40]);
+    bump(d, ip + 8 + 6, k);
+    bump(d, ip + 24 + 6, k);
+    let new = sum16(&d[ip + 8..ip + 40]);
+    let l4 = ip + 40;
+    match d[ip + 6] {
+        6 => update(d, l4 + 16, old, new, false),
+        17 => update(d, l4 + 6, old, new, false),
+        58 => {
+            update(d, l4 + 2, old, new, false);
+            // Types 1 to 4 are errors that quote the packet that caused them.
+            if outer && matches!(d.get(l4), Some(1..=4)) {
+                quoted(d, l4, k);
             }
         }
         _ => {}
     }
+}
+
+/// The packet quoted by the ICMP or ICMPv6 error at `d[icmp..]` (after its 8-byte header)
+/// is rewritten like the packets of its flow, and the error's own checksum follows.
+fn quoted(d: &mut [u8], icmp: usize, k: u32) {
+    let q = icmp + 8;
+    let Some(&first) = d.get(q) else { return };
+    let old = sum16(&d[q..]);
+    match first >> 4 {
+        4 => rewrite_v4(d, q, k, false),
+        6 => rewrite_v6(d, q, k, false),
+        _ => return,
+    }
+    let new = sum16(&d[q..]);
+    update(d, icmp + 2, old, new, false);
 }
 
 fn main() -> anyhow::Result<()> {
@@ -209,6 +247,14 @@ mod tests {
             }
             _ => return (None, None),
         };
+        if proto == 1 && hdr.is_some() {
+            // ICMP: its checksum covers the message alone.
+            let mut t = l4.to_vec();
+            if t.len() % 2 == 1 {
+                t.push(0);
+            }
+            return (hdr, Some(fold(&[&t])));
+        }
         if !matches!(proto, 6 | 17 | 58) || (proto == 17 && hdr.is_some() && l4[6..8] == [0, 0]) {
             return (hdr, None);
         }
@@ -276,5 +322,34 @@ mod tests {
         d[63] ^= 1;
         rewrite(&mut d, 5);
         assert_eq!(sums_ok(&d), (None, Some(false)));
+    }
+
+    #[test]
+    fn an_icmp_error_quotes_its_flow_with_the_rewritten_addresses() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/lab/");
+        let paths: Vec<PathBuf> =
+            ["rpc-dynamic-icmp.pcap", "net-icmp-prohibited.pcap", "net-icmp-port-unreachable.pcap"]
+                .iter()
+                .map(|n| PathBuf::from(dir).join(n))
+                .collect();
+        let mut errors = 0;
+        for f in load(&paths).unwrap().iter().flatten() {
+            let d = &f.data;
+            // IPv4 ICMP destination unreachable, quoting an IPv4 packet.
+            if d[12..14] != [8, 0] || d[23] != 1 || d[14 + 20] != 3 {
+                continue;
+            }
+            let q = 14 + 20 + 8;
+            // The quoted packet was sent by the error's receiver to the host it could not reach.
+            assert_eq!(d[q + 12..q + 16], d[30..34]);
+            let mut c = d.clone();
+            rewrite(&mut c, 0x0102);
+            assert_ne!(c[30..34], d[30..34]);
+            assert_eq!(c[q + 12..q + 16], c[30..34], "quoted source = the rewritten receiver");
+            assert_ne!(c[q + 16..q + 20], d[q + 16..q + 20], "quoted destination rewritten too");
+            assert_eq!(sums_ok(&c), sums_ok(d));
+            errors += 1;
+        }
+        assert!(errors >= 3, "{errors} ICMP errors seen");
     }
 }
