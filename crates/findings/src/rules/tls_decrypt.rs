@@ -65,15 +65,16 @@ pub fn check(facts: &Facts, out: &mut Vec<Finding>) {
         )
     };
     let explanation = if d.not_opened_total == 0 {
+        let (keys, match_, were) = match d.unmatched_keys.len() {
+            1 => ("the key", "matches", "it was"),
+            _ => ("the keys", "match", "they were"),
+        };
         format!(
-            "{}, but {} in the evidence {} no server certificate seen in the capture: {} not used.",
+            "{}, but {keys} in the evidence {match_} no server certificate seen in the capture: {were} not used.",
             match d.decrypted {
                 1 => "The one TLS session that could be checked was opened".to_string(),
                 n => format!("Every one of the {n} TLS sessions that could be checked was opened"),
             },
-            if d.unmatched_keys.len() == 1 { "the key" } else { "the keys" },
-            if d.unmatched_keys.len() == 1 { "matches" } else { "match" },
-            if d.unmatched_keys.len() == 1 { "it was" } else { "they were" },
         )
     } else {
         format!(
